@@ -1,0 +1,3 @@
+from hybridtls._cli import entry_point
+
+entry_point()

@@ -1,0 +1,33 @@
+"""The check catalogue. Families are listed here explicitly; nothing registers itself on import."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from hybridtls.checks import certificates, mailflow, roots
+from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
+
+CHECKS: tuple[Check, ...] = (*roots.CHECKS, *certificates.CHECKS, *mailflow.CHECKS)
+CHECKS_BY_ID = {check.id: check for check in CHECKS}
+
+
+def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check] = CHECKS) -> list[CheckOutcome]:
+    """Run every check; one that crashes is reported as crashed and the others still run."""
+    outcomes = []
+    for check in checks:
+        try:
+            findings: tuple[Finding, ...] = tuple(check.run(evidence, ctx))
+        except NotApplicable as exc:
+            outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.NOT_APPLICABLE, reason=str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken check must not hide the others' findings
+            outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.CRASHED,
+                                         reason=f"{type(exc).__name__}: {exc}"))
+            continue
+        status = CheckStatus.FIRED if findings else CheckStatus.PASSED
+        outcomes.append(CheckOutcome(check_id=check.id, status=status, findings=findings))
+    return outcomes
+
+
+__all__ = ["CHECKS", "CHECKS_BY_ID", "Check", "CheckContext", "run_checks"]

@@ -1,0 +1,50 @@
+"""What a check is: its declaration (id, title, severity, explanation, remediation, references) beside its code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable
+
+from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+
+
+class NotApplicable(Exception):
+    """The evidence given cannot support this check; the reason says what to collect."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckContext:
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    id: str
+    title: str
+    severity: Severity  # the highest severity its findings take
+    needs: str
+    explanation: str
+    remediation: str
+    references: tuple[str, ...]
+    run: Callable[[EvidenceSet, CheckContext], Iterable[Finding]]
+
+    def finding(
+        self,
+        *,
+        subject: str,
+        message: str,
+        evidence: Iterable[Citation] = (),
+        remediation: str = "",
+        server: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        return Finding(
+            check_id=self.id,
+            severity=severity or self.severity,
+            subject=subject,
+            message=message,
+            evidence=tuple(evidence),
+            remediation=remediation or self.remediation,
+            server=server,
+        )

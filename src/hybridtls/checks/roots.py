@@ -1,0 +1,190 @@
+"""RootCAType: where Windows found the root of each certificate's chain, server by server.
+
+The founding incident: a public certificate whose new root was imported by hand into "Trusted Root
+Certification Authorities" shows RootCAType Registry, and Exchange Online mail to that server pends.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.estate import (
+    CertificateGroup,
+    cite,
+    certificate_selector,
+    exchange_filter,
+    group_certificates,
+    ps_server,
+    server_name,
+)
+from hybridtls.model import (
+    CertificateStatus,
+    Citation,
+    EvidenceSet,
+    ExchangeCertificate,
+    Finding,
+    RootCAType,
+    Severity,
+)
+
+_REFERENCES = (
+    "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)",
+    "https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate",
+    "https://learn.microsoft.com/windows/win32/seccrypto/system-store-locations",
+    "https://learn.microsoft.com/exchange/certificate-requirements",
+)
+
+
+def authroot_fix(cert: ExchangeCertificate) -> str:
+    """PowerShell that copies the chain Windows builds for this certificate into AuthRoot and CA, then confirms."""
+    server = ps_server(cert)
+    return "\n".join([
+        f"# On {server}, in an elevated Windows PowerShell (not the Exchange Management Shell):",
+        f"$leaf  = {certificate_selector(cert)}",
+        "$chain = New-Object System.Security.Cryptography.X509Certificates.X509Chain",
+        "$null  = $chain.Build($leaf)",
+        "$root  = $chain.ChainElements[$chain.ChainElements.Count - 1].Certificate",
+        "$root | Format-List Subject, Thumbprint, NotAfter   # check this is the public root you expect",
+        "$authRoot = New-Object System.Security.Cryptography.X509Certificates.X509Store('AuthRoot', 'LocalMachine')",
+        "$authRoot.Open('ReadWrite'); $authRoot.Add($root); $authRoot.Close()",
+        "$ca = New-Object System.Security.Cryptography.X509Certificates.X509Store('CA', 'LocalMachine')",
+        "$ca.Open('ReadWrite')",
+        "for ($i = 1; $i -lt $chain.ChainElements.Count - 1; $i++) { $ca.Add($chain.ChainElements[$i].Certificate) }",
+        "$ca.Close()",
+        "# Or, from a file: Import-Certificate -FilePath C:\\certs\\root.cer -CertStoreLocation Cert:\\LocalMachine\\AuthRoot",
+        "# Then in the Exchange Management Shell; RootCAType should read ThirdParty (no restart needed):",
+        f"Get-ExchangeCertificate -Server {server} {exchange_filter(cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
+    ])
+
+
+def _ca_issued_groups(evidence: EvidenceSet) -> list[CertificateGroup]:
+    with_root = [c for c in evidence.certificates if c.root_ca_type is not None]
+    if not with_root:
+        raise NotApplicable("no RootCAType in the evidence: save 'Get-ExchangeCertificate | Format-List' "
+                            "from each server")
+    return [g for g in group_certificates(with_root) if g.is_ca_issued]
+
+
+def _contrast(group: CertificateGroup, cert: ExchangeCertificate) -> tuple[str, list[Citation]]:
+    """How the same certificate reads on the other servers."""
+    others = [c for c in group.observations if c.root_ca_type is not cert.root_ca_type
+              and server_name(c).casefold() != server_name(cert).casefold()]
+    if not others:
+        return "", []
+    words = ", ".join(sorted({f"{server_name(c)} ({c.root_ca_type.value})" for c in others if c.root_ca_type}))
+    citations = [cite(c, "rootcatype", "RootCAType", c.root_ca_type.value if c.root_ca_type else "?")
+                 for c in others]
+    return f" The same certificate reads differently on {words}.", citations
+
+
+def _severity_for(cert: ExchangeCertificate, high: Severity) -> Severity:
+    return Severity.WARNING if cert.has_smtp is False and high is Severity.ERROR else high
+
+
+def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    for group in _ca_issued_groups(evidence):
+        for cert in group.observations:
+            if cert.root_ca_type is not RootCAType.REGISTRY:
+                continue
+            contrast, contrast_citations = _contrast(group, cert)
+            yield ROOT_IN_REGISTRY.finding(
+                subject=f"{server_name(cert)}: {group.name}",
+                server=server_name(cert),
+                severity=_severity_for(cert, Severity.ERROR),
+                message=(
+                    f"On {server_name(cert)} the certificate {group.name}, issued by {cert.issuer or 'a CA'}, has "
+                    "RootCAType Registry: its "
+                    "root CA is only in 'Trusted Root Certification Authorities', not in 'Third-Party Root "
+                    "Certification Authorities' (AuthRoot)." + contrast +
+                    (" It carries SMTP, so mail that Exchange Online delivers to this server is deferred "
+                     "(message trace: Pending)." if cert.has_smtp else "")
+                ),
+                evidence=[cite(cert, "rootcatype", "RootCAType", "Registry"),
+                          cite(cert, "isselfsigned", "IsSelfSigned", cert.is_self_signed),
+                          cite(cert, "services", "Services", ", ".join(sorted(cert.services or ())) or "None"),
+                          *contrast_citations],
+                remediation=authroot_fix(cert),
+            )
+
+
+_OTHER_ROOT_WORDS = {
+    RootCAType.GROUP_POLICY: (
+        "its root comes from Group Policy (Public Key Policies > Trusted Root Certification Authorities), "
+        "not from 'Third-Party Root Certification Authorities'. Hybrid guidance expects ThirdParty, and whether "
+        "Exchange treats a Group Policy root like a third-party one for STARTTLS is not documented; the root "
+        "also disappears if the policy stops applying"
+    ),
+    RootCAType.ENTERPRISE: (
+        "its root is published in Active Directory (an enterprise CA, typically AD CS). Exchange Online trusts "
+        "only public CAs: a certificate from an internal CA cannot secure hybrid mail"
+    ),
+    RootCAType.NONE: "Exchange found no trusted root for it at all: the chain could not be built on this server",
+    RootCAType.UNKNOWN: "Exchange could not evaluate its root",
+}
+
+
+def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    for group in _ca_issued_groups(evidence):
+        for cert in group.observations:
+            if cert.root_ca_type not in _OTHER_ROOT_WORDS or cert.status is CertificateStatus.PENDING_REQUEST:
+                continue
+            assert cert.root_ca_type is not None
+            contrast, contrast_citations = _contrast(group, cert)
+            fix = authroot_fix(cert)
+            if cert.root_ca_type is RootCAType.ENTERPRISE:
+                fix = ("# If this certificate is meant for hybrid mail, replace it with one from a public CA and\n"
+                       "# bind SMTP to it; if it is an internal certificate, keep SMTP off it.\n"
+                       f"Get-ExchangeCertificate -Server {ps_server(cert)} {exchange_filter(cert)} "
+                       "| Format-List Subject, Issuer, RootCAType, Services")
+            yield ROOT_ELSEWHERE.finding(
+                subject=f"{server_name(cert)}: {group.name}",
+                server=server_name(cert),
+                severity=_severity_for(cert, Severity.WARNING),
+                message=(f"On {server_name(cert)} the CA-issued certificate {group.name} has RootCAType "
+                         f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast),
+                evidence=[cite(cert, "rootcatype", "RootCAType", cert.root_ca_type.value), *contrast_citations],
+                remediation=fix,
+            )
+
+
+ROOT_IN_REGISTRY = Check(
+    id="HT-ROOT-001",
+    title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
+    severity=Severity.ERROR,
+    needs="Get-ExchangeCertificate | Format-List from each Exchange server (RootCAType, IsSelfSigned, Issuer)",
+    explanation=(
+        "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
+        "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
+        "(AuthRoot), which Windows fills from the Microsoft Trusted Root Program. Registry means the root was "
+        "imported by hand into 'Trusted Root Certification Authorities' only. Exchange's own self-signed "
+        "certificates read Registry too, which is normal; on a CA-issued certificate it is the fault behind "
+        "Office 365 to on-premises mail sitting in Pending: the servers that receive mail from Exchange Online "
+        "stop presenting the certificate the hybrid connectors expect. Importing the root into AuthRoot fixes "
+        "it without a restart."
+    ),
+    remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
+                "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
+    references=_REFERENCES,
+    run=_root_in_registry,
+)
+
+ROOT_ELSEWHERE = Check(
+    id="HT-ROOT-002",
+    title="CA-issued certificate's root is not a third-party root (GroupPolicy, Enterprise, None, Unknown)",
+    severity=Severity.WARNING,
+    needs="Get-ExchangeCertificate | Format-List from each Exchange server",
+    explanation=(
+        "For hybrid mail the certificate must chain to a public root that Windows holds as a third-party root "
+        "(RootCAType ThirdParty). GroupPolicy means a GPO delivers the root; Enterprise means the root is "
+        "published in Active Directory, as for an internal AD CS CA that Exchange Online does not trust; None "
+        "or Unknown on a CA-issued certificate means Windows could not build its chain. A value that differs "
+        "between servers for the same certificate means the servers trust it differently."
+    ),
+    remediation="Put the public root in Cert:\\LocalMachine\\AuthRoot on each named server, or replace a "
+                "certificate from an internal CA with a public one for SMTP.",
+    references=_REFERENCES,
+    run=_root_elsewhere,
+)
+
+CHECKS = (ROOT_IN_REGISTRY, ROOT_ELSEWHERE)

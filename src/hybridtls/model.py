@@ -1,0 +1,254 @@
+"""The nouns: immutable records that evidence readers produce and checks consume.
+
+Every record keeps where it came from (``Source``) so that a finding can cite file and line.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class RootCAType(str, enum.Enum):
+    """Exchange's CertificateAuthorityType: which store the certificate's root was found in."""
+
+    NONE = "None"
+    THIRD_PARTY = "ThirdParty"
+    ENTERPRISE = "Enterprise"
+    REGISTRY = "Registry"
+    GROUP_POLICY = "GroupPolicy"
+    UNKNOWN = "Unknown"
+
+
+class CertificateStatus(str, enum.Enum):
+    VALID = "Valid"
+    DATE_INVALID = "DateInvalid"
+    INVALID = "Invalid"
+    PENDING_REQUEST = "PendingRequest"
+    REVOCATION_CHECK_FAILURE = "RevocationCheckFailure"
+    REVOKED = "Revoked"
+    UNKNOWN = "Unknown"
+    UNTRUSTED = "Untrusted"
+
+
+class TraceStatus(str, enum.Enum):
+    NONE = "None"
+    GETTING_STATUS = "GettingStatus"
+    FAILED = "Failed"
+    PENDING = "Pending"
+    DELIVERED = "Delivered"
+    EXPANDED = "Expanded"
+    QUARANTINED = "Quarantined"
+    FILTERED_AS_SPAM = "FilteredAsSpam"
+
+
+class ServerBasis(str, enum.Enum):
+    """How a record was attributed to a server, strongest first."""
+
+    IDENTITY = "Identity property"
+    PS_COMPUTER_NAME = "PSComputerName property"
+    SERVER_PROPERTY = "Server property"
+    COMMAND_LINE = "-Server on the command line in the file"
+    FOLDER = "folder name"
+
+
+class CheckStatus(str, enum.Enum):
+    FIRED = "fired"
+    PASSED = "passed"
+    NOT_APPLICABLE = "not_applicable"
+    CRASHED = "crashed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """A place in an evidence file. ``line`` is 1-based; None for whole-file facts."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerRef:
+    name: str
+    basis: ServerBasis
+
+    @property
+    def key(self) -> str:
+        """Servers are compared by short host name, case-insensitively (EXCAS1 == excas1.contoso.com)."""
+        return self.name.split(".", 1)[0].casefold()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeCertificate:
+    """One certificate as ``Get-ExchangeCertificate`` reported it on one server."""
+
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    server: ServerRef | None = None
+    thumbprint: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    serial_number: str | None = None
+    certificate_domains: tuple[str, ...] = ()
+    certificate_domains_truncated: bool = False
+    services: frozenset[str] | None = None
+    services_truncated: bool = False
+    root_ca_type: RootCAType | None = None
+    status: CertificateStatus | None = None
+    is_self_signed: bool | None = None
+    has_private_key: bool | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    public_key_size: int | None = None
+    friendly_name: str | None = None
+
+    def cite(self, prop: str) -> Source:
+        """The source line of one property, or the record's first line."""
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+    @property
+    def identity_keys(self) -> tuple[str, ...]:
+        """Keys that identify the certificate across servers and files."""
+        keys = []
+        if self.thumbprint:
+            keys.append("thumbprint:" + self.thumbprint)
+        if self.issuer and self.serial_number:
+            keys.append("issuer+serial:" + " ".join(self.issuer.split()).casefold() + "|" + self.serial_number)
+        return tuple(keys)
+
+    @property
+    def has_smtp(self) -> bool | None:
+        if self.services is None:
+            return None
+        if "SMTP" in self.services:
+            return True
+        return None if self.services_truncated else False
+
+    @property
+    def display_name(self) -> str:
+        if self.subject:
+            return self.subject
+        if self.certificate_domains:
+            return ", ".join(self.certificate_domains)
+        if self.thumbprint:
+            return self.thumbprint
+        return f"serial {self.serial_number}" if self.serial_number else "(unnamed certificate)"
+
+    @property
+    def is_ca_issued(self) -> bool | None:
+        if self.is_self_signed is not None:
+            return not self.is_self_signed
+        if self.issuer and self.subject:
+            return " ".join(self.issuer.split()).casefold() != " ".join(self.subject.split()).casefold()
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TraceEntry:
+    """One row of ``Get-MessageTrace`` (Exchange Online)."""
+
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    message_trace_id: str | None = None
+    message_id: str | None = None
+    received: datetime | None = None
+    sender_address: str | None = None
+    recipient_address: str | None = None
+    subject: str | None = None
+    status: TraceStatus | None = None
+    status_text: str | None = None
+    from_ip: str | None = None
+    to_ip: str | None = None
+    size: int | None = None
+
+    def cite(self, prop: str) -> Source:
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedRecord:
+    """A record that was read but is of a kind hybridtls does not use (yet)."""
+
+    source: Source
+    properties: tuple[str, ...]
+    type_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """Something about the input a person should know: an assumption made, a value not trusted."""
+
+    source: Source
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputProblem:
+    """A file that could not be used at all."""
+
+    source: Source
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceSet:
+    """Everything read from the paths given to ``check``."""
+
+    files: tuple[str, ...] = ()
+    certificates: tuple[ExchangeCertificate, ...] = ()
+    trace_entries: tuple[TraceEntry, ...] = ()
+    skipped: tuple[SkippedRecord, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    problems: tuple[InputProblem, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.certificates or self.trace_entries)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Citation:
+    """One piece of evidence behind a finding: where, and what it says there."""
+
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    check_id: str
+    severity: Severity
+    subject: str
+    message: str
+    evidence: tuple[Citation, ...] = ()
+    remediation: str = ""
+    server: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckOutcome:
+    """What one check concluded over the whole evidence set."""
+
+    check_id: str
+    status: CheckStatus
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""

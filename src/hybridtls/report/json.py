@@ -1,0 +1,62 @@
+"""The JSON report: one document per run, ``schema_version`` 1, described by ``schema/report-v1.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hybridtls import __version__
+from hybridtls.model import Finding, Source
+from hybridtls.report import CheckReport
+
+SCHEMA_VERSION = 1
+
+
+def _where(source: Source) -> dict[str, Any]:
+    return {"path": source.path, "line": source.line}
+
+
+def _finding(report: CheckReport, finding: Finding) -> dict[str, Any]:
+    check = report.check(finding.check_id)
+    return {
+        "check_id": finding.check_id,
+        "title": check.title,
+        "severity": finding.severity.value,
+        "subject": finding.subject,
+        "server": finding.server,
+        "message": finding.message,
+        "evidence": [{**_where(c.source), "text": c.text} for c in finding.evidence],
+        "explanation": check.explanation,
+        "remediation": finding.remediation,
+        "references": list(check.references),
+    }
+
+
+def report_document(report: CheckReport) -> dict[str, Any]:
+    evidence = report.evidence
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "hybridtls", "version": __version__},
+        "command": "check",
+        "now": report.now.isoformat(timespec="seconds"),
+        "fail_on": report.fail_on.value if report.fail_on else None,
+        "verdict": "fail" if report.failed else "pass",
+        "counts": report.counts,
+        "findings": [_finding(report, f) for f in report.findings],
+        "checks": [{"id": o.check_id, "status": o.status.value, "reason": o.reason or None} for o in report.outcomes],
+        "evidence": {
+            "files": list(evidence.files),
+            "servers": report.servers,
+            "certificates": len(evidence.certificates),
+            "trace_entries": len(evidence.trace_entries),
+            "skipped": [{**_where(s.source), "properties": list(s.properties), "type_hint": s.type_hint}
+                        for s in evidence.skipped],
+            "notices": [{**_where(n.source), "message": n.message, "hint": n.hint} for n in evidence.notices],
+            "problems": [{**_where(p.source), "message": p.message, "hint": p.hint} for p in evidence.problems],
+        },
+    }
+
+
+def render_json(report: CheckReport) -> str:
+    # ensure_ascii: control characters and odd code points from evidence arrive escaped, never raw
+    return json.dumps(report_document(report), indent=2, ensure_ascii=True) + "\n"

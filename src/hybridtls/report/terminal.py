@@ -1,0 +1,147 @@
+"""The console report: verdict first, then each finding with its evidence, cause and fix.
+
+Every string from evidence goes through ``inert`` and is printed as plain ``Text`` (never parsed as markup).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from hybridtls.model import CheckStatus, Finding, Severity
+from hybridtls.report import CheckReport
+from hybridtls.report.escape import inert
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
+_LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTICE"}
+
+
+def make_console(stream: TextIO, *, width: int | None = None, color: bool | None = None) -> Console:
+    no_color = bool(os.environ.get("NO_COLOR")) if color is None else not color
+    return Console(file=stream, width=width, no_color=no_color, highlight=False, markup=False, emoji=False,
+                   force_terminal=True if color else None, color_system=None if no_color else "auto",
+                   soft_wrap=False)
+
+
+def render_terminal(report: CheckReport, console: Console) -> None:
+    _header(report, console)
+    for finding in report.findings:
+        _finding(report, finding, console)
+    _evidence_notes(report, console)
+    _checks_not_run(report, console)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _header(report: CheckReport, console: Console) -> None:
+    evidence = report.evidence
+    servers = report.servers
+    summary = [_plural(len(evidence.files), "file"), _plural(len(evidence.certificates), "certificate record")]
+    if servers:
+        summary[-1] += f" on {_plural(len(servers), 'server')} ({', '.join(inert(s, single_line=True) for s in servers)})"
+    summary.append(_plural(len(evidence.trace_entries), "message trace entry").replace("entrys", "entries"))
+    console.print(Text("hybridtls check: " + ", ".join(summary), style="bold"))
+    console.print(Text(f"Dates judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
+    counts = report.counts
+    verdict = Text()
+    if report.failed:
+        verdict.append("FAIL", style="bold white on red")
+    else:
+        verdict.append("PASS", style="bold white on green")
+    verdict.append(f"  {_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
+                   f"{_plural(counts['info'], 'notice')}")
+    if report.fail_on is not None:
+        verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
+    if evidence.problems:
+        verdict.append(f"  {_plural(len(evidence.problems), 'file')} could not be read", style="bold red")
+    console.print()
+    console.print(verdict)
+
+
+def _indented(console: Console, text: Text, indent: int) -> None:
+    """Wrap to the console width; wrapped lines keep the indent and carry no trailing spaces."""
+    width = max(20, console.width - indent)
+    for paragraph in text.split("\n"):
+        plain = paragraph.plain
+        if not plain:
+            console.print()
+            continue
+        offset = 0
+        for line in textwrap.wrap(plain, width=width, break_long_words=True, break_on_hyphens=False,
+                                  drop_whitespace=True):
+            start = plain.index(line, offset)
+            offset = start + len(line)
+            piece = Text(" " * indent)
+            piece.append_text(paragraph[start:offset])
+            console.print(piece, soft_wrap=True)
+
+
+def _finding(report: CheckReport, finding: Finding, console: Console) -> None:
+    check = report.check(finding.check_id)
+    console.print()
+    title = Text()
+    title.append(f"{_LABEL[finding.severity]} ", style=_STYLE[finding.severity])
+    title.append(f"{finding.check_id}  ", style="bold")
+    title.append(check.title, style="bold")
+    _indented(console, title, 0)
+    _indented(console, Text(inert(finding.subject, single_line=True), style="bold"), 2)
+    _indented(console, Text(inert(finding.message)), 2)
+    if finding.evidence:
+        console.print(Text("  Evidence", style="underline"))
+        for citation in finding.evidence:
+            line = Text(inert(str(citation.source), single_line=True), style="cyan")
+            line.append("  " + inert(citation.text, single_line=True), style="")
+            _indented(console, line, 4)
+    console.print(Text("  Why", style="underline"))
+    _indented(console, Text(check.explanation, style="dim"), 4)
+    console.print(Text("  Fix", style="underline"))
+    for code_line in finding.remediation.splitlines():
+        console.print(Text("    " + inert(code_line), style="green"), soft_wrap=True)
+
+
+def _evidence_notes(report: CheckReport, console: Console) -> None:
+    evidence = report.evidence
+    if evidence.problems:
+        console.print()
+        console.print(Text("Files that could not be read", style="bold red"))
+        for problem in evidence.problems:
+            console.print(Text(f"  {inert(str(problem.source), single_line=True)}: "
+                               f"{inert(problem.message, single_line=True)}"))
+            if problem.hint:
+                console.print(Text(f"    hint: {inert(problem.hint, single_line=True)}", style="dim"))
+    if evidence.notices:
+        console.print()
+        console.print(Text("Notes on the evidence", style="bold"))
+        for notice in evidence.notices:
+            console.print(Text(f"  {inert(str(notice.source), single_line=True)}: "
+                               f"{inert(notice.message, single_line=True)}"))
+            if notice.hint:
+                console.print(Text(f"    hint: {inert(notice.hint, single_line=True)}", style="dim"))
+    if evidence.skipped:
+        console.print()
+        console.print(Text(f"Skipped {_plural(len(evidence.skipped), 'record')} of kinds hybridtls does not read "
+                           "yet:", style="bold"))
+        for skipped in evidence.skipped[:10]:
+            props = ", ".join(skipped.properties[:6]) + (", ..." if len(skipped.properties) > 6 else "")
+            console.print(Text(f"  {inert(str(skipped.source), single_line=True)}: "
+                               f"{inert(props, single_line=True)}", style="dim"))
+        if len(evidence.skipped) > 10:
+            console.print(Text(f"  ... and {len(evidence.skipped) - 10} more", style="dim"))
+
+
+def _checks_not_run(report: CheckReport, console: Console) -> None:
+    idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
+    if not idle:
+        return
+    console.print()
+    console.print(Text("Checks that could not run on this evidence", style="bold"))
+    for outcome in idle:
+        style = "bold red" if outcome.status is CheckStatus.CRASHED else "dim"
+        word = "crashed" if outcome.status is CheckStatus.CRASHED else "not applicable"
+        console.print(Text(f"  {outcome.check_id} ({word}): {inert(outcome.reason, single_line=True)}", style=style))

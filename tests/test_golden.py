@@ -1,0 +1,30 @@
+"""Golden reports for the founding case. Set HYBRIDTLS_UPDATE_GOLDEN=1 to rewrite them, then review the diff."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import CASES, run_cli
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("founding-incident.txt", ["--width", "100"]),
+        ("founding-incident.json", ["--format", "json"]),
+        ("founding-incident-after-fix.txt", ["--width", "100"]),
+    ],
+)
+def test_golden(monkeypatch, name: str, extra: list[str]) -> None:
+    monkeypatch.chdir(CASES)
+    monkeypatch.setenv("NO_COLOR", "1")
+    case = name.rsplit(".", 1)[0]
+    run = run_cli("check", case, "--now", "2016-02-20T09:00", *extra)
+    path = GOLDEN / name
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(run.out, encoding="utf-8")
+    assert run.out == path.read_text(encoding="utf-8")
