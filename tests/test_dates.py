@@ -25,6 +25,7 @@ from hybridtls.evidence.dates import AmbiguousDate, DateOrder, is_ambiguous, ord
         ("18-02-16 13:43:23", None, datetime(2016, 2, 18, 13, 43, 23)),
         ("03-04-99 13:43:23", DateOrder.DMY, datetime(1999, 4, 3, 13, 43, 23)),
         ("/Date(1455284603000)/", None, datetime(2016, 2, 12, 13, 43, 23)),
+        ("/Date(-62135596800000)/", None, datetime(1, 1, 1)),
         ("\\/Date(1455284603000)\\/", None, datetime(2016, 2, 12, 13, 43, 23)),
         ("Friday, 12 February 2016 1:43:23 PM", None, datetime(2016, 2, 12, 13, 43, 23)),
         ("February 12, 2016 1:43:23 p.m.", None, datetime(2016, 2, 12, 13, 43, 23)),
@@ -43,7 +44,7 @@ def test_ambiguous_date_needs_an_order() -> None:
     assert not is_ambiguous("12.02.2018 13:53:00")
 
 
-@pytest.mark.parametrize("text", ["31/31/2016", "2/30/2016 1:00:00 PM", "13:00 yesterday", "", "13/02/2016 13:00:00 PM"])
+@pytest.mark.parametrize("text", ["/Date(99999999999999999)/", "31/31/2016", "2/30/2016 1:00:00 PM", "13:00 yesterday", "", "13/02/2016 13:00:00 PM"])
 def test_not_dates(text: str) -> None:
     with pytest.raises(ValueError):
         parse_datetime(text, DateOrder.DMY)

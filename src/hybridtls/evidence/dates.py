@@ -82,7 +82,10 @@ def parse_datetime(text: str, order: DateOrder | None = None) -> datetime:
         raise ValueError("empty date")
     match = _MS_JSON.match(value)
     if match:
-        return datetime(1970, 1, 1) + timedelta(milliseconds=int(match["ms"]))
+        try:
+            return datetime(1970, 1, 1) + timedelta(milliseconds=int(match["ms"]))
+        except OverflowError:
+            raise ValueError(f"{value!r} is out of the range of dates") from None
     match = _NUMERIC.match(value)
     if match:
         a, b = int(match["a"]), int(match["b"])
