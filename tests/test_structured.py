@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.loader import load_evidence
+from hybridtls.evidence.decoding import decode_evidence
+from hybridtls.evidence.loader import _read_records, load_evidence
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import RootCAType, ServerBasis
 
@@ -86,13 +89,6 @@ def test_json_errors(text: str, line: int, words: str) -> None:
     with pytest.raises(EvidenceError) as caught:
         read_json(text, "bad.json")
     assert caught.value.line == line and words in caught.value.message
-
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from hybridtls.evidence.loader import _read_records  # noqa: E402
-from hybridtls.evidence.decoding import decode_evidence  # noqa: E402
 
 
 @given(st.one_of(st.binary(max_size=1500),

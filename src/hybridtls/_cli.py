@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import enum
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Sequence, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from hybridtls import __version__
 from hybridtls.errors import HybridTlsError, UsageError

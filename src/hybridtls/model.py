@@ -6,9 +6,9 @@ Every record keeps where it came from (``Source``) so that a finding can cite fi
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 
 class Severity(str, enum.Enum):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import group_certificates, server_name

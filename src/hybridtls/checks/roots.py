@@ -6,13 +6,13 @@ Certification Authorities" shows RootCAType Registry, and Exchange Online mail t
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import (
     CertificateGroup,
-    cite,
     certificate_selector,
+    cite,
     exchange_filter,
     group_certificates,
     ps_server,

@@ -191,7 +191,7 @@ def _read_table(lines: list[str], index: int, path: str, command: str | None, ou
             rows.append((index + 1, cells))
         index += 1
     for number, cells in rows:
-        fields = tuple(RawField(label, text_value(cell), number) for label, cell in zip(labels, cells) if label)
+        fields = tuple(RawField(label, text_value(cell), number) for label, cell in zip(labels, cells, strict=True) if label)
         out.append(RawRecord(Source(path=path, line=number), fields, command=command))
     return index
 

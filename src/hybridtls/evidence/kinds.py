@@ -6,10 +6,12 @@ hybridtls a new cmdlet's output, add a ``RecordKind`` to ``KINDS``.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Union
+from typing import TypeVar, Union
 
 from hybridtls.evidence.console import command_server
 from hybridtls.evidence.dates import AmbiguousDate, DateOrder, parse_datetime
@@ -27,7 +29,8 @@ from hybridtls.model import (
     TraceStatus,
 )
 
-Built = Union[ExchangeCertificate, TraceEntry]
+Built = Union[ExchangeCertificate, TraceEntry]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+E = TypeVar("E", bound=enum.Enum)
 
 # CertificateAuthorityType's order as documented; only 0 (None) and 3 (Registry) are confirmed by real data.
 _ROOT_CA_NUMBERS = {0: RootCAType.NONE, 1: RootCAType.THIRD_PARTY, 2: RootCAType.ENTERPRISE,
@@ -136,7 +139,7 @@ def _date(record: RawRecord, ctx: BuildContext, *keys: str) -> datetime | None:
         return None
 
 
-def _enum_value(raw: RawField, ctx: BuildContext, enum_type: type, numbers: dict, confirmed: set[int]) -> object:
+def _enum_value(raw: RawField, ctx: BuildContext, enum_type: type[E], numbers: dict[int, E], confirmed: set[int]) -> E | None:
     if raw.value.number is not None:
         number = raw.value.number
         if number not in numbers:
@@ -243,9 +246,9 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
         certificate_domains_truncated=domains_truncated,
         services=services,
         services_truncated=services_truncated,
-        root_ca_type=_enum_value(root_raw, ctx, RootCAType, _ROOT_CA_NUMBERS, _ROOT_CA_CONFIRMED)  # type: ignore[arg-type]
+        root_ca_type=_enum_value(root_raw, ctx, RootCAType, _ROOT_CA_NUMBERS, _ROOT_CA_CONFIRMED)
         if root_raw and not root_raw.value.empty else None,
-        status=_enum_value(status_raw, ctx, CertificateStatus, _STATUS_NUMBERS, {1})  # type: ignore[arg-type]
+        status=_enum_value(status_raw, ctx, CertificateStatus, _STATUS_NUMBERS, {1})
         if status_raw and not status_raw.value.empty else None,
         is_self_signed=_bool(record, ctx, "IsSelfSigned"),
         has_private_key=_bool(record, ctx, "HasPrivateKey"),

@@ -88,16 +88,16 @@ def load_evidence(paths: list[str], date_order: DateOrder | None = None) -> Evid
     certificates: list[ExchangeCertificate] = []
     traces: list[TraceEntry] = []
     skipped: list[SkippedRecord] = []
-    for item in parsed:
-        order, order_note = _file_date_order(item, date_order, run_orders)
-        ctx = BuildContext(path=item.file.display, date_order=order, folder_server=item.file.folder_server)
-        for record, kind in item.classified:
+    for done in parsed:
+        order, order_note = _file_date_order(done, date_order, run_orders)
+        ctx = BuildContext(path=done.file.display, date_order=order, folder_server=done.file.folder_server)
+        for record, kind in done.classified:
             built = kind.build(record, ctx)
             if isinstance(built, ExchangeCertificate):
                 certificates.append(built)
             else:
                 traces.append(built)
-        if order_note and ctx.date_order is not None and _has_ambiguous(item):
+        if order_note and ctx.date_order is not None and _has_ambiguous(done):
             ctx.note(None, order_note, "pass --date-order dmy or --date-order mdy to say which")
         if ctx.ambiguous_dates:
             lines = ", ".join(str(s.line) for s in ctx.ambiguous_dates[:5])
@@ -106,7 +106,7 @@ def load_evidence(paths: list[str], date_order: DateOrder | None = None) -> Evid
                      "settles it; they are not used (expiry and timing checks skip them)",
                      "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
         notices.extend(ctx.notices)
-        skipped.extend(item.skipped)
+        skipped.extend(done.skipped)
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),

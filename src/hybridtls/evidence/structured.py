@@ -51,7 +51,7 @@ def read_csv(text: str, path: str) -> list[RawRecord]:
                     path=path,
                     line=start_line,
                 )
-            fields = tuple(RawField(label, _csv_value(cell), start_line) for label, cell in zip(header, row))
+            fields = tuple(RawField(label, _csv_value(cell), start_line) for label, cell in zip(header, row, strict=True))
             records.append(RawRecord(Source(path=path, line=start_line), fields, type_hint=type_hint))
     except csv.Error as exc:
         raise EvidenceError(f"malformed CSV ({exc})", path=path, line=offset + reader.line_num) from None
