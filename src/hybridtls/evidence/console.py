@@ -13,28 +13,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from hybridtls.evidence.raw import RawField, RawRecord, canonical_key, text_value
+from hybridtls.evidence.raw import RawField, RawRecord, canonical_key, raw_field, text_value
 from hybridtls.model import Source
 
 _PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
 # A label is at most four words (``Message Trace ID``); a longer line ending in ':' is prose.
-_PROPERTY = re.compile(
-    r"^(?P<label>[A-Za-z_][\w.\-/#()]{0,40}(?: [\w.\-/#()]{1,40}){0,3}?)\s*:(?:\s(?P<value>.*)|$)"
-)
+_LABEL = re.compile(r"[A-Za-z_][\w.\-/#()]{0,40}(?: [\w.\-/#()]{1,40}){0,3}")
 _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
 _SERVER_ARG = re.compile(r"-(?:Server|ComputerName)\s+(['\"]?)(?P<server>[A-Za-z0-9][\w.\-]*)\1", re.I)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Field:
     label: str
     line: int
     pieces: list[tuple[str, int]] = field(default_factory=list)  # (text, physical line length)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Segment:
     fields: list[_Field]
     command: str | None
@@ -49,79 +48,87 @@ def command_server(command: str | None) -> str | None:
     return match["server"] if match else None
 
 
-class _Scanner:
-    """One pass over the lines, collecting Format-List segments and table records."""
+def _scan(lines: list[str], path: str) -> tuple[list[_Segment], list[RawRecord]]:
+    """One pass over the lines, collecting Format-List segments and table records.
 
-    def __init__(self, lines: list[str], path: str) -> None:
-        self.lines = lines
-        self.path = path
-        self.segments: list[_Segment] = []
-        self.table_records: list[RawRecord] = []
-        self.current: list[_Field] = []
-        self.command: str | None = None
-        self.blank_only = True
-        self.block_indent = 0
-
-    def close(self, *, separated_by_blank: bool) -> None:
-        if self.current:
-            self.segments.append(_Segment(self.current, self.command, self.blank_only))
-            self.current = []
-            self.blank_only = separated_by_blank
-        elif not separated_by_blank:
-            self.blank_only = False
-
-    def scan(self) -> None:
-        index = 0
-        lines = self.lines
-        while index < len(lines):
-            line = lines[index]
-            if not line.strip():
-                self.close(separated_by_blank=True)
-                index += 1
-                continue
+    Written as one loop over locals because it runs once per line of files with 100,000 lines and more.
+    """
+    segments: list[_Segment] = []
+    tables: list[RawRecord] = []
+    current: list[_Field] = []
+    command: str | None = None
+    blank_only = True  # the open segment follows the previous one across blank lines only
+    block_indent = 0
+    count = len(lines)
+    is_label = _is_label
+    index = 0
+    while index < count:
+        line = lines[index]
+        index += 1
+        if not line:  # lines arrive right-stripped
+            if current:
+                segments.append(_Segment(current, command, blank_only))
+                current = []
+                blank_only = True
+            continue
+        indent = 0 if line[0] != " " else len(line) - len(line.lstrip(" "))
+        if current and indent > block_indent:
+            current[-1].pieces.append((line.strip(), len(line)))
+            continue
+        if ">" in line:
             prompt = _PROMPT.match(line.lstrip())
             if prompt:
-                self.close(separated_by_blank=False)
-                self.command = prompt["command"].strip() or self.command
-                index += 1
+                if current:
+                    segments.append(_Segment(current, command, blank_only))
+                    current = []
+                blank_only = False
+                command = prompt["command"].strip() or command
                 continue
-            if index + 1 < len(lines) and _is_table_header(line, lines[index + 1]):
-                self.close(separated_by_blank=False)
-                index = _read_table(lines, index, self.path, self.command, self.table_records)
+        if indent == 0 and index < count and lines[index][:1] == "-" and _is_table_header(line, lines[index]):
+            if current:
+                segments.append(_Segment(current, command, blank_only))
+                current = []
+            blank_only = False
+            index = _read_table(lines, index - 1, path, command, tables)
+            continue
+        # ``Label : value`` (inline: this is the hot path); labels never hold a colon
+        colon = line.find(":", indent)
+        if colon > 0 and (colon + 1 == len(line) or line[colon + 1] in " \t") and (indent == block_indent or not current):
+            label = line[indent:colon].rstrip()
+            if is_label(label):
+                if not current:
+                    block_indent = indent
+                current.append(_Field(label, index, [(line[colon + 1:].strip(), len(line))]))
                 continue
-            self.take(line, index + 1)
-            index += 1
-        self.close(separated_by_blank=True)
+        if current:  # prose: ends the record
+            segments.append(_Segment(current, command, blank_only))
+            current = []
+        blank_only = False
+    if current:
+        segments.append(_Segment(current, command, blank_only))
+    return segments, tables
 
-    def take(self, line: str, number: int) -> None:
-        indent = len(line) - len(line.lstrip(" "))
-        if self.current and indent > self.block_indent:
-            self.current[-1].pieces.append((line.strip(), len(line)))
-            return
-        match = _PROPERTY.match(line[indent:])
-        if match and (indent == self.block_indent or not self.current):
-            if not self.current:
-                self.block_indent = indent
-            value = (match["value"] or "").strip()
-            self.current.append(_Field(match["label"].strip(), number, [(value, len(line))]))
-        else:
-            self.close(separated_by_blank=False)
+
+@lru_cache(maxsize=4096)
+def _is_label(text: str) -> bool:
+    return _LABEL.fullmatch(text) is not None
 
 
 def read_console_text(text: str, path: str) -> list[RawRecord]:
-    lines = _normalise(text.splitlines())
-    scanner = _Scanner(lines, path)
-    scanner.scan()
-    width = max((len(line) for line in lines), default=0)
-    records = scanner.table_records + _records_from_segments(scanner.segments, width, path)
+    lines = _normalise(text)
+    segments, tables = _scan(lines, path)
+    width = max(map(len, lines), default=0)
+    records = tables + _records_from_segments(segments, width, path)
     records.sort(key=lambda r: r.source.line or 0)
     return records
 
 
-def _normalise(raw_lines: list[str]) -> list[str]:
-    lines = [line.translate(_SPACES).rstrip() for line in raw_lines]
-    non_blank = [line for line in lines if line.strip()]
-    if non_blank and sum(1 for line in non_blank if line.lstrip().startswith(">")) >= 0.6 * len(non_blank):
+def _normalise(text: str) -> list[str]:
+    lines = [line.rstrip() for line in text.translate(_SPACES).splitlines()]
+    if ">" not in text[:4096]:
+        return lines
+    non_blank = [line for line in lines if line]
+    if sum(1 for line in non_blank if line.lstrip().startswith(">")) >= 0.6 * len(non_blank):
         lines = [re.sub(r"^\s*(?:>\s?)+", "", line) for line in lines]
     return lines
 
@@ -134,26 +141,24 @@ def _records_from_segments(segments: list[_Segment], width: int, path: str) -> l
         if spaced and groups and segment.after_blank_only and segment.command == groups[-1][1]:
             groups[-1][0].extend(segment.fields)
         else:
-            groups.append((list(segment.fields), segment.command))
+            groups.append((segment.fields, segment.command))
     records = []
+    canonical, value_of, field_of = canonical_key, text_value, RawField  # locals: this loop runs once per property
     for fields, command in groups:
-        chunk: list[_Field] = []
+        chunk: list[RawField] = []
         seen: set[str] = set()
         for item in fields:
-            key = canonical_key(item.label)
+            label, pieces = item.label, item.pieces
+            key = canonical(label)
             if key in seen:
-                records.append(_record(chunk, width, path, command))
+                records.append(RawRecord(Source(path=path, line=chunk[0].line), tuple(chunk), command=command))
                 chunk, seen = [], set()
-            chunk.append(item)
+            text = pieces[0][0] if len(pieces) == 1 else _join(pieces, width)
+            chunk.append(field_of(label, value_of(text), item.line, key))
             seen.add(key)
         if chunk:
-            records.append(_record(chunk, width, path, command))
+            records.append(RawRecord(Source(path=path, line=chunk[0].line), tuple(chunk), command=command))
     return records
-
-
-def _record(fields: list[_Field], width: int, path: str, command: str | None) -> RawRecord:
-    raw_fields = tuple(RawField(f.label, text_value(_join(f.pieces, width)), f.line) for f in fields)
-    return RawRecord(Source(path=path, line=fields[0].line), raw_fields, command=command)
 
 
 def _join(pieces: list[tuple[str, int]], width: int) -> str:
@@ -167,7 +172,8 @@ def _join(pieces: list[tuple[str, int]], width: int) -> str:
 
 
 def _is_table_header(line: str, underline: str) -> bool:
-    if not _DASHES.match(underline) or line[0].isspace():
+    # The dashes start under the first header, at column 0 (headers are never indented).
+    if underline[:1] != "-" or line[0].isspace() or not _DASHES.match(underline):
         return False
     starts = [m.start() for m in re.finditer(r"-+", underline)]
     if len(starts) < 2:
@@ -191,7 +197,7 @@ def _read_table(lines: list[str], index: int, path: str, command: str | None, ou
             rows.append((index + 1, cells))
         index += 1
     for number, cells in rows:
-        fields = tuple(RawField(label, text_value(cell), number) for label, cell in zip(labels, cells, strict=True) if label)
+        fields = tuple(raw_field(label, text_value(cell), number) for label, cell in zip(labels, cells, strict=True) if label)
         out.append(RawRecord(Source(path=path, line=number), fields, command=command))
     return index
 

@@ -45,6 +45,7 @@ _SERVICE_FLAGS = {1: "IMAP", 2: "POP", 4: "UM", 8: "IIS", 16: "SMTP", 32: "Feder
 _SERVICE_LETTERS = {"I": "IMAP", "P": "POP", "U": "UM", "W": "IIS", "S": "SMTP", "F": "Federation", "C": "UMCallRouter"}
 _SERVICE_NAMES = {name.casefold(): name for name in _SERVICE_FLAGS.values()}
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+_TRACE_STATUSES = {status.value.casefold(): status for status in TraceStatus}
 
 
 @dataclass
@@ -89,7 +90,12 @@ def _keys(*labels: str) -> frozenset[str]:
 
 def _text(record: RawRecord, ctx: BuildContext, *keys: str, trusted: bool = True) -> str | None:
     raw = record.get(*keys)
-    if raw is None or raw.value.empty:
+    if raw is None:
+        return None
+    value = raw.value
+    if not (value.shallow or value.truncated or value.items is not None):  # the common case, kept cheap
+        return value.text.strip() or None
+    if value.empty:
         return None
     if raw.value.shallow:
         ctx.note(raw.line, f"{raw.label} reads {raw.value.text!r}, a type name, not a value", shallow_hint())
@@ -212,10 +218,6 @@ def _server(record: RawRecord, ctx: BuildContext) -> ServerRef | None:
     return None
 
 
-def _lines(record: RawRecord) -> dict[str, int]:
-    return {f.key: f.line for f in record.fields}
-
-
 # ---------------------------------------------------------------- builders
 
 
@@ -236,7 +238,7 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
     status_raw = record.get("Status")
     return ExchangeCertificate(
         source=record.source,
-        field_lines=_lines(record),
+        field_lines=record.lines,
         server=_server(record, ctx),
         thumbprint=thumbprint.upper() if thumbprint else None,
         subject=_text(record, ctx, "Subject"),
@@ -263,13 +265,13 @@ def build_trace_entry(record: RawRecord, ctx: BuildContext) -> TraceEntry:
     status_text = _text(record, ctx, "Status", trusted=False)
     status = None
     if status_text:
-        status = next((s for s in TraceStatus if s.value.casefold() == status_text.casefold()), None)
+        status = _TRACE_STATUSES.get(status_text.casefold())
         if status is None:
             raw = record.get("Status")
             ctx.note(raw.line if raw else None, f"message trace Status {status_text!r} is not a known status")
     return TraceEntry(
         source=record.source,
-        field_lines=_lines(record),
+        field_lines=record.lines,
         message_trace_id=_text(record, ctx, "MessageTraceId"),
         message_id=_text(record, ctx, "MessageId", trusted=False),
         received=_date(record, ctx, "Received", "Date"),

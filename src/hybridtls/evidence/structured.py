@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.raw import RawField, RawRecord, RawValue, text_value
+from hybridtls.evidence.raw import RawRecord, RawValue, raw_field, text_value
 from hybridtls.model import Source
 
 _SHALLOW_HINT = (
@@ -51,7 +51,7 @@ def read_csv(text: str, path: str) -> list[RawRecord]:
                     path=path,
                     line=start_line,
                 )
-            fields = tuple(RawField(label, _csv_value(cell), start_line) for label, cell in zip(header, row, strict=True))
+            fields = tuple(raw_field(label, _csv_value(cell), start_line) for label, cell in zip(header, row, strict=True))
             records.append(RawRecord(Source(path=path, line=start_line), fields, type_hint=type_hint))
     except csv.Error as exc:
         raise EvidenceError(f"malformed CSV ({exc})", path=path, line=offset + reader.line_num) from None
@@ -87,7 +87,7 @@ def read_json(text: str, path: str) -> list[RawRecord]:
                 f"expected objects with properties, found {type(item).__name__}", path=path, line=line
             )
         fields = tuple(
-            RawField(str(key), _json_value(value), _key_line(text, str(key), line)) for key, value in item.items()
+            raw_field(str(key), _json_value(value), _key_line(text, str(key), line)) for key, value in item.items()
         )
         records.append(RawRecord(Source(path=path, line=line), fields))
     return records
