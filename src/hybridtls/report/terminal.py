@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
 
-from hybridtls.model import CheckStatus, Finding, Severity
+from hybridtls.model import CheckStatus, Finding, InputProblem, Notice, Severity
 from hybridtls.report import CheckReport
 from hybridtls.report.escape import inert
 
@@ -105,24 +106,21 @@ def _finding(report: CheckReport, finding: Finding, console: Console) -> None:
         console.print(Text("    " + inert(code_line), style="green"), soft_wrap=True)
 
 
+def _notes(console: Console, title: str, style: str, notes: Sequence[Notice | InputProblem]) -> None:
+    if not notes:
+        return
+    console.print()
+    console.print(Text(title, style=style))
+    for note in notes:
+        _indented(console, Text(f"{inert(str(note.source), single_line=True)}: {inert(note.message, single_line=True)}"), 2)
+        if note.hint:
+            _indented(console, Text(f"hint: {inert(note.hint, single_line=True)}", style="dim"), 4)
+
+
 def _evidence_notes(report: CheckReport, console: Console) -> None:
     evidence = report.evidence
-    if evidence.problems:
-        console.print()
-        console.print(Text("Files that could not be read", style="bold red"))
-        for problem in evidence.problems:
-            console.print(Text(f"  {inert(str(problem.source), single_line=True)}: "
-                               f"{inert(problem.message, single_line=True)}"))
-            if problem.hint:
-                console.print(Text(f"    hint: {inert(problem.hint, single_line=True)}", style="dim"))
-    if evidence.notices:
-        console.print()
-        console.print(Text("Notes on the evidence", style="bold"))
-        for notice in evidence.notices:
-            console.print(Text(f"  {inert(str(notice.source), single_line=True)}: "
-                               f"{inert(notice.message, single_line=True)}"))
-            if notice.hint:
-                console.print(Text(f"    hint: {inert(notice.hint, single_line=True)}", style="dim"))
+    _notes(console, "Files that could not be read", "bold red", evidence.problems)
+    _notes(console, "Notes on the evidence", "bold", evidence.notices)
     if evidence.skipped:
         console.print()
         console.print(Text(f"Skipped {_plural(len(evidence.skipped), 'record')} of kinds hybridtls does not read "
