@@ -61,6 +61,28 @@ def _parser() -> _Parser:
                        help="day/month order of dates like 12/02/2016 when the evidence does not settle it")
     check.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
+    cert = commands.add_parser(
+        "cert", help="show certificates as Windows and Exchange see them, and what will break",
+        description="Read certificate files (PEM, DER/.cer, PKCS#7/.p7b, PKCS#12/.pfx, base64 RawData) and show "
+                    "Subject, Issuer and TlsCertificateName exactly as Windows and Exchange render them, the chain "
+                    "Exchange Online would build (without fetching), and every defect in it.",
+    )
+    cert.add_argument("files", nargs="+", metavar="FILE", help="certificate files")
+    cert.add_argument("--intermediates", action="append", default=[], metavar="FILE",
+                      help="intermediate certificates to build chains with (repeatable)")
+    cert.add_argument("--trust", action="append", default=[], metavar="FILE",
+                      help="extra trusted roots, e.g. an internal CA (repeatable); Mozilla's roots are always trusted")
+    cert.add_argument("--name", action="append", default=[], metavar="HOST",
+                      help="a host name the certificate must cover, e.g. the outbound connector's TlsDomain")
+    cert.add_argument("--password-file", metavar="FILE",
+                      help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
+    cert.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
+    cert.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    cert.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
+                      help="exit 1 when a finding is at or above this severity (default: warning)")
+    cert.add_argument("--now", metavar="DATE", help="judge validity as of DATE (default: now)")
+    cert.add_argument("--width", type=int, help=argparse.SUPPRESS)
+
     explain = commands.add_parser("explain", help="describe the checks: what each looks for and how to fix it")
     explain.add_argument("ids", nargs="*", metavar="CHECK_ID", help="check ids (default: all)")
     explain.add_argument("--format", choices=("terminal", "markdown"), default="terminal")
@@ -75,6 +97,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         args = _parser().parse_args(argv)
         if args.command == "check":
             return _check(args, out, err)
+        if args.command == "cert":
+            return _cert(args, out, err)
         if args.command == "explain":
             return _explain(args, out)
         _parser().print_help(out)
@@ -122,8 +146,6 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     now = _parse_now(args.now)
     evidence = load_evidence(args.paths, DateOrder(args.date_order) if args.date_order else None)
-    if args.output:
-        _refuse_overwriting_evidence(args.output, evidence.files)
     for problem in evidence.problems:
         _error(err, f"{problem.source}: {problem.message}", problem.hint)
     if not evidence.usable:
@@ -135,12 +157,62 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         evidence = _note_old_evidence(evidence, now, args.paths)
     outcomes = tuple(run_checks(evidence, CheckContext(now=now)))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
-    report = CheckReport(evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
+    report = CheckReport(command="check", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
     if args.format == "json":
         for notice in evidence.notices:
             _error(err, f"{notice.source}: {notice.message}", notice.hint, label="warning")
     _write_report(report, args, out)
     return ExitStatus.FINDINGS if report.failed else ExitStatus.CLEAN
+
+
+def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from hybridtls.checks import CheckContext, run_checks
+    from hybridtls.checks.chain import CHECKS as CHAIN_CHECKS
+    from hybridtls.evidence.certsource import build_chains, read_certificate_paths, trust_anchors
+    from hybridtls.model import EvidenceSet, InputProblem, Severity
+    from hybridtls.report import CheckReport
+
+    now = _parse_now(args.now)
+    passwords = _password_source(args.password_file)
+    problems: list[InputProblem] = []
+    subjects = read_certificate_paths(args.files, passwords, problems)
+    intermediates = read_certificate_paths(args.intermediates, passwords, problems)
+    trusted = read_certificate_paths(args.trust, passwords, problems)
+    for problem in problems:
+        _error(err, f"{problem.source}: {problem.message}", problem.hint)
+    if not subjects:
+        raise UsageError("no certificate was read from " + ", ".join(args.files))
+    chains = build_chains(subjects, [*subjects, *intermediates], trust_anchors(trusted))
+    evidence = EvidenceSet(files=tuple(args.files), certificate_files=tuple(subjects), chains=chains,
+                           problems=tuple(problems))
+    context = CheckContext(now=now, expected_names=tuple(args.name))
+    outcomes = tuple(run_checks(evidence, context, CHAIN_CHECKS))
+    fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
+    report = CheckReport(command="cert", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
+    _write_report(report, args, out)
+    return ExitStatus.FINDINGS if report.failed else ExitStatus.CLEAN
+
+
+def _password_source(password_file: str | None):  # type: ignore[no-untyped-def]
+    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal. Never echoed or kept."""
+    import os
+
+    def ask(path: str) -> bytes | None:
+        if password_file:
+            try:
+                with open(password_file, "rb") as handle:
+                    return handle.readline().rstrip(b"\r\n")
+            except OSError as exc:
+                raise UsageError(f"cannot read --password-file {password_file}: {exc.strerror or exc}") from None
+        if "HYBRIDTLS_PFX_PASSWORD" in os.environ:
+            return os.environ["HYBRIDTLS_PFX_PASSWORD"].encode()
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            return getpass.getpass(f"Password for {path}: ").encode()
+        return None
+
+    return ask
 
 
 def _refuse_overwriting_evidence(output: str, files: Sequence[str]) -> None:
@@ -170,6 +242,7 @@ def _write_report(report: CheckReport, args: argparse.Namespace, out: TextIO) ->
     stream = out
     handle = None
     if args.output:
+        _refuse_overwriting_evidence(args.output, report.evidence.files)
         try:
             handle = open(args.output, "w", encoding="utf-8", newline="\n")
         except OSError as exc:

@@ -93,6 +93,16 @@ class ServerRef:
         return self.name.split(".", 1)[0].casefold()
 
 
+def certificate_identity_keys(thumbprint: str | None, issuer: str | None, serial: str | None) -> tuple[str, ...]:
+    """One certificate, however it was seen: by thumbprint, or by issuer and serial number."""
+    keys = []
+    if thumbprint:
+        keys.append("thumbprint:" + thumbprint.upper())
+    if issuer and serial:
+        keys.append("issuer+serial:" + " ".join(issuer.split()).casefold() + "|" + serial.upper())
+    return tuple(keys)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExchangeCertificate:
     """One certificate as ``Get-ExchangeCertificate`` reported it on one server."""
@@ -125,12 +135,7 @@ class ExchangeCertificate:
     @property
     def identity_keys(self) -> tuple[str, ...]:
         """Keys that identify the certificate across servers and files."""
-        keys = []
-        if self.thumbprint:
-            keys.append("thumbprint:" + self.thumbprint)
-        if self.issuer and self.serial_number:
-            keys.append("issuer+serial:" + " ".join(self.issuer.split()).casefold() + "|" + self.serial_number)
-        return tuple(keys)
+        return certificate_identity_keys(self.thumbprint, self.issuer, self.serial_number)
 
     @property
     def has_smtp(self) -> bool | None:
@@ -157,6 +162,70 @@ class ExchangeCertificate:
         if self.issuer and self.subject:
             return " ".join(self.issuer.split()).casefold() != " ".join(self.subject.split()).casefold()
         return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateFile:
+    """One certificate read from a file (PEM, DER, PKCS#7, PKCS#12, a base64 RawData blob), as Windows shows it.
+
+    ``subject`` and ``issuer`` are rendered exactly as X509Certificate2.Subject / .Issuer on Windows, so they
+    compare with Get-ExchangeCertificate output and build TlsCertificateName.
+    """
+
+    source: Source
+    label: str  # where in the file: "leaf.pem, certificate 2"
+    der: bytes
+    thumbprint: str
+    serial_number: str
+    subject: str
+    issuer: str
+    subject_der: bytes
+    issuer_der: bytes
+    not_before: datetime
+    not_after: datetime
+    public_key_algorithm: str
+    public_key_size: int
+    signature_algorithm: str
+    signature_hash: str | None
+    certificate_domains: tuple[str, ...] = ()
+    dns_names: tuple[str, ...] = ()
+    is_self_signed: bool = False
+    is_ca: bool | None = None
+    key_usage: tuple[str, ...] = ()
+    extended_key_usage: tuple[tuple[str, str], ...] = ()  # (friendly name, OID)
+    ca_issuers: tuple[str, ...] = ()
+    subject_key_id: str | None = None
+    authority_key_id: str | None = None
+    has_private_key: bool | None = None
+
+    @property
+    def identity_keys(self) -> tuple[str, ...]:
+        return certificate_identity_keys(self.thumbprint, self.issuer, self.serial_number)
+
+    @property
+    def tls_certificate_name(self) -> str:
+        return f"<I>{self.issuer}<S>{self.subject}"
+
+
+class ChainEnd(str, enum.Enum):
+    """Where building the chain from the leaf upwards stopped."""
+
+    TRUSTED = "trusted"  # reached a trust anchor
+    MISSING_ISSUER = "missing_issuer"  # the next issuer was not supplied and is not an anchor
+    UNTRUSTED_ROOT = "untrusted_root"  # reached a self-signed certificate that is not an anchor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainAnalysis:
+    """The chain built for one leaf from the certificates given and the trust anchors, without fetching."""
+
+    leaf: CertificateFile
+    path: tuple[CertificateFile, ...]  # leaf first; the anchor last when TRUSTED
+    end: ChainEnd
+    anchor_origin: str | None = None  # "Mozilla root store", "--trust FILE", or None
+    missing_issuer: str | None = None  # the Windows name of the issuer that could not be found
+    missing_issuer_urls: tuple[str, ...] = ()  # caIssuers URLs of the last certificate in the path
+    served_extra: tuple[CertificateFile, ...] = ()  # supplied certificates that are not on the path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,6 +284,8 @@ class EvidenceSet:
 
     files: tuple[str, ...] = ()
     certificates: tuple[ExchangeCertificate, ...] = ()
+    certificate_files: tuple[CertificateFile, ...] = ()
+    chains: tuple[ChainAnalysis, ...] = ()
     trace_entries: tuple[TraceEntry, ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()
     notices: tuple[Notice, ...] = ()
@@ -222,7 +293,7 @@ class EvidenceSet:
 
     @property
     def usable(self) -> bool:
-        return bool(self.certificates or self.trace_entries)
+        return bool(self.certificates or self.trace_entries or self.certificate_files)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ class NotApplicable(Exception):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckContext:
     now: datetime
+    expected_names: tuple[str, ...] = ()  # host names certificates must cover (--name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,10 +10,11 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.certificates import CERTIFICATE_SUFFIXES, looks_like_certificate_file, read_certificate_file
 from hybridtls.evidence.console import read_console_text
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
 from hybridtls.evidence.decoding import decode_evidence
@@ -21,6 +22,8 @@ from hybridtls.evidence.kinds import BuildContext, RecordKind, classify
 from hybridtls.evidence.raw import RawRecord
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import (
+    CertificateFile,
+    ChainAnalysis,
     EvidenceSet,
     ExchangeCertificate,
     InputProblem,
@@ -31,7 +34,7 @@ from hybridtls.model import (
 )
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
-EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""})
+EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
@@ -50,6 +53,7 @@ class _ParsedFile:
     classified: list[tuple[RawRecord, RecordKind]]
     skipped: list[SkippedRecord]
     proven_orders: set[DateOrder]
+    certificates: list[CertificateFile]
 
 
 def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]:
@@ -128,14 +132,43 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
                      "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
         notices.extend(ctx.notices)
         skipped.extend(done.skipped)
+    certificate_files = [c for done in parsed for c in done.certificates]
+    certificates = _join_certificate_files(certificates, certificate_files, notices)
+    chains: tuple[ChainAnalysis, ...] = ()
+    if certificate_files:
+        from hybridtls.evidence.certsource import build_chains, trust_anchors
+
+        chains = build_chains(certificate_files, certificate_files, trust_anchors([]))
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),
+        certificate_files=tuple(certificate_files),
+        chains=chains,
         trace_entries=tuple(traces),
         skipped=tuple(skipped),
         notices=tuple(notices),
         problems=tuple(problems),
     )
+
+
+def _join_certificate_files(records: list[ExchangeCertificate], files: list[CertificateFile],
+                            notices: list[Notice]) -> list[ExchangeCertificate]:
+    """A certificate file and a Get-ExchangeCertificate record of the same certificate are one certificate:
+    fill what the record lacks (Subject, Thumbprint, Issuer, domains) from the file, and say so."""
+    by_key = {key: cert for cert in files for key in cert.identity_keys}
+    joined = []
+    for record in records:
+        match = next((by_key[key] for key in record.identity_keys if key in by_key), None)
+        if match is None or (record.subject and record.thumbprint and record.issuer):
+            joined.append(record)
+            continue
+        filled = replace(record, subject=record.subject or match.subject, thumbprint=record.thumbprint or match.thumbprint,
+                         issuer=record.issuer or match.issuer,
+                         certificate_domains=record.certificate_domains or match.certificate_domains)
+        notices.append(Notice(source=record.source, message=f"the same certificate as {match.label}: Subject, "
+                              "Thumbprint and Issuer filled in from the file"))
+        joined.append(filled)
+    return joined
 
 
 def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
@@ -146,6 +179,8 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
         data = item.real.read_bytes()
     except OSError as exc:
         raise EvidenceError(f"cannot read the file ({exc.strerror or exc})", path=item.display) from None
+    if looks_like_certificate_file(item.display, data):
+        return _ParsedFile(item, [], [], set(), read_certificate_file(data, item.display, _environment_password))
     decoded = decode_evidence(data, item.display)
     if decoded.warning:
         notices.append(Notice(source=Source(path=item.display), message=decoded.warning))
@@ -169,7 +204,12 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
         notices.append(Notice(source=Source(path=item.display),
                               message="the file mixes day-first and month-first dates; ambiguous ones are not used",
                               hint="pass --date-order dmy or --date-order mdy"))
-    return _ParsedFile(item, classified, skipped, orders)
+    return _ParsedFile(item, classified, skipped, orders, [])
+
+
+def _environment_password(path: str) -> bytes | None:
+    password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
+    return password.encode() if password is not None else None
 
 
 def _read_records(text: str, path: str) -> list[RawRecord]:
@@ -182,9 +222,6 @@ def _read_records(text: str, path: str) -> list[RawRecord]:
                             hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json")
     elif first_line.startswith("#Software: Microsoft Exchange"):
         raise EvidenceError("an Exchange log file; check does not read logs yet; " + _EXPECTED, path=path)
-    elif first_line.startswith("-----BEGIN"):
-        raise EvidenceError("a PEM certificate or key; check reads PowerShell output, not certificate files",
-                            path=path)
     elif first_line.startswith("#TYPE") or _CSV_HEADER.match(first_line):
         records = read_csv(text, path)
     else:

@@ -13,6 +13,7 @@ _ORDER = {check.id: index for index, check in enumerate(CHECKS)}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckReport:
+    command: str  # "check" or "cert"
     evidence: EvidenceSet
     outcomes: tuple[CheckOutcome, ...]
     now: datetime

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from hybridtls import __version__
-from hybridtls.model import Finding, Source
+from hybridtls.model import CertificateFile, ChainAnalysis, Finding, Source
 from hybridtls.report import CheckReport
 
 SCHEMA_VERSION = 1
@@ -32,17 +32,54 @@ def _finding(report: CheckReport, finding: Finding) -> dict[str, Any]:
     }
 
 
+def _certificate(cert: CertificateFile) -> dict[str, Any]:
+    return {
+        **_where(cert.source),
+        "label": cert.label,
+        "subject": cert.subject,
+        "issuer": cert.issuer,
+        "tls_certificate_name": cert.tls_certificate_name,
+        "thumbprint": cert.thumbprint,
+        "serial_number": cert.serial_number,
+        "certificate_domains": list(cert.certificate_domains),
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+        "public_key_algorithm": cert.public_key_algorithm,
+        "public_key_size": cert.public_key_size,
+        "signature_algorithm": cert.signature_algorithm,
+        "is_self_signed": cert.is_self_signed,
+        "is_ca": cert.is_ca,
+        "key_usage": list(cert.key_usage),
+        "enhanced_key_usage": [f"{name} ({oid})" for name, oid in cert.extended_key_usage],
+        "ca_issuers": list(cert.ca_issuers),
+        "has_private_key": cert.has_private_key,
+    }
+
+
+def _chain(chain: ChainAnalysis) -> dict[str, Any]:
+    return {
+        "leaf": chain.leaf.thumbprint,
+        "path": [{"thumbprint": c.thumbprint, "subject": c.subject} for c in chain.path],
+        "end": chain.end.value,
+        "anchor_origin": chain.anchor_origin,
+        "missing_issuer": chain.missing_issuer,
+        "missing_issuer_urls": list(chain.missing_issuer_urls),
+    }
+
+
 def report_document(report: CheckReport) -> dict[str, Any]:
     evidence = report.evidence
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "hybridtls", "version": __version__},
-        "command": "check",
+        "command": report.command,
         "now": report.now.isoformat(timespec="seconds"),
         "fail_on": report.fail_on.value if report.fail_on else None,
         "verdict": "fail" if report.failed else "pass",
         "counts": report.counts,
         "findings": [_finding(report, f) for f in report.findings],
+        "certificates": [_certificate(c) for c in evidence.certificate_files],
+        "chains": [_chain(c) for c in evidence.chains],
         "checks": [{"id": o.check_id, "status": o.status.value, "reason": o.reason or None} for o in report.outcomes],
         "evidence": {
             "files": list(evidence.files),

@@ -13,7 +13,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from hybridtls.model import CheckStatus, Finding, InputProblem, Notice, Severity
+from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
+from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.report import CheckReport
 from hybridtls.report.escape import inert
 
@@ -29,7 +30,11 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
 
 
 def render_terminal(report: CheckReport, console: Console) -> None:
-    _header(report, console)
+    if report.command == "cert":
+        _certificates(report, console)
+    else:
+        _header(report, console)
+    _verdict(report, console)
     for finding in report.findings:
         _finding(report, finding, console)
     _evidence_notes(report, console)
@@ -49,6 +54,10 @@ def _header(report: CheckReport, console: Console) -> None:
     summary.append(_plural(len(evidence.trace_entries), "message trace entry").replace("entrys", "entries"))
     console.print(Text("hybridtls check: " + ", ".join(summary), style="bold"))
     console.print(Text(f"Dates judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
+
+
+def _verdict(report: CheckReport, console: Console) -> None:
+    evidence = report.evidence
     counts = report.counts
     verdict = Text()
     if report.failed:
@@ -63,6 +72,60 @@ def _header(report: CheckReport, console: Console) -> None:
         verdict.append(f"  {_plural(len(evidence.problems), 'file')} could not be read", style="bold red")
     console.print()
     console.print(verdict)
+
+
+def _certificates(report: CheckReport, console: Console) -> None:
+    files = report.evidence.certificate_files
+    console.print(Text(f"hybridtls cert: {_plural(len(files), 'certificate')}", style="bold"))
+    console.print(Text(f"Validity judged as of {report.now:%Y-%m-%d %H:%M} (dates below are UTC)", style="dim"))
+    for cert in files:
+        console.print()
+        console.print(Text(inert(cert.label, single_line=True), style="bold"))
+        rows = [
+            ("Subject", cert.subject), ("Issuer", cert.issuer), ("Thumbprint", cert.thumbprint),
+            ("SerialNumber", cert.serial_number), ("CertificateDomains", ", ".join(cert.certificate_domains)),
+            ("NotBefore", f"{cert.not_before:%Y-%m-%d %H:%M:%S}"), ("NotAfter", f"{cert.not_after:%Y-%m-%d %H:%M:%S}"),
+            ("PublicKeySize", f"{cert.public_key_size} ({cert.public_key_algorithm})"),
+            ("SignatureAlgorithm", cert.signature_algorithm), ("IsSelfSigned", str(cert.is_self_signed)),
+            ("KeyUsage", ", ".join(cert.key_usage) or "(none)"),
+            ("EnhancedKeyUsageList",
+             ", ".join(f"{name} ({oid})" for name, oid in cert.extended_key_usage) or "(none: any purpose)"),
+        ]
+        if cert.has_private_key is not None:
+            rows.append(("HasPrivateKey", str(cert.has_private_key)))
+        if cert.ca_issuers:
+            rows.append(("caIssuers", ", ".join(cert.ca_issuers)))
+        rows.append(("TlsCertificateName", cert.tls_certificate_name))
+        for label, value in rows:
+            line = Text(f"  {label:<21}", style="bold")
+            line.append(inert(value, single_line=True))
+            console.print(line, soft_wrap=True)
+        if not cert.is_ca:
+            _connector_commands(cert, console)
+    for chain in report.evidence.chains:
+        console.print()
+        console.print(Text(f"Chain of {inert(chain.leaf.subject or chain.leaf.thumbprint, single_line=True)} "
+                           f"(as Exchange Online would build it, without fetching)", style="bold"))
+        for depth, link in enumerate(chain.path):
+            origin = (chain.anchor_origin or "") if depth == len(chain.path) - 1 and chain.end.value == "trusted" \
+                else ("supplied" if depth else "the certificate")
+            _indented(console, Text(f"{depth}  {inert(link.subject, single_line=True)}  [{origin}]"), 2)
+        if chain.end.value == "missing_issuer":
+            _indented(console, Text(f"?  {inert(chain.missing_issuer or '', single_line=True)}  [not supplied]",
+                                    style="red"), 2)
+        elif chain.end.value == "untrusted_root":
+            _indented(console, Text("   (ends at a root that is not trusted)", style="red"), 2)
+
+
+def _connector_commands(cert: CertificateFile, console: Console) -> None:
+    name = TlsCertificateName(cert.issuer, cert.subject).powershell
+    console.print(Text("  Use it in Exchange (Exchange Management Shell):", style="underline"))
+    for command in (
+        f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {name}",
+        f"Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' -TlsCertificateName {name}",
+        f"Set-HybridConfiguration -TlsCertificateName {name}",
+    ):
+        console.print(Text("    " + inert(command), style="green"), soft_wrap=True)
 
 
 def _indented(console: Console, text: Text, indent: int) -> None:
@@ -139,7 +202,10 @@ def _checks_not_run(report: CheckReport, console: Console) -> None:
         return
     console.print()
     console.print(Text("Checks that could not run on this evidence", style="bold"))
+    by_reason: dict[tuple[str, str], list[str]] = {}
     for outcome in idle:
-        style = "bold red" if outcome.status is CheckStatus.CRASHED else "dim"
         word = "crashed" if outcome.status is CheckStatus.CRASHED else "not applicable"
-        console.print(Text(f"  {outcome.check_id} ({word}): {inert(outcome.reason, single_line=True)}", style=style))
+        by_reason.setdefault((word, outcome.reason), []).append(outcome.check_id)
+    for (word, reason), ids in by_reason.items():
+        style = "bold red" if word == "crashed" else "dim"
+        _indented(console, Text(f"{', '.join(ids)} ({word}): {inert(reason, single_line=True)}", style=style), 2)

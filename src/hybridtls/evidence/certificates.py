@@ -1,0 +1,179 @@
+"""Certificate files: PEM (one or many), DER (.cer), PKCS#7 (.p7b/.p7c, PEM or DER), PKCS#12 (.pfx/.p12), and
+base64 or byte-list RawData as PowerShell exports it. Private keys are noted, never kept or shown."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+
+from hybridtls.errors import EvidenceError
+from hybridtls.model import CertificateFile, Source
+from hybridtls.pki.facts import certificate_facts
+
+CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der", ".p7b", ".p7c", ".pfx", ".p12", ".b64"})
+PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n(.*?)-----END \1-----", re.S)
+_BYTE_LIST = re.compile(rb"^\s*\{?\s*(\d{1,3}\s*,\s*)+\d{1,3}\s*\}?\s*$")
+_EXPECTED = "expected a certificate: PEM, DER (.cer), PKCS#7 (.p7b), PKCS#12 (.pfx) or base64 RawData"
+
+
+def looks_like_certificate_file(path: str, data: bytes) -> bool:
+    """For the evidence loader: is this a certificate file rather than PowerShell output?"""
+    if data[:64].lstrip().startswith(b"-----BEGIN"):
+        return True
+    der_sequence = len(data) > 4 and data[0] == 0x30 and data[1] in (0x81, 0x82, 0x83)
+    return Path(path).suffix.casefold() in CERTIFICATE_SUFFIXES or der_sequence
+
+
+def read_certificate_file(data: bytes, path: str, passwords: PasswordSource | None = None) -> list[CertificateFile]:
+    # cryptography warns about odd but readable encodings (negative serials, NULL parameters); what matters to
+    # an admin is reported by the checks, so its warnings are kept off the console.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read(data, path, passwords)
+
+
+def _read(data: bytes, path: str, passwords: PasswordSource | None) -> list[CertificateFile]:
+    if not data.strip():
+        raise EvidenceError("the file is empty; " + _EXPECTED, path=path)
+    stripped = data.lstrip()
+    if b"-----BEGIN " in data[:1_000_000]:
+        return _read_pem(data, path)
+    if stripped[:1] in (b"{", b"[") and b"RawData" in data[:100_000]:
+        return _read_raw_data_json(data, path)
+    if _BYTE_LIST.match(data[:1_000_000]):
+        der = bytes(int(n) for n in re.findall(rb"\d+", data))
+        return _read_der(der, path, passwords, what="a RawData byte list")
+    if data[:1] != b"\x30":
+        compact = re.sub(rb"\s+", b"", data)
+        try:
+            der = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            raise EvidenceError(_EXPECTED, path=path) from None
+        return _read_der(der, path, passwords, what="base64 data")
+    return _read_der(data, path, passwords, what="DER data")
+
+
+def _read_pem(data: bytes, path: str) -> list[CertificateFile]:
+    found: list[CertificateFile] = []
+    keys = 0
+    for match in _PEM_BLOCK.finditer(data):
+        kind = match.group(1).decode()
+        line = data[:match.start()].count(b"\n") + 1
+        block = match.group(0)
+        if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
+            try:
+                cert = x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
+            except Exception as exc:  # noqa: BLE001 - ValueError, InvalidVersion...: any parse failure is the file's
+                raise EvidenceError(f"a PEM certificate that does not parse ({_reason(exc)})", path=path,
+                                    line=line) from None
+            found.append(_facts(cert, path, line, len(found)))
+        elif kind in ("PKCS7", "CERTIFICATE CHAIN"):
+            try:
+                certs = pkcs7.load_pem_pkcs7_certificates(block)
+            except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
+                raise EvidenceError(f"a PKCS#7 block that does not parse ({_reason(exc)})", path=path,
+                                    line=line) from None
+            found.extend(_facts(cert, path, line, len(found) + i) for i, cert in enumerate(certs))
+        elif "PRIVATE KEY" in kind:
+            keys += 1
+    if not found:
+        raise EvidenceError("PEM without a certificate (" + ("only a private key" if keys else "no usable block")
+                            + "); " + _EXPECTED, path=path)
+    if keys:
+        found = [_with_key(c, True) for c in found[:1]] + found[1:]
+    return found
+
+
+def _read_der(der: bytes, path: str, passwords: PasswordSource | None, *, what: str) -> list[CertificateFile]:
+    try:
+        return [_facts(x509.load_der_x509_certificate(der), path, None, 0)]
+    except x509.InvalidVersion as exc:
+        raise EvidenceError(f"{what}: a certificate with {_reason(exc)}", path=path) from None
+    except ValueError:
+        pass
+    try:
+        certs = pkcs7.load_der_pkcs7_certificates(der)
+        return [_facts(cert, path, None, i) for i, cert in enumerate(certs)]
+    except Exception:  # noqa: BLE001 - not PKCS#7 either: try PFX below
+        pass
+    if not _looks_like_pfx(der):
+        raise EvidenceError(f"{what} that is not a certificate, PKCS#7 bundle or PFX; " + _EXPECTED, path=path)
+    return _read_pfx(der, path, passwords)
+
+
+def _read_pfx(der: bytes, path: str, passwords: PasswordSource | None) -> list[CertificateFile]:
+    for attempt in (None, b"", "ask"):
+        password = attempt
+        if attempt == "ask":
+            password = passwords(path) if passwords else None
+            if password is None:
+                raise EvidenceError(
+                    "the PFX is protected by a password", path=path,
+                    hint="give it with --password-file FILE or the HYBRIDTLS_PFX_PASSWORD environment variable")
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(der, password)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - wrong password and damaged PFX look alike here; try the next password
+            continue
+        certs = ([cert] if cert else []) + list(extra)
+        if not certs:
+            raise EvidenceError("the PFX holds no certificate", path=path)
+        facts = [_facts(c, path, None, i) for i, c in enumerate(certs)]
+        return [_with_key(facts[0], key is not None)] + facts[1:]
+    raise EvidenceError("wrong password for the PFX (or the PFX is damaged)", path=path,
+                        hint="check the password file; it is read as one line without its line ending")
+
+
+def _read_raw_data_json(data: bytes, path: str) -> list[CertificateFile]:
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EvidenceError(f"not valid JSON ({exc})", path=path) from None
+    objects = document if isinstance(document, list) else [document]
+    found: list[CertificateFile] = []
+    for item in objects:
+        raw = item.get("RawData") if isinstance(item, dict) else None
+        if isinstance(raw, list) and all(isinstance(n, int) and 0 <= n < 256 for n in raw):
+            der = bytes(raw)
+        elif isinstance(raw, str):
+            try:
+                der = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise EvidenceError("RawData is not base64", path=path) from None
+        else:
+            continue
+        try:
+            found.append(_facts(x509.load_der_x509_certificate(der), path, None, len(found)))
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
+            raise EvidenceError(f"RawData is not a certificate ({_reason(exc)})", path=path) from None
+    if not found:
+        raise EvidenceError("JSON without RawData; " + _EXPECTED, path=path,
+                            hint="export with: Get-ExchangeCertificate | Select-Object Thumbprint, RawData | ConvertTo-Json")
+    return found
+
+
+def _looks_like_pfx(der: bytes) -> bool:
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
+    return len(der) > 8 and der[0] == 0x30 and b"\x02\x01\x03" in der[:8]
+
+
+def _facts(cert: x509.Certificate, path: str, line: int | None, index: int) -> CertificateFile:
+    return certificate_facts(cert, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}")
+
+
+def _with_key(facts: CertificateFile, has_key: bool) -> CertificateFile:
+    return replace(facts, has_private_key=has_key)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).split("\n", 1)[0][:120] or type(exc).__name__

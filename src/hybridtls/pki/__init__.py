@@ -1,0 +1,1 @@
+"""Certificates as Windows and Exchange see them: names, TlsCertificateName, chains."""

@@ -1,0 +1,40 @@
+"""Does a certificate cover a host name? The rules Exchange Online applies to TLS domains."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+_PRIVATE_SUFFIXES = (".local", ".lan", ".internal", ".corp", ".intra", ".intranet", ".localdomain", ".home.arpa",
+                     ".localhost")
+
+
+def covers(pattern: str, host: str) -> bool:
+    """A wildcard stands for exactly one left-most label; partial wildcards (``f*.contoso.com``) match nothing."""
+    pattern, host = pattern.rstrip(".").casefold(), host.rstrip(".").casefold()
+    if "*" not in pattern:
+        return pattern == host
+    if not pattern.startswith("*.") or "*" in pattern[2:] or pattern.count(".") < 2:
+        return False
+    suffix = pattern[1:]
+    label = host[: -len(suffix)] if host.endswith(suffix) else ""
+    return bool(label) and "." not in label
+
+
+def covering_name(names: tuple[str, ...], host: str) -> str | None:
+    return next((name for name in names if covers(name, host)), None)
+
+
+def is_private_url(url: str) -> bool:
+    """caIssuers URLs of internal CAs: LDAP, file shares, private host names and addresses."""
+    parts = urlsplit(url)
+    if parts.scheme.casefold() not in ("http", "https"):
+        return True
+    host = (parts.hostname or "").casefold()
+    if not host or "." not in host or host.endswith(_PRIVATE_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local

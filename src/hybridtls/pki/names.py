@@ -1,0 +1,80 @@
+"""Distinguished names rendered exactly as Windows renders them for X509Certificate2.Subject / .Issuer.
+
+CertNameToStr with CERT_X500_NAME_STR | CERT_NAME_STR_REVERSE_FLAG: RDNs in reverse order joined by ", ",
+multi-valued RDNs joined by " + " in encoded order, Windows' short key names (S=, E=, SERIALNUMBER=, DC=, ...),
+``OID.x.y.z=`` for the rest, quoting when needed, ``#HEX`` for values that are not strings.
+Exchange's TlsCertificateName is built from these strings, so one character of difference matters.
+"""
+
+from __future__ import annotations
+
+from hybridtls.pki.der import DerError, Tlv, children, oid_text, read_tlv
+
+WINDOWS_KEYS = {
+    "2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "SERIALNUMBER", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "S",
+    "2.5.4.9": "STREET", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.12": "T", "2.5.4.13": "Description",
+    "2.5.4.17": "PostalCode", "2.5.4.18": "POBox", "2.5.4.20": "Phone", "2.5.4.24": "X21Address",
+    "2.5.4.42": "G", "2.5.4.43": "I", "2.5.4.46": "dnQualifier", "1.2.840.113549.1.9.1": "E",
+    "0.9.2342.19200300.100.1.25": "DC", "2.23.133.2.1": "TPMManufacturer", "2.23.133.2.2": "TPMModel",
+    "2.23.133.2.3": "TPMVersion",
+}
+
+_UTF8, _BMP, _T61, _UNIVERSAL = 0x0C, 0x1E, 0x14, 0x1C
+_EIGHT_BIT = {0x12, 0x13, 0x16, 0x15, 0x19, 0x1A, 0x1B}  # Numeric, Printable, IA5, Videotex, Graphic, Visible, General
+_OCTET_STRING = 0x04
+_QUOTE_ANYWHERE = frozenset(',+="\n<>#;')
+_QUOTE_AT_EDGE = frozenset(" \t\n\v\f\r")
+
+
+def render_name(der: bytes) -> str:
+    """The Windows string for a DER-encoded Name. Raises DerError when the encoding is broken."""
+    name = read_tlv(der, 0)
+    if name.tag != 0x30 or name.end != len(der):
+        raise DerError("a Name must be one SEQUENCE")
+    rdns = []
+    for rdn in children(der, name):
+        if rdn.tag != 0x31:
+            raise DerError("an RDN must be a SET")
+        parts = []
+        for atv in children(der, rdn):
+            if atv.tag != 0x30:
+                raise DerError("an attribute must be a SEQUENCE")
+            pieces = list(children(der, atv))
+            if len(pieces) != 2 or pieces[0].tag != 0x06:
+                raise DerError("an attribute must hold a type and a value")
+            oid = oid_text(pieces[0].body(der))
+            key = WINDOWS_KEYS.get(oid, "OID." + oid)
+            parts.append(f"{key}={_render_value(der, pieces[1])}")
+        if not parts:
+            raise DerError("an empty RDN")
+        rdns.append(" + ".join(parts))
+    return ", ".join(reversed(rdns))
+
+
+def _render_value(der: bytes, value: Tlv) -> str:
+    body = value.body(der)
+    text: str | None
+    if value.tag == _UTF8:
+        text = body.decode("utf-8", errors="replace")
+    elif value.tag == _BMP:
+        text = body.decode("utf-16-be", errors="replace")
+    elif value.tag == _UNIVERSAL:
+        text = body.decode("utf-32-be", errors="replace")
+    elif value.tag == _T61:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = body.decode("latin-1")
+    elif value.tag in _EIGHT_BIT:
+        text = body.decode("latin-1")
+    elif value.tag == _OCTET_STRING:
+        return "#" + body.hex().upper()
+    else:
+        return "#" + value.whole(der).hex().upper()
+    return _quote(text.rstrip("\0"))
+
+
+def _quote(text: str) -> str:
+    if not text or text[0] in _QUOTE_AT_EDGE or text[-1] in _QUOTE_AT_EDGE or not _QUOTE_ANYWHERE.isdisjoint(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
