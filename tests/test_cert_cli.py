@@ -84,3 +84,42 @@ def test_cert_files_join_the_exchange_records_in_check(tmp_path: Path) -> None:
     ids = {f["check_id"] for f in document["findings"]}
     # no caIssuers and an issuer outside the root store: an unknown CA; and the test leaf is from 2026
     assert {"HT-CHAIN-002", "HT-CHAIN-003"} <= ids and "HT-CHAIN-001" not in ids
+
+
+def test_fetch_aia_from_a_loopback_server(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    pki_dir = tmp_path / "www"
+    pki_dir.mkdir()
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(pki_dir), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        root = issue(name("Loopback Root", "Test"), key=rsa_key(slot=1), ca=True)
+        inter = issue(name("Loopback Issuing CA", "Test"), issuer=root, key=rsa_key(slot=2), ca=True)
+        leaf = issue(name("mail.contoso.com"), issuer=inter, dns=("mail.contoso.com",),
+                     ca_issuers=(f"http://127.0.0.1:{port}/issuing.crt",))
+        (pki_dir / "issuing.crt").write_bytes(inter.der)
+        (tmp_path / "leaf.cer").write_bytes(leaf.der)
+        (tmp_path / "root.cer").write_bytes(root.der)
+        run = run_cli("cert", str(tmp_path / "leaf.cer"), "--trust", str(tmp_path / "root.cer"), "--fetch-aia",
+                      "--format", "json")
+        document = json.loads(run.out)
+        assert document["chains"][0]["end"] == "trusted"
+        [finding] = document["findings"]
+        assert finding["check_id"] == "HT-CHAIN-001" and "downloaded with --fetch-aia" in finding["message"]
+        assert "the intermediate is simply not being supplied" in finding["message"]
+        # without --fetch-aia, no network: a private-looking URL and no issuer make it an unknown CA
+        run = run_cli("cert", str(tmp_path / "leaf.cer"), "--trust", str(tmp_path / "root.cer"), "--format", "json")
+        assert {f["check_id"] for f in json.loads(run.out)["findings"]} == {"HT-CHAIN-002"}
+        # a URL that does not answer is a note, never a crash
+        (pki_dir / "issuing.crt").unlink()
+        run = run_cli("cert", str(tmp_path / "leaf.cer"), "--trust", str(tmp_path / "root.cer"), "--fetch-aia",
+                      "--format", "json")
+        notices = json.loads(run.out)["evidence"]["notices"]
+        assert notices and "could not fetch the issuer" in notices[0]["message"]
+    finally:
+        server.shutdown()

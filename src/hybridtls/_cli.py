@@ -74,6 +74,10 @@ def _parser() -> _Parser:
                       help="extra trusted roots, e.g. an internal CA (repeatable); Mozilla's roots are always trusted")
     cert.add_argument("--name", action="append", default=[], metavar="HOST",
                       help="a host name the certificate must cover, e.g. the outbound connector's TlsDomain")
+    cert.add_argument("--fetch-aia", action="store_true",
+                      help="download missing intermediates from their caIssuers URLs (the only network access)")
+    cert.add_argument("--tls-certificate-name", action="append", default=[], metavar="VALUE",
+                      help="a TlsCertificateName ('<I>issuer<S>subject') to compare with the certificate")
     cert.add_argument("--password-file", metavar="FILE",
                       help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
     cert.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
@@ -166,10 +170,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from hybridtls.checks import CheckContext, run_checks
-    from hybridtls.checks.chain import CHECKS as CHAIN_CHECKS
-    from hybridtls.evidence.certsource import build_chains, read_certificate_paths, trust_anchors
-    from hybridtls.model import EvidenceSet, InputProblem, Severity
+    from hybridtls.checks import CheckContext, chain, run_checks, tlsnames
+    from hybridtls.evidence.certsource import (
+        build_chains,
+        build_chains_fetching,
+        read_certificate_paths,
+        trust_anchors,
+    )
+    from hybridtls.model import EvidenceSet, InputProblem, Notice, Severity
     from hybridtls.report import CheckReport
 
     now = _parse_now(args.now)
@@ -182,11 +190,16 @@ def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _error(err, f"{problem.source}: {problem.message}", problem.hint)
     if not subjects:
         raise UsageError("no certificate was read from " + ", ".join(args.files))
-    chains = build_chains(subjects, [*subjects, *intermediates], trust_anchors(trusted))
+    anchors = trust_anchors(trusted)
+    notices: list[Notice] = []
+    if args.fetch_aia:
+        chains = build_chains_fetching(subjects, [*subjects, *intermediates], anchors, notices)
+    else:
+        chains = build_chains(subjects, [*subjects, *intermediates], anchors)
     evidence = EvidenceSet(files=tuple(args.files), certificate_files=tuple(subjects), chains=chains,
-                           problems=tuple(problems))
-    context = CheckContext(now=now, expected_names=tuple(args.name))
-    outcomes = tuple(run_checks(evidence, context, CHAIN_CHECKS))
+                           problems=tuple(problems), notices=tuple(notices))
+    context = CheckContext(now=now, expected_names=tuple(args.name), expected_tls_names=tuple(args.tls_certificate_name))
+    outcomes = tuple(run_checks(evidence, context, (*chain.CHECKS, *tlsnames.CHECKS)))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     report = CheckReport(command="cert", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
     _write_report(report, args, out)

@@ -226,6 +226,11 @@ class ChainAnalysis:
     missing_issuer: str | None = None  # the Windows name of the issuer that could not be found
     missing_issuer_urls: tuple[str, ...] = ()  # caIssuers URLs of the last certificate in the path
     served_extra: tuple[CertificateFile, ...] = ()  # supplied certificates that are not on the path
+    fetched: tuple[str, ...] = ()  # thumbprints of path certificates downloaded with --fetch-aia
+
+    @property
+    def fetched_links(self) -> tuple[CertificateFile, ...]:
+        return tuple(c for c in self.path if c.thumbprint in self.fetched)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ class NotApplicable(Exception):
 class CheckContext:
     now: datetime
     expected_names: tuple[str, ...] = ()  # host names certificates must cover (--name)
+    expected_tls_names: tuple[str, ...] = ()  # TlsCertificateName values certificates must match
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

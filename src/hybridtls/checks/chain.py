@@ -39,6 +39,9 @@ def _missing_is_public(chain: ChainAnalysis) -> bool:
 
 def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in _chains(evidence):
+        if chain.fetched_links:
+            yield _fetched_intermediate(chain)
+            continue
         if chain.end is not ChainEnd.MISSING_ISSUER or not _missing_is_public(chain):
             continue
         last = chain.path[-1]
@@ -57,6 +60,24 @@ def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                 "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA",
             ]),
         )
+
+
+def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
+    fetched = chain.fetched_links
+    verdict = ("and with it the chain reaches a trusted root: the certificate is fine, the intermediate is simply not "
+               "being supplied" if chain.end is ChainEnd.TRUSTED else "but the chain still does not reach a trusted root")
+    return MISSING_INTERMEDIATE.finding(
+        subject=_leaf_name(chain),
+        message=(f"The chain of {_leaf_name(chain)} needed {', '.join(repr(c.subject) for c in fetched)}, which was "
+                 f"not supplied; it was downloaded with --fetch-aia from {fetched[0].source.path}, {verdict}. "
+                 "Exchange Online does not fetch intermediates: install it on every Exchange server."),
+        evidence=[Citation(source=c.source, text=f"fetched {c.subject!r}") for c in fetched],
+        remediation="\n".join([
+            "# On every Exchange server, in an elevated Windows PowerShell:",
+            f"Invoke-WebRequest -Uri {ps_literal(fetched[0].source.path)} -OutFile $env:TEMP\\intermediate.cer",
+            "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA",
+        ]),
+    )
 
 
 def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:

@@ -10,7 +10,6 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
@@ -19,20 +18,11 @@ from hybridtls.errors import EvidenceError
 from hybridtls.model import CertificateFile, Source
 from hybridtls.pki.facts import certificate_facts
 
-CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der", ".p7b", ".p7c", ".pfx", ".p12", ".b64"})
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n(.*?)-----END \1-----", re.S)
 _BYTE_LIST = re.compile(rb"^\s*\{?\s*(\d{1,3}\s*,\s*)+\d{1,3}\s*\}?\s*$")
 _EXPECTED = "expected a certificate: PEM, DER (.cer), PKCS#7 (.p7b), PKCS#12 (.pfx) or base64 RawData"
-
-
-def looks_like_certificate_file(path: str, data: bytes) -> bool:
-    """For the evidence loader: is this a certificate file rather than PowerShell output?"""
-    if data[:64].lstrip().startswith(b"-----BEGIN"):
-        return True
-    der_sequence = len(data) > 4 and data[0] == 0x30 and data[1] in (0x81, 0x82, 0x83)
-    return Path(path).suffix.casefold() in CERTIFICATE_SUFFIXES or der_sequence
 
 
 def read_certificate_file(data: bytes, path: str, passwords: PasswordSource | None = None) -> list[CertificateFile]:

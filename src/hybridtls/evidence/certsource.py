@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.certificates import PasswordSource, read_certificate_file
-from hybridtls.model import CertificateFile, ChainAnalysis, InputProblem, Source
+from hybridtls.model import CertificateFile, ChainAnalysis, ChainEnd, InputProblem, Notice, Source
 from hybridtls.pki.chain import TrustAnchor, analyse_chain, leaves
 
 
@@ -36,3 +36,33 @@ def trust_anchors(extra: Sequence[CertificateFile], *, include_mozilla: bool = T
 def build_chains(subjects: Sequence[CertificateFile], supplied: Sequence[CertificateFile],
                  anchors: Sequence[TrustAnchor]) -> tuple[ChainAnalysis, ...]:
     return tuple(analyse_chain(leaf, supplied, anchors) for leaf in leaves(list(subjects)))
+
+
+def build_chains_fetching(subjects: Sequence[CertificateFile], supplied: Sequence[CertificateFile],
+                          anchors: Sequence[TrustAnchor], notices: list[Notice],
+                          rounds: int = 4) -> tuple[ChainAnalysis, ...]:
+    """Like build_chains, but download each missing issuer from its caIssuers URL (--fetch-aia)."""
+    from dataclasses import replace
+
+    from hybridtls.pki.aia import fetch_issuer
+
+    pool = list(supplied)
+    fetched: set[str] = set()
+    tried: set[str] = set()
+    chains = build_chains(subjects, pool, anchors)
+    for _ in range(rounds):
+        urls = [u for c in chains if c.end is ChainEnd.MISSING_ISSUER for u in c.missing_issuer_urls
+                if u.startswith(("http://", "https://")) and u not in tried]
+        if not urls:
+            break
+        for url in dict.fromkeys(urls):
+            tried.add(url)
+            try:
+                downloaded = fetch_issuer(url)
+            except EvidenceError as exc:
+                notices.append(Notice(source=Source(path=exc.path), message=exc.message, hint=exc.hint))
+                continue
+            fetched.update(c.thumbprint for c in downloaded)
+            pool.extend(downloaded)
+        chains = build_chains(subjects, pool, anchors)
+    return tuple(replace(c, fetched=tuple(t.thumbprint for t in c.path if t.thumbprint in fetched)) for c in chains)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.certificates import CERTIFICATE_SUFFIXES, looks_like_certificate_file, read_certificate_file
 from hybridtls.evidence.console import read_console_text
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.kinds import BuildContext, RecordKind, classify
 from hybridtls.evidence.raw import RawRecord
+from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES, looks_like_certificate_file
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import (
     CertificateFile,
@@ -180,6 +180,8 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
     except OSError as exc:
         raise EvidenceError(f"cannot read the file ({exc.strerror or exc})", path=item.display) from None
     if looks_like_certificate_file(item.display, data):
+        from hybridtls.evidence.certificates import read_certificate_file  # cryptography: only when needed
+
         return _ParsedFile(item, [], [], set(), read_certificate_file(data, item.display, _environment_password))
     decoded = decode_evidence(data, item.display)
     if decoded.warning:

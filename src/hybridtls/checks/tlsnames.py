@@ -1,0 +1,60 @@
+"""TlsCertificateName against the certificate it should name: the string must match character for character."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
+
+
+def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    if not ctx.expected_tls_names:
+        raise NotApplicable("no TlsCertificateName to compare with (hybridtls cert --tls-certificate-name)")
+    leaves = [chain.leaf for chain in evidence.chains]
+    if not leaves:
+        raise NotApplicable("no certificate to compare the TlsCertificateName with")
+    for text in ctx.expected_tls_names:
+        try:
+            expected = parse_tls_certificate_name(text)
+        except TlsNameError as exc:
+            yield TLS_NAME_MISMATCH.finding(
+                subject=text[:80], message=f"The TlsCertificateName {text!r} is malformed: {exc}. Exchange cannot "
+                                           "match it to any certificate (HealthChecker: TlsCertificateNameSyntaxInvalid).",
+                remediation="# Build it from the certificate instead of typing it:\n"
+                            "$c = Get-ExchangeCertificate -Thumbprint <Thumbprint>\n"
+                            "\"<I>$($c.Issuer)<S>$($c.Subject)\"")
+            continue
+        for leaf in leaves:
+            actual = TlsCertificateName(leaf.issuer, leaf.subject)
+            result = compare(expected, actual)
+            if result.difference is Difference.SAME:
+                continue
+            yield TLS_NAME_MISMATCH.finding(
+                subject=leaf.subject or leaf.thumbprint,
+                severity=Severity.ERROR,
+                message=(f"The TlsCertificateName {str(expected)!r} does not name {leaf.label}: {result.explanation}. "
+                         "Exchange looks the string up in the certificate store; with no match it offers no "
+                         "STARTTLS on a receive connector (event 12014) and fails sending with 454 4.7.5."),
+                evidence=[Citation(source=leaf.source, text=f"this certificate: {actual}")],
+                remediation=("# Set the exact value on every connector that should use this certificate:\n"
+                             f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {actual.powershell}\n"
+                             "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
+                             f"-TlsCertificateName {actual.powershell}"),
+            )
+
+
+TLS_NAME_MISMATCH = Check(
+    id="HT-NAME-001", title="TlsCertificateName does not name the certificate", severity=Severity.ERROR,
+    needs="a certificate and the TlsCertificateName configured for it",
+    explanation=("TlsCertificateName is '<I>' + Issuer + '<S>' + Subject exactly as Windows renders them. One character "
+                 "of difference (ST= for S=, a missing quote, a new issuing CA after a renewal with another vendor) "
+                 "makes Exchange look for a certificate that does not exist."),
+    remediation="Set TlsCertificateName from the certificate itself: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
+    references=("https://learn.microsoft.com/powershell/module/exchange/set-sendconnector",
+                "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"),
+    run=_mismatch,
+)
+
+CHECKS = (TLS_NAME_MISMATCH,)
