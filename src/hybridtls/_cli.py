@@ -87,6 +87,39 @@ def _parser() -> _Parser:
     cert.add_argument("--now", metavar="DATE", help="judge validity as of DATE (default: now)")
     cert.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
+    probe = commands.add_parser(
+        "probe", help="connect to SMTP servers as Exchange Online would: every address, STARTTLS, the chain served",
+        description="Probe every address behind the names given over real SMTP (EHLO, STARTTLS, TLS handshake, "
+                    "QUIT; never mail, never authentication), capture the chain each presents, and judge it as "
+                    "Exchange Online would.",
+    )
+    probe.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], IPv4 or [IPv6][:port] (port 25)")
+    probe.add_argument("--targets-file", metavar="FILE", help="more targets, one per line (# starts a comment)")
+    probe.add_argument("--mx", action="append", default=[], metavar="DOMAIN", help="probe the MX hosts of DOMAIN")
+    probe.add_argument("--resolve", action="append", default=[], metavar="NAME=ADDR[,ADDR]",
+                       help="use these addresses for NAME instead of DNS")
+    probe.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
+    probe.add_argument("--ehlo", metavar="NAME", help="the name to send in EHLO (default: this machine's name)")
+    probe.add_argument("--expect-name", metavar="NAME",
+                       help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")
+    probe.add_argument("--expect-cert", action="append", default=[], metavar="TLSNAME",
+                       help="the TlsCertificateName ('<I>...<S>...') the presented certificate must match")
+    probe.add_argument("--trust", action="append", default=[], metavar="FILE",
+                       help="extra trusted roots (repeatable); Mozilla's roots are always trusted")
+    probe.add_argument("--concurrency", type=int, default=10, help="connections at once, in all (default: 10)")
+    probe.add_argument("--per-address", type=int, default=1, help="connections at once per address (default: 1)")
+    probe.add_argument("--timeout", type=float, default=15.0, help="seconds for each step (default: 15)")
+    probe.add_argument("--deadline", type=float, default=300.0, help="seconds for the whole run (default: 300)")
+    probe.add_argument("--retry-after", type=float, default=5.0, metavar="SECONDS",
+                       help="after a 421 greeting, retry once after this pause (default: 5)")
+    probe.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
+    probe.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
+    probe.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    probe.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
+                       help="exit 1 when a finding is at or above this severity (default: warning)")
+    probe.add_argument("--now", metavar="DATE", help="judge validity as of DATE (default: now)")
+    probe.add_argument("--width", type=int, help=argparse.SUPPRESS)
+
     explain = commands.add_parser("explain", help="describe the checks: what each looks for and how to fix it")
     explain.add_argument("ids", nargs="*", metavar="CHECK_ID", help="check ids (default: all)")
     explain.add_argument("--format", choices=("terminal", "markdown"), default="terminal")
@@ -103,6 +136,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _check(args, out, err)
         if args.command == "cert":
             return _cert(args, out, err)
+        if args.command == "probe":
+            from hybridtls._probe_command import probe_command
+
+            return probe_command(args, out, err)
         if args.command == "explain":
             return _explain(args, out)
         _parser().print_help(out)

@@ -20,7 +20,7 @@ _KB_3212877 = "https://support.microsoft.com/help/3212877"
 
 def _chains(evidence: EvidenceSet) -> tuple[ChainAnalysis, ...]:
     if not evidence.chains:
-        raise NotApplicable("no certificate files in the evidence")
+        raise NotApplicable("no certificates in the evidence (certificate files, or chains a probe was presented)")
     return evidence.chains
 
 
@@ -29,7 +29,10 @@ def _cite(chain: ChainAnalysis, text: str) -> Citation:
 
 
 def _leaf_name(chain: ChainAnalysis) -> str:
-    return chain.leaf.subject or chain.leaf.thumbprint
+    subject = chain.leaf.subject or chain.leaf.thumbprint
+    if chain.leaf.source.path.startswith("probe "):
+        return f"{subject} (presented by {chain.leaf.source.path[len('probe '):]})"
+    return subject
 
 
 def _missing_is_public(chain: ChainAnalysis) -> bool:

@@ -11,7 +11,7 @@ from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, 
 
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.expected_tls_names:
-        raise NotApplicable("no TlsCertificateName to compare with (hybridtls cert --tls-certificate-name)")
+        raise NotApplicable("no TlsCertificateName to compare with (cert --tls-certificate-name, probe --expect-cert)")
     leaves = [chain.leaf for chain in evidence.chains]
     if not leaves:
         raise NotApplicable("no certificate to compare the TlsCertificateName with")

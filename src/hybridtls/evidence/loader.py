@@ -6,11 +6,12 @@ A file that cannot be read becomes an InputProblem and the run goes on with the 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hybridtls.errors import EvidenceError
@@ -19,6 +20,7 @@ from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.kinds import BuildContext, RecordKind, classify
 from hybridtls.evidence.raw import RawRecord
+from hybridtls.evidence.saved_probes import is_hybridtls_report, read_saved_probes
 from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES, looks_like_certificate_file
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import (
@@ -28,6 +30,7 @@ from hybridtls.model import (
     ExchangeCertificate,
     InputProblem,
     Notice,
+    ProbeResult,
     SkippedRecord,
     Source,
     TraceEntry,
@@ -54,6 +57,7 @@ class _ParsedFile:
     skipped: list[SkippedRecord]
     proven_orders: set[DateOrder]
     certificates: list[CertificateFile]
+    probes: list[ProbeResult] = field(default_factory=list)
 
 
 def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]:
@@ -134,16 +138,21 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
         skipped.extend(done.skipped)
     certificate_files = [c for done in parsed for c in done.certificates]
     certificates = _join_certificate_files(certificates, certificate_files, notices)
+    probes = [p for done in parsed for p in done.probes]
     chains: tuple[ChainAnalysis, ...] = ()
-    if certificate_files:
+    if certificate_files or any(p.chain for p in probes):
         from hybridtls.evidence.certsource import build_chains, trust_anchors
+        from hybridtls.pki.chain import analyse_chain
 
-        chains = build_chains(certificate_files, certificate_files, trust_anchors([]))
+        anchors = trust_anchors([])
+        chains = build_chains(certificate_files, certificate_files, anchors) if certificate_files else ()
+        chains += tuple(analyse_chain(p.chain[0], p.chain, anchors) for p in probes if p.chain)
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),
         certificate_files=tuple(certificate_files),
         chains=chains,
+        probes=tuple(probes),
         trace_entries=tuple(traces),
         skipped=tuple(skipped),
         notices=tuple(notices),
@@ -186,6 +195,9 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
     decoded = decode_evidence(data, item.display)
     if decoded.warning:
         notices.append(Notice(source=Source(path=item.display), message=decoded.warning))
+    saved = _saved_report(decoded.text, item.display)
+    if saved is not None:
+        return _ParsedFile(item, [], [], set(), [], saved)
     records = _read_records(decoded.text, item.display)
     classified: list[tuple[RawRecord, RecordKind]] = []
     skipped: list[SkippedRecord] = []
@@ -212,6 +224,20 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
 def _environment_password(path: str) -> bytes | None:
     password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
     return password.encode() if password is not None else None
+
+
+def _saved_report(text: str, path: str) -> list[ProbeResult] | None:
+    """The probes of a saved hybridtls report, or None when the text is not one."""
+    head = text.lstrip()[:400]
+    if not head.startswith("{") or '"hybridtls"' not in head:
+        return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # read_json reports it with its line
+    if not is_hybridtls_report(document):
+        return None
+    return read_saved_probes(document, path)
 
 
 def _read_records(text: str, path: str) -> list[RawRecord]:

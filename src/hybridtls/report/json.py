@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from hybridtls import __version__
-from hybridtls.model import CertificateFile, ChainAnalysis, Finding, Source
+from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult, Source
 from hybridtls.report import CheckReport
 
 SCHEMA_VERSION = 1
@@ -67,6 +68,30 @@ def _chain(chain: ChainAnalysis) -> dict[str, Any]:
     }
 
 
+def _probe(probe: ProbeResult) -> dict[str, Any]:
+    return {
+        "label": probe.label,
+        "host": probe.host,
+        "address": probe.address,
+        "port": probe.port,
+        "expected_name": probe.expected_name,
+        "outcome": probe.outcome.value,
+        "stage": probe.stage,
+        "detail": probe.detail,
+        "banner": probe.banner,
+        "extensions": list(probe.extensions),
+        "starttls_offered": probe.starttls_offered,
+        "tls_version": probe.tls_version,
+        "cipher": probe.cipher,
+        "versions_accepted": {version: accepted for version, accepted in probe.versions_accepted},
+        "elapsed_ms": probe.elapsed_ms,
+        "transcript": [{"step": t.step, "direction": t.direction, "text": t.text} for t in probe.transcript],
+        "chain": [{"subject": c.subject, "issuer": c.issuer, "thumbprint": c.thumbprint,
+                   "not_after": c.not_after.isoformat(), "der_base64": base64.b64encode(c.der).decode("ascii")}
+                  for c in probe.chain],
+    }
+
+
 def report_document(report: CheckReport) -> dict[str, Any]:
     evidence = report.evidence
     return {
@@ -80,6 +105,7 @@ def report_document(report: CheckReport) -> dict[str, Any]:
         "findings": [_finding(report, f) for f in report.findings],
         "certificates": [_certificate(c) for c in evidence.certificate_files],
         "chains": [_chain(c) for c in evidence.chains],
+        "probes": [_probe(p) for p in evidence.probes],
         "checks": [{"id": o.check_id, "status": o.status.value, "reason": o.reason or None} for o in report.outcomes],
         "evidence": {
             "files": list(evidence.files),

@@ -32,6 +32,8 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
 def render_terminal(report: CheckReport, console: Console) -> None:
     if report.command == "cert":
         _certificates(report, console)
+    elif report.command == "probe":
+        _probes(report, console)
     else:
         _header(report, console)
     _verdict(report, console)
@@ -115,6 +117,30 @@ def _certificates(report: CheckReport, console: Console) -> None:
                                     style="red"), 2)
         elif chain.end.value == "untrusted_root":
             _indented(console, Text("   (ends at a root that is not trusted)", style="red"), 2)
+
+
+def _probes(report: CheckReport, console: Console) -> None:
+    probes = report.evidence.probes
+    names = {p.host for p in probes}
+    console.print(Text(f"hybridtls probe: {len(probes)} address(es) of {_plural(len(names), 'name')}", style="bold"))
+    console.print(Text(f"Validity judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
+    for probe in probes:
+        console.print()
+        style = "bold green" if probe.outcome.value == "ok" else "bold red"
+        line = Text(inert(probe.label, single_line=True) + "  ", style="bold")
+        line.append(probe.outcome.value.replace("_", " "), style=style)
+        line.append(f"  {probe.elapsed_ms} ms", style="dim")
+        console.print(line)
+        if probe.tls_version:
+            _indented(console, Text(f"{probe.tls_version}  {inert(probe.cipher or '', single_line=True)}"), 2)
+        if probe.versions_accepted:
+            sweep = ", ".join(f"{v} {'yes' if ok else 'no' if ok is False else '?'}" for v, ok in probe.versions_accepted)
+            _indented(console, Text(f"accepts: {sweep}", style="dim"), 2)
+        for depth, cert in enumerate(probe.chain):
+            _indented(console, Text(f"{depth}  {inert(cert.subject, single_line=True)}  (thumbprint {cert.thumbprint}, "
+                                    f"until {cert.not_after:%Y-%m-%d})"), 2)
+        if probe.outcome.value != "ok":
+            _indented(console, Text(inert(probe.detail, single_line=True), style="red"), 2)
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:

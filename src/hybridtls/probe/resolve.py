@@ -1,0 +1,64 @@
+"""Name resolution with dnspython: MX, then A and AAAA of each exchanger. Bounded by a timeout per query."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hybridtls.probe.targets import DEFAULT_PORT, Target
+
+DNS_TIMEOUT = 5.0
+
+
+class Resolution:
+    def __init__(self, nameserver: str | None = None, pinned: dict[str, tuple[str, ...]] | None = None,
+                 timeout: float = DNS_TIMEOUT) -> None:
+        import dns.asyncresolver
+
+        self.pinned = pinned or {}
+        if nameserver:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            address, _, port = nameserver.rpartition(":") if nameserver.count(":") == 1 else (nameserver, "", "")
+            resolver.nameservers = [address or nameserver]
+            if port:
+                resolver.port = int(port)
+        else:
+            resolver = dns.asyncresolver.Resolver()
+        resolver.lifetime = timeout
+        self.resolver = resolver
+
+    async def addresses(self, host: str) -> tuple[tuple[str, ...], str]:
+        """(addresses, error). A and AAAA; an empty tuple and the reason when nothing resolves."""
+        import dns.exception
+        import dns.resolver
+
+        if host in self.pinned:
+            return self.pinned[host], ""
+        found: list[str] = []
+        errors = []
+        for record_type in ("A", "AAAA"):
+            try:
+                answer = await self.resolver.resolve(host, record_type)
+                found.extend(r.to_text() for r in answer)
+            except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN) as exc:
+                errors.append(type(exc).__name__)
+            except dns.exception.DNSException as exc:
+                errors.append(str(exc) or type(exc).__name__)
+        return tuple(found), ("; ".join(errors) if not found else "")
+
+    async def mx(self, domain: str) -> tuple[list[Target], str]:
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = await self.resolver.resolve(domain, "MX")
+        except dns.exception.DNSException as exc:
+            return [], f"MX lookup for {domain} failed: {str(exc) or type(exc).__name__}"
+        records = sorted(answer, key=lambda r: (r.preference, r.exchange.to_text()))
+        return [Target(host=r.exchange.to_text().rstrip(".").lower(), port=DEFAULT_PORT,
+                       source=f"MX {r.preference} of {domain}") for r in records], ""
+
+    async def fill(self, target: Target) -> tuple[Target, str]:
+        if target.addresses:
+            return target, ""
+        addresses, error = await self.addresses(target.host)
+        return replace(target, addresses=addresses), error
