@@ -162,8 +162,8 @@ def test_two_nodes_of_one_name_name_the_odd_one(postfix) -> None:  # type: ignor
 
 
 def test_mx_lookup_against_a_loopback_dns_server(postfix) -> None:  # type: ignore[no-untyped-def]
-    from dnslib import QTYPE, RR, A
     from dnslib import MX as MXRecord
+    from dnslib import QTYPE, RR, A
     from dnslib.server import BaseResolver, DNSServer
 
     class Zone(BaseResolver):
