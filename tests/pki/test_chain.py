@@ -22,7 +22,7 @@ def facts(*issued):  # type: ignore[no-untyped-def]
 
 
 def judge(leaf, supplied, anchors, names=()):  # type: ignore[no-untyped-def]
-    chain = analyse_chain(leaf, supplied, [TrustAnchor(a, "test root store") for a in anchors])
+    chain = analyse_chain(leaf, supplied, [TrustAnchor.of(a, "test root store") for a in anchors])
     evidence = EvidenceSet(certificate_files=(leaf,), chains=(chain,))
     outcomes = run_checks(evidence, CheckContext(now=JUDGED, expected_names=tuple(names)), CHECKS)
     return chain, {f.check_id for o in outcomes for f in o.findings}, [f for o in outcomes for f in o.findings]

@@ -29,7 +29,7 @@ def trust_anchors(extra: Sequence[CertificateFile], *, include_mozilla: bool = T
     from hybridtls.pki.trust import mozilla_roots
 
     anchors = mozilla_roots() if include_mozilla else []
-    anchors.extend(TrustAnchor(cert, f"--trust {cert.source.path}") for cert in extra)
+    anchors.extend(TrustAnchor.of(cert, f"--trust {cert.source.path}") for cert in extra)
     return anchors
 
 

@@ -5,8 +5,8 @@ Facts only: which certificates link, where the chain ends and why. Judging them 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
 
 from hybridtls.model import CertificateFile, ChainAnalysis, ChainEnd
 from hybridtls.pki.facts import signed_by
@@ -14,10 +14,25 @@ from hybridtls.pki.facts import signed_by
 MAX_DEPTH = 10
 
 
-@dataclass(frozen=True)
 class TrustAnchor:
-    certificate: CertificateFile
-    origin: str  # "Mozilla root store" or "--trust FILE"
+    """A trusted root. Its Windows-style facts are worked out only when a chain reaches it: the Mozilla store has
+    some 150 roots and a run needs one or two."""
+
+    def __init__(self, origin: str, *, subject_der: bytes, thumbprint: str,
+                 facts: Callable[[], CertificateFile]) -> None:
+        self.origin = origin  # "Mozilla root store" or "--trust FILE"
+        self.subject_der = subject_der
+        self.thumbprint = thumbprint
+        self._facts = facts
+
+    @classmethod
+    def of(cls, certificate: CertificateFile, origin: str) -> TrustAnchor:
+        return cls(origin, subject_der=certificate.subject_der, thumbprint=certificate.thumbprint,
+                   facts=lambda: certificate)
+
+    @cached_property
+    def certificate(self) -> CertificateFile:
+        return self._facts()
 
 
 def _by_subject(certs: Iterable[CertificateFile]) -> dict[bytes, list[CertificateFile]]:
@@ -48,14 +63,13 @@ def analyse_chain(leaf: CertificateFile, supplied: Sequence[CertificateFile],
     pool = _by_subject(c for c in supplied if c.der != leaf.der)
     anchor_index: dict[bytes, list[TrustAnchor]] = {}
     for anchor in anchors:
-        anchor_index.setdefault(anchor.certificate.subject_der, []).append(anchor)
+        anchor_index.setdefault(anchor.subject_der, []).append(anchor)
     path = [leaf]
     current = leaf
-    anchor_thumbprints = {a.certificate.thumbprint for a in anchors}
+    anchor_by_thumbprint = {a.thumbprint: a for a in anchors}
     while len(path) <= MAX_DEPTH:
-        if current.thumbprint in anchor_thumbprints:
-            origin = next(a.origin for a in anchors if a.certificate.thumbprint == current.thumbprint)
-            return _done(leaf, path, supplied, ChainEnd.TRUSTED, origin=origin)
+        if current.thumbprint in anchor_by_thumbprint:
+            return _done(leaf, path, supplied, ChainEnd.TRUSTED, origin=anchor_by_thumbprint[current.thumbprint].origin)
         for anchor in anchor_index.get(current.issuer_der, []):
             if signed_by(current, anchor.certificate):
                 path.append(anchor.certificate)

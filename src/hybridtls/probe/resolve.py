@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cached_property
 
 from hybridtls.probe.targets import DEFAULT_PORT, Target
 
@@ -12,19 +13,25 @@ DNS_TIMEOUT = 5.0
 class Resolution:
     def __init__(self, nameserver: str | None = None, pinned: dict[str, tuple[str, ...]] | None = None,
                  timeout: float = DNS_TIMEOUT) -> None:
+        self.pinned = pinned or {}
+        self.nameserver = nameserver
+        self.timeout = timeout
+
+    @cached_property
+    def resolver(self):  # type: ignore[no-untyped-def]
+        """dnspython is imported only when a name has to be looked up (not for literals or --resolve)."""
         import dns.asyncresolver
 
-        self.pinned = pinned or {}
-        if nameserver:
+        if self.nameserver:
             resolver = dns.asyncresolver.Resolver(configure=False)
-            address, _, port = nameserver.rpartition(":") if nameserver.count(":") == 1 else (nameserver, "", "")
-            resolver.nameservers = [address or nameserver]
+            host, _, port = self.nameserver.rpartition(":") if self.nameserver.count(":") == 1 else (self.nameserver, "", "")
+            resolver.nameservers = [host or self.nameserver]
             if port:
                 resolver.port = int(port)
         else:
             resolver = dns.asyncresolver.Resolver()
-        resolver.lifetime = timeout
-        self.resolver = resolver
+        resolver.lifetime = self.timeout
+        return resolver
 
     async def addresses(self, host: str) -> tuple[tuple[str, ...], str]:
         """(addresses, error). A and AAAA; an empty tuple and the reason when nothing resolves."""
