@@ -36,6 +36,17 @@ _FORMATS = ("terminal", "json")
 _SEVERITIES = ("error", "warning", "info", "never")
 
 
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    """The options every judging command shares: where the report goes, when it fails, what day it is."""
+    parser.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
+                        help="exit 1 when a finding is at or above this severity (default: warning)")
+    parser.add_argument("--now", metavar="DATE",
+                        help="judge dates as of DATE (YYYY-MM-DD[THH:MM]; default: now)")
+    parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="hybridtls",
@@ -52,14 +63,9 @@ def _parser() -> _Parser:
                     "files and folders, and report what stops hybrid mail, with the PowerShell that fixes it.",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="evidence files or folders (read recursively)")
-    check.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
-    check.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
-    check.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
-                       help="exit 1 when a finding is at or above this severity (default: warning)")
-    check.add_argument("--now", metavar="DATE", help="judge expiry as of DATE (YYYY-MM-DD[THH:MM]; default: now)")
     check.add_argument("--date-order", choices=("dmy", "mdy"),
                        help="day/month order of dates like 12/02/2016 when the evidence does not settle it")
-    check.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    _add_report_options(check)
 
     cert = commands.add_parser(
         "cert", help="show certificates as Windows and Exchange see them, and what will break",
@@ -80,12 +86,7 @@ def _parser() -> _Parser:
                       help="a TlsCertificateName ('<I>issuer<S>subject') to compare with the certificate")
     cert.add_argument("--password-file", metavar="FILE",
                       help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
-    cert.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
-    cert.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
-    cert.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
-                      help="exit 1 when a finding is at or above this severity (default: warning)")
-    cert.add_argument("--now", metavar="DATE", help="judge validity as of DATE (default: now)")
-    cert.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    _add_report_options(cert)
 
     probe = commands.add_parser(
         "probe", help="connect to SMTP servers as Exchange Online would: every address, STARTTLS, the chain served",
@@ -113,12 +114,7 @@ def _parser() -> _Parser:
     probe.add_argument("--retry-after", type=float, default=5.0, metavar="SECONDS",
                        help="after a 421 greeting, retry once after this pause (default: 5)")
     probe.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
-    probe.add_argument("--format", choices=_FORMATS, default="terminal", help="report format (default: terminal)")
-    probe.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
-    probe.add_argument("--fail-on", choices=_SEVERITIES, default="warning",
-                       help="exit 1 when a finding is at or above this severity (default: warning)")
-    probe.add_argument("--now", metavar="DATE", help="judge validity as of DATE (default: now)")
-    probe.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    _add_report_options(probe)
 
     explain = commands.add_parser("explain", help="describe the checks: what each looks for and how to fix it")
     explain.add_argument("ids", nargs="*", metavar="CHECK_ID", help="check ids (default: all)")
