@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message, hint=f"see '{self.prog} --help'")
 
 
-_FORMATS = ("terminal", "json")
+_FORMATS = ("terminal", "json", "html", "markdown")
 _SEVERITIES = ("error", "warning", "info", "never")
 
 
@@ -299,6 +299,14 @@ def _write_report(report: CheckReport, args: argparse.Namespace, out: TextIO) ->
             from hybridtls.report.json import render_json
 
             stream.write(render_json(report))
+        elif args.format == "html":
+            from hybridtls.report.html import render_html
+
+            stream.write(render_html(report))
+        elif args.format == "markdown":
+            from hybridtls.report.markdown import render_markdown
+
+            stream.write(render_markdown(report))
         else:
             from hybridtls.report.terminal import make_console, render_terminal
 

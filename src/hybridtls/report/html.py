@@ -1,0 +1,73 @@
+"""The single-file HTML report: no network fetches, no scripts (a Content-Security-Policy forbids them), every
+evidence string escaped by Jinja2's autoescaping, readable on screen and on paper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from hybridtls import __version__
+from hybridtls.checks import Check
+from hybridtls.model import CheckStatus, Finding
+from hybridtls.report import CheckReport
+from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+COLOURS = {"Delivered": "#12b76a", "Pending": "#f79009", "GettingStatus": "#84caff", "Failed": "#d92d20",
+           "Other": "#98a2b3"}
+_LABEL = {"error": "Error", "warning": "Warning", "info": "Notice"}
+
+
+@dataclass(frozen=True)
+class _Reference:
+    text: str
+    url: str | None  # only http(s) references become links
+
+
+@dataclass(frozen=True)
+class _Item:
+    finding: Finding
+    check: Check
+    label: str
+    references: tuple[_Reference, ...]
+
+
+def _reference(text: str) -> _Reference:
+    return _Reference(text, text if urlsplit(text).scheme in ("http", "https") else None)
+
+
+def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(loader=PackageLoader("hybridtls.report", "templates"), undefined=StrictUndefined,
+                       autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+                       lstrip_blocks=True)
+
+
+def render_html(report: CheckReport) -> str:
+    items = [_Item(f, report.check(f.check_id), _LABEL[f.severity.value],
+                   tuple(_reference(r) for r in report.check(f.check_id).references)) for f in report.findings]
+    idle: dict[tuple[str, str], list[str]] = {}
+    for outcome in report.outcomes:
+        if outcome.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED):
+            word = "crashed" if outcome.status is CheckStatus.CRASHED else "not applicable"
+            idle.setdefault((word, outcome.reason), []).append(outcome.check_id)
+    evidence = report.evidence
+    summary = ", ".join(part for part in (
+        f"{len(evidence.files)} file(s)" if report.command == "check" else "",
+        f"{len(evidence.certificates)} certificate record(s) on {len(report.servers)} server(s)" if evidence.certificates else "",
+        f"{len(evidence.trace_entries)} message trace entries" if evidence.trace_entries else "",
+        f"{len(evidence.certificate_files)} certificate file(s)" if evidence.certificate_files else "",
+        f"{len(evidence.probes)} address(es) probed" if evidence.probes else "",
+    ) if part)
+    template = _environment().get_template("report.html.j2")
+    return str(template.render(
+        report=report, version=__version__, summary=summary, verdict_word="FAIL" if report.failed else "PASS",
+        lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
+        findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
+        certificate_files=evidence.certificate_files, timeline=trace_timeline(evidence), colours=COLOURS,
+        idle=[(", ".join(ids) + f" ({word})", reason) for (word, reason), ids in idle.items()],
+    ))

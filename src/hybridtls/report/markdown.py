@@ -1,0 +1,86 @@
+"""The report as Markdown for tickets: the same content as the HTML report, in plain tables.
+
+Markdown renderers pass HTML through, so evidence text is HTML-escaped as well as Markdown-escaped; PowerShell
+goes into fenced blocks whose fence is longer than any backtick run inside.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hybridtls.model import CheckStatus, InputProblem, Notice
+from hybridtls.report import CheckReport
+from hybridtls.report.escape import inert
+from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
+
+# Enough to keep evidence from becoming emphasis, code, links, tables or strike-through; the rest reads as typed.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def text(value: object) -> str:
+    """Evidence as inert Markdown text: no HTML, no emphasis, no links, one line."""
+    plain = inert(str(value), single_line=True)
+    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
+    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=") else escaped
+
+
+def code_block(body: str, language: str = "powershell") -> str:
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{inert(body)}\n{fence}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(report: CheckReport) -> str:
+    counts = report.counts
+    out = [f"# hybridtls {report.command}: {'FAIL' if report.failed else 'PASS'}", "",
+           f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} notice(s); "
+           f"dates judged as of {report.now:%Y-%m-%d %H:%M}."]
+    if report.evidence.problems:
+        out.append(f"{len(report.evidence.problems)} file(s) could not be read.")
+    for number, finding in enumerate(report.findings, 1):
+        check = report.check(finding.check_id)
+        out += ["", f"## {number}. {finding.severity.value.upper()} {finding.check_id}: {text(check.title)}", "",
+                f"**{text(finding.subject)}**", "", text(finding.message)]
+        if finding.evidence:
+            out += ["", _table(["Evidence", "What it says"],
+                               [[text(c.source), text(c.text)] for c in finding.evidence])]
+        out += ["", f"*Why:* {text(check.explanation)}", "", "*Fix:*", "", code_block(finding.remediation)]
+    matrix = certificate_matrix(report.evidence, report.now)
+    if matrix:
+        rows = []
+        for row in matrix.rows:
+            cells = [("**missing**" if c.state == "missing" else "") if c.state in ("missing", "absent") else
+                     f"{'**' if c.state == 'odd' else ''}{text(c.root_ca_type)}, {text(c.services)}"
+                     f"{'**' if c.state == 'odd' else ''}" for c in row.cells]
+            rows.append([text(row.certificate), text(row.not_after), *cells])
+        out += ["", "## Certificates on each server", "",
+                _table(["Certificate", "Expires", *[text(s) for s in matrix.servers]], rows)]
+    probes = probe_rows(report)
+    if probes:
+        out += ["", "## What each address presented", "",
+                _table(["Address", "Outcome", "TLS", "Presented certificate", "Chain as served", "Verdict"],
+                       [[text(p.label), text(p.outcome), text(p.tls), text(p.presented), text(p.chain), text(p.verdict)]
+                        for p in probes])]
+    timeline = trace_timeline(report.evidence)
+    if timeline:
+        rows = [[text(bar.start), *[str(next((s.count for s in bar.segments if s.status == status), 0))
+                                    for status in timeline.statuses]] for bar in timeline.bars if bar.segments]
+        out += ["", f"## Message trace per {timeline.bin_label}", "",
+                _table(["From", *timeline.statuses], rows)]
+        out += [f"- {text(m.label)}" for m in timeline.markers]
+    notes: list[InputProblem | Notice] = [*report.evidence.problems, *report.evidence.notices]
+    if notes:
+        out += ["", "## Notes on the evidence", ""]
+        out += [f"- {text(n.source)}: {text(n.message)}" + (f" ({text(n.hint)})" if n.hint else "") for n in notes]
+    idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
+    if idle:
+        out += ["", "## Checks that could not run", ""]
+        out += [f"- {o.check_id} ({o.status.value.replace('_', ' ')}): {text(o.reason)}" for o in idle]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,199 @@
+"""What the HTML and Markdown reports show besides findings: the server x certificate matrix, the per-address
+probe table and the message-trace timeline. Computed here once; each writer only lays them out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hybridtls.checks.estate import estate_servers, group_certificates, server_name
+from hybridtls.model import EvidenceSet, ProbeOutcome, RootCAType, TraceStatus
+from hybridtls.report import CheckReport
+
+EXPIRING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    root_ca_type: str
+    services: str
+    state: str  # "ok", "odd" (differs or wrong), "missing", "absent" (not expected there)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    certificate: str
+    issuer: str
+    self_signed: bool
+    not_after: str
+    expiry_state: str  # "ok", "expiring", "expired", "unknown"
+    cells: tuple[MatrixCell, ...]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    servers: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+
+
+def certificate_matrix(evidence: EvidenceSet, now: datetime) -> Matrix | None:
+    servers = estate_servers(evidence.certificates)
+    if not servers:
+        return None
+    keys = sorted(servers, key=lambda k: server_name(servers[k][0]).casefold())
+    rows = []
+    groups = group_certificates(c for certs in servers.values() for c in certs)
+    groups.sort(key=lambda g: (not g.is_ca_issued, g.name.casefold()))
+    for group in groups:
+        present = group.servers
+        roots = Counter(c.root_ca_type for c in group.observations if c.root_ca_type)
+        usual = roots.most_common(1)[0][0] if roots else None
+        hybrid = bool(group.is_ca_issued and group.smtp_anywhere)
+        cells = []
+        for key in keys:
+            seen = present.get(key)
+            if not seen:
+                cells.append(MatrixCell("", "", "missing" if hybrid else "absent",
+                                        "not in this server's evidence" if hybrid else ""))
+                continue
+            cert = seen[0]
+            root = cert.root_ca_type.value if cert.root_ca_type else "?"
+            # a CA-issued certificate should read ThirdParty everywhere; others should at least agree
+            wrong = bool(group.is_ca_issued and cert.root_ca_type and cert.root_ca_type is not RootCAType.THIRD_PARTY)
+            differs = (not group.is_ca_issued and usual is not None and cert.root_ca_type is not None
+                       and cert.root_ca_type is not usual)
+            no_smtp = hybrid and cert.has_smtp is False
+            note = "; ".join(n for n, on in (("not ThirdParty", wrong), ("differs from the other servers", differs),
+                                             ("no SMTP here", no_smtp)) if on)
+            services = ", ".join(sorted(cert.services)) if cert.services is not None else "?"
+            cells.append(MatrixCell(root, services or "None", "odd" if note else "ok", note))
+        dated = [c.not_after for c in group.observations if c.not_after]
+        expiry = min(dated) if dated else None
+        state = ("unknown" if expiry is None else "expired" if expiry < now
+                 else "expiring" if expiry - now <= timedelta(days=EXPIRING_DAYS) else "ok")
+        rep = group.representative
+        rows.append(MatrixRow(group.name, rep.issuer or "", bool(rep.is_self_signed),
+                              f"{expiry:%Y-%m-%d}" if expiry else "?", state, tuple(cells)))
+    return Matrix(tuple(server_name(servers[k][0]) for k in keys), tuple(rows))
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    label: str
+    outcome: str
+    ok: bool
+    tls: str
+    presented: str
+    thumbprint: str
+    chain: str
+    verdict: str  # "ok" or the ids of findings about it
+
+
+def probe_rows(report: CheckReport) -> list[ProbeRow]:
+    rows = []
+    for probe in report.evidence.probes:
+        about = sorted({f.check_id for f in report.findings if probe.label in f.subject or probe.label in f.message})
+        leaf = probe.chain[0] if probe.chain else None
+        rows.append(ProbeRow(
+            label=probe.label, outcome=probe.outcome.value.replace("_", " "), ok=probe.outcome is ProbeOutcome.OK,
+            tls=" ".join(x for x in (probe.tls_version, probe.cipher) if x), presented=leaf.subject if leaf else "",
+            thumbprint=leaf.thumbprint if leaf else "",
+            chain=" > ".join(c.subject.split(",")[0] for c in probe.chain),
+            verdict=", ".join(about) or ("ok" if probe.outcome is ProbeOutcome.OK else probe.outcome.value)))
+    return rows
+
+
+STATUS_ORDER = (TraceStatus.DELIVERED, TraceStatus.PENDING, TraceStatus.GETTING_STATUS, TraceStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class Segment:
+    status: str
+    count: int
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    width: float
+    start: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: int
+    height: int
+    plot_top: int
+    plot_bottom: int
+    bars: tuple[Bar, ...]
+    markers: tuple[Marker, ...]
+    ticks: tuple[tuple[float, str], ...]
+    peak: int
+    bin_label: str
+    statuses: tuple[str, ...]
+    total: int
+
+
+def trace_timeline(evidence: EvidenceSet, width: int = 900, height: int = 240) -> Timeline | None:
+    dated = [e for e in evidence.trace_entries if e.received]
+    if not dated:
+        return None
+    first = min(e.received for e in dated if e.received)
+    last = max(e.received for e in dated if e.received)
+    starts = sorted({c.not_before for c in evidence.certificates if c.not_before and c.is_ca_issued
+                     and first - timedelta(days=60) <= c.not_before <= last})
+    begin = min([first, *starts])
+    span = last - begin
+    step, bin_label = ((timedelta(hours=1), "hour") if span <= timedelta(days=2) else
+                       (timedelta(days=1), "day") if span <= timedelta(days=90) else (timedelta(days=7), "week"))
+    if bin_label != "hour":
+        begin = begin.replace(hour=0, minute=0, second=0, microsecond=0)
+    else:
+        begin = begin.replace(minute=0, second=0, microsecond=0)
+    count = int((last - begin) / step) + 1
+    bins: list[Counter[str]] = [Counter() for _ in range(count)]
+    for entry in dated:
+        assert entry.received is not None
+        bins[int((entry.received - begin) / step)][_status_word(entry.status)] += 1
+    left, right, top, bottom = 48, 16, 16, height - 40
+    plot_width = width - left - right
+    slot = plot_width / count
+    peak = max(sum(b.values()) for b in bins) or 1
+    bars = []
+    order = [s.value for s in STATUS_ORDER] + ["Other"]
+    for index, counter in enumerate(bins):
+        y = float(bottom)
+        segments = []
+        for status in order:
+            if counter[status]:
+                h = (bottom - top) * counter[status] / peak
+                y -= h
+                segments.append(Segment(status, counter[status], round(y, 1), round(h, 1)))
+        bars.append(Bar(round(left + index * slot + slot * 0.1, 1), round(max(slot * 0.8, 1.0), 1),
+                        f"{begin + index * step:%Y-%m-%d %H:%M}", tuple(segments)))
+
+    def x_of(moment: datetime) -> float:
+        return round(left + (moment - begin) / step * slot, 1)
+
+    markers = tuple(Marker(x_of(s), f"new certificate valid from {s:%Y-%m-%d}") for s in starts)
+    tick_every = max(1, count // 8)
+    ticks = tuple((round(left + i * slot, 1), f"{begin + i * step:%m-%d %H:%M}" if bin_label == "hour"
+                   else f"{begin + i * step:%Y-%m-%d}") for i in range(0, count, tick_every))
+    present = [s for s in order if any(b[s] for b in bins)]
+    return Timeline(width, height, top, bottom, tuple(bars), markers, ticks, peak, bin_label, tuple(present),
+                    len(dated))
+
+
+def _status_word(status: TraceStatus | None) -> str:
+    return status.value if status in STATUS_ORDER else "Other"

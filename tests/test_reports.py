@@ -1,0 +1,102 @@
+"""HTML and Markdown reports: golden files, hostile evidence, and a real headless browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import CASES, certificate, format_list, run_cli
+
+from hybridtls.checks import CheckContext, run_checks
+from hybridtls.model import EvidenceSet, ProbeOutcome, ProbeResult, Severity
+from hybridtls.report import CheckReport
+from hybridtls.report.html import render_html
+from hybridtls.report.markdown import code_block, text
+
+GOLDEN = Path(__file__).parent / "golden"
+HOSTILE = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>"quoted" | `tick` [link](javascript:x)'
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("founding-incident.html", "html"), ("founding-incident.md", "markdown")])
+def test_golden(monkeypatch, name: str, fmt: str) -> None:
+    monkeypatch.chdir(CASES)
+    run = run_cli("check", "founding-incident", "--now", "2016-02-20T09:00", "--format", fmt)
+    path = GOLDEN / name
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(run.out, encoding="utf-8")
+    assert run.out == path.read_text(encoding="utf-8")
+
+
+def hostile_estate(tmp_path: Path) -> Path:
+    for server, root in (("excas1", "Registry"), ("exmbx1", "ThirdParty")):
+        folder = tmp_path / "evidence" / server
+        folder.mkdir(parents=True)
+        (folder / "certs.txt").write_text(format_list(certificate(Subject=f"CN={HOSTILE}", RootCAType=root)))
+    return tmp_path / "evidence"
+
+
+def test_hostile_evidence_renders_as_text_in_html(tmp_path: Path) -> None:
+    run = run_cli("check", str(hostile_estate(tmp_path)), "--format", "html", "--now", "2029-06-01")
+    html = run.out
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;" in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert re.findall(r'<a href="([^"]+)"', html) and all(h.startswith("https://") for h in re.findall(r'<a href="([^"]+)"', html))
+    assert 'id="matrix"' in html and "not ThirdParty" in html  # the odd server is highlighted
+
+
+def test_hostile_evidence_renders_as_text_in_markdown(tmp_path: Path) -> None:
+    run = run_cli("check", str(hostile_estate(tmp_path)), "--format", "markdown", "--now", "2029-06-01")
+    assert "<script" not in run.out and "<img" not in run.out
+    assert not re.search(r"(?<!\\)\]\(javascript", run.out)  # the bracket is escaped: no link
+    assert "&lt;script&gt;" in run.out and "\\| \\`tick\\` \\[link\\]" in run.out
+    assert code_block("a ``` b").startswith("````powershell")
+    assert text("# heading") == "\\# heading"
+
+
+def test_probe_table_and_timeline_views() -> None:
+    probe = ProbeResult(host="mx.contoso.test", address="127.0.0.2", port=25, expected_name="mx.contoso.test",
+                        outcome=ProbeOutcome.NO_STARTTLS, stage="ehlo", detail="STARTTLS is not among the EHLO extensions")
+    evidence = EvidenceSet(probes=(probe,))
+    now = datetime(2026, 11, 27)
+    report = CheckReport(command="probe", evidence=evidence, now=now, fail_on=Severity.WARNING,
+                         outcomes=tuple(run_checks(evidence, CheckContext(now=now))))
+    html = render_html(report)
+    assert 'id="probes"' in html and "mx.contoso.test[127.0.0.2]:25" in html and "HT-WIRE-002" in html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="needs Debian's chromium")
+def test_a_real_browser_opens_the_report(tmp_path: Path) -> None:
+    assert CHROMIUM, ".ci/run installs Debian's chromium"
+    report = tmp_path / "founding.html"
+    run_cli("check", str(CASES / "founding-incident"), "--format", "html", "--now", "2016-02-20", "-o", str(report))
+    hostile = tmp_path / "hostile.html"
+    run_cli("check", str(hostile_estate(tmp_path)), "--format", "html", "--now", "2029-06-01", "-o", str(hostile))
+    profile = tmp_path / "profile"
+
+    def chromium(*args: str) -> str:
+        done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
+                              text=True, timeout=120)
+        return done.stdout
+
+    dom = chromium("--dump-dom", report.as_uri())
+    assert 'id="verdict"' in dom and "FAIL" in dom
+    assert 'id="matrix"' in dom and "RootCAType Registry" in dom
+    assert 'id="timeline"' in dom and "<svg" in dom and "new certificate valid from 2016-02-12" in dom
+    hostile_dom = chromium("--dump-dom", hostile.as_uri())
+    title = re.search(r"<title>(.*?)</title>", hostile_dom)
+    assert title and "pwned" not in title.group(1)  # the evidence's script never ran
+    assert "<script" not in hostile_dom and "&lt;script&gt;document.title" in hostile_dom
+    shot = tmp_path / "founding.png"
+    chromium("--window-size=1200,2400", f"--screenshot={shot}", report.as_uri())
+    assert shot.exists() and shot.stat().st_size > 50_000  # a rendered page, not a blank one
