@@ -321,6 +321,124 @@ class TraceEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SendConnector:
+    """On-premises ``Get-SendConnector``."""
+
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    name: str
+    enabled: bool | None = None
+    fqdn: str | None = None
+    tls_certificate_name: str | None = None
+    require_tls: bool | None = None
+    tls_auth_level: str | None = None
+    tls_domain: str | None = None
+    smart_hosts: tuple[str, ...] = ()
+    address_spaces: tuple[str, ...] = ()
+    cloud_services_mail_enabled: bool | None = None
+    source_transport_servers: tuple[str, ...] = ()
+
+    def cite(self, prop: str) -> Source:
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+    @property
+    def is_hybrid(self) -> bool:
+        """HCW's "Outbound to Office 365": cloud mail enabled, or routed to the tenant's EOP or onmicrosoft.com."""
+        return bool(self.cloud_services_mail_enabled) or any(
+            h.casefold().endswith(".mail.protection.outlook.com") for h in self.smart_hosts) or any(
+            ".mail.onmicrosoft.com" in a.casefold() for a in self.address_spaces)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiveConnector:
+    """On-premises ``Get-ReceiveConnector`` (one server's connector)."""
+
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    identity: str
+    server: ServerRef | None = None
+    enabled: bool | None = None
+    fqdn: str | None = None
+    tls_certificate_name: str | None = None
+    auth_mechanism: tuple[str, ...] = ()
+    tls_domain_capabilities: tuple[str, ...] = ()
+    bindings: tuple[str, ...] = ()
+    transport_role: str | None = None
+
+    def cite(self, prop: str) -> Source:
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+    @property
+    def accepts_cloud_mail(self) -> bool:
+        return any("acceptcloudservicesmail" in c.casefold() for c in self.tls_domain_capabilities)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HybridConfiguration:
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    tls_certificate_name: str | None = None
+    receiving_transport_servers: tuple[str, ...] = ()
+    sending_transport_servers: tuple[str, ...] = ()
+    edge_transport_servers: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    on_premises_smart_host: str | None = None
+    features: tuple[str, ...] = ()
+
+    def cite(self, prop: str) -> Source:
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnlineConnector:
+    """Exchange Online ``Get-OutboundConnector`` or ``Get-InboundConnector``."""
+
+    source: Source
+    field_lines: Mapping[str, int] = field(default_factory=dict)
+    direction: str  # "outbound" (Exchange Online -> on-premises) or "inbound"
+    name: str
+    enabled: bool | None = None
+    connector_type: str | None = None
+    cloud_services_mail_enabled: bool | None = None
+    smart_hosts: tuple[str, ...] = ()
+    tls_domain: str | None = None
+    tls_settings: str | None = None
+    recipient_domains: tuple[str, ...] = ()
+    tls_sender_certificate_name: str | None = None
+    require_tls: bool | None = None
+    restrict_domains_to_certificate: bool | None = None
+
+    def cite(self, prop: str) -> Source:
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+    @property
+    def is_hybrid(self) -> bool:
+        return (self.connector_type or "").casefold() == "onpremises" or bool(self.cloud_services_mail_enabled)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportService:
+    source: Source
+    server: str
+    internal_transport_certificate_thumbprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryError:
+    """An error text where mail is stuck: a queue's LastError, or a message trace detail (Defer, Fail)."""
+
+    source: Source
+    origin: str  # "queue EXCAS1\\4", "message trace detail"
+    text: str
+    server: str | None = None
+    when: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SkippedRecord:
     """A record that was read but is of a kind hybridtls does not use (yet)."""
 
@@ -356,6 +474,12 @@ class EvidenceSet:
     certificate_files: tuple[CertificateFile, ...] = ()
     chains: tuple[ChainAnalysis, ...] = ()
     probes: tuple[ProbeResult, ...] = ()
+    send_connectors: tuple[SendConnector, ...] = ()
+    receive_connectors: tuple[ReceiveConnector, ...] = ()
+    hybrid_configurations: tuple[HybridConfiguration, ...] = ()
+    online_connectors: tuple[OnlineConnector, ...] = ()
+    transport_services: tuple[TransportService, ...] = ()
+    delivery_errors: tuple[DeliveryError, ...] = ()
     trace_entries: tuple[TraceEntry, ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()
     notices: tuple[Notice, ...] = ()
@@ -363,7 +487,9 @@ class EvidenceSet:
 
     @property
     def usable(self) -> bool:
-        return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes)
+        return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
+                    or self.send_connectors or self.receive_connectors or self.hybrid_configurations
+                    or self.online_connectors or self.transport_services or self.delivery_errors)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hybridtls.checks import certificates, chain, mailflow, roots, tlsnames, wire
+from hybridtls.checks import certificates, chain, connectors, errors, mailflow, roots, tlsnames, wire
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 
-CHECKS: tuple[Check, ...] = (*roots.CHECKS, *certificates.CHECKS, *chain.CHECKS, *tlsnames.CHECKS, *wire.CHECKS, *mailflow.CHECKS)
+CHECKS: tuple[Check, ...] = (*roots.CHECKS, *certificates.CHECKS, *chain.CHECKS, *tlsnames.CHECKS, *wire.CHECKS,
+                            *connectors.CHECKS, *errors.CHECKS, *mailflow.CHECKS)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
 
 

@@ -19,17 +19,25 @@ from hybridtls.evidence.raw import RawField, RawRecord, canonical_key
 from hybridtls.evidence.structured import shallow_hint
 from hybridtls.model import (
     CertificateStatus,
+    DeliveryError,
     ExchangeCertificate,
+    HybridConfiguration,
     Notice,
+    OnlineConnector,
+    ReceiveConnector,
     RootCAType,
+    SendConnector,
     ServerBasis,
     ServerRef,
     Source,
     TraceEntry,
     TraceStatus,
+    TransportService,
 )
 
-Built = Union[ExchangeCertificate, TraceEntry]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+    ExchangeCertificate, TraceEntry, SendConnector, ReceiveConnector, HybridConfiguration, OnlineConnector,
+    TransportService, DeliveryError, None]
 E = TypeVar("E", bound=enum.Enum)
 
 # CertificateAuthorityType's order as documented; only 0 (None) and 3 (Registry) are confirmed by real data.
@@ -308,7 +316,156 @@ MESSAGE_TRACE = RecordKind(
     build=build_trace_entry,
 )
 
-KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE)
+def _items(record: RawRecord, ctx: BuildContext, *keys: str) -> tuple[str, ...]:
+    """A multi-valued property however it was exported: {a, b}, "a, b", a JSON list."""
+    raw = record.get(*keys)
+    if raw is None or raw.value.empty:
+        return ()
+    if raw.value.shallow:
+        ctx.note(raw.line, f"{raw.label} reads {raw.value.text!r}, a type name, not a value", shallow_hint())
+        return ()
+    if raw.value.truncated:
+        ctx.note(raw.line, f"{raw.label} is cut short ({raw.value.text!r}); only the values shown are used",
+                 "set $FormatEnumerationLimit = -1 before Format-List")
+    if raw.value.items is not None:
+        return tuple(i for i in raw.value.items if i)
+    return tuple(p.strip() for p in re.split(r"[,;]", raw.value.text.strip().strip("{}")) if p.strip())
+
+
+def build_send_connector(record: RawRecord, ctx: BuildContext) -> SendConnector:
+    return SendConnector(
+        source=record.source, field_lines=record.lines,
+        name=_text(record, ctx, "Name", "Identity", trusted=False) or "(unnamed send connector)",
+        enabled=_bool(record, ctx, "Enabled"), fqdn=_text(record, ctx, "Fqdn"),
+        tls_certificate_name=_text(record, ctx, "TlsCertificateName"),
+        require_tls=_bool(record, ctx, "RequireTLS"), tls_auth_level=_text(record, ctx, "TlsAuthLevel"),
+        tls_domain=_text(record, ctx, "TlsDomain"), smart_hosts=_items(record, ctx, "SmartHosts", "SmartHostsString"),
+        address_spaces=_items(record, ctx, "AddressSpaces"),
+        cloud_services_mail_enabled=_bool(record, ctx, "CloudServicesMailEnabled"),
+        source_transport_servers=_items(record, ctx, "SourceTransportServers"),
+    )
+
+
+def build_receive_connector(record: RawRecord, ctx: BuildContext) -> ReceiveConnector:
+    return ReceiveConnector(
+        source=record.source, field_lines=record.lines,
+        identity=_text(record, ctx, "Identity", "Name", trusted=False) or "(unnamed receive connector)",
+        server=_server(record, ctx), enabled=_bool(record, ctx, "Enabled"), fqdn=_text(record, ctx, "Fqdn"),
+        tls_certificate_name=_text(record, ctx, "TlsCertificateName"),
+        auth_mechanism=_items(record, ctx, "AuthMechanism"),
+        tls_domain_capabilities=_items(record, ctx, "TlsDomainCapabilities"),
+        bindings=_items(record, ctx, "Bindings"), transport_role=_text(record, ctx, "TransportRole"),
+    )
+
+
+def build_hybrid_configuration(record: RawRecord, ctx: BuildContext) -> HybridConfiguration:
+    return HybridConfiguration(
+        source=record.source, field_lines=record.lines,
+        tls_certificate_name=_text(record, ctx, "TlsCertificateName"),
+        receiving_transport_servers=_items(record, ctx, "ReceivingTransportServers"),
+        sending_transport_servers=_items(record, ctx, "SendingTransportServers"),
+        edge_transport_servers=_items(record, ctx, "EdgeTransportServers"),
+        domains=_items(record, ctx, "Domains"), on_premises_smart_host=_text(record, ctx, "OnPremisesSmartHost"),
+        features=_items(record, ctx, "Features"),
+    )
+
+
+def _online_connector(record: RawRecord, ctx: BuildContext, direction: str) -> OnlineConnector:
+    return OnlineConnector(
+        source=record.source, field_lines=record.lines, direction=direction,
+        name=_text(record, ctx, "Name", "Identity", trusted=False) or f"(unnamed {direction} connector)",
+        enabled=_bool(record, ctx, "Enabled"), connector_type=_text(record, ctx, "ConnectorType"),
+        cloud_services_mail_enabled=_bool(record, ctx, "CloudServicesMailEnabled"),
+        smart_hosts=_items(record, ctx, "SmartHosts"), tls_domain=_text(record, ctx, "TlsDomain"),
+        tls_settings=_text(record, ctx, "TlsSettings"), recipient_domains=_items(record, ctx, "RecipientDomains"),
+        tls_sender_certificate_name=_text(record, ctx, "TlsSenderCertificateName"),
+        require_tls=_bool(record, ctx, "RequireTls"),
+        restrict_domains_to_certificate=_bool(record, ctx, "RestrictDomainsToCertificate"),
+    )
+
+
+def build_outbound_connector(record: RawRecord, ctx: BuildContext) -> OnlineConnector:
+    return _online_connector(record, ctx, "outbound")
+
+
+def build_inbound_connector(record: RawRecord, ctx: BuildContext) -> OnlineConnector:
+    return _online_connector(record, ctx, "inbound")
+
+
+def build_transport_service(record: RawRecord, ctx: BuildContext) -> TransportService:
+    server = _text(record, ctx, "Name", "Identity", "Server", trusted=False) or (ctx.folder_server or "?")
+    return TransportService(source=record.source, server=server,
+                            internal_transport_certificate_thumbprint=_text(
+                                record, ctx, "InternalTransportCertificateThumbprint"))
+
+
+def build_queue(record: RawRecord, ctx: BuildContext) -> DeliveryError | None:
+    error = _text(record, ctx, "LastError", trusted=False)
+    if not error:
+        return None
+    identity = _text(record, ctx, "Identity", trusted=False) or "?"
+    server = _server(record, ctx)
+    raw = record.get("LastError")
+    return DeliveryError(source=Source(path=record.source.path, line=raw.line if raw else record.source.line),
+                         origin=f"queue {identity} (next hop {_text(record, ctx, 'NextHopDomain', trusted=False) or '?'})",
+                         text=error, server=server.name if server else None,
+                         when=_date(record, ctx, "LastRetryTime"))
+
+
+def build_trace_detail(record: RawRecord, ctx: BuildContext) -> DeliveryError | None:
+    event = (_text(record, ctx, "Event", trusted=False) or "").casefold()
+    detail = " ".join(t for t in (_text(record, ctx, "Detail", trusted=False), _text(record, ctx, "Data", trusted=False))
+                      if t)
+    if event not in ("defer", "fail", "drop") or not detail:
+        return None
+    raw = record.get("Detail", "Data")
+    return DeliveryError(source=Source(path=record.source.path, line=raw.line if raw else record.source.line),
+                         origin=f"message trace detail ({event.capitalize()})", text=detail,
+                         when=_date(record, ctx, "Date"))
+
+
+def _kind(name: str, required: tuple[tuple[str, ...], ...], indicative: tuple[str, ...], build,  # type: ignore[no-untyped-def]
+          type_names: tuple[str, ...] = (), dates: tuple[str, ...] = ()) -> RecordKind:
+    return RecordKind(name=name, required=tuple(_keys(*group) for group in required), indicative=_keys(*indicative),
+                      date_fields=_keys(*dates), type_names=type_names or (name,), build=build)
+
+
+SEND_CONNECTOR = _kind(
+    "SendConnector", (("AddressSpaces",), ("SmartHosts", "DNSRoutingEnabled", "SourceTransportServers")),
+    ("TlsCertificateName", "TlsAuthLevel", "TlsDomain", "RequireTLS", "CloudServicesMailEnabled", "Fqdn"),
+    build_send_connector, ("SmtpSendConnectorConfig", "SendConnector"))
+RECEIVE_CONNECTOR = _kind(
+    "ReceiveConnector", (("Bindings",), ("AuthMechanism", "PermissionGroups", "RemoteIPRanges")),
+    ("TlsCertificateName", "TlsDomainCapabilities", "TransportRole", "Fqdn", "Banner"), build_receive_connector)
+HYBRID_CONFIGURATION = _kind(
+    "HybridConfiguration", (("ReceivingTransportServers", "SendingTransportServers"),
+                            ("Features", "Domains", "OnPremisesSmartHost", "TlsCertificateName")),
+    ("TlsCertificateName", "OnPremisesSmartHost", "Domains", "Features", "EdgeTransportServers"),
+    build_hybrid_configuration)
+OUTBOUND_CONNECTOR = _kind(
+    "OutboundConnector", (("RecipientDomains", "RouteAllMessagesViaOnPremises"), ("ConnectorType",),
+                          ("SmartHosts", "UseMXRecord", "TlsSettings")),
+    ("TlsDomain", "TlsSettings", "IsTransportRuleScoped", "AllAcceptedDomains", "IsValidated"),
+    build_outbound_connector, ("TenantOutboundConnector", "OutboundConnector"))
+INBOUND_CONNECTOR = _kind(
+    "InboundConnector", (("SenderDomains", "SenderIPAddresses", "TlsSenderCertificateName"), ("ConnectorType",),
+                         ("RequireTls", "RestrictDomainsToCertificate", "TlsSenderCertificateName")),
+    ("TlsSenderCertificateName", "RestrictDomainsToIPAddresses", "TreatMessagesAsInternal", "EFSkipIPs"),
+    build_inbound_connector, ("TenantInboundConnector", "InboundConnector"))
+TRANSPORT_SERVICE = _kind(
+    "TransportService", (("InternalTransportCertificateThumbprint",),), ("Name", "Identity"), build_transport_service)
+QUEUE = _kind(
+    "Queue", (("NextHopDomain",), ("DeliveryType", "MessageCount", "LastError")),
+    ("LastError", "RetryCount", "NextHopConnector", "LastRetryTime", "TlsDomain"), build_queue,
+    ("ExtensibleQueueInfo", "Queue"), ("LastRetryTime",))
+MESSAGE_TRACE_DETAIL = _kind(
+    "MessageTraceDetail", (("Event",), ("Detail", "Data"), ("MessageTraceId", "Date", "Action")),
+    ("MessageTraceId", "Date", "Event", "Action", "Detail", "Data", "RecipientAddress"), build_trace_detail,
+    ("MessageTraceDetail",), ("Date",))
+
+KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNECTOR, RECEIVE_CONNECTOR,
+                                 HYBRID_CONFIGURATION, OUTBOUND_CONNECTOR, INBOUND_CONNECTOR, TRANSPORT_SERVICE,
+                                 QUEUE, MESSAGE_TRACE_DETAIL)
 
 
 def classify(record: RawRecord) -> RecordKind | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import read_console_text
@@ -26,20 +27,27 @@ from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import (
     CertificateFile,
     ChainAnalysis,
+    DeliveryError,
     EvidenceSet,
     ExchangeCertificate,
+    HybridConfiguration,
     InputProblem,
     Notice,
+    OnlineConnector,
     ProbeResult,
+    ReceiveConnector,
+    SendConnector,
     SkippedRecord,
     Source,
     TraceEntry,
+    TransportService,
 )
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
+T = TypeVar("T")
 _CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
 
 
@@ -114,18 +122,15 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
                                          hint=exc.hint))
 
     run_orders = set().union(*(p.proven_orders for p in parsed)) if parsed else set()
-    certificates: list[ExchangeCertificate] = []
-    traces: list[TraceEntry] = []
+    built: list[object] = []
     skipped: list[SkippedRecord] = []
     for done in parsed:
         order, order_note = _file_date_order(done, date_order, run_orders)
         ctx = BuildContext(path=done.file.display, date_order=order, folder_server=done.file.folder_server)
         for record, kind in done.classified:
-            built = kind.build(record, ctx)
-            if isinstance(built, ExchangeCertificate):
-                certificates.append(built)
-            else:
-                traces.append(built)
+            result = kind.build(record, ctx)
+            if result is not None:
+                built.append(result)
         if order_note and ctx.date_order is not None and _has_ambiguous(done):
             ctx.note(None, order_note, "pass --date-order dmy or --date-order mdy to say which")
         if ctx.ambiguous_dates:
@@ -136,8 +141,11 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
                      "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
         notices.extend(ctx.notices)
         skipped.extend(done.skipped)
+    def of(kind: type[T]) -> list[T]:
+        return [b for b in built if isinstance(b, kind)]
+
     certificate_files = [c for done in parsed for c in done.certificates]
-    certificates = _join_certificate_files(certificates, certificate_files, notices)
+    certificates = _join_certificate_files(of(ExchangeCertificate), certificate_files, notices)
     probes = [p for done in parsed for p in done.probes]
     chains: tuple[ChainAnalysis, ...] = ()
     if certificate_files or any(p.chain for p in probes):
@@ -150,10 +158,16 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),
+        trace_entries=tuple(of(TraceEntry)),
+        send_connectors=tuple(of(SendConnector)),
+        receive_connectors=tuple(of(ReceiveConnector)),
+        hybrid_configurations=tuple(of(HybridConfiguration)),
+        online_connectors=tuple(of(OnlineConnector)),
+        transport_services=tuple(of(TransportService)),
+        delivery_errors=tuple(of(DeliveryError)),
         certificate_files=tuple(certificate_files),
         chains=chains,
         probes=tuple(probes),
-        trace_entries=tuple(traces),
         skipped=tuple(skipped),
         notices=tuple(notices),
         problems=tuple(problems),

@@ -1,0 +1,437 @@
+"""Connectors, the hybrid configuration and the certificates must agree, on both sides of the hybrid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.selection import (
+    candidates,
+    certificates_on,
+    has_certificate_evidence,
+    named_by,
+    parse_name,
+    selected,
+)
+from hybridtls.model import (
+    Citation,
+    EvidenceSet,
+    ExchangeCertificate,
+    Finding,
+    ReceiveConnector,
+    SendConnector,
+    Severity,
+)
+from hybridtls.pki.hostnames import covers
+from hybridtls.pki.tlsname import TlsCertificateName
+from hybridtls.powershell import ps_literal
+
+EDGE_LIMIT = 256
+_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
+                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
+_SELECTION = "https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection"
+_KB_4052493 = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/email-sent-from-on-premises-external"
+_TENANT_ATTRIBUTION = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/ndr/relay-access-denied-smtp"
+_TLS_NAME_FROM_CERT = ("$c = Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint>\n"
+                       "$name = \"<I>$($c.Issuer)<S>$($c.Subject)\"")
+
+
+def _cite(record: SendConnector | ReceiveConnector, prop: str, label: str, value: object) -> Citation:
+    return Citation(source=record.cite(prop), text=f"{label} {value}")
+
+
+def _cert_text(cert: ExchangeCertificate) -> str:
+    return f"{cert.subject or cert.display_name} (thumbprint {cert.thumbprint or '?'})"
+
+
+def _fix_name(cert: ExchangeCertificate | None) -> str:
+    if cert and cert.issuer and cert.subject:
+        return TlsCertificateName(cert.issuer, cert.subject).powershell
+    return "$name"
+
+
+def _hybrid_send_connectors(evidence: EvidenceSet) -> list[SendConnector]:
+    connectors = [c for c in evidence.send_connectors if c.is_hybrid]
+    if not connectors:
+        raise NotApplicable("no hybrid send connector in the evidence: save Get-SendConnector | Format-List")
+    return connectors
+
+
+def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    for connector in _hybrid_send_connectors(evidence):
+        fix_head = f"Set-SendConnector -Identity {ps_literal(connector.name)} -TlsCertificateName "
+        if not connector.tls_certificate_name:
+            yield SEND_TLS_NAME.finding(
+                subject=connector.name,
+                message=(f"The hybrid send connector {connector.name!r} has no TlsCertificateName: it offers no "
+                         "certificate to Exchange Online, which then cannot attribute the mail to your tenant "
+                         "(mail arrives as external, or 550 5.7.64 TenantAttribution)."),
+                evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", "(empty)")],
+                remediation=f"{_TLS_NAME_FROM_CERT}\n{fix_head}$name")
+            continue
+        name = parse_name(connector.tls_certificate_name)
+        if name is None:
+            yield SEND_TLS_NAME.finding(
+                subject=connector.name,
+                message=(f"The hybrid send connector {connector.name!r} has a malformed TlsCertificateName "
+                         f"{connector.tls_certificate_name!r}: it must read <I>issuer<S>subject."),
+                evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
+                remediation=f"{_TLS_NAME_FROM_CERT}\n{fix_head}$name")
+            continue
+        for server in connector.source_transport_servers:
+            certs = certificates_on(evidence, server)
+            if not certs:
+                continue
+            matches = [c for c in certs if named_by(c, name)]
+            smtp = [c for c in matches if c.has_smtp]
+            keyed = [c for c in smtp if c.has_private_key is not False]
+            problem = None
+            if not matches:
+                problem = ("no certificate there matches it: sending fails with '454 4.7.5 The certificate specified "
+                           "in TlsCertificateName of the SendConnector could not be found.'")
+            elif not smtp:
+                problem = ("the matching certificate is not enabled for SMTP there (TLS negotiation failed with error "
+                           "UnknownCredentials)")
+            elif not keyed:
+                problem = "the matching certificate has no private key there (TLS negotiation failed with error NoCredentials)"
+            if problem is None:
+                continue
+            best = next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp), None)
+            yield SEND_TLS_NAME.finding(
+                subject=f"{connector.name} on {server}", server=server,
+                message=f"The hybrid send connector {connector.name!r} names {str(name)!r}, but on source server {server} {problem}.",
+                evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name),
+                          Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), "
+                                                                f"{len(matches)} matching, {len(smtp)} with SMTP")],
+                remediation=(f"# Either enable the named certificate for SMTP on {server}, or name the certificate that is:\n"
+                             f"{fix_head}{_fix_name(best)}"))
+
+
+def _cloud_receive_connectors(evidence: EvidenceSet) -> list[ReceiveConnector]:
+    connectors = [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
+    if not connectors:
+        raise NotApplicable("no receive connector with TlsDomainCapabilities AcceptCloudServicesMail in the evidence")
+    return connectors
+
+
+@dataclass(frozen=True)
+class _Selection:
+    connector: ReceiveConnector
+    server: str
+    certs: list[ExchangeCertificate]
+    name: TlsCertificateName | None
+    matches: list[ExchangeCertificate]
+    chosen: ExchangeCertificate | None
+    public: ExchangeCertificate | None  # a CA-issued certificate with SMTP on that server
+
+
+def _selections(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[_Selection]:
+    """What each Office 365-facing receive connector will present, where the server's certificates are known."""
+    for connector in _cloud_receive_connectors(evidence):
+        server = connector.server.name if connector.server else None
+        if not server or not has_certificate_evidence(evidence, server):
+            continue
+        certs = certificates_on(evidence, server)
+        name = parse_name(connector.tls_certificate_name)
+        if connector.tls_certificate_name and name is None:
+            continue  # malformed: reported by HT-CONN-002
+        matches = candidates(certs, name, connector.fqdn or server)
+        yield _Selection(connector, server, certs, name, matches, selected(matches, ctx.now),
+                         next((c for c in certs if c.is_ca_issued and c.has_smtp), None))
+
+
+def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    for connector in _cloud_receive_connectors(evidence):
+        server = connector.server.name if connector.server else None
+        identity = ps_literal(connector.identity)
+        if connector.auth_mechanism and not any(m.casefold() == "tls" for m in connector.auth_mechanism):
+            yield RECEIVE_TLS.finding(
+                subject=connector.identity, server=server,
+                message=(f"{connector.identity} accepts Office 365 mail but its AuthMechanism lacks Tls "
+                         f"({', '.join(connector.auth_mechanism)}): it never offers STARTTLS."),
+                evidence=[_cite(connector, "authmechanism", "AuthMechanism", ", ".join(connector.auth_mechanism))],
+                remediation=f"Set-ReceiveConnector {identity} -AuthMechanism Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer")
+        if connector.tls_certificate_name and parse_name(connector.tls_certificate_name) is None:
+            yield RECEIVE_TLS.finding(
+                subject=connector.identity, server=server,
+                message=f"{connector.identity} has a malformed TlsCertificateName {connector.tls_certificate_name!r}.",
+                evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
+                remediation=f"{_TLS_NAME_FROM_CERT}\nSet-ReceiveConnector {identity} -TlsCertificateName $name")
+    for sel in _selections(evidence, ctx):
+        identity = ps_literal(sel.connector.identity)
+        if sel.chosen is None:
+            looked_for = str(sel.name) if sel.name else f"the FQDN {sel.connector.fqdn or sel.server}"
+            yield RECEIVE_TLS.finding(
+                subject=sel.connector.identity, server=sel.server,
+                message=(f"On {sel.server}, no installed certificate matches {sel.connector.identity}'s {looked_for}: "
+                         "Exchange offers no STARTTLS there (event 12014) and Exchange Online defers with '451 5.7.3 "
+                         "STARTTLS is required to send mail'."),
+                evidence=[_cite(sel.connector, "tlscertificatename", "TlsCertificateName",
+                                sel.connector.tls_certificate_name or "(empty)"),
+                          Citation(source=sel.certs[0].source,
+                                   text=f"{sel.server}: {len(sel.certs)} certificate(s), none matching")],
+                remediation=f"Set-ReceiveConnector {identity} -TlsCertificateName {_fix_name(sel.public)}")
+        elif sel.chosen.has_smtp is False and not (sel.public and len(sel.matches) > 1):
+            yield RECEIVE_TLS.finding(
+                subject=sel.connector.identity, server=sel.server,
+                message=(f"On {sel.server}, {sel.connector.identity} will present {_cert_text(sel.chosen)}, which is "
+                         "not enabled for SMTP; Exchange picks it anyway and TLS then fails."),
+                evidence=[Citation(source=sel.chosen.cite("services"), text=f"{sel.server}: Services "
+                                   f"{', '.join(sorted(sel.chosen.services or ())) or 'None'}")],
+                remediation=(f"Get-ExchangeCertificate -Server {sel.server} -Thumbprint "
+                             f"{sel.chosen.thumbprint or '<Thumbprint>'} | Enable-ExchangeCertificate -Services SMTP"))
+
+
+def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    for sel in _selections(evidence, ctx):
+        if sel.chosen is None or sel.public is None or len(sel.matches) < 2 or sel.chosen is sel.public:
+            continue
+        if sel.chosen.thumbprint and sel.chosen.thumbprint == sel.public.thumbprint:
+            continue
+        yield NEWEST_WINS.finding(
+            subject=sel.connector.identity, server=sel.server,
+            message=(f"On {sel.server}, {len(sel.matches)} certificates match {sel.connector.identity}; Exchange "
+                     f"presents the newest, {_cert_text(sel.chosen)}, not {_cert_text(sel.public)} which carries SMTP."),
+            evidence=[Citation(source=c.cite("notbefore"),
+                               text=f"{sel.server}: {_cert_text(c)} NotBefore "
+                                    + (f"{c.not_before:%Y-%m-%d}" if c.not_before else "?")) for c in sel.matches],
+            remediation=("# Bind SMTP to the newest certificate, or remove the one that should not be used:\n"
+                         f"Get-ExchangeCertificate -Server {sel.server} -Thumbprint "
+                         f"{sel.chosen.thumbprint or '<Thumbprint>'} | Enable-ExchangeCertificate -Services SMTP"))
+
+
+def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    if not evidence.hybrid_configurations:
+        raise NotApplicable("no Get-HybridConfiguration output in the evidence")
+    config = evidence.hybrid_configurations[0]
+    name = parse_name(config.tls_certificate_name)
+    if name is None:
+        yield HYBRID_CONFIG.finding(
+            subject="HybridConfiguration",
+            message=f"Get-HybridConfiguration's TlsCertificateName {config.tls_certificate_name!r} is empty or malformed.",
+            evidence=[Citation(source=config.cite("tlscertificatename"), text=f"TlsCertificateName {config.tls_certificate_name}")],
+            remediation=f"{_TLS_NAME_FROM_CERT}\nSet-HybridConfiguration -TlsCertificateName $name")
+        return
+    connectors: list[SendConnector | ReceiveConnector] = [c for c in evidence.send_connectors if c.is_hybrid]
+    connectors += [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
+    for connector in connectors:
+        theirs = parse_name(connector.tls_certificate_name)
+        if theirs is None or (named_by_name(theirs, name)):
+            continue
+        label = connector.name if isinstance(connector, SendConnector) else connector.identity
+        command = "Set-SendConnector" if isinstance(connector, SendConnector) else "Set-ReceiveConnector"
+        yield HYBRID_CONFIG.finding(
+            subject=label,
+            message=(f"{label} names {str(theirs)!r}, but the hybrid configuration names {str(name)!r}: the next run "
+                     "of the Hybrid Configuration Wizard, and Exchange Online's expectations, follow the hybrid "
+                     "configuration."),
+            evidence=[Citation(source=config.cite("tlscertificatename"), text=f"HybridConfiguration {name}"),
+                      _cite(connector, "tlscertificatename", "TlsCertificateName", theirs)],
+            remediation=f"{command} -Identity {ps_literal(label)} -TlsCertificateName {name.powershell}")
+    for role, servers in (("receiving", config.receiving_transport_servers), ("sending", config.sending_transport_servers)):
+        for server in servers:
+            certs = certificates_on(evidence, server)
+            if certs and not any(named_by(c, name) and c.has_smtp is not False for c in certs):
+                yield HYBRID_CONFIG.finding(
+                    subject=f"{server} ({role})", server=server,
+                    message=(f"{server} is a {role} transport server of the hybrid configuration but holds no "
+                             f"certificate named {str(name)!r} with SMTP."),
+                    evidence=[Citation(source=config.cite(f"{role}transportservers"), text=f"{role}: {', '.join(servers)}"),
+                              Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), none named so")],
+                    remediation=("# Import the hybrid certificate (with its private key) on the server, then:\n"
+                                 f"Enable-ExchangeCertificate -Server {server} -Thumbprint <Thumbprint> -Services SMTP"))
+
+
+def named_by_name(a: TlsCertificateName, b: TlsCertificateName) -> bool:
+    loose = " ".join(str(a).replace(", ", ",").split()).casefold()
+    return loose == " ".join(str(b).replace(", ", ",").split()).casefold()
+
+
+def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
+    """The certificate the hybrid uses: named by the hybrid configuration or a hybrid connector, with SMTP."""
+    names = [parse_name(c.tls_certificate_name) for c in evidence.hybrid_configurations]
+    names += [parse_name(c.tls_certificate_name) for c in evidence.send_connectors if c.is_hybrid]
+    names += [parse_name(c.tls_certificate_name) for c in evidence.receive_connectors if c.accepts_cloud_mail]
+    for name in (n for n in names if n):
+        cert = next((c for c in evidence.certificates if named_by(c, name) and c.certificate_domains), None)
+        if cert:
+            return cert
+    return next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp and c.certificate_domains), None)
+
+
+def _domain_covered(tls_domain: str, names: tuple[str, ...]) -> bool:
+    """Exchange Online's TlsDomain may itself be a wildcard (*.contoso.com: any name under contoso.com)."""
+    domain = tls_domain.rstrip(".").casefold()
+    if domain.startswith("*."):
+        base = domain[1:]
+        return any(n.rstrip(".").casefold().endswith(base) for n in names)
+    return any(covers(n, domain) for n in names)
+
+
+def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    outbound = [c for c in evidence.online_connectors if c.direction == "outbound" and c.is_hybrid]
+    if not outbound:
+        raise NotApplicable("no Exchange Online outbound connector of type OnPremises in the evidence")
+    cert = _hybrid_certificate(evidence)
+    for connector in outbound:
+        settings = (connector.tls_settings or "").casefold()
+        identity = ps_literal(connector.name)
+        if settings not in ("domainvalidation", "certificatevalidation"):
+            yield OUTBOUND.finding(
+                subject=connector.name, severity=Severity.WARNING,
+                message=(f"The Exchange Online outbound connector {connector.name!r} has TlsSettings "
+                         f"{connector.tls_settings or '(empty)'}: Exchange Online does not validate the on-premises "
+                         "certificate, so a wrong certificate goes unnoticed (the HCW sets DomainValidation)."),
+                evidence=[Citation(source=connector.cite("tlssettings"), text=f"TlsSettings {connector.tls_settings}")],
+                remediation=f"Set-OutboundConnector -Identity {identity} -TlsSettings DomainValidation -TlsDomain <NameInTheCertificate>")
+        elif settings == "domainvalidation" and connector.tls_domain and cert is not None \
+                and not _domain_covered(connector.tls_domain, cert.certificate_domains):
+            yield OUTBOUND.finding(
+                subject=connector.name,
+                message=(f"The Exchange Online outbound connector {connector.name!r} validates TlsDomain "
+                         f"{connector.tls_domain!r}, which the on-premises certificate {_cert_text(cert)} does not cover "
+                         f"(its names: {', '.join(cert.certificate_domains)}). Exchange Online defers with "
+                         "'450 4.4.317 ... SubjectMismatch'."),
+                evidence=[Citation(source=connector.cite("tlsdomain"), text=f"TlsDomain {connector.tls_domain}"),
+                          Citation(source=cert.cite("certificatedomains"),
+                                   text=f"CertificateDomains {', '.join(cert.certificate_domains)}")],
+                remediation=f"Set-OutboundConnector -Identity {identity} -TlsDomain {ps_literal(cert.certificate_domains[0])}")
+        for config in evidence.hybrid_configurations:
+            host = (config.on_premises_smart_host or "").casefold()
+            if host and connector.smart_hosts and host not in (h.casefold() for h in connector.smart_hosts):
+                yield OUTBOUND.finding(
+                    subject=connector.name, severity=Severity.WARNING,
+                    message=(f"The outbound connector {connector.name!r} sends to {', '.join(connector.smart_hosts)}, "
+                             f"but the hybrid configuration's OnPremisesSmartHost is {config.on_premises_smart_host}."),
+                    evidence=[Citation(source=connector.cite("smarthosts"), text=f"SmartHosts {', '.join(connector.smart_hosts)}"),
+                              Citation(source=config.cite("onpremisessmarthost"), text=f"OnPremisesSmartHost {config.on_premises_smart_host}")],
+                    remediation=f"Set-OutboundConnector -Identity {identity} -SmartHosts {ps_literal(config.on_premises_smart_host or '')}")
+
+
+def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    inbound = [c for c in evidence.online_connectors if c.direction == "inbound" and c.is_hybrid
+               and c.tls_sender_certificate_name]
+    if not inbound:
+        raise NotApplicable("no Exchange Online inbound OnPremises connector with TlsSenderCertificateName in the evidence")
+    sending = None
+    for send in evidence.send_connectors:
+        name = parse_name(send.tls_certificate_name) if send.is_hybrid else None
+        if name:
+            sending = next((c for c in evidence.certificates if named_by(c, name) and c.certificate_domains), None)
+    sending = sending or _hybrid_certificate(evidence)
+    if sending is None:
+        raise NotApplicable("the on-premises sending certificate is not in the evidence (Get-ExchangeCertificate)")
+    for connector in inbound:
+        assert connector.tls_sender_certificate_name is not None
+        if _domain_covered(connector.tls_sender_certificate_name, sending.certificate_domains):
+            continue
+        yield INBOUND.finding(
+            subject=connector.name,
+            message=(f"The Exchange Online inbound connector {connector.name!r} expects certificates for "
+                     f"{connector.tls_sender_certificate_name!r}, but on-premises sends {_cert_text(sending)} (names: "
+                     f"{', '.join(sending.certificate_domains)}). Mail from on-premises is then rejected with '550 5.7.64 "
+                     "TenantAttribution; Relay Access Denied' or treated as external."),
+            evidence=[Citation(source=connector.cite("tlssendercertificatename"),
+                               text=f"TlsSenderCertificateName {connector.tls_sender_certificate_name}"),
+                      Citation(source=sending.cite("certificatedomains"),
+                               text=f"CertificateDomains {', '.join(sending.certificate_domains)}")],
+            remediation=(f"Set-InboundConnector -Identity {ps_literal(connector.name)} -TlsSenderCertificateName "
+                         f"{ps_literal(sending.certificate_domains[0])}   # or re-run the Hybrid Configuration Wizard"))
+
+
+def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    named: list[tuple[str, str, Citation]] = []
+    for send in evidence.send_connectors:
+        if send.tls_certificate_name:
+            named.append((send.name, send.tls_certificate_name,
+                          _cite(send, "tlscertificatename", "TlsCertificateName", f"{len(send.tls_certificate_name)} characters")))
+    for config in evidence.hybrid_configurations:
+        if config.tls_certificate_name:
+            named.append(("HybridConfiguration", config.tls_certificate_name,
+                          Citation(source=config.cite("tlscertificatename"),
+                                   text=f"TlsCertificateName {len(config.tls_certificate_name)} characters")))
+    if not named:
+        raise NotApplicable("no TlsCertificateName in the evidence")
+    edge = any(c.edge_transport_servers for c in evidence.hybrid_configurations)
+    for label, value, citation in named:
+        if len(value) > EDGE_LIMIT:
+            yield EDGE_TOO_LONG.finding(
+                subject=label, severity=Severity.ERROR if edge else Severity.WARNING,
+                message=(f"{label}'s TlsCertificateName is {len(value)} characters, over the {EDGE_LIMIT} the Edge "
+                         "Transport directory accepts: EdgeSync fails to replicate it ('A value in the request is "
+                         "invalid') and mail from on-premises looks external in Exchange Online"
+                         + ("." if edge else " (if Edge servers are in the mail path).")),
+                evidence=[citation],
+                remediation=("# Use the connector FQDN instead of the long name (the FQDN must be in the certificate):\n"
+                             "Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName $null "
+                             "-Fqdn mail.contoso.com"))
+
+
+SEND_TLS_NAME = Check(
+    id="HT-CONN-001", title="Hybrid send connector's TlsCertificateName does not work on its source servers",
+    severity=Severity.ERROR, needs="Get-SendConnector and Get-ExchangeCertificate from its source servers",
+    explanation=("The 'Outbound to Office 365' connector offers the certificate named by TlsCertificateName; Exchange "
+                 "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
+                 "certificate with SMTP and its private key on every source transport server."),
+    remediation="Set-SendConnector -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\" from the installed certificate.",
+    references=(_HYBRID_TLS_BLOG, "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector"),
+    run=_send_connector,
+)
+RECEIVE_TLS = Check(
+    id="HT-CONN-002", title="Receive connector for Office 365 mail cannot offer the right certificate",
+    severity=Severity.ERROR, needs="Get-ReceiveConnector and Get-ExchangeCertificate from the same servers",
+    explanation=("The receive connectors that accept Office 365 mail (TlsDomainCapabilities AcceptCloudServicesMail) "
+                 "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
+                 "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
+    remediation="Set the connector's TlsCertificateName to the installed hybrid certificate, with SMTP enabled.",
+    references=(_SELECTION, "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"),
+    run=_receive_connector,
+)
+NEWEST_WINS = Check(
+    id="HT-CONN-003", title="Exchange will present a newer certificate than the one enabled for SMTP",
+    severity=Severity.ERROR, needs="Get-ReceiveConnector and Get-ExchangeCertificate",
+    explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
+                 "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
+                 "binding SMTP to it breaks TLS."),
+    remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(_SELECTION,),
+    run=_newest_wins,
+)
+HYBRID_CONFIG = Check(
+    id="HT-CONN-004", title="Hybrid configuration and connectors name different certificates", severity=Severity.ERROR,
+    needs="Get-HybridConfiguration, Get-SendConnector, Get-ReceiveConnector, Get-ExchangeCertificate",
+    explanation=("Get-HybridConfiguration's TlsCertificateName is what the Hybrid Configuration Wizard applies; "
+                 "connectors naming another certificate, or receiving/sending servers without the certificate, "
+                 "are the partial roll-outs that fail a share of the mail."),
+    remediation="Make every hybrid connector and server use the hybrid configuration's certificate, or re-run the HCW.",
+    references=("https://learn.microsoft.com/powershell/module/exchange/set-hybridconfiguration",), run=_hybrid_configuration,
+)
+OUTBOUND = Check(
+    id="HT-CONN-005", title="Exchange Online outbound connector expects what on-premises does not present",
+    severity=Severity.ERROR, needs="Get-OutboundConnector (Exchange Online) and the on-premises certificate",
+    explanation=("Exchange Online's outbound connector to on-premises validates the certificate (TlsSettings "
+                 "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
+                 "smart hosts should be the hybrid configuration's."),
+    remediation="Set-OutboundConnector -TlsDomain to a name in the certificate, or fix the certificate.",
+    references=("https://learn.microsoft.com/powershell/module/exchange/set-outboundconnector", _HYBRID_TLS_BLOG),
+    run=_outbound,
+)
+INBOUND = Check(
+    id="HT-CONN-006", title="Exchange Online inbound connector does not accept the on-premises certificate",
+    severity=Severity.ERROR, needs="Get-InboundConnector (Exchange Online) and the on-premises sending certificate",
+    explanation=("Exchange Online attributes mail from on-premises to the tenant by the sending certificate: its "
+                 "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
+                 "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
+    remediation="Set-InboundConnector -TlsSenderCertificateName to a domain the certificate covers, or re-run the HCW.",
+    references=(_TENANT_ATTRIBUTION, "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector"),
+    run=_inbound,
+)
+EDGE_TOO_LONG = Check(
+    id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
+    needs="Get-SendConnector or Get-HybridConfiguration",
+    explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
+    remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(_KB_4052493,),
+    run=_edge_length,
+)
+
+CHECKS = (SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG)

@@ -1,0 +1,220 @@
+"""Error strings where mail is stuck (queue LastError, message trace Defer/Fail details) mapped to their causes,
+citing the other evidence that confirms or rules each cause out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.selection import certificates_on, named_by, parse_name
+from hybridtls.model import (
+    ChainEnd,
+    Citation,
+    EvidenceSet,
+    Finding,
+    ProbeOutcome,
+    RootCAType,
+    Severity,
+)
+from hybridtls.pki.hostnames import covers
+
+Corroborate = Callable[[EvidenceSet, datetime], list[str]]
+
+
+def _starttls(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = [f"confirmed: the probe of {p.label} saw no STARTTLS" for p in evidence.probes
+             if p.outcome in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED)]
+    notes += [f"the probe of {p.label} saw STARTTLS offered: the path Exchange Online takes may differ (a firewall "
+              "stripping it), or another node is at fault" for p in evidence.probes if p.starttls_offered]
+    for connector in evidence.receive_connectors:
+        name = parse_name(connector.tls_certificate_name)
+        server = connector.server.name if connector.server else None
+        if connector.accepts_cloud_mail and name and server:
+            certs = certificates_on(evidence, server)
+            if certs and not any(named_by(c, name) for c in certs):
+                notes.append(f"confirmed: {connector.identity} names a certificate that is not on {server} (event 12014)")
+    return notes
+
+
+def _send_name(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = []
+    for connector in evidence.send_connectors:
+        name = parse_name(connector.tls_certificate_name)
+        for server in connector.source_transport_servers:
+            certs = certificates_on(evidence, server)
+            if name and certs:
+                found = any(named_by(c, name) and c.has_smtp for c in certs)
+                notes.append(f"{'ruled out' if found else 'confirmed'}: {connector.name}'s certificate is "
+                             f"{'' if found else 'not '}on {server} with SMTP")
+    return notes
+
+
+def _subject(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = []
+    for connector in evidence.online_connectors:
+        if connector.direction == "outbound" and connector.tls_domain:
+            for cert in evidence.certificates:
+                if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
+                    covered = any(covers(d, connector.tls_domain.lstrip("*.")) or d.casefold().endswith(
+                        connector.tls_domain.lstrip("*").casefold()) for d in cert.certificate_domains)
+                    notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsDomain {connector.tls_domain} is "
+                                 f"{'' if covered else 'not '}covered by {cert.display_name}")
+                    break
+    notes += [f"confirmed: {p.label} presents {p.chain[0].subject!r}, not covering {p.expected_name}"
+              for p in evidence.probes if p.chain and not any(covers(d, p.expected_name) for d in p.chain[0].certificate_domains)]
+    return notes
+
+
+def _trust(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = [f"confirmed: RootCAType {c.root_ca_type.value} on {c.server.name if c.server else '?'} for "
+             f"{c.display_name}" for c in evidence.certificates
+             if c.is_ca_issued and c.root_ca_type not in (None, RootCAType.THIRD_PARTY)]
+    notes += [f"confirmed: the chain of {c.leaf.label} does not reach a public root" for c in evidence.chains
+              if c.end is not ChainEnd.TRUSTED]
+    return notes
+
+
+def _expired(evidence: EvidenceSet, now: datetime) -> list[str]:
+    return [f"confirmed: {c.display_name} on {c.server.name if c.server else '?'} expired {c.not_after:%Y-%m-%d}"
+            for c in evidence.certificates if c.not_after and c.not_after < now and c.has_smtp]
+
+
+def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = []
+    for connector in evidence.online_connectors:
+        if connector.direction == "inbound" and connector.tls_sender_certificate_name:
+            for cert in evidence.certificates:
+                if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
+                    base = connector.tls_sender_certificate_name.lstrip("*").casefold()
+                    covered = any(d.casefold().endswith(base) or covers(d, base.lstrip(".")) for d in cert.certificate_domains)
+                    notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsSenderCertificateName "
+                                 f"{connector.tls_sender_certificate_name} {'covers' if covered else 'does not cover'} "
+                                 f"{cert.display_name}")
+                    break
+    return notes
+
+
+def _unknown_credentials(evidence: EvidenceSet, now: datetime) -> list[str]:
+    return [f"confirmed: {c.display_name} is on {c.server.name if c.server else '?'} without SMTP"
+            for c in evidence.certificates if c.is_ca_issued and c.has_smtp is False]
+
+
+def _no_credentials(evidence: EvidenceSet, now: datetime) -> list[str]:
+    return [f"confirmed: {c.display_name} has no private key on {c.server.name if c.server else '?'}"
+            for c in evidence.certificates if c.has_private_key is False]
+
+
+def _tls_versions(evidence: EvidenceSet, now: datetime) -> list[str]:
+    return [f"confirmed: {p.label} does not accept TLS 1.2" for p in evidence.probes if p.accepted("TLSv1.2") is False]
+
+
+def _network(evidence: EvidenceSet, now: datetime) -> list[str]:
+    return [f"confirmed: {p.label}: {p.detail}" for p in evidence.probes if not p.outcome.connected]
+
+
+@dataclass(frozen=True)
+class Signature:
+    pattern: re.Pattern[str]
+    meaning: str
+    cause: str
+    fix: str
+    corroborate: Corroborate | None = None
+
+
+def _sig(pattern: str, meaning: str, cause: str, fix: str, corroborate: Corroborate | None = None) -> Signature:
+    return Signature(re.compile(pattern, re.I), meaning, cause, fix, corroborate)
+
+
+SIGNATURES = (
+    _sig(r"454 4\.7\.5", "the send connector's TlsCertificateName names no usable certificate",
+         "the certificate was replaced or removed and the connector still names the old one",
+         "Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"",
+         _send_name),
+    _sig(r"STARTTLS is required", "the on-premises server did not offer STARTTLS",
+         "no certificate matches the receive connector's TlsCertificateName or FQDN (event 12014), or a firewall "
+         "strips STARTTLS", "Set-ReceiveConnector '<Server>\\Default Frontend <Server>' -TlsCertificateName "
+         "\"<I>$($c.Issuer)<S>$($c.Subject)\"", _starttls),
+    _sig(r"SubjectMismatch", "the certificate presented does not carry the name Exchange Online expects",
+         "the outbound connector's TlsDomain is not in the certificate, or the wrong certificate is presented",
+         "Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain <NameInTheCertificate>", _subject),
+    _sig(r"UntrustedRoot", "the certificate does not chain to a trusted root",
+         "a private root, a missing intermediate, or (on-premises) a root only in Trusted Root CAs",
+         "Install the intermediates in Cert:\\LocalMachine\\CA and the public root in AuthRoot", _trust),
+    _sig(r"CertificateExpired|Certificate expired|4\.7\.320.*no longer valid", "the certificate presented expired",
+         "an expired certificate on Exchange or on a device in front of it", "Renew and bind SMTP; re-run the HCW",
+         _expired),
+    _sig(r"4\.7\.320|Certificate validation failed", "Exchange Online could not validate the certificate",
+         "chain, name, revocation or expiry: see the Message= part", "hybridtls probe <smarthost> --expect-name <TlsDomain>",
+         _trust),
+    _sig(r"5\.7\.51 TenantInboundAttribution", "a partner connector with RestrictDomainsToCertificate matched",
+         "the sending certificate does not match that connector's TlsSenderCertificateName",
+         "Set-InboundConnector -Identity '<connector>' -TlsSenderCertificateName <domain in the certificate>",
+         _attribution),
+    _sig(r"5\.7\.64|TenantAttribution", "Exchange Online could not attribute the on-premises mail to the tenant",
+         "the sending certificate's names are not covered by the inbound connector's TlsSenderCertificateName, or "
+         "its intermediates are not sent", "Set-InboundConnector -TlsSenderCertificateName <domain>; re-run the HCW",
+         _attribution),
+    _sig(r"UnknownCredentials", "the certificate is not usable for TLS on the sending server",
+         "the certificate named by the connector is not enabled for SMTP",
+         "Enable-ExchangeCertificate -Thumbprint <Thumbprint> -Services SMTP", _unknown_credentials),
+    _sig(r"NoCredentials", "the sending server has no usable certificate",
+         "the certificate or its private key is missing on one of the source servers",
+         "Import-ExchangeCertificate (PFX with the private key) on that server, then enable SMTP", _no_credentials),
+    _sig(r"IllegalMessage|TLS negotiation failed with error (SocketError|ConnectionAborted)",
+         "the TLS handshake failed", "no common TLS version or cipher (TLS 1.2 disabled, old Exchange CU)",
+         "Enable TLS 1.2 for Schannel and .NET; check with HealthChecker", _tls_versions),
+    _sig(r"4\.4\.316|10061|Connection refused", "the connection was refused",
+         "TCP 25 is not open to Microsoft 365 or the service is down", "Open TCP 25 from the Microsoft 365 ranges",
+         _network),
+    _sig(r"4\.4\.315|10060|timed out", "the connection timed out", "a firewall drops TCP 25, or the host is down",
+         "Open TCP 25 from the Microsoft 365 ranges", _network),
+    _sig(r"4\.4\.312|DNS query failed", "the smart host name does not resolve",
+         "the outbound connector's smart host is not in public DNS", "Publish the smart host's A record", _network),
+    _sig(r"4\.4\.318|closed abruptly", "the connection was closed abruptly",
+         "a firewall's SMTP inspection or a middlebox", "Disable ESMTP inspection for Microsoft 365 traffic"),
+    _sig(r"4\.4\.397", "the connection dropped after the certificate was sent",
+         "a middlebox or a client-certificate problem", "Capture a verbose send protocol log (ProtocolLoggingLevel Verbose)"),
+    _sig(r"QUEUE\.Expired|\b4\.4\.7\b", "mail expired in the queue after the retries",
+         "the underlying error above persisted for two days", "Fix the cause, then resubmit from the sender"),
+)
+
+
+def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    if not evidence.delivery_errors:
+        raise NotApplicable("no queue errors (Get-Queue) or message trace details (Get-MessageTraceDetail)")
+    for signature in SIGNATURES:
+        hits = [e for e in evidence.delivery_errors if signature.pattern.search(e.text)]
+        if not hits:
+            continue
+        notes = signature.corroborate(evidence, ctx.now) if signature.corroborate else []
+        origins = sorted({e.origin for e in hits})
+        message = (f"{len(hits)} error(s) say {signature.meaning} ({', '.join(origins[:4])}"
+                   f"{', ...' if len(origins) > 4 else ''}). Usual cause: {signature.cause}.")
+        if notes:
+            message += " Other evidence: " + "; ".join(dict.fromkeys(notes)) + "."
+        yield DELIVERY_ERRORS.finding(
+            subject=signature.meaning,
+            severity=Severity.ERROR,
+            message=message,
+            evidence=[Citation(source=e.source, text=f"{e.origin}: {e.text[:300]}") for e in hits[:10]],
+            remediation=signature.fix,
+        )
+
+
+DELIVERY_ERRORS = Check(
+    id="HT-ERR-001", title="Delivery errors explained", severity=Severity.ERROR,
+    needs="Get-Queue | Format-List (on-premises) or Get-MessageTraceDetail (Exchange Online)",
+    explanation=("The text of a queue's LastError or a message trace Defer event names the failing step "
+                 "(4.4.317 with SubjectMismatch, 451 5.7.3 STARTTLS is required, 454 4.7.5, 550 5.7.64, "
+                 "UnknownCredentials, NoCredentials...). Each is mapped to its usual cause and checked against the "
+                 "rest of the evidence."),
+    remediation="Fix the cause named; the error clears on the next retry.",
+    references=("https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365",
+                "https://techcommunity.microsoft.com/blog/exchange/tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592"),
+    run=_errors,
+)
+
+CHECKS = (DELIVERY_ERRORS,)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import format_list, judge
+from test_connectors import inbound, write_estate
+
+from hybridtls.model import CheckStatus
+
+QUEUE = {
+    "RunspaceId": "2b1c7d59-54a4-4a76-8d0f-6d0e8c3a1b2c",
+    "Identity": "EXMBX1\\7",
+    "DeliveryType": "SmartHostConnectorDelivery",
+    "NextHopDomain": "contoso.mail.onmicrosoft.com",
+    "TlsDomain": "mail.protection.outlook.com",
+    "NextHopConnector": "6f7e8d9c-1a2b-4c3d-9e8f-0a1b2c3d4e5f",
+    "Status": "Retry",
+    "MessageCount": "37",
+    "LastError": "454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found.",
+    "RetryCount": "12",
+    "LastRetryTime": "3/14/2030 10:05:11 AM",
+    "NextRetryTime": "3/14/2030 10:15:11 AM",
+}
+DETAIL = {
+    "Date": "3/14/2030 9:58:02 AM",
+    "Event": "Defer",
+    "Action": "",
+    "Detail": ("Reason: [{LED=450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 STARTTLS is required to "
+               "send mail] [LastAttemptedServerName=mail.contoso.com] [LastAttemptedIP=203.0.113.25:25]};{MSG=};"
+               "{FQDN=mail.contoso.com};{IP=203.0.113.25};{LRT=3/14/2030 9:57:01 AM}]"),
+    "Data": "<root><MEP Name=\"Connector\" String=\"Outbound to 6f7e8d9c\"/></root>",
+    "MessageTraceId": "d33e3c2f-5473-4b32-32ee-08d33855e852",
+    "RecipientAddress": "onpremuser@contoso.com",
+}
+
+
+def test_queue_and_trace_errors_are_explained_with_corroboration(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "EXMBX1" / "Get-Queue.txt").write_text(format_list(QUEUE))
+    (estate / "exchange-online" / "Get-MessageTraceDetail.txt").write_text(format_list(DETAIL))
+    outcomes, findings = judge(estate)
+    errors = {f.subject: f for f in findings if f.check_id == "HT-ERR-001"}
+    assert set(errors) == {"the send connector's TlsCertificateName names no usable certificate",
+                           "the on-premises server did not offer STARTTLS"}
+    send = errors["the send connector's TlsCertificateName names no usable certificate"]
+    assert "queue EXMBX1\\7 (next hop contoso.mail.onmicrosoft.com)" in send.message
+    assert "ruled out: Outbound to Office 365 - 6f7e8d9c-1a2b-4c3d-9e8f-0a1b2c3d4e5f's certificate is on EXMBX1 with SMTP" in send.message
+    assert send.evidence[0].source.line == 11  # the LastError line
+    starttls = errors["the on-premises server did not offer STARTTLS"]
+    assert "message trace detail (Defer)" in starttls.message
+
+
+def test_tenant_attribution_is_confirmed_by_the_inbound_connector(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path, eo_in=inbound(TlsSenderCertificateName="hybrid.fabrikam.com"))
+    detail = dict(DETAIL, Event="Fail", Detail="550 5.7.64 TenantAttribution; Relay Access Denied")
+    (estate / "exchange-online" / "Get-MessageTraceDetail.txt").write_text(format_list(detail))
+    _, findings = judge(estate)
+    [finding] = [f for f in findings if f.check_id == "HT-ERR-001"]
+    assert "confirmed: TlsSenderCertificateName hybrid.fabrikam.com does not cover" in finding.message
+
+
+def test_delivered_details_and_empty_queues_are_not_errors(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "EXMBX1" / "Get-Queue.txt").write_text(format_list(dict(QUEUE, LastError="", Status="Ready")))
+    (estate / "exchange-online" / "Get-MessageTraceDetail.txt").write_text(
+        format_list(dict(DETAIL, Event="Deliver", Detail="The message was successfully delivered.")))
+    outcomes, findings = judge(estate)
+    assert outcomes["HT-ERR-001"].status is CheckStatus.NOT_APPLICABLE
+    assert not [f for f in findings if f.check_id == "HT-ERR-001"]
