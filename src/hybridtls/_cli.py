@@ -116,6 +116,25 @@ def _parser() -> _Parser:
     probe.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
     _add_report_options(probe)
 
+    plan = commands.add_parser(
+        "plan", help="plan a certificate change: what refers to the current one, the steps, what would fail",
+        description="Before a certificate change: list every object that refers to the current certificate, the "
+                    "ordered PowerShell steps to switch, and what would fail after the change if done as planned.",
+    )
+    plan.add_argument("paths", nargs="*", metavar="EVIDENCE", help="the current configuration (as for check)")
+    plan.add_argument("--new-cert", required=True, metavar="FILE", help="the new certificate (PFX, PEM bundle, .cer)")
+    plan.add_argument("--intermediates", action="append", default=[], metavar="FILE",
+                      help="its intermediate certificates, if not in --new-cert")
+    plan.add_argument("--trust", action="append", default=[], metavar="FILE", help="extra trusted roots")
+    plan.add_argument("--password-file", metavar="FILE", help="the PFX password, on the first line")
+    plan.add_argument("--format", choices=("terminal", "json", "markdown"), default="terminal",
+                      help="report format (default: terminal)")
+    plan.add_argument("--output", "-o", metavar="FILE", help="write the plan to FILE instead of standard output")
+    plan.add_argument("--fail-on", choices=_SEVERITIES, default="error",
+                      help="exit 1 when a risk is at or above this severity (default: error)")
+    plan.add_argument("--now", metavar="DATE", help="plan as of DATE (default: now)")
+    plan.add_argument("--width", type=int, help=argparse.SUPPRESS)
+
     explain = commands.add_parser("explain", help="describe the checks: what each looks for and how to fix it")
     explain.add_argument("ids", nargs="*", metavar="CHECK_ID", help="check ids (default: all)")
     explain.add_argument("--format", choices=("terminal", "markdown"), default="terminal")
@@ -132,6 +151,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _check(args, out, err)
         if args.command == "cert":
             return _cert(args, out, err)
+        if args.command == "plan":
+            from hybridtls._plan_command import plan_command
+
+            return plan_command(args, out, err)
         if args.command == "probe":
             from hybridtls._probe_command import probe_command
 

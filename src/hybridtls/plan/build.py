@@ -1,0 +1,258 @@
+"""Build a ChangePlan from the current evidence and the new certificate. Pure: no files, no network."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hybridtls.checks.selection import named_by, parse_name
+from hybridtls.model import (
+    CertificateFile,
+    ChainAnalysis,
+    ChainEnd,
+    EvidenceSet,
+    ExchangeCertificate,
+    RootCAType,
+    Severity,
+)
+from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
+from hybridtls.plan.model import ChangePlan, Reference, Risk, Step
+from hybridtls.powershell import ps_literal
+
+MINIMUM_VALIDITY = timedelta(days=30)
+
+
+def _covered(domain: str, names: tuple[str, ...]) -> bool:
+    domain = domain.rstrip(".").casefold()
+    if domain.startswith("*."):
+        return any(n.casefold().endswith(domain[1:]) for n in names)
+    return covering_name(names, domain) is not None
+
+
+def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
+    names: dict[str, str] = {}
+    for config in evidence.hybrid_configurations:
+        for server in (*config.receiving_transport_servers, *config.sending_transport_servers):
+            names.setdefault(server.split(".")[0].casefold(), server)
+    for send in evidence.send_connectors:
+        if send.is_hybrid:
+            for server in send.source_transport_servers:
+                names.setdefault(server.split(".")[0].casefold(), server)
+    for receive in evidence.receive_connectors:
+        if receive.accepts_cloud_mail and receive.server:
+            names.setdefault(receive.server.key, receive.server.name)
+    for cert in evidence.certificates:
+        if cert.server and cert.is_ca_issued and cert.has_smtp:
+            names.setdefault(cert.server.key, cert.server.name)
+    return tuple(sorted(names.values(), key=str.casefold))
+
+
+def _current_names(evidence: EvidenceSet) -> list[TlsCertificateName]:
+    found = [parse_name(c.tls_certificate_name) for c in evidence.hybrid_configurations]
+    found += [parse_name(c.tls_certificate_name) for c in evidence.send_connectors if c.is_hybrid]
+    found += [parse_name(c.tls_certificate_name) for c in evidence.receive_connectors if c.accepts_cloud_mail]
+    unique: dict[str, TlsCertificateName] = {}
+    for name in found:
+        if name is not None:
+            unique.setdefault(str(name).casefold(), name)
+    return list(unique.values())
+
+
+def _current_certificate(evidence: EvidenceSet, names: list[TlsCertificateName]) -> ExchangeCertificate | None:
+    for name in names:
+        match = next((c for c in evidence.certificates if named_by(c, name)), None)
+        if match:
+            return match
+    return next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp), None)
+
+
+def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, now: datetime) -> ChangePlan:
+    new_name = TlsCertificateName(new.issuer, new.subject)
+    names = _current_names(evidence)
+    current = _current_certificate(evidence, names)
+    servers = _servers(evidence)
+    vendor_change = any(compare(n, new_name).difference in (Difference.ISSUER, Difference.BOTH) for n in names)
+    references = _references(evidence, new, new_name)
+    risks = _risks(evidence, new, chain, current, names, new_name, now)
+    steps = _steps(evidence, new, chain, new_name, servers, references)
+    return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
+                      vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
+
+
+def _after(current: str | None, new_name: TlsCertificateName) -> str:
+    """The TlsCertificateName after the change; "unchanged" when a renewal keeps issuer and subject."""
+    name = parse_name(current)
+    if name is not None and compare(name, new_name).difference is Difference.SAME:
+        return "unchanged"
+    return str(new_name)
+
+
+def _references(evidence: EvidenceSet, new: CertificateFile, new_name: TlsCertificateName) -> list[Reference]:
+    refs = []
+    for send in evidence.send_connectors:
+        if send.is_hybrid:
+            refs.append(Reference(what="Send connector", name=send.name, setting="TlsCertificateName",
+                                  current=send.tls_certificate_name or "(empty)",
+                                  after=_after(send.tls_certificate_name, new_name),
+                                  source=send.cite("tlscertificatename")))
+    for receive in evidence.receive_connectors:
+        if receive.accepts_cloud_mail or receive.tls_certificate_name:
+            refs.append(Reference(what="Receive connector", name=receive.identity, setting="TlsCertificateName",
+                                  current=receive.tls_certificate_name or "(empty: FQDN)",
+                                  after=_after(receive.tls_certificate_name, new_name),
+                                  source=receive.cite("tlscertificatename")))
+    for config in evidence.hybrid_configurations:
+        refs.append(Reference(what="Hybrid configuration", name="HybridConfiguration", setting="TlsCertificateName",
+                              current=config.tls_certificate_name or "(empty)",
+                              after=_after(config.tls_certificate_name, new_name),
+                              source=config.cite("tlscertificatename")))
+    for connector in evidence.online_connectors:
+        if connector.direction == "outbound" and connector.tls_domain:
+            fits = _covered(connector.tls_domain, new.certificate_domains)
+            refs.append(Reference(what="Exchange Online outbound connector", name=connector.name, setting="TlsDomain",
+                                  current=connector.tls_domain,
+                                  after="unchanged" if fits else (new.certificate_domains[0] if new.certificate_domains else "?"),
+                                  source=connector.cite("tlsdomain")))
+        if connector.direction == "inbound" and connector.tls_sender_certificate_name:
+            fits = _covered(connector.tls_sender_certificate_name, new.certificate_domains)
+            refs.append(Reference(what="Exchange Online inbound connector", name=connector.name,
+                                  setting="TlsSenderCertificateName", current=connector.tls_sender_certificate_name,
+                                  after="unchanged" if fits else (new.certificate_domains[0] if new.certificate_domains else "?"),
+                                  source=connector.cite("tlssendercertificatename")))
+    return refs
+
+
+def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, current: ExchangeCertificate | None,
+           names: list[TlsCertificateName], new_name: TlsCertificateName, now: datetime) -> list[Risk]:
+    risks = []
+    root = chain.path[-1] if chain.end is ChainEnd.TRUSTED else None
+    same_root = bool(current and root and current.issuer and any(
+        c.subject == current.issuer for c in chain.path[1:]))
+    not_third_party = sorted({c.server.name for c in evidence.certificates
+                              if c.server and c.is_ca_issued and c.root_ca_type not in (None, RootCAType.THIRD_PARTY)})
+    if root is not None and not same_root:
+        risks.append(Risk(severity=Severity.ERROR if not_third_party else Severity.WARNING,
+                          title="A new root must be in Third-Party Root Certification Authorities on every server",
+                          detail=(f"The new certificate chains to {root.subject!r}. Import it into AuthRoot (not only "
+                                  "Trusted Root CAs) on every server, or RootCAType reads Registry and Exchange Online "
+                                  "mail to that server pends: the founding incident."
+                                  + (f" Today already not ThirdParty on: {', '.join(not_third_party)}." if not_third_party else ""))))
+    if chain.end is not ChainEnd.TRUSTED:
+        what = ("its intermediate " + repr(chain.missing_issuer) + " is not in the file" if chain.end is ChainEnd.MISSING_ISSUER
+                else "it does not chain to a public root")
+        risks.append(Risk(severity=Severity.ERROR, title="Exchange Online cannot build the new certificate's chain",
+                          detail=f"Built from the file alone, {what}. Give the full chain (PFX or PEM bundle), or "
+                                 "install the intermediates on every server before binding SMTP."))
+    lost = []
+    for connector in evidence.online_connectors:
+        value = connector.tls_domain if connector.direction == "outbound" else connector.tls_sender_certificate_name
+        if value and not _covered(value, new.certificate_domains):
+            lost.append(f"{connector.name} ({'TlsDomain' if connector.direction == 'outbound' else 'TlsSenderCertificateName'} {value})")
+    for config in evidence.hybrid_configurations:
+        if config.on_premises_smart_host and not _covered(config.on_premises_smart_host, new.certificate_domains):
+            lost.append(f"the hybrid smart host {config.on_premises_smart_host}")
+    if lost:
+        risks.append(Risk(severity=Severity.ERROR, title="Names the new certificate no longer covers",
+                          detail=f"The new certificate's names ({', '.join(new.certificate_domains)}) do not cover: "
+                                 f"{'; '.join(lost)}. Change those settings in the same change window (steps below)."))
+    if names and any(compare(n, new_name).difference in (Difference.ISSUER, Difference.BOTH) for n in names):
+        risks.append(Risk(severity=Severity.WARNING, title="A new issuer changes every TlsCertificateName",
+                          detail=f"Every connector and the hybrid configuration must be set to {str(new_name)!r}; "
+                                 "a connector left behind fails (454 4.7.5 outbound, event 12014 inbound)."))
+    if new.not_after - now < MINIMUM_VALIDITY:
+        risks.append(Risk(severity=Severity.ERROR, title="The new certificate expires soon",
+                          detail=f"NotAfter {new.not_after:%Y-%m-%d}."))
+    if new.not_before > now:
+        risks.append(Risk(severity=Severity.WARNING, title="The new certificate is not valid yet",
+                          detail=f"NotBefore {new.not_before:%Y-%m-%d}: do not bind SMTP before then."))
+    if new.signature_hash == "sha1" or (new.public_key_algorithm == "RSA" and new.public_key_size < 2048):
+        risks.append(Risk(severity=Severity.ERROR, title="The new certificate uses algorithms Exchange Online refuses",
+                          detail=f"{new.signature_algorithm}, {new.public_key_size}-bit {new.public_key_algorithm} key."))
+    ekus = {oid for _, oid in new.extended_key_usage}
+    if ekus and "1.3.6.1.5.5.7.3.1" not in ekus:
+        risks.append(Risk(severity=Severity.ERROR, title="The new certificate is not valid for Server Authentication",
+                          detail="Its Extended Key Usage lacks 1.3.6.1.5.5.7.3.1."))
+    if new.has_private_key is False or new.has_private_key is None:
+        risks.append(Risk(severity=Severity.INFO, title="Install it with its private key",
+                          detail="Import the PFX (with the private key) on every server, not a .cer."))
+    return risks
+
+
+def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, new_name: TlsCertificateName,
+           servers: tuple[str, ...], references: list[Reference]) -> list[Step]:
+    listed = ", ".join(servers) or "<ServerName>"
+    server_array = ", ".join(ps_literal(s) for s in servers) or "'<ServerName>'"
+    intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
+    root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    steps = [Step(
+        title="Put the chain in the right Windows stores on every server",
+        why=("Root into Third-Party Root Certification Authorities (AuthRoot) so RootCAType reads ThirdParty; "
+             "intermediates into Intermediate Certification Authorities (CA) so every server sends them."),
+        where=f"each of {listed} (one elevated Windows PowerShell session)",
+        commands="\n".join([
+            f"$servers = @({server_array})",
+            "Invoke-Command -ComputerName $servers -ScriptBlock {",
+            "    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation Cert:\\LocalMachine\\AuthRoot"
+            + (f"   # {root.subject}" if root else ""),
+            *[f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{i + 1}.cer' -CertStoreLocation "
+              f"Cert:\\LocalMachine\\CA   # {c.subject}" for i, c in enumerate(intermediates)],
+            "}",
+        ]),
+    ), Step(
+        title="Import the new certificate with its private key, then bind SMTP",
+        why=("Every server in the hybrid path needs it. Answer No when asked to replace the internal transport "
+             "certificate: keep the 5-year self-signed one."),
+        where=f"Exchange Management Shell, for each of {listed}",
+        commands="\n".join([
+            "$password = Read-Host -AsSecureString 'PFX password'",
+            "$pfx = [System.IO.File]::ReadAllBytes('\\\\fileserver\\share\\new-certificate.pfx')",
+            f"foreach ($server in @({server_array})) {{",
+            "    Import-ExchangeCertificate -Server $server -FileData $pfx -Password $password -PrivateKeyExportable $true",
+            f"    Enable-ExchangeCertificate -Server $server -Thumbprint {new.thumbprint} -Services SMTP",
+            f"    Get-ExchangeCertificate -Server $server -Thumbprint {new.thumbprint} | Format-List Subject, RootCAType, Status, Services",
+            "}   # RootCAType must read ThirdParty and Status Valid on every server before going on",
+        ]),
+    )]
+    onprem = [r for r in references if r.what in ("Send connector", "Receive connector", "Hybrid configuration")
+              and r.after != "unchanged"]
+    if onprem:
+        commands = []
+        for ref in onprem:
+            if ref.what == "Send connector":
+                commands.append(f"Set-SendConnector -Identity {ps_literal(ref.name)} -TlsCertificateName {new_name.powershell}")
+            elif ref.what == "Receive connector":
+                commands.append(f"Set-ReceiveConnector -Identity {ps_literal(ref.name)} -TlsCertificateName {new_name.powershell}")
+            else:
+                commands.append(f"Set-HybridConfiguration -TlsCertificateName {new_name.powershell}")
+        steps.append(Step(title="Point the connectors and the hybrid configuration at the new certificate",
+                          why="TlsCertificateName is '<I>' + Issuer + '<S>' + Subject of the new certificate, exactly.",
+                          where="Exchange Management Shell", commands="\n".join(commands)))
+    online = [r for r in references if r.what.startswith("Exchange Online") and r.after != "unchanged"]
+    if online:
+        commands = []
+        for ref in online:
+            if ref.setting == "TlsDomain":
+                commands.append(f"Set-OutboundConnector -Identity {ps_literal(ref.name)} -TlsDomain {ps_literal(ref.after)}")
+            else:
+                commands.append(f"Set-InboundConnector -Identity {ps_literal(ref.name)} -TlsSenderCertificateName {ps_literal(ref.after)}")
+        steps.append(Step(title="Change the Exchange Online connectors the new names require",
+                          why="The new certificate no longer covers the names these settings expect.",
+                          where="Exchange Online PowerShell", commands="\n".join(commands)))
+    steps.append(Step(
+        title="Or re-run the Hybrid Configuration Wizard",
+        why=("Choosing the new certificate on its Transport Certificate page updates the on-premises connectors, the "
+             "hybrid configuration and the Exchange Online connectors together (the steps above, done for you). "
+             "It does not import roots into AuthRoot: step 1 is still yours."),
+        where="the HCW, after steps 1 and 2", commands="# Hybrid Configuration Wizard > Transport Certificate: pick "
+        f"{new.subject} (thumbprint {new.thumbprint})"))
+    steps.append(Step(
+        title="Verify before removing anything",
+        why="Prove every address presents the new certificate and mail flows both ways; then remove the old one.",
+        where="here and in Exchange Online PowerShell",
+        commands="\n".join([
+            f"hybridtls probe <OnPremisesSmartHost> --expect-cert {new_name.powershell}",
+            "Get-MessageTrace -StartDate (Get-Date).AddHours(-1) -EndDate (Get-Date) | Group-Object Status",
+            "# only then: Remove-ExchangeCertificate -Server <ServerName> -Thumbprint <OldThumbprint>",
+        ]),
+    ))
+    return steps

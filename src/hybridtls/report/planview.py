@@ -1,0 +1,96 @@
+"""A change plan for people: terminal, Markdown (for the change ticket) and JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from hybridtls import __version__
+from hybridtls.plan.model import ChangePlan
+from hybridtls.report.escape import inert
+from hybridtls.report.markdown import code_block, text
+
+PLAN_SCHEMA_VERSION = 1
+_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold cyan"}
+
+
+def plan_document(plan: ChangePlan, now: datetime) -> dict[str, Any]:
+    new = plan.new_certificate
+    return {
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "tool": {"name": "hybridtls", "version": __version__},
+        "command": "plan",
+        "now": now.isoformat(timespec="seconds"),
+        "new_certificate": {"subject": new.subject, "issuer": new.issuer, "thumbprint": new.thumbprint,
+                            "tls_certificate_name": new.tls_certificate_name,
+                            "certificate_domains": list(new.certificate_domains),
+                            "not_before": new.not_before.isoformat(), "not_after": new.not_after.isoformat(),
+                            "chain": [c.subject for c in plan.chain.path], "chain_end": plan.chain.end.value},
+        "servers": list(plan.servers),
+        "current_tls_certificate_names": list(plan.current_names),
+        "vendor_change": plan.vendor_change,
+        "references": [{"what": r.what, "name": r.name, "setting": r.setting, "current": r.current, "after": r.after,
+                        "path": r.source.path, "line": r.source.line} for r in plan.references],
+        "steps": [{"title": s.title, "why": s.why, "where": s.where, "commands": s.commands} for s in plan.steps],
+        "risks": [{"severity": r.severity.value, "title": r.title, "detail": r.detail} for r in plan.risks],
+    }
+
+
+def render_plan_json(plan: ChangePlan, now: datetime) -> str:
+    return json.dumps(plan_document(plan, now), indent=2, ensure_ascii=True) + "\n"
+
+
+def render_plan_markdown(plan: ChangePlan, now: datetime) -> str:
+    new = plan.new_certificate
+    out = [f"# Certificate change plan: {text(new.subject)}", "",
+           f"New certificate: {text(new.subject)}, issued by {text(new.issuer)}, thumbprint {new.thumbprint}, "
+           f"valid {new.not_before:%Y-%m-%d} to {new.not_after:%Y-%m-%d}. Planned {now:%Y-%m-%d}.", "",
+           f"Servers: {text(', '.join(plan.servers) or '(none in the evidence)')}"]
+    if plan.vendor_change:
+        out += ["", "**A new CA vendor: every TlsCertificateName changes.**"]
+    out += ["", "## What would fail if done as planned", ""]
+    out += [f"- **{r.severity.value.upper()}** {text(r.title)}: {text(r.detail)}" for r in plan.risks] or ["- nothing found"]
+    if plan.references:
+        out += ["", "## Objects that refer to the current certificate", "",
+                "| Object | Name | Setting | Now | After |", "|---|---|---|---|---|"]
+        out += [f"| {text(r.what)} | {text(r.name)} | {r.setting} | {text(r.current)} | {text(r.after)} |"
+                for r in plan.references]
+    out += ["", "## Steps"]
+    for number, step in enumerate(plan.steps, 1):
+        out += ["", f"### {number}. {text(step.title)}", "", f"Where: {text(step.where)}", "", text(step.why), "",
+                code_block(step.commands)]
+    return "\n".join(out) + "\n"
+
+
+def render_plan_terminal(plan: ChangePlan, now: datetime, console: Console) -> None:
+    new = plan.new_certificate
+    console.print(Text(f"hybridtls plan: switch to {inert(new.subject, single_line=True)}", style="bold"))
+    console.print(Text(f"thumbprint {new.thumbprint}, issued by {inert(new.issuer, single_line=True)}, valid "
+                       f"{new.not_before:%Y-%m-%d} to {new.not_after:%Y-%m-%d}", style="dim"))
+    console.print(Text(f"servers: {inert(', '.join(plan.servers) or '(none in the evidence)', single_line=True)}"))
+    console.print()
+    console.print(Text("What would fail if done as planned", style="bold underline"))
+    for risk in plan.risks or ():
+        line = Text(f"  {risk.severity.value.upper():8}", style=_STYLE[risk.severity.value])
+        line.append(f"{inert(risk.title, single_line=True)}: {inert(risk.detail, single_line=True)}")
+        console.print(line)
+    if not plan.risks:
+        console.print(Text("  nothing found", style="green"))
+    if plan.references:
+        console.print()
+        console.print(Text("Objects that refer to the current certificate", style="bold underline"))
+        for ref in plan.references:
+            console.print(Text(f"  {ref.what} {inert(ref.name, single_line=True)}: {ref.setting} "
+                               f"{inert(ref.current, single_line=True)} -> {inert(ref.after, single_line=True)}  "
+                               f"({inert(str(ref.source), single_line=True)})"))
+    for number, step in enumerate(plan.steps, 1):
+        console.print()
+        console.print(Text(f"{number}. {step.title}", style="bold"))
+        console.print(Text(f"   where: {inert(step.where, single_line=True)}", style="dim"))
+        console.print(Text(f"   {step.why}", style="dim"))
+        for command_line in step.commands.splitlines():
+            console.print(Text("     " + inert(command_line), style="green"), soft_wrap=True)
