@@ -82,6 +82,19 @@ class Source:
         return f"{self.path}:{self.line}" if self.line is not None else self.path
 
 
+class Cited:
+    """A record read from evidence, whose properties each have a line to cite."""
+
+    __slots__ = ()
+    source: Source
+    field_lines: Mapping[str, int]
+
+    def cite(self, prop: str) -> Source:
+        """The source line of one property (a canonical key, e.g. "rootcatype"), or the record's first line."""
+        line = self.field_lines.get(prop)
+        return Source(path=self.source.path, line=line if line is not None else self.source.line)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerRef:
     name: str
@@ -104,7 +117,7 @@ def certificate_identity_keys(thumbprint: str | None, issuer: str | None, serial
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExchangeCertificate:
+class ExchangeCertificate(Cited):
     """One certificate as ``Get-ExchangeCertificate`` reported it on one server."""
 
     source: Source
@@ -127,10 +140,6 @@ class ExchangeCertificate:
     public_key_size: int | None = None
     friendly_name: str | None = None
 
-    def cite(self, prop: str) -> Source:
-        """The source line of one property, or the record's first line."""
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
     @property
     def identity_keys(self) -> tuple[str, ...]:
@@ -298,7 +307,7 @@ class ProbeResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TraceEntry:
+class TraceEntry(Cited):
     """One row of ``Get-MessageTrace`` (Exchange Online)."""
 
     source: Source
@@ -315,13 +324,10 @@ class TraceEntry:
     to_ip: str | None = None
     size: int | None = None
 
-    def cite(self, prop: str) -> Source:
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SendConnector:
+class SendConnector(Cited):
     """On-premises ``Get-SendConnector``."""
 
     source: Source
@@ -338,9 +344,6 @@ class SendConnector:
     cloud_services_mail_enabled: bool | None = None
     source_transport_servers: tuple[str, ...] = ()
 
-    def cite(self, prop: str) -> Source:
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
     @property
     def is_hybrid(self) -> bool:
@@ -351,7 +354,7 @@ class SendConnector:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReceiveConnector:
+class ReceiveConnector(Cited):
     """On-premises ``Get-ReceiveConnector`` (one server's connector)."""
 
     source: Source
@@ -366,9 +369,6 @@ class ReceiveConnector:
     bindings: tuple[str, ...] = ()
     transport_role: str | None = None
 
-    def cite(self, prop: str) -> Source:
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
     @property
     def accepts_cloud_mail(self) -> bool:
@@ -376,7 +376,7 @@ class ReceiveConnector:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HybridConfiguration:
+class HybridConfiguration(Cited):
     source: Source
     field_lines: Mapping[str, int] = field(default_factory=dict)
     tls_certificate_name: str | None = None
@@ -387,13 +387,10 @@ class HybridConfiguration:
     on_premises_smart_host: str | None = None
     features: tuple[str, ...] = ()
 
-    def cite(self, prop: str) -> Source:
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OnlineConnector:
+class OnlineConnector(Cited):
     """Exchange Online ``Get-OutboundConnector`` or ``Get-InboundConnector``."""
 
     source: Source
@@ -411,9 +408,6 @@ class OnlineConnector:
     require_tls: bool | None = None
     restrict_domains_to_certificate: bool | None = None
 
-    def cite(self, prop: str) -> Source:
-        line = self.field_lines.get(prop)
-        return Source(path=self.source.path, line=line if line is not None else self.source.line)
 
     @property
     def is_hybrid(self) -> bool:

@@ -23,7 +23,7 @@ from hybridtls.model import (
     SendConnector,
     Severity,
 )
-from hybridtls.pki.hostnames import covers
+from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import ps_literal
 
@@ -260,15 +260,6 @@ def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
     return next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp and c.certificate_domains), None)
 
 
-def _domain_covered(tls_domain: str, names: tuple[str, ...]) -> bool:
-    """Exchange Online's TlsDomain may itself be a wildcard (*.contoso.com: any name under contoso.com)."""
-    domain = tls_domain.rstrip(".").casefold()
-    if domain.startswith("*."):
-        base = domain[1:]
-        return any(n.rstrip(".").casefold().endswith(base) for n in names)
-    return any(covers(n, domain) for n in names)
-
-
 def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     outbound = [c for c in evidence.online_connectors if c.direction == "outbound" and c.is_hybrid]
     if not outbound:
@@ -286,7 +277,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 evidence=[Citation(source=connector.cite("tlssettings"), text=f"TlsSettings {connector.tls_settings}")],
                 remediation=f"Set-OutboundConnector -Identity {identity} -TlsSettings DomainValidation -TlsDomain <NameInTheCertificate>")
         elif settings == "domainvalidation" and connector.tls_domain and cert is not None \
-                and not _domain_covered(connector.tls_domain, cert.certificate_domains):
+                and not domain_covered(connector.tls_domain, cert.certificate_domains):
             yield OUTBOUND.finding(
                 subject=connector.name,
                 message=(f"The Exchange Online outbound connector {connector.name!r} validates TlsDomain "
@@ -324,7 +315,7 @@ def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         raise NotApplicable("the on-premises sending certificate is not in the evidence (Get-ExchangeCertificate)")
     for connector in inbound:
         assert connector.tls_sender_certificate_name is not None
-        if _domain_covered(connector.tls_sender_certificate_name, sending.certificate_domains):
+        if domain_covered(connector.tls_sender_certificate_name, sending.certificate_domains):
             continue
         yield INBOUND.finding(
             subject=connector.name,

@@ -19,7 +19,7 @@ from hybridtls.model import (
     RootCAType,
     Severity,
 )
-from hybridtls.pki.hostnames import covers
+from hybridtls.pki.hostnames import covers, domain_covered
 
 Corroborate = Callable[[EvidenceSet, datetime], list[str]]
 
@@ -58,8 +58,7 @@ def _subject(evidence: EvidenceSet, now: datetime) -> list[str]:
         if connector.direction == "outbound" and connector.tls_domain:
             for cert in evidence.certificates:
                 if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
-                    covered = any(covers(d, connector.tls_domain.lstrip("*.")) or d.casefold().endswith(
-                        connector.tls_domain.lstrip("*").casefold()) for d in cert.certificate_domains)
+                    covered = domain_covered(connector.tls_domain, cert.certificate_domains)
                     notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsDomain {connector.tls_domain} is "
                                  f"{'' if covered else 'not '}covered by {cert.display_name}")
                     break
@@ -88,8 +87,7 @@ def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:
         if connector.direction == "inbound" and connector.tls_sender_certificate_name:
             for cert in evidence.certificates:
                 if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
-                    base = connector.tls_sender_certificate_name.lstrip("*").casefold()
-                    covered = any(d.casefold().endswith(base) or covers(d, base.lstrip(".")) for d in cert.certificate_domains)
+                    covered = domain_covered(connector.tls_sender_certificate_name, cert.certificate_domains)
                     notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsSenderCertificateName "
                                  f"{connector.tls_sender_certificate_name} {'covers' if covered else 'does not cover'} "
                                  f"{cert.display_name}")

@@ -21,6 +21,15 @@ def covers(pattern: str, host: str) -> bool:
     return bool(label) and "." not in label
 
 
+def domain_covered(domain: str, names: tuple[str, ...]) -> bool:
+    """Exchange Online's TlsDomain and TlsSenderCertificateName may be wildcards themselves: ``*.contoso.com``
+    accepts any certificate name under contoso.com; a plain name must be covered by one of the names."""
+    domain = domain.rstrip(".").casefold()
+    if domain.startswith("*."):
+        return any(n.rstrip(".").casefold().endswith(domain[1:]) for n in names)
+    return covering_name(names, domain) is not None
+
+
 def covering_name(names: tuple[str, ...], host: str) -> str | None:
     return next((name for name in names if covers(name, host)), None)
 

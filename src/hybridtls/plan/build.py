@@ -14,19 +14,12 @@ from hybridtls.model import (
     RootCAType,
     Severity,
 )
-from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.plan.model import ChangePlan, Reference, Risk, Step
 from hybridtls.powershell import ps_literal
 
 MINIMUM_VALIDITY = timedelta(days=30)
-
-
-def _covered(domain: str, names: tuple[str, ...]) -> bool:
-    domain = domain.rstrip(".").casefold()
-    if domain.startswith("*."):
-        return any(n.casefold().endswith(domain[1:]) for n in names)
-    return covering_name(names, domain) is not None
 
 
 def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
@@ -108,13 +101,13 @@ def _references(evidence: EvidenceSet, new: CertificateFile, new_name: TlsCertif
                               source=config.cite("tlscertificatename")))
     for connector in evidence.online_connectors:
         if connector.direction == "outbound" and connector.tls_domain:
-            fits = _covered(connector.tls_domain, new.certificate_domains)
+            fits = domain_covered(connector.tls_domain, new.certificate_domains)
             refs.append(Reference(what="Exchange Online outbound connector", name=connector.name, setting="TlsDomain",
                                   current=connector.tls_domain,
                                   after="unchanged" if fits else (new.certificate_domains[0] if new.certificate_domains else "?"),
                                   source=connector.cite("tlsdomain")))
         if connector.direction == "inbound" and connector.tls_sender_certificate_name:
-            fits = _covered(connector.tls_sender_certificate_name, new.certificate_domains)
+            fits = domain_covered(connector.tls_sender_certificate_name, new.certificate_domains)
             refs.append(Reference(what="Exchange Online inbound connector", name=connector.name,
                                   setting="TlsSenderCertificateName", current=connector.tls_sender_certificate_name,
                                   after="unchanged" if fits else (new.certificate_domains[0] if new.certificate_domains else "?"),
@@ -146,10 +139,10 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
     lost = []
     for connector in evidence.online_connectors:
         value = connector.tls_domain if connector.direction == "outbound" else connector.tls_sender_certificate_name
-        if value and not _covered(value, new.certificate_domains):
+        if value and not domain_covered(value, new.certificate_domains):
             lost.append(f"{connector.name} ({'TlsDomain' if connector.direction == 'outbound' else 'TlsSenderCertificateName'} {value})")
     for config in evidence.hybrid_configurations:
-        if config.on_premises_smart_host and not _covered(config.on_premises_smart_host, new.certificate_domains):
+        if config.on_premises_smart_host and not domain_covered(config.on_premises_smart_host, new.certificate_domains):
             lost.append(f"the hybrid smart host {config.on_premises_smart_host}")
     if lost:
         risks.append(Risk(severity=Severity.ERROR, title="Names the new certificate no longer covers",
