@@ -24,7 +24,7 @@ from hybridtls.model import (
     Severity,
 )
 from hybridtls.pki.hostnames import domain_covered
-from hybridtls.pki.tlsname import TlsCertificateName
+from hybridtls.pki.tlsname import TlsCertificateName, names_same_certificate
 from hybridtls.powershell import ps_literal
 
 EDGE_LIMIT = 256
@@ -217,7 +217,7 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
     connectors += [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
     for connector in connectors:
         theirs = parse_name(connector.tls_certificate_name)
-        if theirs is None or (named_by_name(theirs, name)):
+        if theirs is None or names_same_certificate(theirs, name):
             continue
         label = connector.name if isinstance(connector, SendConnector) else connector.identity
         command = "Set-SendConnector" if isinstance(connector, SendConnector) else "Set-ReceiveConnector"
@@ -241,11 +241,6 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                               Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), none named so")],
                     remediation=("# Import the hybrid certificate (with its private key) on the server, then:\n"
                                  f"Enable-ExchangeCertificate -Server {server} -Thumbprint <Thumbprint> -Services SMTP"))
-
-
-def named_by_name(a: TlsCertificateName, b: TlsCertificateName) -> bool:
-    loose = " ".join(str(a).replace(", ", ",").split()).casefold()
-    return loose == " ".join(str(b).replace(", ", ",").split()).casefold()
 
 
 def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:

@@ -12,7 +12,12 @@ from datetime import datetime
 
 from hybridtls.model import CertificateStatus, EvidenceSet, ExchangeCertificate, ServerRef
 from hybridtls.pki.hostnames import covers
-from hybridtls.pki.tlsname import TlsCertificateName, TlsNameError, parse_tls_certificate_name
+from hybridtls.pki.tlsname import (
+    TlsCertificateName,
+    TlsNameError,
+    names_same_certificate,
+    parse_tls_certificate_name,
+)
 
 
 def parse_name(text: str | None) -> TlsCertificateName | None:
@@ -24,14 +29,10 @@ def parse_name(text: str | None) -> TlsCertificateName | None:
         return None
 
 
-def _loose(text: str | None) -> str:
-    return " ".join((text or "").replace(", ", ",").split()).casefold()
-
-
 def named_by(cert: ExchangeCertificate, name: TlsCertificateName) -> bool:
     """Issuer and Subject equal to the TlsCertificateName's (case and spacing aside, as Exchange compares them)."""
-    return bool(cert.issuer and cert.subject) and _loose(cert.issuer) == _loose(name.issuer) \
-        and _loose(cert.subject) == _loose(name.subject)
+    return bool(cert.issuer and cert.subject) and names_same_certificate(
+        TlsCertificateName(cert.issuer or "", cert.subject or ""), name)
 
 
 def server_matches(server: ServerRef | None, name: str) -> bool:

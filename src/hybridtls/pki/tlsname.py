@@ -68,6 +68,11 @@ def _organisation(name: str) -> str | None:
     return match.group(1).strip('"').casefold() if match else None
 
 
+def names_same_certificate(a: TlsCertificateName, b: TlsCertificateName) -> bool:
+    """Equal but for case and spacing: how Exchange (and HealthChecker's -eq) match the strings."""
+    return _loose(a.issuer) == _loose(b.issuer) and _loose(a.subject) == _loose(b.subject)
+
+
 def compare(expected: TlsCertificateName, actual: TlsCertificateName) -> Comparison:
     """How ``actual`` (e.g. a certificate) differs from ``expected`` (e.g. a connector's TlsCertificateName)."""
     if str(expected) == str(actual):
