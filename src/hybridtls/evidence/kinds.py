@@ -9,8 +9,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar, Union
 
 from hybridtls.evidence.console import command_server
@@ -79,9 +81,8 @@ class RecordKind:
     type_names: tuple[str, ...]
     build: Callable[[RawRecord, BuildContext], Built]
 
-    def score(self, record: RawRecord) -> int:
-        keys = record.keys
-        hint = (record.type_hint or "").rsplit(".", 1)[-1]
+    def score(self, keys: AbstractSet[str], type_hint: str | None) -> int:
+        hint = (type_hint or "").rsplit(".", 1)[-1]
         if hint and hint in self.type_names:
             return 1000
         if not all(keys & options for options in self.required):
@@ -469,9 +470,15 @@ KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNE
 
 
 def classify(record: RawRecord) -> RecordKind | None:
+    return _classify(frozenset(record.keys), record.type_hint)
+
+
+@lru_cache(maxsize=1024)
+def _classify(keys: frozenset[str], type_hint: str | None) -> RecordKind | None:
+    """Records of one file nearly always share their property set: the answer is worked out once per set."""
     best, best_score = None, 0
     for kind in KINDS:
-        score = kind.score(record)
+        score = kind.score(keys, type_hint)
         if score > best_score:
             best, best_score = kind, score
     return best

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import KeysView
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -91,5 +92,6 @@ class RawRecord:
         return None
 
     @property
-    def keys(self) -> frozenset[str]:
-        return frozenset(self._by_key)
+    def keys(self) -> KeysView[str]:
+        """The canonical property keys (a live view: set operations without copying)."""
+        return self._by_key.keys()
