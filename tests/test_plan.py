@@ -84,3 +84,13 @@ def test_plan_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.pem").write_text("not a certificate")
     run = run_cli("plan", "--new-cert", str(tmp_path / "bad.pem"), str(PLAN / "estate"))
     assert run.code == 2 and run.err.startswith("hybridtls: error: ") and "Traceback" not in run.err
+
+
+def test_plan_as_a_page(tmp_path: Path) -> None:
+    page = tmp_path / "plan.html"
+    run = run_cli("plan", "--new-cert", str(PLAN / "new-vendor.pem"), "--trust", str(PLAN / "new-vendor-root.pem"),
+                  str(PLAN / "estate"), "--now", "2026-11-27", "--format", "html", "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert run.code == 0 and "<script" not in html and "default-src 'none'" in html
+    assert "READY" in html and "A new issuer changes every TlsCertificateName" in html
+    assert "Set-SendConnector -Identity &#39;Outbound to Office 365" in html

@@ -127,7 +127,7 @@ def _parser() -> _Parser:
                       help="its intermediate certificates, if not in --new-cert")
     plan.add_argument("--trust", action="append", default=[], metavar="FILE", help="extra trusted roots")
     plan.add_argument("--password-file", metavar="FILE", help="the PFX password, on the first line")
-    plan.add_argument("--format", choices=("terminal", "json", "markdown"), default="terminal",
+    plan.add_argument("--format", choices=_FORMATS, default="terminal",
                       help="report format (default: terminal)")
     plan.add_argument("--output", "-o", metavar="FILE", help="write the plan to FILE instead of standard output")
     plan.add_argument("--fail-on", choices=_SEVERITIES, default="error",

@@ -15,7 +15,12 @@ def plan_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.model import InputProblem, Severity
     from hybridtls.pki.chain import analyse_chain, leaves
     from hybridtls.plan.build import build_plan
-    from hybridtls.report.planview import render_plan_json, render_plan_markdown, render_plan_terminal
+    from hybridtls.report.planview import (
+        render_plan_html,
+        render_plan_json,
+        render_plan_markdown,
+        render_plan_terminal,
+    )
 
     now = _parse_now(args.now)
     problems: list[InputProblem] = []
@@ -35,9 +40,12 @@ def plan_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = build_plan(evidence, leaf, chain, now)
     if args.output:
         _refuse_overwriting_evidence(args.output, (*evidence.files, args.new_cert))
+    fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     stream = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115 - closed below
     try:
-        if args.format == "json":
+        if args.format == "html":
+            stream.write(render_plan_html(plan, now, fail_on))
+        elif args.format == "json":
             stream.write(render_plan_json(plan, now))
         elif args.format == "markdown":
             stream.write(render_plan_markdown(plan, now))
@@ -48,7 +56,6 @@ def plan_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         if args.output:
             stream.close()
-    fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     failed = bool(problems or evidence.problems) or (
         fail_on is not None and any(r.severity.rank >= fail_on.rank for r in plan.risks))
     return ExitStatus.FINDINGS if failed else ExitStatus.CLEAN

@@ -39,7 +39,7 @@ def _reference(text: str) -> _Reference:
     return _Reference(text, text if urlsplit(text).scheme in ("http", "https") else None)
 
 
-def _environment() -> Environment:
+def environment() -> Environment:
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(loader=PackageLoader("hybridtls.report", "templates"), undefined=StrictUndefined,
@@ -63,7 +63,7 @@ def render_html(report: CheckReport) -> str:
         f"{len(evidence.certificate_files)} certificate file(s)" if evidence.certificate_files else "",
         f"{len(evidence.probes)} address(es) probed" if evidence.probes else "",
     ) if part)
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     return str(template.render(
         report=report, version=__version__, summary=summary, verdict_word="FAIL" if report.failed else "PASS",
         lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hybridtls import __version__
+from hybridtls.model import Severity
 from hybridtls.plan.model import ChangePlan
 from hybridtls.report.escape import inert
 from hybridtls.report.markdown import code_block, text
@@ -94,3 +95,14 @@ def render_plan_terminal(plan: ChangePlan, now: datetime, console: Console) -> N
         console.print(Text(f"   {step.why}", style="dim"))
         for command_line in step.commands.splitlines():
             console.print(Text("     " + inert(command_line), style="green"), soft_wrap=True)
+
+
+def render_plan_html(plan: ChangePlan, now: datetime, fail_on: Severity | None) -> str:
+    from hybridtls.report.html import environment
+
+    counts: dict[str, int] = {}
+    for risk in plan.risks:
+        counts[risk.severity.value] = counts.get(risk.severity.value, 0) + 1
+    blocking = fail_on is not None and any(r.severity.rank >= fail_on.rank for r in plan.risks)
+    return str(environment().get_template("plan.html.j2").render(
+        plan=plan, now=now, version=__version__, counts=sorted(counts.items()), blocking=blocking))
