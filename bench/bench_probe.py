@@ -47,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--with-testssl", action="store_true",
+                        help="also time testssl.sh; it looks names up at start, so run it only with DNS on loopback")
     args = parser.parse_args()
     if not available():
         sys.exit("bench_probe needs root and Debian's postfix package")
@@ -80,8 +82,11 @@ def main() -> None:
         print(f"{'what':52} {'1 endpoint':>11} {f'{args.endpoints} endpoints':>13}")
         rows = [("hybridtls probe (handshake + 4-version sweep)", ours),
                 ("openssl s_client script (same work, 10 at a time)", theirs)]
-        for extra, command in (("sslyze", ["sslyze", "--starttls", "smtp"]), ("testssl.sh", ["testssl.sh", "-t", "smtp"])):
-            if shutil.which(command[0]):
+        peers = (("sslyze (certinfo + TLS 1.0-1.3 scans)",
+                  ["sslyze", "--starttls", "smtp", "--certinfo", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3"]),
+                 ("testssl.sh (-t smtp -p -S)", ["testssl.sh", "-t", "smtp", "-p", "-S", "--nodns", "none"]))
+        for extra, command in peers:
+            if shutil.which(command[0]) and (extra.startswith("sslyze") or args.with_testssl):
                 rows.append((extra, lambda n, c=command: [subprocess.run([*c, t], stdout=subprocess.DEVNULL,
                                                                          stderr=subprocess.DEVNULL)
                                                           for t in targets[:n]]))
