@@ -17,12 +17,13 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+from cryptography.hazmat.primitives import serialization  # noqa: E402
 from factory import public_like_pki  # noqa: E402
 from postfix import Postfix, Scenario, available  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 BASE_PORT = 2700
 
@@ -94,8 +95,8 @@ def main() -> None:
                 print(f"{extra}: not installed, left out")
         figures = {}
         for label, work in rows:
-            one = statistics.median(_timed(lambda: work(1)) for _ in range(args.runs))
-            many = statistics.median(_timed(lambda: work(args.endpoints)) for _ in range(args.runs))
+            one = statistics.median(_timed(partial(work, 1)) for _ in range(args.runs))
+            many = statistics.median(_timed(partial(work, args.endpoints)) for _ in range(args.runs))
             figures[label] = (one, many)
             print(f"{label:52} {one:10.2f}s {many:12.2f}s")
         ours_one, ours_many = figures[rows[0][0]]

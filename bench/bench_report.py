@@ -17,8 +17,19 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "src"))
 
 from hybridtls.checks import CHECKS  # noqa: E402
 from hybridtls.model import (  # noqa: E402
-    CheckOutcome, CheckStatus, Citation, EvidenceSet, ExchangeCertificate, Finding, RootCAType, ServerBasis,
-    ServerRef, Severity, Source, TraceEntry, TraceStatus,
+    CheckOutcome,
+    CheckStatus,
+    Citation,
+    EvidenceSet,
+    ExchangeCertificate,
+    Finding,
+    RootCAType,
+    ServerBasis,
+    ServerRef,
+    Severity,
+    Source,
+    TraceEntry,
+    TraceStatus,
 )
 from hybridtls.report import CheckReport  # noqa: E402
 
