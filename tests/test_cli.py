@@ -208,3 +208,10 @@ def test_old_evidence_gets_a_note_about_now(monkeypatch) -> None:
     notices = json.loads(run.out)["evidence"]["notices"]
     assert any("--now 2016-02-18" in (n["hint"] or "") for n in notices)
     assert ("HT-CERT-001", None) in finding_ids(run.out)  # expired relative to today, and said so
+
+
+def test_a_saved_check_report_is_not_evidence(tmp_path: Path) -> None:
+    saved = tmp_path / "report.json"
+    saved.write_text(run_cli("check", str(CASES / "founding-incident"), "--format", "json").out)
+    run = run_cli("check", str(saved))
+    assert run.code == 2 and "holds no probe results" in run.err.splitlines()[0]

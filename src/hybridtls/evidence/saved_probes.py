@@ -18,8 +18,9 @@ def is_hybridtls_report(document: Any) -> bool:
 
 def read_saved_probes(document: dict[str, Any], path: str) -> list[ProbeResult]:
     probes = document.get("probes")
-    if not isinstance(probes, list):
-        raise EvidenceError("a hybridtls report without probe results; give the JSON of 'hybridtls probe'", path=path)
+    if not isinstance(probes, list) or not probes:
+        raise EvidenceError(f"a hybridtls {document.get('command', '')} report holds no probe results; give the "
+                            "JSON of 'hybridtls probe', or the evidence files the report was made from", path=path)
     return [_probe(item, path, number) for number, item in enumerate(probes, 1)]
 
 
