@@ -100,3 +100,6 @@ def test_a_real_browser_opens_the_report(tmp_path: Path) -> None:
     shot = tmp_path / "founding.png"
     chromium("--window-size=1200,2400", f"--screenshot={shot}", report.as_uri())
     assert shot.exists() and shot.stat().st_size > 50_000  # a rendered page, not a blank one
+    pdf = tmp_path / "founding.pdf"
+    chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000  # it prints

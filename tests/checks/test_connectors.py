@@ -197,3 +197,16 @@ def test_tls_certificate_name_too_long_for_edge(tmp_path: Path) -> None:
     assert {(f.check_id, f.subject, f.severity.value) for f in findings if f.check_id == "HT-CONN-007"} == {
         ("HT-CONN-007", "Outbound to Office 365 - 6f7e8d9c-1a2b-4c3d-9e8f-0a1b2c3d4e5f", "error"),
         ("HT-CONN-007", "HybridConfiguration", "error")}
+
+
+def test_internal_transport_certificate(tmp_path: Path) -> None:
+    from conftest import self_signed as own
+
+    estate = write_estate(tmp_path)
+    thumbprint = own("EXMBX1")["Thumbprint"]
+    (estate / "onprem" / "Get-TransportService.txt").write_text(format_list(
+        {"Name": "EXMBX1", "InternalTransportCertificateThumbprint": thumbprint},
+        {"Name": "EXCAS1", "InternalTransportCertificateThumbprint": "F" * 40}))
+    outcomes, findings = judge(estate)
+    assert triples(findings, "HT-CONN-008") == {("HT-CONN-008", "EXCAS1", "error")}
+    assert "event 12013" in next(f.message for f in findings if f.check_id == "HT-CONN-008")

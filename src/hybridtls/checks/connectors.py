@@ -354,6 +354,38 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                              "-Fqdn mail.contoso.com"))
 
 
+def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    services = [t for t in evidence.transport_services if t.internal_transport_certificate_thumbprint]
+    if not services:
+        raise NotApplicable("no Get-TransportService output (InternalTransportCertificateThumbprint)")
+    for service in services:
+        certs = certificates_on(evidence, service.server)
+        if not certs:
+            continue
+        thumbprint = (service.internal_transport_certificate_thumbprint or "").upper()
+        match = next((c for c in certs if c.thumbprint == thumbprint), None)
+        if match is None:
+            problem = ("is not among its certificates: Exchange logs event 12013 and falls back to an ephemeral "
+                       "self-signed certificate (event 12024); mail between Exchange servers, hybrid mail on its way "
+                       "to the hybrid server among it, can stall")
+        elif match.not_after is not None and match.not_after < ctx.now:
+            problem = f"expired on {match.not_after:%Y-%m-%d} (event 12015)"
+        elif match.has_smtp is False:
+            problem = "is not enabled for SMTP"
+        else:
+            continue
+        yield INTERNAL_TRANSPORT.finding(
+            subject=service.server, server=service.server,
+            message=f"On {service.server}, the internal transport certificate (thumbprint {thumbprint}) {problem}.",
+            evidence=[Citation(source=service.source, text=f"InternalTransportCertificateThumbprint {thumbprint}"),
+                      Citation(source=certs[0].source, text=f"{service.server}: {len(certs)} certificate(s)")],
+            remediation=("# Make the server's own 5-year self-signed certificate the internal transport certificate again:\n"
+                         f"Get-ExchangeCertificate -Server {service.server} | Where-Object {{ $_.IsSelfSigned -and "
+                         "$_.Subject -like \"CN=$($_.PSComputerName)*\" } | Format-List Thumbprint, Subject, NotAfter\n"
+                         f"Enable-ExchangeCertificate -Server {service.server} -Thumbprint <Thumbprint> -Services SMTP   "
+                         "# answer Yes to replacing the internal transport certificate"))
+
+
 SEND_TLS_NAME = Check(
     id="HT-CONN-001", title="Hybrid send connector's TlsCertificateName does not work on its source servers",
     severity=Severity.ERROR, needs="Get-SendConnector and Get-ExchangeCertificate from its source servers",
@@ -420,4 +452,15 @@ EDGE_TOO_LONG = Check(
     run=_edge_length,
 )
 
-CHECKS = (SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG)
+INTERNAL_TRANSPORT = Check(
+    id="HT-CONN-008", title="Internal transport certificate missing or expired", severity=Severity.ERROR,
+    needs="Get-TransportService (InternalTransportCertificateThumbprint) and Get-ExchangeCertificate of the server",
+    explanation=("Mail between Exchange servers uses the internal transport certificate. Enabling a new public "
+                 "certificate for SMTP offers to replace it; answering Yes and later removing that certificate "
+                 "leaves the thumbprint pointing at nothing (events 12012/12013/12024)."),
+    remediation="Re-enable the server's self-signed certificate for SMTP and accept replacing the internal transport certificate.",
+    references=("https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection",),
+    run=_internal_transport,
+)
+
+CHECKS = (SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG, INTERNAL_TRANSPORT)
