@@ -154,45 +154,55 @@ def _connector_commands(cert: CertificateFile, console: Console) -> None:
         console.print(Text("    " + inert(command), style="green"), soft_wrap=True)
 
 
-def _indented(console: Console, text: Text, indent: int) -> None:
-    """Wrap to the console width; wrapped lines keep the indent and carry no trailing spaces."""
-    width = max(20, console.width - indent)
+def _wrapped(text: Text, indent: int, width: int) -> list[Text]:
+    """Wrap to the width; wrapped lines keep the indent and carry no trailing spaces."""
+    lines: list[Text] = []
     for paragraph in text.split("\n"):
         plain = paragraph.plain
         if not plain:
-            console.print()
+            lines.append(Text(""))
             continue
         offset = 0
-        for line in textwrap.wrap(plain, width=width, break_long_words=True, break_on_hyphens=False,
-                                  drop_whitespace=True):
+        for line in textwrap.wrap(plain, width=max(20, width - indent), break_long_words=True,
+                                  break_on_hyphens=False, drop_whitespace=True):
             start = plain.index(line, offset)
             offset = start + len(line)
             piece = Text(" " * indent)
             piece.append_text(paragraph[start:offset])
-            console.print(piece, soft_wrap=True)
+            lines.append(piece)
+    return lines
+
+
+def _print_lines(console: Console, lines: list[Text]) -> None:
+    """One print for many lines: rich's cost is per call. Lines arrive wrapped; code lines must not be re-wrapped."""
+    console.print(Text("\n").join(lines), soft_wrap=True)
+
+
+def _indented(console: Console, text: Text, indent: int) -> None:
+    _print_lines(console, _wrapped(text, indent, console.width))
 
 
 def _finding(report: CheckReport, finding: Finding, console: Console) -> None:
     check = report.check(finding.check_id)
-    console.print()
+    width = console.width
     title = Text()
     title.append(f"{_LABEL[finding.severity]} ", style=_STYLE[finding.severity])
     title.append(f"{finding.check_id}  ", style="bold")
     title.append(check.title, style="bold")
-    _indented(console, title, 0)
-    _indented(console, Text(inert(finding.subject, single_line=True), style="bold"), 2)
-    _indented(console, Text(inert(finding.message)), 2)
+    lines = [Text(""), *_wrapped(title, 0, width),
+             *_wrapped(Text(inert(finding.subject, single_line=True), style="bold"), 2, width),
+             *_wrapped(Text(inert(finding.message)), 2, width)]
     if finding.evidence:
-        console.print(Text("  Evidence", style="underline"))
+        lines.append(Text("  Evidence", style="underline"))
         for citation in finding.evidence:
             line = Text(inert(str(citation.source), single_line=True), style="cyan")
             line.append("  " + inert(citation.text, single_line=True), style="")
-            _indented(console, line, 4)
-    console.print(Text("  Why", style="underline"))
-    _indented(console, Text(check.explanation, style="dim"), 4)
-    console.print(Text("  Fix", style="underline"))
-    for code_line in finding.remediation.splitlines():
-        console.print(Text("    " + inert(code_line), style="green"), soft_wrap=True)
+            lines.extend(_wrapped(line, 4, width))
+    lines.append(Text("  Why", style="underline"))
+    lines.extend(_wrapped(Text(check.explanation, style="dim"), 4, width))
+    lines.append(Text("  Fix", style="underline"))
+    lines.extend(Text("    " + inert(code_line), style="green") for code_line in finding.remediation.splitlines())
+    _print_lines(console, lines)
 
 
 def _notes(console: Console, title: str, style: str, notes: Sequence[Notice | InputProblem]) -> None:
