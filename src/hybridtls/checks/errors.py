@@ -52,16 +52,21 @@ def _send_name(evidence: EvidenceSet, now: datetime) -> list[str]:
     return notes
 
 
-def _subject(evidence: EvidenceSet, now: datetime) -> list[str]:
+def _coverage(evidence: EvidenceSet, direction: str, setting: str) -> list[str]:
+    """Whether each Exchange Online connector's expected name covers the on-premises SMTP certificate."""
+    cert = next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp and c.certificate_domains), None)
     notes = []
     for connector in evidence.online_connectors:
-        if connector.direction == "outbound" and connector.tls_domain:
-            for cert in evidence.certificates:
-                if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
-                    covered = domain_covered(connector.tls_domain, cert.certificate_domains)
-                    notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsDomain {connector.tls_domain} is "
-                                 f"{'' if covered else 'not '}covered by {cert.display_name}")
-                    break
+        value = connector.tls_domain if direction == "outbound" else connector.tls_sender_certificate_name
+        if connector.direction == direction and value and cert is not None:
+            covered = domain_covered(value, cert.certificate_domains)
+            notes.append(f"{'ruled out' if covered else 'confirmed'}: {setting} {value} "
+                         f"{'covers' if covered else 'does not cover'} {cert.display_name}")
+    return notes
+
+
+def _subject(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = _coverage(evidence, "outbound", "TlsDomain")
     notes += [f"confirmed: {p.label} presents {p.chain[0].subject!r}, not covering {p.expected_name}"
               for p in evidence.probes if p.chain and not any(covers(d, p.expected_name) for d in p.chain[0].certificate_domains)]
     return notes
@@ -82,17 +87,7 @@ def _expired(evidence: EvidenceSet, now: datetime) -> list[str]:
 
 
 def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:
-    notes = []
-    for connector in evidence.online_connectors:
-        if connector.direction == "inbound" and connector.tls_sender_certificate_name:
-            for cert in evidence.certificates:
-                if cert.is_ca_issued and cert.has_smtp and cert.certificate_domains:
-                    covered = domain_covered(connector.tls_sender_certificate_name, cert.certificate_domains)
-                    notes.append(f"{'ruled out' if covered else 'confirmed'}: TlsSenderCertificateName "
-                                 f"{connector.tls_sender_certificate_name} {'covers' if covered else 'does not cover'} "
-                                 f"{cert.display_name}")
-                    break
-    return notes
+    return _coverage(evidence, "inbound", "TlsSenderCertificateName")
 
 
 def _unknown_credentials(evidence: EvidenceSet, now: datetime) -> list[str]:
