@@ -47,6 +47,19 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
 
+def _add_certificate_sources(parser: argparse.ArgumentParser, *, intermediates: bool = True,
+                             password: bool = True) -> None:
+    """Where certificates other than the subject come from, for the commands that build chains."""
+    if intermediates:
+        parser.add_argument("--intermediates", action="append", default=[], metavar="FILE",
+                            help="intermediate certificates to build chains with (repeatable)")
+    parser.add_argument("--trust", action="append", default=[], metavar="FILE",
+                        help="extra trusted roots, e.g. an internal CA (repeatable); Mozilla's roots are always trusted")
+    if password:
+        parser.add_argument("--password-file", metavar="FILE",
+                            help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="hybridtls",
@@ -74,18 +87,13 @@ def _parser() -> _Parser:
                     "Exchange Online would build (without fetching), and every defect in it.",
     )
     cert.add_argument("files", nargs="+", metavar="FILE", help="certificate files")
-    cert.add_argument("--intermediates", action="append", default=[], metavar="FILE",
-                      help="intermediate certificates to build chains with (repeatable)")
-    cert.add_argument("--trust", action="append", default=[], metavar="FILE",
-                      help="extra trusted roots, e.g. an internal CA (repeatable); Mozilla's roots are always trusted")
+    _add_certificate_sources(cert)
     cert.add_argument("--name", action="append", default=[], metavar="HOST",
                       help="a host name the certificate must cover, e.g. the outbound connector's TlsDomain")
     cert.add_argument("--fetch-aia", action="store_true",
                       help="download missing intermediates from their caIssuers URLs (the only network access)")
     cert.add_argument("--tls-certificate-name", action="append", default=[], metavar="VALUE",
                       help="a TlsCertificateName ('<I>issuer<S>subject') to compare with the certificate")
-    cert.add_argument("--password-file", metavar="FILE",
-                      help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
     _add_report_options(cert)
 
     probe = commands.add_parser(
@@ -105,8 +113,7 @@ def _parser() -> _Parser:
                        help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")
     probe.add_argument("--expect-cert", action="append", default=[], metavar="TLSNAME",
                        help="the TlsCertificateName ('<I>...<S>...') the presented certificate must match")
-    probe.add_argument("--trust", action="append", default=[], metavar="FILE",
-                       help="extra trusted roots (repeatable); Mozilla's roots are always trusted")
+    _add_certificate_sources(probe, intermediates=False, password=False)
     probe.add_argument("--concurrency", type=int, default=10, help="connections at once, in all (default: 10)")
     probe.add_argument("--per-address", type=int, default=1, help="connections at once per address (default: 1)")
     probe.add_argument("--timeout", type=float, default=15.0, help="seconds for each step (default: 15)")
@@ -123,10 +130,7 @@ def _parser() -> _Parser:
     )
     plan.add_argument("paths", nargs="*", metavar="EVIDENCE", help="the current configuration (as for check)")
     plan.add_argument("--new-cert", required=True, metavar="FILE", help="the new certificate (PFX, PEM bundle, .cer)")
-    plan.add_argument("--intermediates", action="append", default=[], metavar="FILE",
-                      help="its intermediate certificates, if not in --new-cert")
-    plan.add_argument("--trust", action="append", default=[], metavar="FILE", help="extra trusted roots")
-    plan.add_argument("--password-file", metavar="FILE", help="the PFX password, on the first line")
+    _add_certificate_sources(plan)
     plan.add_argument("--format", choices=_FORMATS, default="terminal",
                       help="report format (default: terminal)")
     plan.add_argument("--output", "-o", metavar="FILE", help="write the plan to FILE instead of standard output")
