@@ -16,6 +16,7 @@ from hybridtls.checks.selection import (
 )
 from hybridtls.model import (
     Citation,
+    ConnectorDirection,
     EvidenceSet,
     ExchangeCertificate,
     Finding,
@@ -256,7 +257,7 @@ def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
 
 
 def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    outbound = [c for c in evidence.online_connectors if c.direction == "outbound" and c.is_hybrid]
+    outbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.OUTBOUND and c.is_hybrid]
     if not outbound:
         raise NotApplicable("no Exchange Online outbound connector of type OnPremises in the evidence")
     cert = _hybrid_certificate(evidence)
@@ -296,7 +297,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    inbound = [c for c in evidence.online_connectors if c.direction == "inbound" and c.is_hybrid
+    inbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.INBOUND and c.is_hybrid
                and c.tls_sender_certificate_name]
     if not inbound:
         raise NotApplicable("no Exchange Online inbound OnPremises connector with TlsSenderCertificateName in the evidence")

@@ -13,6 +13,7 @@ from hybridtls.checks.selection import certificates_on, named_by, parse_name
 from hybridtls.model import (
     ChainEnd,
     Citation,
+    ConnectorDirection,
     EvidenceSet,
     Finding,
     ProbeOutcome,
@@ -52,13 +53,13 @@ def _send_name(evidence: EvidenceSet, now: datetime) -> list[str]:
     return notes
 
 
-def _coverage(evidence: EvidenceSet, direction: str, setting: str) -> list[str]:
+def _coverage(evidence: EvidenceSet, direction: ConnectorDirection, setting: str) -> list[str]:
     """Whether each Exchange Online connector's expected name covers the on-premises SMTP certificate."""
     cert = next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp and c.certificate_domains), None)
     notes = []
     for connector in evidence.online_connectors:
-        value = connector.tls_domain if direction == "outbound" else connector.tls_sender_certificate_name
-        if connector.direction == direction and value and cert is not None:
+        value = connector.tls_domain if direction is ConnectorDirection.OUTBOUND else connector.tls_sender_certificate_name
+        if connector.direction is direction and value and cert is not None:
             covered = domain_covered(value, cert.certificate_domains)
             notes.append(f"{'ruled out' if covered else 'confirmed'}: {setting} {value} "
                          f"{'covers' if covered else 'does not cover'} {cert.display_name}")
@@ -66,7 +67,7 @@ def _coverage(evidence: EvidenceSet, direction: str, setting: str) -> list[str]:
 
 
 def _subject(evidence: EvidenceSet, now: datetime) -> list[str]:
-    notes = _coverage(evidence, "outbound", "TlsDomain")
+    notes = _coverage(evidence, ConnectorDirection.OUTBOUND, "TlsDomain")
     notes += [f"confirmed: {p.label} presents {p.chain[0].subject!r}, not covering {p.expected_name}"
               for p in evidence.probes if p.chain and not any(covers(d, p.expected_name) for d in p.chain[0].certificate_domains)]
     return notes
@@ -87,7 +88,7 @@ def _expired(evidence: EvidenceSet, now: datetime) -> list[str]:
 
 
 def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:
-    return _coverage(evidence, "inbound", "TlsSenderCertificateName")
+    return _coverage(evidence, ConnectorDirection.INBOUND, "TlsSenderCertificateName")
 
 
 def _unknown_credentials(evidence: EvidenceSet, now: datetime) -> list[str]:

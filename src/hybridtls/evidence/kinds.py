@@ -21,6 +21,7 @@ from hybridtls.evidence.raw import RawField, RawRecord, canonical_key
 from hybridtls.evidence.structured import shallow_hint
 from hybridtls.model import (
     CertificateStatus,
+    ConnectorDirection,
     DeliveryError,
     ExchangeCertificate,
     HybridConfiguration,
@@ -371,10 +372,10 @@ def build_hybrid_configuration(record: RawRecord, ctx: BuildContext) -> HybridCo
     )
 
 
-def _online_connector(record: RawRecord, ctx: BuildContext, direction: str) -> OnlineConnector:
+def _online_connector(record: RawRecord, ctx: BuildContext, direction: ConnectorDirection) -> OnlineConnector:
     return OnlineConnector(
         source=record.source, field_lines=record.lines, direction=direction,
-        name=_text(record, ctx, "Name", "Identity", trusted=False) or f"(unnamed {direction} connector)",
+        name=_text(record, ctx, "Name", "Identity", trusted=False) or f"(unnamed {direction.value} connector)",
         enabled=_bool(record, ctx, "Enabled"), connector_type=_text(record, ctx, "ConnectorType"),
         cloud_services_mail_enabled=_bool(record, ctx, "CloudServicesMailEnabled"),
         smart_hosts=_items(record, ctx, "SmartHosts"), tls_domain=_text(record, ctx, "TlsDomain"),
@@ -386,11 +387,11 @@ def _online_connector(record: RawRecord, ctx: BuildContext, direction: str) -> O
 
 
 def build_outbound_connector(record: RawRecord, ctx: BuildContext) -> OnlineConnector:
-    return _online_connector(record, ctx, "outbound")
+    return _online_connector(record, ctx, ConnectorDirection.OUTBOUND)
 
 
 def build_inbound_connector(record: RawRecord, ctx: BuildContext) -> OnlineConnector:
-    return _online_connector(record, ctx, "inbound")
+    return _online_connector(record, ctx, ConnectorDirection.INBOUND)
 
 
 def build_transport_service(record: RawRecord, ctx: BuildContext) -> TransportService:

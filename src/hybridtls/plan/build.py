@@ -9,6 +9,7 @@ from hybridtls.model import (
     CertificateFile,
     ChainAnalysis,
     ChainEnd,
+    ConnectorDirection,
     EvidenceSet,
     ExchangeCertificate,
     RootCAType,
@@ -100,13 +101,13 @@ def _references(evidence: EvidenceSet, new: CertificateFile, new_name: TlsCertif
                               after=_after(config.tls_certificate_name, new_name),
                               source=config.cite("tlscertificatename")))
     for connector in evidence.online_connectors:
-        if connector.direction == "outbound" and connector.tls_domain:
+        if connector.direction is ConnectorDirection.OUTBOUND and connector.tls_domain:
             fits = domain_covered(connector.tls_domain, new.certificate_domains)
             refs.append(Reference(what="Exchange Online outbound connector", name=connector.name, setting="TlsDomain",
                                   current=connector.tls_domain,
                                   after="unchanged" if fits else (new.certificate_domains[0] if new.certificate_domains else "?"),
                                   source=connector.cite("tlsdomain")))
-        if connector.direction == "inbound" and connector.tls_sender_certificate_name:
+        if connector.direction is ConnectorDirection.INBOUND and connector.tls_sender_certificate_name:
             fits = domain_covered(connector.tls_sender_certificate_name, new.certificate_domains)
             refs.append(Reference(what="Exchange Online inbound connector", name=connector.name,
                                   setting="TlsSenderCertificateName", current=connector.tls_sender_certificate_name,
@@ -138,9 +139,9 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
                                  "install the intermediates on every server before binding SMTP."))
     lost = []
     for connector in evidence.online_connectors:
-        value = connector.tls_domain if connector.direction == "outbound" else connector.tls_sender_certificate_name
+        value = connector.tls_domain if connector.direction is ConnectorDirection.OUTBOUND else connector.tls_sender_certificate_name
         if value and not domain_covered(value, new.certificate_domains):
-            lost.append(f"{connector.name} ({'TlsDomain' if connector.direction == 'outbound' else 'TlsSenderCertificateName'} {value})")
+            lost.append(f"{connector.name} ({'TlsDomain' if connector.direction is ConnectorDirection.OUTBOUND else 'TlsSenderCertificateName'} {value})")
     for config in evidence.hybrid_configurations:
         if config.on_premises_smart_host and not domain_covered(config.on_premises_smart_host, new.certificate_domains):
             lost.append(f"the hybrid smart host {config.on_premises_smart_host}")

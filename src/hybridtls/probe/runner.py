@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from hybridtls.model import ProbeOutcome, ProbeResult
 from hybridtls.probe.resolve import Resolution
@@ -13,7 +14,8 @@ from hybridtls.probe.targets import Target
 
 def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, stage: str, detail: str) -> ProbeResult:
     return ProbeResult(host=target.host, address=address, port=target.port, expected_name=expected,
-                       outcome=outcome, stage=stage, detail=detail)
+                       outcome=outcome, stage=stage, detail=detail,
+                       observed_at=datetime.now(timezone.utc).replace(microsecond=0))
 
 
 async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolution: Resolution, *,

@@ -11,6 +11,7 @@ import errno
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from cryptography import x509
 
@@ -195,6 +196,7 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
                         settings: ProbeSettings) -> ProbeResult:
     from hybridtls.pki.facts import certificate_facts
 
+    observed_at = datetime.now(timezone.utc).replace(microsecond=0)
     started = time.monotonic()
     server_name = None if host == address else host
     conversation, learned = await converse(address, port, server_name, settings)
@@ -218,7 +220,7 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         stage=conversation.stage, detail=learned.detail, transcript=tuple(conversation.transcript),
         banner=learned.banner, extensions=learned.extensions, starttls_offered=learned.starttls_offered,
         tls_version=learned.tls_version, cipher=learned.cipher, chain=chain, versions_accepted=versions,
-        elapsed_ms=int((time.monotonic() - started) * 1000),
+        elapsed_ms=int((time.monotonic() - started) * 1000), observed_at=observed_at,
     )
 
 

@@ -1,0 +1,64 @@
+"""The nouns: immutable records that evidence readers and probes produce and checks consume, by subject.
+
+Every record keeps where it came from (``Source``) so that a finding can cite file and line. Everything is
+re-exported here: ``from hybridtls.model import ExchangeCertificate``.
+"""
+
+from __future__ import annotations
+
+from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.evidence import EvidenceSet
+from hybridtls.model.exchange import (
+    CertificateStatus,
+    ConnectorDirection,
+    DeliveryError,
+    ExchangeCertificate,
+    HybridConfiguration,
+    OnlineConnector,
+    ReceiveConnector,
+    RootCAType,
+    SendConnector,
+    TraceEntry,
+    TraceStatus,
+    TransportService,
+)
+from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
+from hybridtls.model.pki import CertificateFile, ChainAnalysis, ChainEnd
+from hybridtls.model.probe import ProbeOutcome, ProbeResult, TranscriptLine
+from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
+
+__all__ = [
+    "CertificateFile",
+    "CertificateStatus",
+    "ChainAnalysis",
+    "ChainEnd",
+    "ConnectorDirection",
+    "CheckOutcome",
+    "CheckStatus",
+    "Citation",
+    "Cited",
+    "DeliveryError",
+    "EvidenceSet",
+    "ExchangeCertificate",
+    "Finding",
+    "FindingSubject",
+    "HybridConfiguration",
+    "InputProblem",
+    "Notice",
+    "OnlineConnector",
+    "ProbeOutcome",
+    "ProbeResult",
+    "ReceiveConnector",
+    "RootCAType",
+    "SendConnector",
+    "ServerBasis",
+    "ServerRef",
+    "Severity",
+    "SkippedRecord",
+    "Source",
+    "TraceEntry",
+    "TraceStatus",
+    "TranscriptLine",
+    "TransportService",
+    "certificate_identity_keys",
+]

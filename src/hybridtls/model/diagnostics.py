@@ -1,0 +1,34 @@
+"""What the readers say about the input itself: records skipped, assumptions made, files not read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hybridtls.model.source import Source
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkippedRecord:
+    """A record that was read but is of a kind hybridtls does not use (yet)."""
+
+    source: Source
+    properties: tuple[str, ...]
+    type_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """Something about the input a person should know: an assumption made, a value not trusted."""
+
+    source: Source
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputProblem:
+    """A file that could not be used at all."""
+
+    source: Source
+    message: str
+    hint: str | None = None

@@ -1,0 +1,46 @@
+"""Everything read for one run, by kind of record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.exchange import (
+    DeliveryError,
+    ExchangeCertificate,
+    HybridConfiguration,
+    OnlineConnector,
+    ReceiveConnector,
+    SendConnector,
+    TraceEntry,
+    TransportService,
+)
+from hybridtls.model.pki import CertificateFile, ChainAnalysis
+from hybridtls.model.probe import ProbeResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceSet:
+    """Everything read from the paths given to ``check``."""
+
+    files: tuple[str, ...] = ()
+    certificates: tuple[ExchangeCertificate, ...] = ()
+    certificate_files: tuple[CertificateFile, ...] = ()
+    chains: tuple[ChainAnalysis, ...] = ()
+    probes: tuple[ProbeResult, ...] = ()
+    send_connectors: tuple[SendConnector, ...] = ()
+    receive_connectors: tuple[ReceiveConnector, ...] = ()
+    hybrid_configurations: tuple[HybridConfiguration, ...] = ()
+    online_connectors: tuple[OnlineConnector, ...] = ()
+    transport_services: tuple[TransportService, ...] = ()
+    delivery_errors: tuple[DeliveryError, ...] = ()
+    trace_entries: tuple[TraceEntry, ...] = ()
+    skipped: tuple[SkippedRecord, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    problems: tuple[InputProblem, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
+                    or self.send_connectors or self.receive_connectors or self.hybrid_configurations
+                    or self.online_connectors or self.transport_services or self.delivery_errors)
