@@ -11,6 +11,16 @@ from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 CHECKS: tuple[Check, ...] = (*roots.CHECKS, *certificates.CHECKS, *chain.CHECKS, *tlsnames.CHECKS, *wire.CHECKS,
                             *connectors.CHECKS, *errors.CHECKS, *mailflow.CHECKS)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
+_FAMILIES_BY_COMMAND = {
+    "check": CHECKS,
+    "cert": (*chain.CHECKS, *tlsnames.CHECKS),
+    "probe": (*wire.CHECKS, *chain.CHECKS, *tlsnames.CHECKS),
+}
+
+
+def checks_for(command: str) -> tuple[Check, ...]:
+    """The checks a command runs, in catalogue order."""
+    return _FAMILIES_BY_COMMAND[command]
 
 
 def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check] = CHECKS) -> list[CheckOutcome]:
@@ -31,4 +41,4 @@ def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check]
     return outcomes
 
 
-__all__ = ["CHECKS", "CHECKS_BY_ID", "Check", "CheckContext", "run_checks"]
+__all__ = ["CHECKS", "CHECKS_BY_ID", "Check", "CheckContext", "checks_for", "run_checks"]

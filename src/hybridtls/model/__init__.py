@@ -23,11 +23,12 @@ from hybridtls.model.exchange import (
     TransportService,
 )
 from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
-from hybridtls.model.pki import CertificateFile, ChainAnalysis, ChainEnd
+from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
 
 __all__ = [
+    "AnchorRecord",
     "CertificateFile",
     "CertificateStatus",
     "ChainAnalysis",
@@ -59,6 +60,8 @@ __all__ = [
     "TraceEntry",
     "TraceStatus",
     "TranscriptLine",
+    "TransportService",
+    "TrustBasis",
     "TransportService",
     "certificate_identity_keys",
 ]

@@ -15,7 +15,7 @@ from hybridtls.model.exchange import (
     TraceEntry,
     TransportService,
 )
-from hybridtls.model.pki import CertificateFile, ChainAnalysis
+from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, TrustBasis
 from hybridtls.model.probe import ProbeResult
 
 
@@ -27,6 +27,8 @@ class EvidenceSet:
     certificates: tuple[ExchangeCertificate, ...] = ()
     certificate_files: tuple[CertificateFile, ...] = ()
     chains: tuple[ChainAnalysis, ...] = ()
+    trust: TrustBasis | None = None  # what the chains were judged against; None when no chain was built
+    recorded_anchors: tuple[AnchorRecord, ...] = ()  # anchors a saved hybridtls report says it was judged with
     probes: tuple[ProbeResult, ...] = ()
     send_connectors: tuple[SendConnector, ...] = ()
     receive_connectors: tuple[ReceiveConnector, ...] = ()

@@ -60,7 +60,6 @@ class Finding:
     subject: str  # what a person reads: "EXCAS1: CN=mail.contoso.com (thumbprint ...)"
     message: str
     evidence: tuple[Citation, ...] = ()
-    evidence_total: int | None = None  # citations there were before the list was cut; None: all are listed
     remediation: str = ""
     server: str | None = None
     about: FindingSubject = FindingSubject()

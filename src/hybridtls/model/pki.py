@@ -76,3 +76,22 @@ class ChainAnalysis:
     @property
     def fetched_links(self) -> tuple[CertificateFile, ...]:
         return tuple(c for c in self.path if c.thumbprint in self.fetched)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnchorRecord:
+    """A trust anchor a run judged chains with, besides the Mozilla root store: kept whole (DER) so that a saved
+    report judged again reaches the same verdict, and named by SHA-256 fingerprint so a person can tell which."""
+
+    origin: str  # "--trust ca.pem", "recorded in probe.json (--trust ca.pem)"
+    sha256: str  # upper-case hex of the DER
+    subject: str  # as Windows renders it
+    der: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustBasis:
+    """What chains were judged against: the Mozilla root store (and which edition), and the other anchors."""
+
+    mozilla: str | None  # e.g. "certifi 2025.8.3"; None when the Mozilla roots were not used
+    anchors: tuple[AnchorRecord, ...] = ()
