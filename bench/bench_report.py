@@ -31,10 +31,10 @@ from hybridtls.model import (  # noqa: E402
     TraceEntry,
     TraceStatus,
 )
-from hybridtls.report import CheckReport  # noqa: E402
+from hybridtls.report import Report  # noqa: E402
 
 
-def build(rows: int, findings: int) -> CheckReport:
+def build(rows: int, findings: int) -> Report:
     start = datetime(2026, 3, 1)
     statuses = [TraceStatus.DELIVERED] * 7 + [TraceStatus.PENDING, TraceStatus.PENDING, TraceStatus.FAILED]
     traces = tuple(TraceEntry(source=Source(path="trace.txt", line=3 + 12 * i), received=start + timedelta(minutes=7 * i),
@@ -54,7 +54,8 @@ def build(rows: int, findings: int) -> CheckReport:
                          evidence=tuple(Citation(source=Source(path="f.txt", line=j), text=f"line {j}") for j in range(4)),
                          remediation="Get-ExchangeCertificate | Format-List\n" * 4) for i in range(findings))
     outcomes = (CheckOutcome(check_id=ids[0], status=CheckStatus.FIRED, findings=made),)
-    return CheckReport(command="check", evidence=evidence, outcomes=outcomes, now=start, fail_on=Severity.WARNING)
+    return Report(command="check", evidence=evidence, checks=CHECKS, outcomes=outcomes, now=start,
+                  fail_on=Severity.WARNING)
 
 
 def main() -> None:

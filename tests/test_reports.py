@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import CASES, certificate, format_list, run_cli
 
-from hybridtls.checks import CheckContext, run_checks
+from hybridtls.checks import CHECKS, CheckContext, run_checks
 from hybridtls.model import EvidenceSet, ProbeOutcome, ProbeResult, Severity
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 from hybridtls.report.html import render_html
 from hybridtls.report.markdown import code_block, text
 
@@ -64,7 +64,7 @@ def test_probe_table_and_timeline_views() -> None:
                         outcome=ProbeOutcome.NO_STARTTLS, stage="ehlo", detail="STARTTLS is not among the EHLO extensions")
     evidence = EvidenceSet(probes=(probe,))
     now = datetime(2026, 11, 27)
-    report = CheckReport(command="probe", evidence=evidence, now=now, fail_on=Severity.WARNING,
+    report = Report(command="probe", evidence=evidence, now=now, fail_on=Severity.WARNING, checks=CHECKS,
                          outcomes=tuple(run_checks(evidence, CheckContext(now=now))))
     html = render_html(report)
     assert 'id="probes"' in html and "mx.contoso.test[127.0.0.2]:25" in html and "HT-WIRE-002" in html

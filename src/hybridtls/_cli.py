@@ -16,7 +16,7 @@ from hybridtls.errors import HybridTlsError, UsageError
 
 if TYPE_CHECKING:
     from hybridtls.model import EvidenceSet
-    from hybridtls.report import CheckReport
+    from hybridtls.report import Report
 
 
 class ExitStatus(enum.IntEnum):
@@ -202,11 +202,11 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from hybridtls.checks import CheckContext, run_checks
+    from hybridtls.checks import CheckContext, checks_for, run_checks
     from hybridtls.evidence.dates import DateOrder
     from hybridtls.evidence.loader import load_evidence
     from hybridtls.model import Severity
-    from hybridtls.report import CheckReport
+    from hybridtls.report import Report
 
     now = _parse_now(args.now)
     evidence = load_evidence(args.paths, DateOrder(args.date_order) if args.date_order else None)
@@ -219,9 +219,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     if args.now is None:
         evidence = _note_old_evidence(evidence, now, args.paths)
-    outcomes = tuple(run_checks(evidence, CheckContext(now=now)))
+    outcomes = tuple(run_checks(evidence, CheckContext(now=now), checks_for("check")))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
-    report = CheckReport(command="check", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
+    report = Report(command="check", evidence=evidence, checks=checks_for("check"), outcomes=outcomes, now=now, fail_on=fail_on)
     if args.format == "json":
         for notice in evidence.notices:
             _error(err, f"{notice.source}: {notice.message}", notice.hint, label="warning")
@@ -230,7 +230,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from hybridtls.checks import CheckContext, chain, run_checks, tlsnames
+    from hybridtls.checks import CheckContext, checks_for, run_checks
     from hybridtls.evidence.certsource import (
         build_chains,
         build_chains_fetching,
@@ -238,7 +238,7 @@ def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         trust_anchors,
     )
     from hybridtls.model import EvidenceSet, InputProblem, Notice, Severity
-    from hybridtls.report import CheckReport
+    from hybridtls.report import Report
 
     now = _parse_now(args.now)
     passwords = _password_source(args.password_file)
@@ -259,9 +259,9 @@ def _cert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     evidence = EvidenceSet(files=tuple(args.files), certificate_files=tuple(subjects), chains=chains,
                            problems=tuple(problems), notices=tuple(notices))
     context = CheckContext(now=now, expected_names=tuple(args.name), expected_tls_names=tuple(args.tls_certificate_name))
-    outcomes = tuple(run_checks(evidence, context, (*chain.CHECKS, *tlsnames.CHECKS)))
+    outcomes = tuple(run_checks(evidence, context, checks_for("cert")))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
-    report = CheckReport(command="cert", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
+    report = Report(command="cert", evidence=evidence, checks=checks_for("cert"), outcomes=outcomes, now=now, fail_on=fail_on)
     _write_report(report, args, out)
     return ExitStatus.FINDINGS if report.failed else ExitStatus.CLEAN
 
@@ -311,7 +311,7 @@ def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str
     return replace(evidence, notices=(*evidence.notices, notice))
 
 
-def _write_report(report: CheckReport, args: argparse.Namespace, out: TextIO) -> None:
+def _write_report(report: Report, args: argparse.Namespace, out: TextIO) -> None:
     stream = out
     handle = None
     if args.output:

@@ -56,11 +56,11 @@ async def _run(args: argparse.Namespace, targets, notes: list[str]):  # type: ig
 
 def probe_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls._cli import ExitStatus, _error, _parse_now, _write_report
-    from hybridtls.checks import CheckContext, chain, run_checks, tlsnames, wire
+    from hybridtls.checks import CheckContext, checks_for, run_checks
     from hybridtls.evidence.certsource import read_certificate_paths, trust_anchors
     from hybridtls.model import EvidenceSet, InputProblem, Notice, Severity, Source
     from hybridtls.pki.chain import analyse_chain
-    from hybridtls.report import CheckReport
+    from hybridtls.report import Report
 
     if args.concurrency < 1 or args.per_address < 1 or args.timeout <= 0 or args.deadline <= 0:
         raise UsageError("--concurrency, --per-address, --timeout and --deadline must be positive")
@@ -77,9 +77,9 @@ def probe_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            problems=tuple(problems),
                            notices=tuple(Notice(source=Source(path="dns"), message=n) for n in notes))
     context = CheckContext(now=now, expected_tls_names=tuple(args.expect_cert))
-    outcomes = tuple(run_checks(evidence, context, (*wire.CHECKS, *chain.CHECKS, *tlsnames.CHECKS)))
+    outcomes = tuple(run_checks(evidence, context, checks_for("probe")))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
-    report = CheckReport(command="probe", evidence=evidence, outcomes=outcomes, now=now, fail_on=fail_on)
+    report = Report(command="probe", evidence=evidence, checks=checks_for("probe"), outcomes=outcomes, now=now, fail_on=fail_on)
     _write_report(report, args, out)
     if probes and not any(p.outcome.connected for p in probes):
         return ExitStatus.ALL_PROBES_FAILED

@@ -1,20 +1,21 @@
-"""Findings to what people read. ``CheckReport`` is what every writer is given."""
+"""Findings to what people read. ``Report`` is what every writer is given, and what the Python API returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from hybridtls.checks import CHECKS, CHECKS_BY_ID, Check
+from hybridtls.checks import Check
 from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
-
-_ORDER = {check.id: index for index, check in enumerate(CHECKS)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CheckReport:
-    command: str  # "check" or "cert"
+class Report:
+    """One run: what was read, the checks that ran over it (catalogue order) and what each concluded."""
+
+    command: str  # "check", "cert" or "probe"
     evidence: EvidenceSet
+    checks: tuple[Check, ...]
     outcomes: tuple[CheckOutcome, ...]
     now: datetime
     fail_on: Severity | None  # None: never fail on findings
@@ -22,11 +23,13 @@ class CheckReport:
     @property
     def findings(self) -> list[Finding]:
         """Most severe first, then in catalogue order."""
+        order = {check.id: index for index, check in enumerate(self.checks)}
         found = [f for outcome in self.outcomes for f in outcome.findings]
-        return sorted(found, key=lambda f: (-f.severity.rank, _ORDER.get(f.check_id, 999)))
+        return sorted(found, key=lambda f: (-f.severity.rank, order.get(f.check_id, len(order))))
 
     def check(self, check_id: str) -> Check:
-        return CHECKS_BY_ID[check_id]
+        """The declaration of a check this report ran."""
+        return next(check for check in self.checks if check.id == check_id)
 
     @property
     def counts(self) -> dict[str, int]:

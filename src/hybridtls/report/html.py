@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from hybridtls import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def environment() -> Environment:
                        lstrip_blocks=True)
 
 
-def render_html(report: CheckReport) -> str:
+def render_html(report: Report) -> str:
     items = [_Item(f, report.check(f.check_id), _LABEL[f.severity.value],
                    tuple(_reference(r) for r in report.check(f.check_id).references)) for f in report.findings]
     idle: dict[tuple[str, str], list[str]] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from hybridtls import __version__
 from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult, Source
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 
 SCHEMA_VERSION = 1
 
@@ -17,7 +17,7 @@ def _where(source: Source) -> dict[str, Any]:
     return {"path": source.path, "line": source.line}
 
 
-def _finding(report: CheckReport, finding: Finding) -> dict[str, Any]:
+def _finding(report: Report, finding: Finding) -> dict[str, Any]:
     check = report.check(finding.check_id)
     return {
         "check_id": finding.check_id,
@@ -92,7 +92,7 @@ def _probe(probe: ProbeResult) -> dict[str, Any]:
     }
 
 
-def report_document(report: CheckReport) -> dict[str, Any]:
+def report_document(report: Report) -> dict[str, Any]:
     evidence = report.evidence
     return {
         "schema_version": SCHEMA_VERSION,
@@ -120,6 +120,6 @@ def report_document(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def render_json(report: CheckReport) -> str:
+def render_json(report: Report) -> str:
     # ensure_ascii: control characters and odd code points from evidence arrive escaped, never raw
     return json.dumps(report_document(report), indent=2, ensure_ascii=True) + "\n"

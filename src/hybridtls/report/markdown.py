@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from hybridtls.model import CheckStatus, InputProblem, Notice
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 from hybridtls.report.escape import inert
 from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
 
@@ -37,7 +37,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(report: CheckReport) -> str:
+def render_markdown(report: Report) -> str:
     counts = report.counts
     out = [f"# hybridtls {report.command}: {'FAIL' if report.failed else 'PASS'}", "",
            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} notice(s); "

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
 from hybridtls.pki.tlsname import TlsCertificateName
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 from hybridtls.report.escape import inert
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
@@ -29,7 +29,7 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
                    soft_wrap=False)
 
 
-def render_terminal(report: CheckReport, console: Console) -> None:
+def render_terminal(report: Report, console: Console) -> None:
     if report.command == "cert":
         _certificates(report, console)
     elif report.command == "probe":
@@ -47,7 +47,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _header(report: CheckReport, console: Console) -> None:
+def _header(report: Report, console: Console) -> None:
     evidence = report.evidence
     servers = report.servers
     summary = [_plural(len(evidence.files), "file"), _plural(len(evidence.certificates), "certificate record")]
@@ -58,7 +58,7 @@ def _header(report: CheckReport, console: Console) -> None:
     console.print(Text(f"Dates judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
 
 
-def _verdict(report: CheckReport, console: Console) -> None:
+def _verdict(report: Report, console: Console) -> None:
     evidence = report.evidence
     counts = report.counts
     verdict = Text()
@@ -76,7 +76,7 @@ def _verdict(report: CheckReport, console: Console) -> None:
     console.print(verdict)
 
 
-def _certificates(report: CheckReport, console: Console) -> None:
+def _certificates(report: Report, console: Console) -> None:
     files = report.evidence.certificate_files
     console.print(Text(f"hybridtls cert: {_plural(len(files), 'certificate')}", style="bold"))
     console.print(Text(f"Validity judged as of {report.now:%Y-%m-%d %H:%M} (dates below are UTC)", style="dim"))
@@ -119,7 +119,7 @@ def _certificates(report: CheckReport, console: Console) -> None:
             _indented(console, Text("   (ends at a root that is not trusted)", style="red"), 2)
 
 
-def _probes(report: CheckReport, console: Console) -> None:
+def _probes(report: Report, console: Console) -> None:
     probes = report.evidence.probes
     names = {p.host for p in probes}
     console.print(Text(f"hybridtls probe: {len(probes)} address(es) of {_plural(len(names), 'name')}", style="bold"))
@@ -182,7 +182,7 @@ def _indented(console: Console, text: Text, indent: int) -> None:
     _print_lines(console, _wrapped(text, indent, console.width))
 
 
-def _finding(report: CheckReport, finding: Finding, console: Console) -> None:
+def _finding(report: Report, finding: Finding, console: Console) -> None:
     check = report.check(finding.check_id)
     width = console.width
     title = Text()
@@ -216,7 +216,7 @@ def _notes(console: Console, title: str, style: str, notes: Sequence[Notice | In
             _indented(console, Text(f"hint: {inert(note.hint, single_line=True)}", style="dim"), 4)
 
 
-def _evidence_notes(report: CheckReport, console: Console) -> None:
+def _evidence_notes(report: Report, console: Console) -> None:
     evidence = report.evidence
     _notes(console, "Files that could not be read", "bold red", evidence.problems)
     _notes(console, "Notes on the evidence", "bold", evidence.notices)
@@ -232,7 +232,7 @@ def _evidence_notes(report: CheckReport, console: Console) -> None:
             console.print(Text(f"  ... and {len(evidence.skipped) - 10} more", style="dim"))
 
 
-def _checks_not_run(report: CheckReport, console: Console) -> None:
+def _checks_not_run(report: Report, console: Console) -> None:
     idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
     if not idle:
         return

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
 from hybridtls.model import EvidenceSet, ProbeOutcome, RootCAType, TraceStatus
-from hybridtls.report import CheckReport
+from hybridtls.report import Report
 
 EXPIRING_DAYS = 30
 
@@ -91,7 +91,7 @@ class ProbeRow:
     verdict: str  # "ok" or the ids of findings about it
 
 
-def probe_rows(report: CheckReport) -> list[ProbeRow]:
+def probe_rows(report: Report) -> list[ProbeRow]:
     rows = []
     for probe in report.evidence.probes:
         about = sorted({f.check_id for f in report.findings if probe.label in f.subject or probe.label in f.message})
