@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CASES, certificate, format_list, run_cli
+from conftest import CASES, FIXTURES, certificate, format_list, run_cli
 
 from hybridtls.checks import CheckContext, run_checks
 from hybridtls.checks.base import Check
@@ -129,8 +129,39 @@ def test_output_refuses_to_overwrite_evidence(tmp_path: Path) -> None:
     victim = tmp_path / "case" / "excas1" / "Get-ExchangeCertificate.txt"
     original = victim.read_bytes()
     run = run_cli("check", str(tmp_path / "case"), "--output", str(victim))
-    assert run.code == 2 and "is one of the evidence files" in run.err
+    assert run.code == 2 and "is one of the files this run reads" in run.err
     assert victim.read_bytes() == original
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_output_never_overwrites_a_trust_bundle_or_an_intermediates_file(tmp_path: Path, command: str) -> None:
+    bundle = tmp_path / "bundle.pem"
+    shutil.copy(FIXTURES / "plan" / "renewal-root.pem", bundle)
+    original = bundle.read_bytes()
+    evidence = [str(CASES / "founding-incident")]
+    argv = ["--new-cert", str(FIXTURES / "plan" / "renewal.pem"), *evidence] if command == "plan" else evidence
+    for option in ("--trust", "--intermediates"):
+        run = run_cli(command, *argv, option, str(bundle), "--output", str(bundle))
+        assert run.code == 2 and "is one of the files this run reads" in run.err, run.err
+        assert bundle.read_bytes() == original
+
+
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_output_into_a_missing_folder_is_one_error_line(tmp_path: Path, command: str) -> None:
+    target = tmp_path / "missing-dir" / "x.html"
+    argv = ["--new-cert", str(FIXTURES / "plan" / "renewal.pem")] if command == "plan" else []
+    run = run_cli(command, *argv, str(CASES / "founding-incident"), "--format", "html", "--output", str(target))
+    assert run.code == 2 and run.out == "" and not target.exists()
+    assert run.err.startswith(f"hybridtls: error: cannot write {target}: No such file or directory"), run.err
+    assert "internal error" not in run.err
+
+
+def test_output_is_replaced_whole(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    report.write_text("an older report\n" * 1000)
+    run = run_cli("check", str(CASES / "founding-incident"), "--format", "markdown", "--output", str(report))
+    assert run.code == 1 and "an older report" not in report.read_text() and "HT-ROOT-001" in report.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temporary file left behind
 
 
 def test_output_file_and_missing_path(tmp_path: Path) -> None:

@@ -1,3 +1,3 @@
-from hybridtls._cli import entry_point
+from hybridtls.cli import entry_point
 
 entry_point()

@@ -2,9 +2,10 @@
 
     HybridTlsError
     ├── UsageError        bad command line (exit 2)
+    │   └── NothingUsable nothing usable was read (exit 2); carries the problems that explain why
     └── EvidenceError     a file that cannot be read as evidence (named file, optional line, hint)
 
-Only ``_cli`` prints errors; everything else raises these.
+Only ``cli`` prints errors; everything else raises these.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ class HybridTlsError(Exception):
 
 class UsageError(HybridTlsError):
     """The command line asks for something that cannot be done."""
+
+
+class NothingUsable(UsageError):
+    """Nothing a command could work with was read. ``problems`` are (``where: what``, hint) lines."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 problems: tuple[tuple[str, str | None], ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
 
 
 class EvidenceError(HybridTlsError):

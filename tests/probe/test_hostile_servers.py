@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridtls.model import ProbeOutcome
-from hybridtls.probe.replies import ProtocolError, read_reply
-from hybridtls.probe.session import ProbeSettings, probe_address
+from hybridtls.smtp.replies import ProtocolError, read_reply
+from hybridtls.smtp.session import ProbeSettings, probe_address
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -1,4 +1,5 @@
-"""Certificate files as evidence: read them, build each leaf's chain against the trust anchors."""
+"""Certificate files named on the command line (subjects, --intermediates, --trust), and chains completed from
+caIssuers URLs on request."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.certificates import PasswordSource, read_certificate_file
 from hybridtls.model import CertificateFile, ChainAnalysis, ChainEnd, InputProblem, Notice, Source
-from hybridtls.pki.chain import TrustAnchor, analyse_chain, leaves
+from hybridtls.pki.trust import TrustStore
 
 
 def read_certificate_paths(paths: Sequence[str], passwords: PasswordSource | None,
@@ -25,31 +26,17 @@ def read_certificate_paths(paths: Sequence[str], passwords: PasswordSource | Non
     return found
 
 
-def trust_anchors(extra: Sequence[CertificateFile], *, include_mozilla: bool = True) -> list[TrustAnchor]:
-    from hybridtls.pki.trust import mozilla_roots
-
-    anchors = mozilla_roots() if include_mozilla else []
-    anchors.extend(TrustAnchor.of(cert, f"--trust {cert.source.path}") for cert in extra)
-    return anchors
-
-
-def build_chains(subjects: Sequence[CertificateFile], supplied: Sequence[CertificateFile],
-                 anchors: Sequence[TrustAnchor]) -> tuple[ChainAnalysis, ...]:
-    return tuple(analyse_chain(leaf, supplied, anchors) for leaf in leaves(list(subjects)))
-
-
-def build_chains_fetching(subjects: Sequence[CertificateFile], supplied: Sequence[CertificateFile],
-                          anchors: Sequence[TrustAnchor], notices: list[Notice],
+def build_chains_fetching(subjects: Sequence[CertificateFile], store: TrustStore, notices: list[Notice],
                           rounds: int = 4) -> tuple[ChainAnalysis, ...]:
-    """Like build_chains, but download each missing issuer from its caIssuers URL (--fetch-aia)."""
+    """Chains of certificate files, downloading each missing issuer from its caIssuers URL (--fetch-aia)."""
     from dataclasses import replace
 
     from hybridtls.pki.aia import fetch_issuer
 
-    pool = list(supplied)
+    pool: list[CertificateFile] = []
     fetched: set[str] = set()
     tried: set[str] = set()
-    chains = build_chains(subjects, pool, anchors)
+    chains = store.chains_of_files(subjects)
     for _ in range(rounds):
         urls = [u for c in chains if c.end is ChainEnd.MISSING_ISSUER for u in c.missing_issuer_urls
                 if u.startswith(("http://", "https://")) and u not in tried]
@@ -64,5 +51,5 @@ def build_chains_fetching(subjects: Sequence[CertificateFile], supplied: Sequenc
                 continue
             fetched.update(c.thumbprint for c in downloaded)
             pool.extend(downloaded)
-        chains = build_chains(subjects, pool, anchors)
+        chains = store.chains_of_files(subjects, pool)
     return tuple(replace(c, fetched=tuple(t.thumbprint for t in c.path if t.thumbprint in fetched)) for c in chains)

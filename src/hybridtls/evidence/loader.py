@@ -26,7 +26,6 @@ from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES, looks_like_certificat
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import (
     CertificateFile,
-    ChainAnalysis,
     DeliveryError,
     EvidenceSet,
     ExchangeCertificate,
@@ -147,14 +146,6 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
     certificate_files = [c for done in parsed for c in done.certificates]
     certificates = _join_certificate_files(of(ExchangeCertificate), certificate_files, notices)
     probes = [p for done in parsed for p in done.probes]
-    chains: tuple[ChainAnalysis, ...] = ()
-    if certificate_files or any(p.chain for p in probes):
-        from hybridtls.evidence.certsource import build_chains, trust_anchors
-        from hybridtls.pki.chain import analyse_chain
-
-        anchors = trust_anchors([])
-        chains = build_chains(certificate_files, certificate_files, anchors) if certificate_files else ()
-        chains += tuple(analyse_chain(p.chain[0], p.chain, anchors) for p in probes if p.chain)
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),
@@ -166,7 +157,6 @@ def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
         transport_services=tuple(of(TransportService)),
         delivery_errors=tuple(of(DeliveryError)),
         certificate_files=tuple(certificate_files),
-        chains=chains,
         probes=tuple(probes),
         skipped=tuple(skipped),
         notices=tuple(notices),

@@ -2,15 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hybridtls.checks import Check
 from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
 
+if TYPE_CHECKING:
+    from hybridtls.planning.model import ChangePlan
+
+FORMATS = ("terminal", "json", "html", "markdown")
+
+
+def fails(severities: Iterable[Severity], fail_on: Severity | None, evidence: EvidenceSet) -> bool:
+    """The one rule for --fail-on: evidence that could not be read fails, then any severity at or above it."""
+    if evidence.problems:
+        return True
+    return fail_on is not None and any(severity.rank >= fail_on.rank for severity in severities)
+
+
+class Rendered:
+    """The verdict and every format, for a run's report and a change plan alike."""
+
+    __slots__ = ()
+
+    @property
+    def failed(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def verdict(self) -> str:
+        """"fail" or "pass", as the exit status."""
+        return "fail" if self.failed else "pass"
+
+    def to_json(self) -> str:
+        """The whole run as one JSON document (``schema_version``, described by ``report/schema/``)."""
+        return self._rendered("json")
+
+    def to_markdown(self) -> str:
+        return self._rendered("markdown")
+
+    def to_html(self) -> str:
+        return self._rendered("html")
+
+    def _rendered(self, fmt: str) -> str:
+        import io
+
+        from hybridtls.report.render import render
+
+        buffer = io.StringIO()
+        render(self, fmt, buffer, width=100, color=False)  # type: ignore[arg-type]
+        return buffer.getvalue()
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
+class Report(Rendered):
     """One run: what was read, the checks that ran over it (catalogue order) and what each concluded."""
 
     command: str  # "check", "cert" or "probe"
@@ -41,11 +89,8 @@ class Report:
     @property
     def failed(self) -> bool:
         """Findings at or above --fail-on, or evidence that could not be read."""
-        if self.evidence.problems:
-            return True
-        if self.fail_on is None:
-            return False
-        return any(f.severity.rank >= self.fail_on.rank for f in self.findings)
+        return fails((f.severity for f in self.findings), self.fail_on, self.evidence)
+
 
     @property
     def servers(self) -> list[str]:
@@ -54,3 +99,19 @@ class Report:
             if cert.server:
                 names.setdefault(cert.server.key, cert.server.name)
         return sorted(names.values(), key=str.casefold)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan(Rendered):
+    """One ``plan`` run: the change planned and the evidence it was planned from."""
+
+    plan: ChangePlan
+    evidence: EvidenceSet
+    now: datetime
+    fail_on: Severity | None
+
+    @property
+    def failed(self) -> bool:
+        """Risks at or above --fail-on, or evidence that could not be read."""
+        return fails((risk.severity for risk in self.plan.risks), self.fail_on, self.evidence)
+

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from hybridtls import __version__
 from hybridtls.model import Severity
-from hybridtls.plan.model import ChangePlan
+from hybridtls.planning.model import ChangePlan
 from hybridtls.report.escape import inert
 from hybridtls.report.markdown import code_block, text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cached_property
 
-from hybridtls.probe.targets import DEFAULT_PORT, Target
+from hybridtls.smtp.targets import DEFAULT_PORT, Target
 
 DNS_TIMEOUT = 5.0
 

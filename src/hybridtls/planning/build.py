@@ -17,7 +17,7 @@ from hybridtls.model import (
 )
 from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
-from hybridtls.plan.model import ChangePlan, Reference, Risk, Step
+from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
 from hybridtls.powershell import ps_literal
 
 MINIMUM_VALIDITY = timedelta(days=30)

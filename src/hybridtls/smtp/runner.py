@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from hybridtls.model import ProbeOutcome, ProbeResult
-from hybridtls.probe.resolve import Resolution
-from hybridtls.probe.session import ProbeSettings, probe_address
-from hybridtls.probe.targets import Target
+from hybridtls.smtp.resolve import Resolution
+from hybridtls.smtp.session import ProbeSettings, probe_address
+from hybridtls.smtp.targets import Target
 
 
 def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, stage: str, detail: str) -> ProbeResult:

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from cryptography import x509
 
 from hybridtls.model import ProbeOutcome, ProbeResult, Source, TranscriptLine
-from hybridtls.probe.replies import MAX_LINE_BYTES, ProtocolError, Reply, read_reply
-from hybridtls.probe.tls import HandshakeFailed, TlsSession, handshake, read_encrypted_line, send_encrypted
+from hybridtls.smtp.replies import MAX_LINE_BYTES, ProtocolError, Reply, read_reply
+from hybridtls.smtp.tls import HandshakeFailed, TlsSession, handshake, read_encrypted_line, send_encrypted
 
 SWEEP_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 MAX_TRANSCRIPT_TEXT = 300

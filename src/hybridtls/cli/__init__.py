@@ -1,0 +1,65 @@
+"""The command line: ``main(argv)`` parses, runs one command module, prints errors and picks the exit status.
+
+Each command is one module here with ``add_parser(commands)`` and ``run(args, out, err) -> int``; they import
+the application (``pipeline``) and the reports only when they run, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from hybridtls import __version__
+from hybridtls.cli import cert, check, explain, plan, probe
+from hybridtls.cli.common import ExitStatus, Parser, error_line
+from hybridtls.errors import HybridTlsError, NothingUsable
+
+COMMANDS = (check, cert, probe, plan, explain)
+
+
+def parser() -> Parser:
+    top = Parser(
+        prog="hybridtls",
+        description="Find, explain and prevent the certificate and TLS faults that stop mail flowing between "
+                    "Exchange Server on-premises and Exchange Online.",
+    )
+    top.add_argument("--version", action="version", version=f"hybridtls {__version__}")
+    top.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return top
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = None
+    try:
+        args = parser().parse_args(argv)
+        for command in COMMANDS:
+            if args.command == command.NAME:
+                return int(command.run(args, out, err))
+        parser().print_help(out)
+        return ExitStatus.ERROR
+    except NothingUsable as exc:
+        for where, hint in exc.problems:
+            error_line(err, where, hint)
+        error_line(err, str(exc), exc.hint)
+        return ExitStatus.ERROR
+    except HybridTlsError as exc:
+        error_line(err, str(exc), exc.hint)
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        error_line(err, "interrupted")
+        return ExitStatus.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
+        if args is not None and getattr(args, "debug", False):
+            raise
+        error_line(err, f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
+        return ExitStatus.ERROR
+
+
+def entry_point() -> None:
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""What every command shares: the exit statuses, the one error line, the common options, and report writing.
+
+Only ``cli`` prints errors and chooses exit statuses; the application (``pipeline``) raises and returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from hybridtls.errors import UsageError
+
+if TYPE_CHECKING:
+    from hybridtls.model import InputProblem, Notice, Severity
+    from hybridtls.pipeline import PasswordSource, TrustOptions
+    from hybridtls.report import Plan, Report
+
+FORMATS = ("terminal", "json", "html", "markdown")  # as hybridtls.report.FORMATS, without importing it at start-up
+SEVERITIES = ("error", "warning", "info", "never")
+
+
+class ExitStatus(enum.IntEnum):
+    CLEAN = 0
+    FINDINGS = 1
+    ERROR = 2
+    ALL_PROBES_FAILED = 3
+    INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def error_line(err: TextIO, message: str, hint: str | None = None, *, label: str = "error") -> None:
+    """``hybridtls: error: <what, where>`` and a ``hint:`` line, each on one line with nothing live in it."""
+    from hybridtls.report.escape import inert
+
+    err.write(f"hybridtls: {label}: {inert(message, single_line=True)}\n")
+    if hint:
+        err.write(f"hint: {inert(hint, single_line=True)}\n")
+
+
+def print_problems(err: TextIO, problems: Iterable[InputProblem]) -> None:
+    for problem in problems:
+        error_line(err, f"{problem.source}: {problem.message}", problem.hint)
+
+
+def print_notices(err: TextIO, notices: Iterable[Notice]) -> None:
+    for notice in notices:
+        error_line(err, f"{notice.source}: {notice.message}", notice.hint, label="warning")
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, fail_on: str = "warning", what: str = "report") -> None:
+    """The options every judging command shares: where the output goes, when it fails, what day it is."""
+    parser.add_argument("--format", choices=FORMATS, default="terminal", help=f"{what} format (default: terminal)")
+    parser.add_argument("--output", "-o", metavar="FILE", help=f"write the {what} to FILE instead of standard output")
+    parser.add_argument("--fail-on", choices=SEVERITIES, default=fail_on,
+                        help=f"exit 1 when a finding is at or above this severity (default: {fail_on})")
+    parser.add_argument("--now", metavar="DATE",
+                        help="judge dates as of DATE (YYYY-MM-DD[THH:MM]; default: now)")
+    parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
+
+
+def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True, recorded: bool = False) -> None:
+    """Where certificates other than the subject come from, for every command that builds chains."""
+    parser.add_argument("--intermediates", action="append", default=[], metavar="FILE",
+                        help="intermediate certificates to build certificate files' chains with (repeatable); "
+                             "a server's chain is judged as served")
+    parser.add_argument("--trust", action="append", default=[], metavar="FILE",
+                        help="extra trusted roots, e.g. an internal CA (repeatable); Mozilla's roots are always trusted")
+    if recorded:
+        parser.add_argument("--ignore-recorded-trust", action="store_true",
+                            help="do not trust the anchors a saved hybridtls report says it was judged with")
+    if password:
+        parser.add_argument("--password-file", metavar="FILE",
+                            help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
+
+
+def trust_options(args: argparse.Namespace) -> TrustOptions:
+    from hybridtls.pipeline import TrustOptions
+
+    return TrustOptions(trust=tuple(args.trust), intermediates=tuple(args.intermediates),
+                        use_recorded=not getattr(args, "ignore_recorded_trust", False),
+                        passwords=password_source(getattr(args, "password_file", None)))
+
+
+def password_source(password_file: str | None) -> PasswordSource:
+    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal. Never echoed or kept."""
+    from hybridtls.pipeline import environment_password, read_password_file
+
+    if password_file:
+        return read_password_file(password_file)
+
+    def ask(path: str) -> bytes | None:
+        known = environment_password(path)
+        if known is not None:
+            return known
+        if sys.stdin is not None and sys.stdin.isatty():
+            import getpass
+
+            return getpass.getpass(f"Password for {path}: ").encode()
+        return None
+
+    return ask
+
+
+def parse_now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now {text!r} is not a date", hint="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+
+
+def parse_fail_on(text: str) -> Severity | None:
+    from hybridtls.model import Severity
+
+    return None if text == "never" else Severity(text)
+
+
+def given_files(args: argparse.Namespace, *names: str) -> list[str]:
+    """Every file named by these options (single values or lists), for the --output guard."""
+    found: list[str] = []
+    for name in names:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            found.append(value)
+        elif value:
+            found.extend(value)
+    return found
+
+
+def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *, inputs: Sequence[str]) -> None:
+    """The report or plan in the chosen format, to standard output or to --output.
+
+    A file is written whole or not at all (a temporary file beside it, renamed into place), and never over one
+    of the run's inputs.
+    """
+    from hybridtls.report.render import render
+
+    if not args.output:
+        render(result, args.format, out, width=args.width, color=None)
+        return
+    _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
+    target = Path(args.output)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            render(result, args.format, stream, width=args.width or 100, color=False)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _refuse_overwriting_inputs(output: str, inputs: Sequence[str]) -> None:
+    target = Path(output).resolve()
+    if any(Path(f).resolve() == target for f in inputs):
+        raise UsageError(f"--output {output} is one of the files this run reads", hint="write the report elsewhere")
+
+
+def finish(result: Report | Plan, args: argparse.Namespace, out: TextIO, err: TextIO, *input_options: str) -> int:
+    """What every judging command ends with: the files that could not be read, on stderr; the report, where it
+    was asked for (never over one of the files named by ``input_options``); the exit status."""
+    print_problems(err, result.evidence.problems)
+    if args.format == "json" and result.evidence.notices:
+        print_notices(err, result.evidence.notices)
+    write_result(result, args, out, inputs=given_files(args, *input_options))
+    return ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN

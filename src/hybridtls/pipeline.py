@@ -1,0 +1,294 @@
+"""The application: judge evidence, probe and judge, plan a certificate change. No argparse and no printing.
+
+Every front-end (the command line, the Python API, the coming monitor) calls these. Each run builds one
+``TrustStore`` from ``--trust``, ``--intermediates`` and the anchors saved reports were judged with, and every
+chain of the run is built by it, so the same facts reach the same verdict whichever way they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from hybridtls.errors import NothingUsable, UsageError
+from hybridtls.model import Severity
+
+if TYPE_CHECKING:
+    from hybridtls.checks import CheckContext
+    from hybridtls.evidence.dates import DateOrder
+    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem
+    from hybridtls.pki.trust import TrustStore
+    from hybridtls.report import Plan, Report
+    from hybridtls.smtp.targets import Target
+
+PasswordSource = Callable[[str], "bytes | None"]  # asked with a PFX file's name; None when no password is known
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustOptions:
+    """Where a run's trust comes from, besides the Mozilla root store."""
+
+    trust: Sequence[str] = ()  # files of extra trusted roots (an internal CA)
+    intermediates: Sequence[str] = ()  # files of intermediates to build certificate files' chains with
+    use_recorded: bool = True  # also trust the anchors a saved hybridtls report records it was judged with
+    passwords: PasswordSource | None = None  # for PFX files among them
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeOptions:
+    """How to probe: where the addresses come from, what the certificate must match, how politely."""
+
+    mx: Sequence[str] = ()  # probe the MX hosts of these domains
+    resolve: Sequence[str] = ()  # NAME=ADDR[,ADDR] pins
+    nameserver: str | None = None  # IP[:PORT] to ask instead of the system's resolver
+    ehlo: str | None = None
+    expect_name: str | None = None  # the outbound connector's TlsDomain; default: each host name
+    expect_cert: Sequence[str] = ()  # TlsCertificateName values the presented certificate must match
+    concurrency: int = 10
+    per_address: int = 1
+    timeout: float = 15.0  # each step
+    deadline: float = 300.0  # the whole run
+    retry_after: float = 5.0  # after a 421 greeting
+    sweep: bool = True  # the TLS 1.0/1.1/1.2/1.3 acceptance sweep
+
+    def validate(self) -> None:
+        if self.concurrency < 1 or self.per_address < 1 or self.timeout <= 0 or self.deadline <= 0:
+            raise UsageError("--concurrency, --per-address, --timeout and --deadline must be positive")
+
+
+def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
+                   date_order: DateOrder | None = None, fail_on: Severity | None = Severity.WARNING) -> Report:
+    """``hybridtls check``: read evidence files and folders, build the chains, run every check."""
+    from hybridtls.checks import CheckContext
+    from hybridtls.evidence.loader import load_evidence
+
+    judged_at = _now(now)
+    evidence = load_evidence(list(paths), date_order)
+    if not evidence.usable:
+        raise NothingUsable(
+            "nothing usable was read from " + ", ".join(paths),
+            hint="give saved output of Get-ExchangeCertificate | Format-List (from each server) or Get-MessageTrace",
+            problems=_problem_lines(evidence.problems))
+    problems: list[InputProblem] = []
+    store = _trust_store(trust, evidence.recorded_anchors, problems)
+    evidence = _with_problems(evidence, problems)
+    evidence = judge_chains(evidence, store)
+    if now is None:
+        evidence = _note_old_evidence(evidence, judged_at, paths)
+    return _report("check", evidence, CheckContext(now=judged_at), fail_on=fail_on, now=judged_at)
+
+
+def judge_certificates(files: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
+                       names: Sequence[str] = (), tls_certificate_names: Sequence[str] = (),
+                       fetch_aia: bool = False, fail_on: Severity | None = Severity.WARNING) -> Report:
+    """``hybridtls cert``: certificate files as Windows and Exchange see them, and the chain Exchange Online
+    would build for each leaf."""
+    from hybridtls.checks import CheckContext
+    from hybridtls.evidence.certsource import build_chains_fetching, read_certificate_paths
+    from hybridtls.model import EvidenceSet, Notice
+
+    judged_at = _now(now)
+    problems: list[InputProblem] = []
+    subjects = read_certificate_paths(files, trust.passwords, problems)
+    if not subjects:
+        raise NothingUsable("no certificate was read from " + ", ".join(files), problems=_problem_lines(problems))
+    store = _trust_store(trust, (), problems)
+    notices: list[Notice] = []
+    chains = build_chains_fetching(subjects, store, notices) if fetch_aia else store.chains_of_files(subjects)
+    evidence = EvidenceSet(files=tuple(files), certificate_files=tuple(subjects), chains=chains,
+                           trust=store.basis, problems=tuple(problems), notices=tuple(notices))
+    context = CheckContext(now=judged_at, expected_names=tuple(names),
+                           expected_tls_names=tuple(tls_certificate_names))
+    return _report("cert", evidence, context, fail_on=fail_on, now=judged_at)
+
+
+async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions = ProbeOptions(),
+                                targets_file: str | None = None, now: datetime | None = None,
+                                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING) -> Report:
+    """``hybridtls probe``: probe every address behind the targets over SMTP and STARTTLS, judge what each
+    presented as Exchange Online would. Safe to await from inside a running event loop."""
+    from hybridtls.checks import CheckContext
+    from hybridtls.model import EvidenceSet
+
+    options.validate()
+    parsed = _targets(targets, targets_file)
+    problems: list[InputProblem] = []
+    store = _trust_store(trust, (), problems)
+    probes = await _probe(parsed, options)
+    judged_at = _now(now)
+    evidence = EvidenceSet(files=tuple(p.label for p in probes), probes=tuple(probes), problems=tuple(problems))
+    evidence = judge_chains(evidence, store)
+    context = CheckContext(now=judged_at, expected_tls_names=tuple(options.expect_cert))
+    return _report("probe", evidence, context, fail_on=fail_on, now=judged_at)
+
+
+def probe_and_judge(targets: Sequence[str], **kwargs: object) -> Report:
+    """``probe_and_judge_async`` for callers without an event loop (the command line)."""
+    return asyncio.run(probe_and_judge_async(targets, **kwargs))  # type: ignore[arg-type]
+
+
+def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime | None = None,
+                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.ERROR) -> Plan:
+    """``hybridtls plan``: what refers to the current certificate, the ordered steps to switch to the new one,
+    and what would fail if it were done as planned."""
+    from hybridtls.evidence.certsource import read_certificate_paths
+    from hybridtls.evidence.loader import load_evidence
+    from hybridtls.pki.chain import leaves
+    from hybridtls.planning.build import build_plan
+    from hybridtls.report import Plan
+
+    planned_at = _now(now)
+    problems: list[InputProblem] = []
+    new = read_certificate_paths([new_cert], trust.passwords, problems)
+    if not new:
+        raise NothingUsable(f"no certificate was read from --new-cert {new_cert}", problems=_problem_lines(problems))
+    evidence = load_evidence(list(evidence_paths))
+    store = _trust_store(trust, evidence.recorded_anchors, problems)
+    evidence = judge_chains(_with_problems(evidence, problems), store)
+    leaf = leaves(new)[0]
+    chain = store.chain_of(leaf, new)
+    change = build_plan(evidence, leaf, chain, planned_at)
+    return Plan(plan=change, evidence=replace(evidence, files=(*evidence.files, new_cert)), now=planned_at,
+                fail_on=fail_on)
+
+
+def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
+    """Every chain of the run, built by one store: certificate files from what was supplied, served chains as
+    served. Records which anchors they were judged against."""
+    if not evidence.certificate_files and not any(p.chain for p in evidence.probes):
+        return evidence
+    from hybridtls.model import Notice, Source
+
+    chains = store.chains_of_files(evidence.certificate_files) if evidence.certificate_files else ()
+    chains += tuple(store.chain_as_served(p.chain) for p in evidence.probes if p.chain)
+    basis = store.basis
+    said = [Notice(source=Source(path=anchor.origin),
+                   message=f"chains were judged with this anchor besides the Mozilla root store: {anchor.subject} "
+                           f"(SHA-256 {anchor.sha256})")
+            for anchor in basis.anchors]
+    return replace(evidence, chains=chains, trust=basis, notices=(*evidence.notices, *said))
+
+
+def read_password_file(path: str) -> PasswordSource:
+    """A PFX password from the first line of a file (read when a PFX asks, never kept)."""
+
+    def ask(_: str) -> bytes | None:
+        try:
+            with open(path, "rb") as handle:
+                return handle.readline().rstrip(b"\r\n")
+        except OSError as exc:
+            raise UsageError(f"cannot read --password-file {path}: {exc.strerror or exc}") from None
+
+    return ask
+
+
+def environment_password(_: str) -> bytes | None:
+    import os
+
+    password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
+    return password.encode() if password is not None else None
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now().replace(microsecond=0)
+
+
+def _trust_store(options: TrustOptions, recorded: Sequence[AnchorRecord],
+                 problems: list[InputProblem]) -> TrustStore:
+    from hybridtls.evidence.certsource import read_certificate_paths
+    from hybridtls.pki.trust import TrustStore, anchor_record
+
+    passwords = options.passwords or environment_password
+    trusted: list[CertificateFile] = read_certificate_paths(options.trust, passwords, problems)
+    intermediates = read_certificate_paths(options.intermediates, passwords, problems)
+    anchors = [anchor_record(cert, f"--trust {cert.source.path}") for cert in trusted]
+    if options.use_recorded:
+        anchors.extend(recorded)
+    return TrustStore(anchors, intermediates=intermediates)
+
+
+def _with_problems(evidence: EvidenceSet, problems: Sequence[InputProblem]) -> EvidenceSet:
+    return replace(evidence, problems=(*evidence.problems, *problems)) if problems else evidence
+
+
+def _problem_lines(problems: Sequence[InputProblem]) -> tuple[tuple[str, str | None], ...]:
+    return tuple((f"{p.source}: {p.message}", p.hint) for p in problems)
+
+
+def _report(command: str, evidence: EvidenceSet, context: CheckContext, *, fail_on: Severity | None,
+            now: datetime) -> Report:
+    from hybridtls.checks import checks_for, run_checks
+    from hybridtls.report import Report
+
+    checks = checks_for(command)
+    outcomes = tuple(run_checks(evidence, context, checks))
+    return Report(command=command, evidence=evidence, checks=checks, outcomes=outcomes, now=now,
+                  fail_on=fail_on)
+
+
+def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str]) -> EvidenceSet:
+    from hybridtls.model import Notice, Source
+
+    dates = [e.received for e in evidence.trace_entries if e.received]
+    dates += [c.not_before for c in evidence.certificates if c.not_before]
+    if not dates or (now - max(dates)).days < 365:
+        return evidence
+    newest = max(dates)
+    notice = Notice(
+        source=Source(path=" ".join(paths)),
+        message=f"the newest date in the evidence is {newest:%Y-%m-%d}, long before {now:%Y-%m-%d}: expiry is "
+                "judged against today",
+        hint=f"to judge the evidence as of when it was saved, pass --now {newest:%Y-%m-%d}",
+    )
+    return replace(evidence, notices=(*evidence.notices, notice))
+
+
+def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
+    from pathlib import Path
+
+    from hybridtls.smtp.targets import parse_target
+
+    given = list(texts)
+    if targets_file:
+        try:
+            lines = Path(targets_file).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --targets-file {targets_file}: {exc}") from None
+        for number, line in enumerate(lines, 1):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                try:
+                    parse_target(text)
+                except UsageError as exc:
+                    raise UsageError(f"{targets_file}:{number}: {exc.message}") from None
+                given.append(text)
+    return [parse_target(text) for text in given]
+
+
+async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
+    from hybridtls.model import ProbeOutcome, ProbeResult
+    from hybridtls.smtp.resolve import Resolution
+    from hybridtls.smtp.runner import run_probes
+    from hybridtls.smtp.session import ProbeSettings
+    from hybridtls.smtp.targets import parse_resolve
+
+    resolution = Resolution(options.nameserver, parse_resolve(list(options.resolve)),
+                            timeout=min(options.timeout, 10.0))
+    failed: list[ProbeResult] = []
+    for domain in options.mx:
+        found, error = await resolution.mx(domain)
+        if error:
+            failed.append(ProbeResult(host=domain, address="", port=25, expected_name=domain,
+                                      outcome=ProbeOutcome.DNS_FAILED, stage="resolve", detail=error,
+                                      observed_at=datetime.now(timezone.utc).replace(microsecond=0)))
+        targets.extend(found)
+    if not targets and not failed:
+        raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
+    settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,
+                             **({"ehlo_name": options.ehlo} if options.ehlo else {}))
+    return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
+                                     concurrency=options.concurrency, per_address=options.per_address,
+                                     deadline=options.deadline)

@@ -1,1 +1,0 @@
-"""asyncio SMTP + STARTTLS probes: collect what each address says and presents. Never judges, never sends mail."""
