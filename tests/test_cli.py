@@ -246,3 +246,10 @@ def test_a_saved_check_report_is_not_evidence(tmp_path: Path) -> None:
     saved.write_text(run_cli("check", str(CASES / "founding-incident"), "--format", "json").out)
     run = run_cli("check", str(saved))
     assert run.code == 2 and "holds no probe results" in run.err.splitlines()[0]
+
+
+def test_the_command_line_offers_every_report_format() -> None:
+    from hybridtls.cli.common import FORMATS
+    from hybridtls.report.render import FORMATS as WRITTEN
+
+    assert FORMATS == WRITTEN

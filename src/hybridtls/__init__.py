@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from hybridtls._version import __version__
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -8,9 +8,8 @@ from datetime import datetime
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
-from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.hostnames import covering_name, is_address
 from hybridtls.powershell import ps_literal
-from hybridtls.smtp.targets import is_address
 
 _EXO_TLS = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
 _MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"

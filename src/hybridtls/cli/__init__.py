@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from hybridtls import __version__
+from hybridtls._version import __version__
 from hybridtls.cli import cert, check, explain, plan, probe
 from hybridtls.cli.common import ExitStatus, Parser, error_line
 from hybridtls.errors import HybridTlsError, NothingUsable

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hybridtls.pipeline import PasswordSource, TrustOptions
     from hybridtls.report import Plan, Report
 
-FORMATS = ("terminal", "json", "html", "markdown")  # as hybridtls.report.FORMATS, without importing it at start-up
+FORMATS = ("terminal", "json", "html", "markdown")  # as report.render.FORMATS, without importing it at start-up
 SEVERITIES = ("error", "warning", "info", "never")
 
 
@@ -145,10 +145,8 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
     A file is written whole or not at all (a temporary file beside it, renamed into place), and never over one
     of the run's inputs.
     """
-    from hybridtls.report.render import render
-
     if not args.output:
-        render(result, args.format, out, width=args.width, color=None)
+        result.write(args.format, out, width=args.width, color=None)
         return
     _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
     target = Path(args.output)
@@ -158,7 +156,7 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            render(result, args.format, stream, width=args.width or 100, color=False)
+            result.write(args.format, stream, width=args.width or 100, color=False)
         os.replace(temporary, target)
     except OSError as exc:
         raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None

@@ -31,7 +31,7 @@ def build_chains_fetching(subjects: Sequence[CertificateFile], store: TrustStore
     """Chains of certificate files, downloading each missing issuer from its caIssuers URL (--fetch-aia)."""
     from dataclasses import replace
 
-    from hybridtls.pki.aia import fetch_issuer
+    from hybridtls.evidence.aia import fetch_issuer
 
     pool: list[CertificateFile] = []
     fetched: set[str] = set()

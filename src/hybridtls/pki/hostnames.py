@@ -9,6 +9,15 @@ _PRIVATE_SUFFIXES = (".local", ".lan", ".internal", ".corp", ".intra", ".intrane
                      ".localhost")
 
 
+def is_address(text: str) -> bool:
+    """An IPv4 or IPv6 literal (an IPv6 zone such as ``%eth0`` allowed)."""
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def covers(pattern: str, host: str) -> bool:
     """A wildcard stands for exactly one left-most label; partial wildcards (``f*.contoso.com``) match nothing."""
     pattern, host = pattern.rstrip(".").casefold(), host.rstrip(".").casefold()

@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from hybridtls.checks import Check
 from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
 
 if TYPE_CHECKING:
+    from hybridtls.checks import Check
     from hybridtls.planning.model import ChangePlan
-
-FORMATS = ("terminal", "json", "html", "markdown")
-
 
 def fails(severities: Iterable[Severity], fail_on: Severity | None, evidence: EvidenceSet) -> bool:
     """The one rule for --fail-on: evidence that could not be read fails, then any severity at or above it."""
@@ -30,6 +27,10 @@ class Rendered:
 
     @property
     def failed(self) -> bool:
+        raise NotImplementedError
+
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+        """Write this result to ``stream`` as ``fmt`` (one of FORMATS); width and colour apply to the terminal."""
         raise NotImplementedError
 
     @property
@@ -50,10 +51,8 @@ class Rendered:
     def _rendered(self, fmt: str) -> str:
         import io
 
-        from hybridtls.report.render import render
-
         buffer = io.StringIO()
-        render(self, fmt, buffer, width=100, color=False)  # type: ignore[arg-type]
+        self.write(fmt, buffer, width=100, color=False)
         return buffer.getvalue()
 
 
@@ -74,6 +73,11 @@ class Report(Rendered):
         order = {check.id: index for index, check in enumerate(self.checks)}
         found = [f for outcome in self.outcomes for f in outcome.findings]
         return sorted(found, key=lambda f: (-f.severity.rank, order.get(f.check_id, len(order))))
+
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+        from hybridtls.report.render import render_report
+
+        render_report(self, fmt, stream, width=width, color=color)
 
     def check(self, check_id: str) -> Check:
         """The declaration of a check this report ran."""
@@ -109,6 +113,11 @@ class Plan(Rendered):
     evidence: EvidenceSet
     now: datetime
     fail_on: Severity | None
+
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+        from hybridtls.report.render import render_plan
+
+        render_plan(self, fmt, stream, width=width, color=color)
 
     @property
     def failed(self) -> bool:

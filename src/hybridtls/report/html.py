@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from hybridtls import __version__
+from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
-from hybridtls.report import Report
 from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+
+    from hybridtls.report import Report
 
 COLOURS = {"Delivered": "#12b76a", "Pending": "#f79009", "GettingStatus": "#84caff", "Failed": "#d92d20",
            "Other": "#98a2b3"}

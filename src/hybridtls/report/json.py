@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hybridtls import __version__
+from hybridtls._version import __version__
 from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult, Source
-from hybridtls.report import Report
+
+if TYPE_CHECKING:
+    from hybridtls.report import Report
 
 SCHEMA_VERSION = 1
 

@@ -7,11 +7,14 @@ goes into fenced blocks whose fence is longer than any backtick run inside.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from hybridtls.model import CheckStatus, InputProblem, Notice
-from hybridtls.report import Report
 from hybridtls.report.escape import inert
 from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
+
+if TYPE_CHECKING:
+    from hybridtls.report import Report
 
 # Enough to keep evidence from becoming emphasis, code, links, tables or strike-through; the rest reads as typed.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from hybridtls import __version__
+from hybridtls._version import __version__
 from hybridtls.model import Severity
 from hybridtls.planning.model import ChangePlan
 from hybridtls.report.escape import inert

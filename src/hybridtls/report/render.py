@@ -1,38 +1,47 @@
-"""Every format behind one signature: ``render(result, format, stream)`` for a run's report or a change plan."""
+"""Every format behind one signature: ``(result, format, stream)``, for a run's report and for a change plan.
+
+Callers use ``Report.write`` and ``Plan.write``; the writers are imported only for the format asked for.
+"""
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from hybridtls.report import FORMATS, Plan, Report
+if TYPE_CHECKING:
+    from hybridtls.report import Plan, Report
+
+FORMATS = ("terminal", "json", "html", "markdown")
 
 
-def render(result: Report | Plan, fmt: str, stream: TextIO, *, width: int | None = None,
-           color: bool | None = None) -> None:
-    """Write ``result`` to ``stream`` as ``fmt`` (one of FORMATS). ``width`` and ``color`` apply to the terminal."""
+def _known(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if isinstance(result, Plan):
-        _render_plan(result, fmt, stream, width=width, color=color)
-    elif fmt == "json":
+
+
+def render_report(report: Report, fmt: str, stream: TextIO, *, width: int | None = None,
+                  color: bool | None = None) -> None:
+    _known(fmt)
+    if fmt == "json":
         from hybridtls.report.json import render_json
 
-        stream.write(render_json(result))
+        stream.write(render_json(report))
     elif fmt == "html":
         from hybridtls.report.html import render_html
 
-        stream.write(render_html(result))
+        stream.write(render_html(report))
     elif fmt == "markdown":
         from hybridtls.report.markdown import render_markdown
 
-        stream.write(render_markdown(result))
+        stream.write(render_markdown(report))
     else:
         from hybridtls.report.terminal import make_console, render_terminal
 
-        render_terminal(result, make_console(stream, width=width, color=color))
+        render_terminal(report, make_console(stream, width=width, color=color))
 
 
-def _render_plan(result: Plan, fmt: str, stream: TextIO, *, width: int | None, color: bool | None) -> None:
+def render_plan(result: Plan, fmt: str, stream: TextIO, *, width: int | None = None,
+                color: bool | None = None) -> None:
+    _known(fmt)
     from hybridtls.report import planview
 
     if fmt == "json":

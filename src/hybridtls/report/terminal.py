@@ -8,15 +8,17 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.text import Text
 
 from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
 from hybridtls.pki.tlsname import TlsCertificateName
-from hybridtls.report import Report
 from hybridtls.report.escape import inert
+
+if TYPE_CHECKING:
+    from hybridtls.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold cyan"}
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTICE"}

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
 from hybridtls.model import EvidenceSet, ProbeOutcome, RootCAType, TraceStatus
-from hybridtls.report import Report
+
+if TYPE_CHECKING:
+    from hybridtls.report import Report
 
 EXPIRING_DAYS = 30
 

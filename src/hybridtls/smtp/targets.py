@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
 from hybridtls.errors import UsageError
+from hybridtls.pki.hostnames import is_address
 
 DEFAULT_PORT = 25
 _HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.%\w]+)\]|(?P<host>[^:\[\]\s]+))(?::(?P<port>\d{1,5}))?$")
@@ -20,14 +20,6 @@ class Target:
     port: int
     addresses: tuple[str, ...] = ()  # filled by resolution (or a literal / --resolve)
     source: str = ""  # where the target came from: "argument", "MX of contoso.com", ...
-
-
-def is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
 
 
 def parse_target(text: str, source: str = "argument") -> Target:
