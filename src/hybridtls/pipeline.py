@@ -7,7 +7,6 @@ chain of the run is built by it, so the same facts reach the same verdict whiche
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -72,10 +71,10 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
             "nothing usable was read from " + ", ".join(paths),
             hint="give saved output of Get-ExchangeCertificate | Format-List (from each server) or Get-MessageTrace",
             problems=_problem_lines(evidence.problems))
-    problems: list[InputProblem] = []
-    store = _trust_store(trust, evidence.recorded_anchors, problems)
-    evidence = _with_problems(evidence, problems)
-    evidence = judge_chains(evidence, store)
+    if _has_chains(evidence) or trust.trust or trust.intermediates:  # cryptography loads only when needed
+        problems: list[InputProblem] = []
+        store = _trust_store(trust, evidence.recorded_anchors, problems)
+        evidence = judge_chains(_with_problems(evidence, problems), store)
     if now is None:
         evidence = _note_old_evidence(evidence, judged_at, paths)
     return _report("check", evidence, CheckContext(now=judged_at), fail_on=fail_on, now=judged_at)
@@ -127,6 +126,8 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
 
 def probe_and_judge(targets: Sequence[str], **kwargs: object) -> Report:
     """``probe_and_judge_async`` for callers without an event loop (the command line)."""
+    import asyncio
+
     return asyncio.run(probe_and_judge_async(targets, **kwargs))  # type: ignore[arg-type]
 
 
@@ -158,7 +159,7 @@ def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime |
 def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
     """Every chain of the run, built by one store: certificate files from what was supplied, served chains as
     served. Records which anchors they were judged against."""
-    if not evidence.certificate_files and not any(p.chain for p in evidence.probes):
+    if not _has_chains(evidence):
         return evidence
     from hybridtls.model import Notice, Source
 
@@ -170,6 +171,10 @@ def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
                            f"(SHA-256 {anchor.sha256})")
             for anchor in basis.anchors]
     return replace(evidence, chains=chains, trust=basis, notices=(*evidence.notices, *said))
+
+
+def _has_chains(evidence: EvidenceSet) -> bool:
+    return bool(evidence.certificate_files) or any(p.chain for p in evidence.probes)
 
 
 def read_password_file(path: str) -> PasswordSource:
