@@ -129,6 +129,23 @@ async def http_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     await writer.drain()
 
 
+async def dribbles_the_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Each line well inside the step timeout, the whole reply far outside it."""
+    for number in range(40):
+        writer.write(f"220-line {number} of a greeting that never ends\r\n".encode())
+        await writer.drain()
+        await asyncio.sleep(0.25)
+
+
+async def dribbles_the_ehlo_reply_byte_by_byte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"220 slow.test ESMTP\r\n")
+    await reader.readline()
+    for byte in b"250-slow.test\r\n" * 40:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+
+
 SETTINGS = ProbeSettings(ehlo_name="probe.hybridtls.test", timeout=1.5, sweep=False, retry_421_after=0.2)
 
 
@@ -153,6 +170,17 @@ def test_hostile_server(handler: Handler, outcome: ProbeOutcome, stage: str, wor
     assert result.stage == stage and words in result.detail
     assert elapsed < 10  # bounded: timeouts per step, one 421 retry
     assert not any("MAIL" in t.text or "AUTH" in t.text for t in result.transcript if t.direction == ">")
+
+
+@pytest.mark.parametrize(("handler", "stage"), [(dribbles_the_greeting, "banner"),
+                                               (dribbles_the_ehlo_reply_byte_by_byte, "ehlo")])
+def test_a_step_is_bounded_as_a_whole_not_line_by_line(handler: Handler, stage: str) -> None:
+    with LoopbackServer(handler) as server:
+        result = asyncio.run(probe_address("127.0.0.1", "127.0.0.1", server.port, "slow.test", SETTINGS))
+    assert result.outcome is ProbeOutcome.TIMEOUT and result.stage == stage, result.detail
+    # 1.5 s for the step: at most ~6 of the 40 greeting lines (one per 0.25 s) could have arrived, and none is
+    # in the transcript because the reply never completed
+    assert not any(t.direction == "<" and "line 7 of" in t.text for t in result.transcript)
 
 
 def test_plaintext_injected_before_tls_is_discarded() -> None:

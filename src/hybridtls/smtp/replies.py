@@ -39,11 +39,17 @@ def parse_reply_line(raw: bytes) -> tuple[int, bool, str]:
 
 
 async def read_reply(reader: asyncio.StreamReader, timeout: float) -> Reply:
+    """One whole reply within ``timeout`` seconds, however slowly its lines or bytes arrive."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     code: int | None = None
     lines: list[str] = []
     while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise asyncio.TimeoutError
         try:
-            raw = await asyncio.wait_for(reader.readuntil(b"\n"), timeout)
+            raw = await asyncio.wait_for(reader.readuntil(b"\n"), remaining)
         except asyncio.LimitOverrunError:
             raise ProtocolError(f"a reply line longer than {MAX_LINE_BYTES} bytes") from None
         except asyncio.IncompleteReadError as exc:

@@ -86,8 +86,9 @@ async def _command(conversation: _Conversation, reader: asyncio.StreamReader, wr
                    line: str, timeout: float) -> Reply:
     conversation.note(">", line)
     writer.write(line.encode("ascii") + b"\r\n")
+    started = asyncio.get_running_loop().time()
     await asyncio.wait_for(writer.drain(), timeout)
-    reply = await read_reply(reader, timeout)
+    reply = await read_reply(reader, timeout - (asyncio.get_running_loop().time() - started))
     for text in reply.transcript():
         conversation.note("<", text)
     return reply
