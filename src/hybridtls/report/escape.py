@@ -1,15 +1,40 @@
-"""Evidence text is untrusted: make it inert before it reaches a terminal."""
+"""Evidence text is untrusted: one rule makes it inert in every format (terminal, Markdown, HTML, fixes).
+
+Control characters (C0, DEL, C1), every line and paragraph separator, the bidirectional controls that reorder
+what is shown, and the invisible format characters that hide text are shown as escapes (``\\x1b``, ``\\u202e``)
+instead of acting. A value shown on one line (``single_line``) also shows ``\\n`` and ``\\r``, so it can never
+start a line of its own, such as a forged verdict.
+"""
 
 from __future__ import annotations
 
 import re
 
-# C0 and C1 controls (but newline and tab), DEL, and the bidirectional overrides that can reorder what is shown.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 (but newline and tab), DEL, C1 (NEL among them), the Unicode line and paragraph separators, the bidi marks,
+# embeddings, overrides and isolates, and zero-width characters that can hide or join text.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                     "\u2066-\u206f\ufeff\ufff9-\ufffb]")
+_UNSAFE_ONE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\n]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x0A:
+        return "\\n"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def inert(text: str, *, single_line: bool = False) -> str:
-    """Show control characters as escapes (``\\x1b``) instead of letting the terminal act on them."""
-    text = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                       text)
-    return text.replace("\n", "\\n").replace("\t", " ") if single_line else text
+    """``text`` with nothing in it that a terminal, a browser or a Markdown viewer would act on or hide.
+
+    ``single_line``: also newlines as ``\\n`` and tabs as spaces. Without it, newlines stay (for the fix blocks,
+    whose lines are ours and whose evidence values are literals already) and every other separator is escaped.
+    """
+    if single_line:
+        return _UNSAFE_ONE_LINE.sub(_shown, text).replace("\t", " ")
+    return _UNSAFE.sub(_shown, text)
+
+
+def inert_lines(text: str) -> list[str]:
+    """Multi-line text (a fix, a plan step) as lines, each inert and each on one line."""
+    return [inert(line, single_line=True) for line in text.split("\n")]

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
+from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
@@ -41,11 +42,22 @@ def _reference(text: str) -> _Reference:
 
 
 def environment() -> Environment:
+    """Every ``{{ value }}`` is escaped for HTML (autoescape) and shown on one line with nothing live or hidden
+    in it (``finalize``), in text and in attributes alike; multi-line blocks go through the ``lines`` filter."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    from markupsafe import Markup, escape
 
-    return Environment(loader=PackageLoader("hybridtls.report", "templates"), undefined=StrictUndefined,
-                       autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
-                       lstrip_blocks=True)
+    def one_line(value: object) -> object:
+        return inert(value, single_line=True) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+    def lines(value: str) -> Markup:
+        return Markup("\n").join(escape(line) for line in inert_lines(value))
+
+    env = Environment(loader=PackageLoader("hybridtls.report", "templates"), undefined=StrictUndefined,
+                      autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+                      lstrip_blocks=True, finalize=one_line)
+    env.filters["lines"] = lines
+    return env
 
 
 def render_html(report: Report) -> str:

@@ -12,7 +12,7 @@ from rich.text import Text
 from hybridtls._version import __version__
 from hybridtls.model import Severity
 from hybridtls.planning.model import ChangePlan
-from hybridtls.report.escape import inert
+from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.markdown import code_block, text
 
 PLAN_SCHEMA_VERSION = 1
@@ -93,8 +93,8 @@ def render_plan_terminal(plan: ChangePlan, now: datetime, console: Console) -> N
         console.print(Text(f"{number}. {step.title}", style="bold"))
         console.print(Text(f"   where: {inert(step.where, single_line=True)}", style="dim"))
         console.print(Text(f"   {step.why}", style="dim"))
-        for command_line in step.commands.splitlines():
-            console.print(Text("     " + inert(command_line), style="green"), soft_wrap=True)
+        for command_line in inert_lines(step.commands):
+            console.print(Text("     " + command_line, style="green"), soft_wrap=True)
 
 
 def render_plan_html(plan: ChangePlan, now: datetime, fail_on: Severity | None) -> str:

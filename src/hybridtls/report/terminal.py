@@ -15,7 +15,7 @@ from rich.text import Text
 
 from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
 from hybridtls.pki.tlsname import TlsCertificateName
-from hybridtls.report.escape import inert
+from hybridtls.report.escape import inert, inert_lines
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -153,7 +153,7 @@ def _connector_commands(cert: CertificateFile, console: Console) -> None:
         f"Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' -TlsCertificateName {name}",
         f"Set-HybridConfiguration -TlsCertificateName {name}",
     ):
-        console.print(Text("    " + inert(command), style="green"), soft_wrap=True)
+        console.print(Text("    " + inert(command, single_line=True), style="green"), soft_wrap=True)
 
 
 def _wrapped(text: Text, indent: int, width: int) -> list[Text]:
@@ -193,7 +193,7 @@ def _finding(report: Report, finding: Finding, console: Console) -> None:
     title.append(check.title, style="bold")
     lines = [Text(""), *_wrapped(title, 0, width),
              *_wrapped(Text(inert(finding.subject, single_line=True), style="bold"), 2, width),
-             *_wrapped(Text(inert(finding.message)), 2, width)]
+             *_wrapped(Text(inert(finding.message, single_line=True)), 2, width)]
     if finding.evidence:
         lines.append(Text("  Evidence", style="underline"))
         for citation in finding.evidence:
@@ -203,7 +203,7 @@ def _finding(report: Report, finding: Finding, console: Console) -> None:
     lines.append(Text("  Why", style="underline"))
     lines.extend(_wrapped(Text(check.explanation, style="dim"), 4, width))
     lines.append(Text("  Fix", style="underline"))
-    lines.extend(Text("    " + inert(code_line), style="green") for code_line in finding.remediation.splitlines())
+    lines.extend(Text("    " + code_line, style="green") for code_line in inert_lines(finding.remediation))
     _print_lines(console, lines)
 
 
