@@ -86,9 +86,20 @@ class Postfix:
         subprocess.run(["postconf", "-c", str(self.dir), "-F", "*/*/chroot = n"], check=True, capture_output=True)
 
     def start(self) -> None:
+        self._port_is_free()
         self.configure()
         subprocess.run([POSTFIX, "-c", str(self.dir), "start"], check=True, capture_output=True)
         self.running = True
+
+    def _port_is_free(self) -> None:
+        """Another run's Postfix on the same port would answer for this one, with other certificates."""
+        family = socket.AF_INET6 if ":" in self.scenario.address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((self.scenario.address, self.scenario.port))
+            except OSError as exc:
+                raise RuntimeError(f"{self.scenario.listen} is taken ({exc.strerror}): is another test run's Postfix "
+                                   "still up? ('ss -ltnp' names it)") from None
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         family = socket.AF_INET6 if ":" in self.scenario.address else socket.AF_INET
