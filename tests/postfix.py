@@ -95,6 +95,7 @@ class Postfix:
         """Another run's Postfix on the same port would answer for this one, with other certificates."""
         family = socket.AF_INET6 if ":" in self.scenario.address else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed run's TIME_WAIT is no owner
             try:
                 sock.bind((self.scenario.address, self.scenario.port))
             except OSError as exc:
