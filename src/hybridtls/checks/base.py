@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+from hybridtls.powershell import check_pasteable
 
 
 class NotApplicable(Exception):
@@ -47,6 +48,6 @@ class Check:
             subject=subject,
             message=message,
             evidence=tuple(evidence),
-            remediation=remediation or self.remediation,
+            remediation=check_pasteable(remediation or self.remediation),  # a fix never carries a raw control character
             server=server,
         )

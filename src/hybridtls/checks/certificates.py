@@ -11,10 +11,9 @@ from hybridtls.checks.estate import (
     certificate_selector,
     cite,
     estate_servers,
-    exchange_filter,
+    get_certificate,
     group_certificates,
-    ps_server,
-    safe_serial,
+    ps_server_value,
     server_name,
 )
 from hybridtls.model import (
@@ -25,6 +24,7 @@ from hybridtls.model import (
     Finding,
     Severity,
 )
+from hybridtls.powershell import Script
 
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_NOTICE_DAYS = 60
@@ -40,10 +40,6 @@ def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def _get(cert: ExchangeCertificate, server: str | None = None) -> str:
-    return f"Get-ExchangeCertificate -Server {server or ps_server(cert)} {exchange_filter(cert)}"
-
-
 def _bound(cert: ExchangeCertificate) -> bool:
     """Whether the certificate is in use for any service (unknown counts as in use)."""
     return cert.services is None or bool(cert.services)
@@ -56,19 +52,25 @@ def _services_text(cert: ExchangeCertificate) -> str:
 
 
 def _renewal(cert: ExchangeCertificate) -> str:
+    script = Script()
     if cert.is_self_signed:
-        return (f"{_get(cert)} | New-ExchangeCertificate -Force -PrivateKeyExportable $true\n"
-                "# then Enable-ExchangeCertificate the new thumbprint for the same services")
-    return "\n".join([
+        return str(script.add(f"{get_certificate(script, cert)} | New-ExchangeCertificate -Force -PrivateKeyExportable $true",
+                              "# then Enable-ExchangeCertificate the new thumbprint for the same services"))
+    return str(script.add(
         "# Renew with the CA (same vendor: a renewal request from the current certificate):",
-        f"{_get(cert)} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true",
+        f"{get_certificate(script, cert)} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true",
         "# Install the issued certificate on every server that holds this one, then bind SMTP",
         "# (answer No when asked to replace the internal transport certificate):",
         "Import-ExchangeCertificate -Server <ServerName> -FileData ([System.IO.File]::ReadAllBytes('\\\\fileserver\\share\\new.pfx')) "
         "-Password (Read-Host -AsSecureString 'PFX password') -PrivateKeyExportable $true",
         "Enable-ExchangeCertificate -Server <ServerName> -Thumbprint <NewThumbprint> -Services SMTP",
         "# Then re-run the Hybrid Configuration Wizard and pick the new certificate (it updates TlsCertificateName).",
-    ])
+    ))
+
+
+def _remove(cert: ExchangeCertificate) -> str:
+    script = Script()
+    return str(script.add(f"{get_certificate(script, cert)} | Remove-ExchangeCertificate"))
 
 
 def _groups(evidence: EvidenceSet) -> list[CertificateGroup]:
@@ -106,7 +108,7 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      + (f" and bound to {_services_text(cert)}." if in_use else " and bound to no service: "
                         "remove it when nothing refers to it.")),
             evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
-            remediation=_renewal(cert) if in_use else f"{_get(cert)} | Remove-ExchangeCertificate",
+            remediation=_renewal(cert) if in_use else _remove(cert),
         )
 
 
@@ -164,8 +166,9 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if cert.status is CertificateStatus.DATE_INVALID:
             fix = _renewal(cert)
         else:
-            fix = _STATUS_FIX.get(cert.status, _CHAIN_FIX).format(selector=certificate_selector(cert),
-                                                                  server=ps_server(cert))
+            script = Script()
+            fix = str(script.add(_STATUS_FIX.get(cert.status, _CHAIN_FIX).format(
+                selector=certificate_selector(script, cert), server=ps_server_value(script, cert))))
         yield STATUS_NOT_VALID.finding(
             subject=f"{server_name(cert)}: {cert.display_name}",
             server=server_name(cert),
@@ -192,34 +195,42 @@ def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      f"TLS there (services: {_services_text(cert)}); sending shows 'TLS negotiation failed with "
                      "error NoCredentials'."),
             evidence=[cite(cert, "hasprivatekey", "HasPrivateKey", False)],
-            remediation="\n".join([
-                f"# If the key is on {ps_server(cert)} but not linked to the certificate (imported a .cer, not a .pfx):",
-                f"certutil -repairstore my \"{safe_serial(cert)}\"",
-                "# Otherwise import the PFX (with its private key) exported from a server that has it:",
-                f"Import-ExchangeCertificate -Server {ps_server(cert)} -FileData ([System.IO.File]::ReadAllBytes("
-                "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
-                "-PrivateKeyExportable $true",
-            ]),
+            remediation=_repair_key(cert),
         )
+
+
+def _repair_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    script.comment(f"If the key is on {server_name(cert)} but not linked to the certificate (imported a .cer, not a .pfx):")
+    return str(script.add(
+        f"certutil -repairstore my {script.value(cert.serial_number, '<SerialNumber>', 'serial number')}",
+        "# Otherwise import the PFX (with its private key) exported from a server that has it:",
+        f"Import-ExchangeCertificate -Server {ps_server_value(script, cert)} -FileData ([System.IO.File]::ReadAllBytes("
+        "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
+        "-PrivateKeyExportable $true"))
 
 
 def _public_smtp(certs: list[ExchangeCertificate]) -> list[ExchangeCertificate]:
     return [c for c in certs if c.is_ca_issued and c.has_smtp]
 
 
-def _copy_to(cert: ExchangeCertificate, target: str, *, enable_only: bool = False) -> str:
-    source_server = ps_server(cert)
-    enable = (f"{_get(cert, target)} | Enable-ExchangeCertificate -Services SMTP   "
+def _copy_to(cert: ExchangeCertificate, target: ExchangeCertificate, *, enable_only: bool = False) -> str:
+    """Copy ``cert`` to the server of ``target`` (a certificate seen there) and bind SMTP."""
+    script = Script()
+    target_server = target.server.name if target.server else None
+    enable = (f"{get_certificate(script, cert, target_server)} | Enable-ExchangeCertificate -Services SMTP   "
               "# answer No to replacing the internal transport certificate")
     if enable_only:
-        return enable
-    return "\n".join([
-        f"# Copy the certificate with its private key from {source_server} to {target}, then bind SMTP:",
+        return str(script.add(enable))
+    script.comment(f"Copy the certificate with its private key from {server_name(cert)} to {server_name(target)}, "
+                   "then bind SMTP:")
+    return str(script.add(
         "$password = Read-Host -AsSecureString 'PFX password'",
-        f"$pfx = {_get(cert, source_server)} | Export-ExchangeCertificate -BinaryEncoded -Password $password",
-        f"Import-ExchangeCertificate -Server {target} -FileData $pfx.FileData -Password $password -PrivateKeyExportable $true",
+        f"$pfx = {get_certificate(script, cert)} | Export-ExchangeCertificate -BinaryEncoded -Password $password",
+        f"Import-ExchangeCertificate -Server {ps_server_value(script, target)} -FileData $pfx.FileData "
+        "-Password $password -PrivateKeyExportable $true",
         enable,
-    ])
+    ))
 
 
 def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -233,19 +244,19 @@ def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             continue
         self_signed_smtp = [c for c in certs if c.is_self_signed and c.has_smtp]
         name = server_name(certs[0])
-        target = ps_server(certs[0])
         if examples:
             message = (f"{name} has no CA-issued certificate enabled for SMTP, while "
                        f"{', '.join(sorted({server_name(c) for c in examples}))} do. Exchange Online requires a "
                        "public certificate; here STARTTLS falls back to a self-signed certificate"
                        + (f" ({', '.join(c.display_name for c in self_signed_smtp)})." if self_signed_smtp else "."))
-            fix = _copy_to(examples[0], target)
+            fix = _copy_to(examples[0], certs[0])
             severity = Severity.ERROR
         else:
             message = (f"{name} has no CA-issued certificate enabled for SMTP: Exchange Online cannot validate "
                        "a self-signed certificate, so hybrid mail to or from this server will fail TLS.")
-            fix = ("# Install a certificate from a public CA that covers the hybrid mail name, then:\n"
-                   f"Enable-ExchangeCertificate -Server {target} -Thumbprint <Thumbprint> -Services SMTP")
+            script = Script("# Install a certificate from a public CA that covers the hybrid mail name, then:")
+            fix = str(script.add(f"Enable-ExchangeCertificate -Server {ps_server_value(script, certs[0])} "
+                                 "-Thumbprint <Thumbprint> -Services SMTP"))
             severity = Severity.WARNING
         yield NO_PUBLIC_SMTP.finding(
             subject=name, server=name, severity=severity, message=message, remediation=fix,
@@ -272,10 +283,15 @@ def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                     f"stacks require at least {MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
             evidence=[cite(c, "publickeysize", "PublicKeySize", c.public_key_size) for c in group.observations
                       if c.public_key_size],
-            remediation=(f"New-ExchangeCertificate -Server {ps_server(cert)} -GenerateRequest -KeySize 2048 "
-                         "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
-                         "-PrivateKeyExportable $true   # use your names; then install the issued certificate"),
+            remediation=_new_key(cert),
         )
+
+
+def _new_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    return str(script.add(f"New-ExchangeCertificate -Server {ps_server_value(script, cert)} -GenerateRequest -KeySize 2048 "
+                          "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
+                          "-PrivateKeyExportable $true   # use your names; then install the issued certificate"))
 
 
 def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -290,7 +306,6 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
         example = with_smtp[0]
         for key, certs in sorted(servers.items()):
             name = server_name(certs[0])
-            target = ps_server(certs[0])
             if key not in holders:
                 yield PARTIAL_ROLLOUT.finding(
                     subject=f"{name}: {group.name}", server=name,
@@ -300,7 +315,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                              "on the servers without it."),
                     evidence=[cite(example, "services", "Services", _services_text(example)),
                               Citation(source=certs[0].source, text=f"{name}: {len(certs)} other certificate(s)")],
-                    remediation=_copy_to(example, target),
+                    remediation=_copy_to(example, certs[0]),
                 )
             elif all(c.has_smtp is False for c in holders[key]):
                 here = holders[key][0]
@@ -311,7 +326,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                              f"{', '.join(sorted({server_name(c) for c in with_smtp}))}."),
                     evidence=[cite(here, "services", "Services", _services_text(here)),
                               cite(example, "services", "Services", _services_text(example))],
-                    remediation=_copy_to(here, target, enable_only=True),
+                    remediation=_copy_to(here, certs[0], enable_only=True),
                 )
 
 

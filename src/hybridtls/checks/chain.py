@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.model import ChainAnalysis, ChainEnd, Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.hostnames import covering_name, is_private_url
-from hybridtls.powershell import ps_literal
+from hybridtls.powershell import Script
 
 MINIMUM_RSA_BITS = 2048
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
@@ -57,12 +58,15 @@ def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                      "Authorities' on every Exchange server (and give it here with --intermediates to check again)."),
             evidence=[_cite(chain, f"{len(chain.path)} certificate(s) link up to {last.subject!r}"),
                       Citation(source=last.source, text=f"caIssuers: {', '.join(urls)}")],
-            remediation="\n".join([
-                "# On every Exchange server, in an elevated Windows PowerShell:",
-                f"Invoke-WebRequest -Uri {ps_literal(urls[0])} -OutFile $env:TEMP\\intermediate.cer",
-                "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA",
-            ]),
+            remediation=_install_intermediate(urls[0]),
         )
+
+
+def _install_intermediate(url: str) -> str:
+    script = Script("# On every Exchange server, in an elevated Windows PowerShell:")
+    return str(script.add(
+        f"Invoke-WebRequest -Uri {script.value(url, '<caIssuersURL>', 'caIssuers URL')} -OutFile $env:TEMP\\intermediate.cer",
+        "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA"))
 
 
 def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
@@ -75,11 +79,7 @@ def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
                  f"not supplied; it was downloaded with --fetch-aia from {fetched[0].source.path}, {verdict}. "
                  "Exchange Online does not fetch intermediates: install it on every Exchange server."),
         evidence=[Citation(source=c.source, text=f"fetched {c.subject!r}") for c in fetched],
-        remediation="\n".join([
-            "# On every Exchange server, in an elevated Windows PowerShell:",
-            f"Invoke-WebRequest -Uri {ps_literal(fetched[0].source.path)} -OutFile $env:TEMP\\intermediate.cer",
-            "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA",
-        ]),
+        remediation=_install_intermediate(fetched[0].source.path),
     )
 
 
@@ -187,10 +187,8 @@ def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          "contoso.com nor a.b.contoso.com). Exchange Online's DomainValidation would report "
                          "SubjectMismatch."),
                 evidence=[Citation(source=chain.leaf.source, text=f"CertificateDomains {', '.join(names)}")],
-                remediation=("# Either get a certificate that includes the name, or point the connector at a name the\n"
-                             "# certificate covers (Exchange Online PowerShell):\n"
-                             f"Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain "
-                             f"{ps_literal(names[0]) if names else '<name>'}"),
+                remediation=tls_domain_fix(names, "# Either get a certificate that includes the name, or point the "
+                                          "connector at a name the", "# certificate covers (Exchange Online PowerShell):"),
             )
 
 

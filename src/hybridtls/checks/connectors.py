@@ -26,7 +26,7 @@ from hybridtls.model import (
 )
 from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import TlsCertificateName, names_same_certificate
-from hybridtls.powershell import ps_literal
+from hybridtls.powershell import Script
 
 EDGE_LIMIT = 256
 _HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
@@ -46,10 +46,25 @@ def _cert_text(cert: ExchangeCertificate) -> str:
     return f"{cert.subject or cert.display_name} (thumbprint {cert.thumbprint or '?'})"
 
 
-def _fix_name(cert: ExchangeCertificate | None) -> str:
+def _fix_name(script: Script, cert: ExchangeCertificate | None) -> str:
+    """The certificate's TlsCertificateName as a literal; ``$name`` (built by _TLS_NAME_FROM_CERT) without one."""
     if cert and cert.issuer and cert.subject:
-        return TlsCertificateName(cert.issuer, cert.subject).powershell
+        return script.value(str(TlsCertificateName(cert.issuer, cert.subject)), "<TlsCertificateName>",
+                            "certificate's issuer or subject")
     return "$name"
+
+
+def _set_name_fix(command: str, identity: str, what: str) -> str:
+    """Build the TlsCertificateName from the installed certificate and set it on the connector."""
+    script = Script(_TLS_NAME_FROM_CERT)
+    return str(script.add(f"{command} -Identity {script.value(identity, '<ConnectorName>', what)} "
+                          "-TlsCertificateName $name"))
+
+
+def _enable_smtp(server: str, thumbprint: str | None, *comments: str) -> str:
+    script = Script(*comments)
+    return str(script.add(f"Get-ExchangeCertificate -Server {script.value(server, '<ServerName>', 'server name')} "
+                          f"-Thumbprint {script.thumbprint(thumbprint)} | Enable-ExchangeCertificate -Services SMTP"))
 
 
 def _hybrid_send_connectors(evidence: EvidenceSet) -> list[SendConnector]:
@@ -61,7 +76,6 @@ def _hybrid_send_connectors(evidence: EvidenceSet) -> list[SendConnector]:
 
 def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for connector in _hybrid_send_connectors(evidence):
-        fix_head = f"Set-SendConnector -Identity {ps_literal(connector.name)} -TlsCertificateName "
         if not connector.tls_certificate_name:
             yield SEND_TLS_NAME.finding(
                 subject=connector.name,
@@ -69,7 +83,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                          "certificate to Exchange Online, which then cannot attribute the mail to your tenant "
                          "(mail arrives as external, or 550 5.7.64 TenantAttribution)."),
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", "(empty)")],
-                remediation=f"{_TLS_NAME_FROM_CERT}\n{fix_head}$name")
+                remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
             continue
         name = parse_name(connector.tls_certificate_name)
         if name is None:
@@ -78,7 +92,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 message=(f"The hybrid send connector {connector.name!r} has a malformed TlsCertificateName "
                          f"{connector.tls_certificate_name!r}: it must read <I>issuer<S>subject."),
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
-                remediation=f"{_TLS_NAME_FROM_CERT}\n{fix_head}$name")
+                remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
             continue
         for server in connector.source_transport_servers:
             certs = certificates_on(evidence, server)
@@ -99,14 +113,17 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             if problem is None:
                 continue
             best = next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp), None)
+            script = Script()
+            script.comment(f"Either enable the named certificate for SMTP on {server}, or name the certificate that is:")
+            script.add(f"Set-SendConnector -Identity {script.value(connector.name, '<ConnectorName>', 'connector name')} "
+                       f"-TlsCertificateName {_fix_name(script, best)}")
             yield SEND_TLS_NAME.finding(
                 subject=f"{connector.name} on {server}", server=server,
                 message=f"The hybrid send connector {connector.name!r} names {str(name)!r}, but on source server {server} {problem}.",
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name),
                           Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), "
                                                                 f"{len(matches)} matching, {len(smtp)} with SMTP")],
-                remediation=(f"# Either enable the named certificate for SMTP on {server}, or name the certificate that is:\n"
-                             f"{fix_head}{_fix_name(best)}"))
+                remediation=str(script))
 
 
 def _cloud_receive_connectors(evidence: EvidenceSet) -> list[ReceiveConnector]:
@@ -145,22 +162,20 @@ def _selections(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[_Selection
 def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for connector in _cloud_receive_connectors(evidence):
         server = connector.server.name if connector.server else None
-        identity = ps_literal(connector.identity)
         if connector.auth_mechanism and not any(m.casefold() == "tls" for m in connector.auth_mechanism):
             yield RECEIVE_TLS.finding(
                 subject=connector.identity, server=server,
                 message=(f"{connector.identity} accepts Office 365 mail but its AuthMechanism lacks Tls "
                          f"({', '.join(connector.auth_mechanism)}): it never offers STARTTLS."),
                 evidence=[_cite(connector, "authmechanism", "AuthMechanism", ", ".join(connector.auth_mechanism))],
-                remediation=f"Set-ReceiveConnector {identity} -AuthMechanism Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer")
+                remediation=_receive_fix(connector, "-AuthMechanism Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"))
         if connector.tls_certificate_name and parse_name(connector.tls_certificate_name) is None:
             yield RECEIVE_TLS.finding(
                 subject=connector.identity, server=server,
                 message=f"{connector.identity} has a malformed TlsCertificateName {connector.tls_certificate_name!r}.",
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
-                remediation=f"{_TLS_NAME_FROM_CERT}\nSet-ReceiveConnector {identity} -TlsCertificateName $name")
+                remediation=_set_name_fix("Set-ReceiveConnector", connector.identity, "connector identity"))
     for sel in _selections(evidence, ctx):
-        identity = ps_literal(sel.connector.identity)
         if sel.chosen is None:
             looked_for = str(sel.name) if sel.name else f"the FQDN {sel.connector.fqdn or sel.server}"
             yield RECEIVE_TLS.finding(
@@ -172,7 +187,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                                 sel.connector.tls_certificate_name or "(empty)"),
                           Citation(source=sel.certs[0].source,
                                    text=f"{sel.server}: {len(sel.certs)} certificate(s), none matching")],
-                remediation=f"Set-ReceiveConnector {identity} -TlsCertificateName {_fix_name(sel.public)}")
+                remediation=_receive_fix(sel.connector, "-TlsCertificateName", sel.public))
         elif sel.chosen.has_smtp is False and not (sel.public and len(sel.matches) > 1):
             yield RECEIVE_TLS.finding(
                 subject=sel.connector.identity, server=sel.server,
@@ -180,8 +195,19 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                          "not enabled for SMTP; Exchange picks it anyway and TLS then fails."),
                 evidence=[Citation(source=sel.chosen.cite("services"), text=f"{sel.server}: Services "
                                    f"{', '.join(sorted(sel.chosen.services or ())) or 'None'}")],
-                remediation=(f"Get-ExchangeCertificate -Server {sel.server} -Thumbprint "
-                             f"{sel.chosen.thumbprint or '<Thumbprint>'} | Enable-ExchangeCertificate -Services SMTP"))
+                remediation=_enable_smtp(sel.server, sel.chosen.thumbprint))
+
+
+def _receive_fix(connector: ReceiveConnector, setting: str, cert: ExchangeCertificate | None = None) -> str:
+    """``Set-ReceiveConnector -Identity 'X' <setting>``, followed by the certificate's name when one is given."""
+    script = Script()
+    line = f"Set-ReceiveConnector -Identity {script.value(connector.identity, '<ConnectorName>', 'connector identity')} {setting}"
+    if setting == "-TlsCertificateName":
+        name = _fix_name(script, cert)
+        if name == "$name":
+            script.add(_TLS_NAME_FROM_CERT)
+        line += f" {name}"
+    return str(script.add(line))
 
 
 def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -197,9 +223,8 @@ def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             evidence=[Citation(source=c.cite("notbefore"),
                                text=f"{sel.server}: {_cert_text(c)} NotBefore "
                                     + (f"{c.not_before:%Y-%m-%d}" if c.not_before else "?")) for c in sel.matches],
-            remediation=("# Bind SMTP to the newest certificate, or remove the one that should not be used:\n"
-                         f"Get-ExchangeCertificate -Server {sel.server} -Thumbprint "
-                         f"{sel.chosen.thumbprint or '<Thumbprint>'} | Enable-ExchangeCertificate -Services SMTP"))
+            remediation=_enable_smtp(sel.server, sel.chosen.thumbprint,
+                                     "# Bind SMTP to the newest certificate, or remove the one that should not be used:"))
 
 
 def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -222,6 +247,9 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
             continue
         label = connector.name if isinstance(connector, SendConnector) else connector.identity
         command = "Set-SendConnector" if isinstance(connector, SendConnector) else "Set-ReceiveConnector"
+        script = Script()
+        script.add(f"{command} -Identity {script.value(label, '<ConnectorName>', 'connector name')} -TlsCertificateName "
+                   f"{script.value(str(name), '<TlsCertificateName>', 'hybrid configuration TlsCertificateName')}")
         yield HYBRID_CONFIG.finding(
             subject=label,
             message=(f"{label} names {str(theirs)!r}, but the hybrid configuration names {str(name)!r}: the next run "
@@ -229,7 +257,7 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                      "configuration."),
             evidence=[Citation(source=config.cite("tlscertificatename"), text=f"HybridConfiguration {name}"),
                       _cite(connector, "tlscertificatename", "TlsCertificateName", theirs)],
-            remediation=f"{command} -Identity {ps_literal(label)} -TlsCertificateName {name.powershell}")
+            remediation=str(script))
     for role, servers in (("receiving", config.receiving_transport_servers), ("sending", config.sending_transport_servers)):
         for server in servers:
             certs = certificates_on(evidence, server)
@@ -240,8 +268,13 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                              f"certificate named {str(name)!r} with SMTP."),
                     evidence=[Citation(source=config.cite(f"{role}transportservers"), text=f"{role}: {', '.join(servers)}"),
                               Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), none named so")],
-                    remediation=("# Import the hybrid certificate (with its private key) on the server, then:\n"
-                                 f"Enable-ExchangeCertificate -Server {server} -Thumbprint <Thumbprint> -Services SMTP"))
+                    remediation=_enable_on(server, "# Import the hybrid certificate (with its private key) on the server, then:"))
+
+
+def _enable_on(server: str, *comments: str) -> str:
+    script = Script(*comments)
+    return str(script.add(f"Enable-ExchangeCertificate -Server {script.value(server, '<ServerName>', 'server name')} "
+                          "-Thumbprint <Thumbprint> -Services SMTP"))
 
 
 def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
@@ -256,6 +289,13 @@ def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
     return next((c for c in evidence.certificates if c.is_ca_issued and c.has_smtp and c.certificate_domains), None)
 
 
+def _set_outbound(name: str, parameter: str, value: str | None, placeholder: str, what: str) -> str:
+    """``Set-OutboundConnector -Identity 'X' -Parameter 'value'``; the placeholder when there is no usable value."""
+    script = Script()
+    identity = script.value(name, "<ConnectorName>", "connector name")
+    return str(script.add(f"Set-OutboundConnector -Identity {identity} {parameter} {script.value(value, placeholder, what)}"))
+
+
 def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     outbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.OUTBOUND and c.is_hybrid]
     if not outbound:
@@ -263,7 +303,6 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     cert = _hybrid_certificate(evidence)
     for connector in outbound:
         settings = (connector.tls_settings or "").casefold()
-        identity = ps_literal(connector.name)
         if settings not in ("domainvalidation", "certificatevalidation"):
             yield OUTBOUND.finding(
                 subject=connector.name, severity=Severity.WARNING,
@@ -271,7 +310,8 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          f"{connector.tls_settings or '(empty)'}: Exchange Online does not validate the on-premises "
                          "certificate, so a wrong certificate goes unnoticed (the HCW sets DomainValidation)."),
                 evidence=[Citation(source=connector.cite("tlssettings"), text=f"TlsSettings {connector.tls_settings}")],
-                remediation=f"Set-OutboundConnector -Identity {identity} -TlsSettings DomainValidation -TlsDomain <NameInTheCertificate>")
+                remediation=_set_outbound(connector.name, "-TlsSettings DomainValidation -TlsDomain", None,
+                                          "<NameInTheCertificate>", "certificate name"))
         elif settings == "domainvalidation" and connector.tls_domain and cert is not None \
                 and not domain_covered(connector.tls_domain, cert.certificate_domains):
             yield OUTBOUND.finding(
@@ -283,7 +323,8 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 evidence=[Citation(source=connector.cite("tlsdomain"), text=f"TlsDomain {connector.tls_domain}"),
                           Citation(source=cert.cite("certificatedomains"),
                                    text=f"CertificateDomains {', '.join(cert.certificate_domains)}")],
-                remediation=f"Set-OutboundConnector -Identity {identity} -TlsDomain {ps_literal(cert.certificate_domains[0])}")
+                remediation=_set_outbound(connector.name, "-TlsDomain", cert.certificate_domains[0],
+                                          "<NameInTheCertificate>", "certificate name"))
         for config in evidence.hybrid_configurations:
             host = (config.on_premises_smart_host or "").casefold()
             if host and connector.smart_hosts and host not in (h.casefold() for h in connector.smart_hosts):
@@ -293,7 +334,8 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                              f"but the hybrid configuration's OnPremisesSmartHost is {config.on_premises_smart_host}."),
                     evidence=[Citation(source=connector.cite("smarthosts"), text=f"SmartHosts {', '.join(connector.smart_hosts)}"),
                               Citation(source=config.cite("onpremisessmarthost"), text=f"OnPremisesSmartHost {config.on_premises_smart_host}")],
-                    remediation=f"Set-OutboundConnector -Identity {identity} -SmartHosts {ps_literal(config.on_premises_smart_host or '')}")
+                    remediation=_set_outbound(connector.name, "-SmartHosts", config.on_premises_smart_host,
+                                              "<SmartHost>", "OnPremisesSmartHost"))
 
 
 def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -323,8 +365,14 @@ def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                                text=f"TlsSenderCertificateName {connector.tls_sender_certificate_name}"),
                       Citation(source=sending.cite("certificatedomains"),
                                text=f"CertificateDomains {', '.join(sending.certificate_domains)}")],
-            remediation=(f"Set-InboundConnector -Identity {ps_literal(connector.name)} -TlsSenderCertificateName "
-                         f"{ps_literal(sending.certificate_domains[0])}   # or re-run the Hybrid Configuration Wizard"))
+            remediation=_inbound_fix(connector.name, sending.certificate_domains[0]))
+
+
+def _inbound_fix(connector: str, domain: str) -> str:
+    script = Script()
+    return str(script.add(f"Set-InboundConnector -Identity {script.value(connector, '<ConnectorName>', 'connector name')} "
+                          f"-TlsSenderCertificateName {script.value(domain, '<NameInTheCertificate>', 'certificate name')}"
+                          "   # or re-run the Hybrid Configuration Wizard"))
 
 
 def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -380,11 +428,17 @@ def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fi
             message=f"On {service.server}, the internal transport certificate (thumbprint {thumbprint}) {problem}.",
             evidence=[Citation(source=service.source, text=f"InternalTransportCertificateThumbprint {thumbprint}"),
                       Citation(source=certs[0].source, text=f"{service.server}: {len(certs)} certificate(s)")],
-            remediation=("# Make the server's own 5-year self-signed certificate the internal transport certificate again:\n"
-                         f"Get-ExchangeCertificate -Server {service.server} | Where-Object {{ $_.IsSelfSigned -and "
-                         "$_.Subject -like \"CN=$($_.PSComputerName)*\" } | Format-List Thumbprint, Subject, NotAfter\n"
-                         f"Enable-ExchangeCertificate -Server {service.server} -Thumbprint <Thumbprint> -Services SMTP   "
-                         "# answer Yes to replacing the internal transport certificate"))
+            remediation=_internal_fix(service.server))
+
+
+def _internal_fix(server: str) -> str:
+    script = Script("# Make the server's own 5-year self-signed certificate the internal transport certificate again:")
+    shown = script.value(server, "<ServerName>", "server name")
+    return str(script.add(
+        f"Get-ExchangeCertificate -Server {shown} | Where-Object {{ $_.IsSelfSigned -and "
+        "$_.Subject -like \"CN=$($_.PSComputerName)*\" } | Format-List Thumbprint, Subject, NotAfter",
+        f"Enable-ExchangeCertificate -Server {shown} -Thumbprint <Thumbprint> -Services SMTP   "
+        "# answer Yes to replacing the internal transport certificate"))
 
 
 SEND_TLS_NAME = Check(

@@ -13,9 +13,8 @@ from hybridtls.checks.estate import (
     CertificateGroup,
     certificate_selector,
     cite,
-    exchange_filter,
+    get_certificate,
     group_certificates,
-    ps_server,
     server_name,
 )
 from hybridtls.model import (
@@ -27,6 +26,7 @@ from hybridtls.model import (
     RootCAType,
     Severity,
 )
+from hybridtls.powershell import Script
 
 _REFERENCES = (
     "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)",
@@ -38,10 +38,11 @@ _REFERENCES = (
 
 def authroot_fix(cert: ExchangeCertificate) -> str:
     """PowerShell that copies the chain Windows builds for this certificate into AuthRoot and CA, then confirms."""
-    server = ps_server(cert)
-    return "\n".join([
-        f"# On {server}, in an elevated Windows PowerShell (not the Exchange Management Shell):",
-        f"$leaf  = {certificate_selector(cert)}",
+    script = Script()
+    server = cert.server.name if cert.server else "<ServerName>"
+    script.comment(f"On {server}, in an elevated Windows PowerShell (not the Exchange Management Shell):")
+    script.add(
+        f"$leaf  = {certificate_selector(script, cert)}",
         "$chain = New-Object System.Security.Cryptography.X509Certificates.X509Chain",
         "$null  = $chain.Build($leaf)",
         "$root  = $chain.ChainElements[$chain.ChainElements.Count - 1].Certificate",
@@ -54,8 +55,9 @@ def authroot_fix(cert: ExchangeCertificate) -> str:
         "$ca.Close()",
         "# Or, from a file: Import-Certificate -FilePath C:\\certs\\root.cer -CertStoreLocation Cert:\\LocalMachine\\AuthRoot",
         "# Then in the Exchange Management Shell; RootCAType should read ThirdParty (no restart needed):",
-        f"Get-ExchangeCertificate -Server {server} {exchange_filter(cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
-    ])
+        f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
+    )
+    return str(script)
 
 
 def _ca_issued_groups(evidence: EvidenceSet) -> list[CertificateGroup]:
@@ -133,10 +135,9 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             contrast, contrast_citations = _contrast(group, cert)
             fix = authroot_fix(cert)
             if cert.root_ca_type is RootCAType.ENTERPRISE:
-                fix = ("# If this certificate is meant for hybrid mail, replace it with one from a public CA and\n"
-                       "# bind SMTP to it; if it is an internal certificate, keep SMTP off it.\n"
-                       f"Get-ExchangeCertificate -Server {ps_server(cert)} {exchange_filter(cert)} "
-                       "| Format-List Subject, Issuer, RootCAType, Services")
+                script = Script("# If this certificate is meant for hybrid mail, replace it with one from a public CA and",
+                                "# bind SMTP to it; if it is an internal certificate, keep SMTP off it.")
+                fix = str(script.add(f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Services"))
             yield ROOT_ELSEWHERE.finding(
                 subject=f"{server_name(cert)}: {group.name}",
                 server=server_name(cert),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.model import Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
+from hybridtls.powershell import Script
 
 
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -38,11 +39,16 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          "Exchange looks the string up in the certificate store; with no match it offers no "
                          "STARTTLS on a receive connector (event 12014) and fails sending with 454 4.7.5."),
                 evidence=[Citation(source=leaf.source, text=f"this certificate: {actual}")],
-                remediation=("# Set the exact value on every connector that should use this certificate:\n"
-                             f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {actual.powershell}\n"
-                             "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                             f"-TlsCertificateName {actual.powershell}"),
+                remediation=_set_exact(actual),
             )
+
+
+def _set_exact(name: TlsCertificateName) -> str:
+    script = Script("# Set the exact value on every connector that should use this certificate:")
+    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
+    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
+                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
+                          f"-TlsCertificateName {value}"))
 
 
 TLS_NAME_MISMATCH = Check(

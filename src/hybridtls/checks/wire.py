@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
 from hybridtls.pki.hostnames import covering_name
-from hybridtls.powershell import ps_literal
 from hybridtls.probe.targets import is_address
 
 _EXO_TLS = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
@@ -154,10 +154,10 @@ def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      f"Exchange Online defers with '450 4.4.317 ... [Message=SubjectMismatch Expected Subject: "
                      f"{probe.expected_name}. Presented Subject: {leaf.subject} Thumbprint: {leaf.thumbprint}]'."),
             evidence=[Citation(source=leaf.source, text=f"CertificateDomains {', '.join(leaf.certificate_domains)}")],
-            remediation=("# Present the certificate that covers the name on this server's receive connector, or make\n"
-                         "# the outbound connector expect a name the certificate covers (Exchange Online PowerShell):\n"
-                         "Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain "
-                         f"{ps_literal(leaf.certificate_domains[0]) if leaf.certificate_domains else '<name>'}"),
+            remediation=tls_domain_fix(
+                leaf.certificate_domains,
+                "# Present the certificate that covers the name on this server's receive connector, or make",
+                "# the outbound connector expect a name the certificate covers (Exchange Online PowerShell):"),
         )
 
 
