@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import (
     CertificateGroup,
@@ -25,15 +26,6 @@ from hybridtls.model import (
     Severity,
 )
 from hybridtls.powershell import Script
-
-EXPIRY_WARNING_DAYS = 30
-EXPIRY_NOTICE_DAYS = 60
-MINIMUM_RSA_BITS = 2048
-
-_CERT_REQUIREMENTS = "https://learn.microsoft.com/exchange/certificate-requirements"
-_STARTTLS_SELECTION = "https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection"
-_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
-                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
 
 
 def _day(moment: datetime) -> str:
@@ -116,11 +108,11 @@ def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group, cert in _dated(evidence):
         assert cert.not_after is not None
         days = (cert.not_after - ctx.now).days
-        if cert.not_after < ctx.now or days > EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
+        if cert.not_after < ctx.now or days > refs.EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
             continue
         yield EXPIRING.finding(
             subject=group.name,
-            severity=Severity.WARNING if days <= EXPIRY_WARNING_DAYS else Severity.INFO,
+            severity=Severity.WARNING if days <= refs.EXPIRY_WARNING_DAYS else Severity.INFO,
             message=(f"{group.name} expires on {_day(cert.not_after)}, in {days} days; it is on "
                      f"{_servers_of(group)} and bound to {_services_text(cert)}."),
             evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
@@ -273,14 +265,14 @@ def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group in sized:
         cert = next(c for c in group.observations if c.public_key_size)
         assert cert.public_key_size is not None
-        if cert.public_key_size >= MINIMUM_RSA_BITS:
+        if cert.public_key_size >= refs.MINIMUM_RSA_BITS:
             continue
         hybrid = bool(group.is_ca_issued and group.smtp_anywhere)
         yield WEAK_KEY.finding(
             subject=group.name,
             severity=Severity.ERROR if hybrid else Severity.WARNING,
             message=f"{group.name} has a {cert.public_key_size}-bit key; Exchange Online and current TLS "
-                    f"stacks require at least {MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
+                    f"stacks require at least {refs.MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
             evidence=[cite(c, "publickeysize", "PublicKeySize", c.public_key_size) for c in group.observations
                       if c.public_key_size],
             remediation=_new_key(cert),
@@ -338,16 +330,16 @@ EXPIRED = Check(
                  "judged against --now (default: today)."),
     remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
                 "the Hybrid Configuration Wizard.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_expired,
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
 )
 EXPIRING = Check(
     id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
     needs="NotAfter from Get-ExchangeCertificate | Format-List",
-    explanation=(f"A certificate in use expires within {EXPIRY_WARNING_DAYS} days (warning) or "
-                 f"{EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
+    explanation=(f"A certificate in use expires within {refs.EXPIRY_WARNING_DAYS} days (warning) or "
+                 f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
                  "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
     remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_expiring,
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expiring,
 )
 STATUS_NOT_VALID = Check(
     id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
@@ -357,7 +349,7 @@ STATUS_NOT_VALID = Check(
                  "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
     remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
                 "reachable), or replace the certificate.",
-    references=("https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate", _HYBRID_TLS_BLOG),
+    references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG),
     run=_status,
 )
 NO_PRIVATE_KEY = Check(
@@ -366,7 +358,7 @@ NO_PRIVATE_KEY = Check(
     explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
                  "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
     remediation="Import the certificate as a PFX with its private key, or repair the key association.",
-    references=(_HYBRID_TLS_BLOG,), run=_private_key,
+    references=(refs.HYBRID_TLS_BLOG,), run=_private_key,
 )
 NO_PUBLIC_SMTP = Check(
     id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
@@ -376,14 +368,14 @@ NO_PUBLIC_SMTP = Check(
                  "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
                  "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
     remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
-    references=(_CERT_REQUIREMENTS, _STARTTLS_SELECTION), run=_no_public_smtp,
+    references=(refs.CERT_REQUIREMENTS, refs.STARTTLS_SELECTION), run=_no_public_smtp,
 )
 WEAK_KEY = Check(
     id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
     needs="PublicKeySize from Get-ExchangeCertificate | Format-List",
     explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
     remediation="Replace the certificate with one whose key is 2048 bits or more.",
-    references=("https://learn.microsoft.com/purview/technical-reference-details-about-encryption",), run=_key_size,
+    references=(refs.EXO_ENCRYPTION,), run=_key_size,
 )
 PARTIAL_ROLLOUT = Check(
     id="HT-CERT-007", title="Hybrid certificate missing, or without SMTP, on some servers", severity=Severity.ERROR,
@@ -392,7 +384,7 @@ PARTIAL_ROLLOUT = Check(
                  "source server of the send connector; all must hold the same certificate with SMTP. A partial "
                  "roll-out fails a share of the mail (intermittent 4.4.317 / 4.7.320 deferrals)."),
     remediation="Import the certificate with its private key on each named server and enable it for SMTP.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_partial_rollout,
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_partial_rollout,
 )
 
 CHECKS = (EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT)

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.model import ChainAnalysis, ChainEnd, Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.hostnames import covering_name, is_private_url
 from hybridtls.powershell import Script
-
-MINIMUM_RSA_BITS = 2048
-SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
-ANY_PURPOSE = "2.5.29.37.0"
-_EXO_TLS = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
-_CERT_REQUIREMENTS = "https://learn.microsoft.com/exchange/certificate-requirements"
-_KB_3212877 = "https://support.microsoft.com/help/3212877"
 
 
 def _chains(evidence: EvidenceSet) -> tuple[ChainAnalysis, ...]:
@@ -145,11 +139,11 @@ def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in _chains(evidence):
         for cert in chain.path:
-            if cert.public_key_algorithm == "RSA" and cert.public_key_size < MINIMUM_RSA_BITS:
+            if cert.public_key_algorithm == "RSA" and cert.public_key_size < refs.MINIMUM_RSA_BITS:
                 yield WEAK_KEY.finding(
                     subject=_leaf_name(chain),
                     message=f"{cert.subject!r} in the chain of {_leaf_name(chain)} has a {cert.public_key_size}-bit "
-                            f"RSA key; at least {MINIMUM_RSA_BITS} bits are required.",
+                            f"RSA key; at least {refs.MINIMUM_RSA_BITS} bits are required.",
                     evidence=[Citation(source=cert.source, text=f"PublicKeySize {cert.public_key_size}")],
                     remediation=("New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName 'CN=mail.contoso.com' "
                                  "-DomainName mail.contoso.com -PrivateKeyExportable $true   # use your names"),
@@ -159,7 +153,7 @@ def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in _chains(evidence):
         ekus = {oid for _, oid in chain.leaf.extended_key_usage}
-        if not ekus or SERVER_AUTH in ekus or ANY_PURPOSE in ekus:
+        if not ekus or refs.SERVER_AUTH in ekus or refs.ANY_PURPOSE in ekus:
             continue
         names = ", ".join(name for name, _ in chain.leaf.extended_key_usage)
         yield NO_SERVER_AUTH.finding(
@@ -200,7 +194,7 @@ MISSING_INTERMEDIATE = Check(
                  "it finds in 'Intermediate Certification Authorities', so a missing one there means TLS fails "
                  "(550 5.7.64 TenantAttribution outbound, 4.4.317 / 4.7.320 inbound)."),
     remediation="Download the intermediate from the caIssuers URL and import it into Cert:\\LocalMachine\\CA on every server.",
-    references=(_KB_3212877, _CERT_REQUIREMENTS), run=_missing_intermediate,
+    references=(refs.KB_3212877, refs.CERT_REQUIREMENTS), run=_missing_intermediate,
 )
 NOT_PUBLIC = Check(
     id="HT-CHAIN-002", title="Not issued by a publicly trusted CA", severity=Severity.ERROR,
@@ -209,30 +203,30 @@ NOT_PUBLIC = Check(
                  "Program (checked here against the Mozilla root store, which carries the same public CAs). "
                  "Self-signed certificates and internal CAs are refused by Exchange Online."),
     remediation="Use a certificate from a public CA for SMTP.",
-    references=(_CERT_REQUIREMENTS,), run=_not_public,
+    references=(refs.CERT_REQUIREMENTS,), run=_not_public,
 )
 LINK_NOT_VALID = Check(
     id="HT-CHAIN-003", title="A certificate in the chain is expired or not yet valid", severity=Severity.ERROR,
     needs="certificate files", explanation="Every link of the chain must be within its validity period at --now.",
     remediation="Replace the expired certificate, or the expired intermediate, and install the new one everywhere.",
-    references=(_CERT_REQUIREMENTS,), run=_validity,
+    references=(refs.CERT_REQUIREMENTS,), run=_validity,
 )
 SHA1 = Check(
     id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs="certificate files",
     explanation="Microsoft 365 has not accepted SHA-1 signed certificates anywhere in the chain since June 2016.",
-    remediation="Reissue with SHA-256.", references=(_EXO_TLS,), run=_sha1,
+    remediation="Reissue with SHA-256.", references=(refs.EXO_ENCRYPTION,), run=_sha1,
 )
 WEAK_KEY = Check(
     id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs="certificate files",
     explanation="RSA keys below 2048 bits are refused by Exchange Online and by public CAs.",
-    remediation="Reissue with a 2048-bit or larger key.", references=(_EXO_TLS,), run=_weak_keys,
+    remediation="Reissue with a 2048-bit or larger key.", references=(refs.EXO_ENCRYPTION,), run=_weak_keys,
 )
 NO_SERVER_AUTH = Check(
     id="HT-CHAIN-006", title="Certificate not valid for Server Authentication", severity=Severity.ERROR,
     needs="certificate files",
     explanation=("A certificate with an Extended Key Usage list must include Server Authentication "
                  "(1.3.6.1.5.5.7.3.1) to be used for STARTTLS."),
-    remediation="Request a certificate with the Server Authentication EKU.", references=(_CERT_REQUIREMENTS,),
+    remediation="Request a certificate with the Server Authentication EKU.", references=(refs.CERT_REQUIREMENTS,),
     run=_server_auth,
 )
 NAME_NOT_COVERED = Check(
@@ -242,7 +236,7 @@ NAME_NOT_COVERED = Check(
                  "the outbound connector's TlsDomain (SAN DNS names; a wildcard covers one left-most label; partial "
                  "wildcards never match)."),
     remediation="Get a certificate that covers the name, or change TlsDomain to a name the certificate covers.",
-    references=("https://learn.microsoft.com/powershell/module/exchange/set-outboundconnector",), run=_names,
+    references=(refs.SET_OUTBOUND_CONNECTOR,), run=_names,
 )
 
 CHECKS = (MISSING_INTERMEDIATE, NOT_PUBLIC, LINK_NOT_VALID, SHA1, WEAK_KEY, NO_SERVER_AUTH, NAME_NOT_COVERED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.selection import (
     candidates,
@@ -28,12 +29,6 @@ from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import TlsCertificateName, names_same_certificate
 from hybridtls.powershell import Script
 
-EDGE_LIMIT = 256
-_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
-                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
-_SELECTION = "https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection"
-_KB_4052493 = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/email-sent-from-on-premises-external"
-_TENANT_ATTRIBUTION = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/ndr/relay-access-denied-smtp"
 _TLS_NAME_FROM_CERT = ("$c = Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint>\n"
                        "$name = \"<I>$($c.Issuer)<S>$($c.Subject)\"")
 
@@ -390,10 +385,10 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         raise NotApplicable("no TlsCertificateName in the evidence")
     edge = any(c.edge_transport_servers for c in evidence.hybrid_configurations)
     for label, value, citation in named:
-        if len(value) > EDGE_LIMIT:
+        if len(value) > refs.EDGE_TLS_NAME_LIMIT:
             yield EDGE_TOO_LONG.finding(
                 subject=label, severity=Severity.ERROR if edge else Severity.WARNING,
-                message=(f"{label}'s TlsCertificateName is {len(value)} characters, over the {EDGE_LIMIT} the Edge "
+                message=(f"{label}'s TlsCertificateName is {len(value)} characters, over the {refs.EDGE_TLS_NAME_LIMIT} the Edge "
                          "Transport directory accepts: EdgeSync fails to replicate it ('A value in the request is "
                          "invalid') and mail from on-premises looks external in Exchange Online"
                          + ("." if edge else " (if Edge servers are in the mail path).")),
@@ -448,7 +443,7 @@ SEND_TLS_NAME = Check(
                  "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
                  "certificate with SMTP and its private key on every source transport server."),
     remediation="Set-SendConnector -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\" from the installed certificate.",
-    references=(_HYBRID_TLS_BLOG, "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector"),
+    references=(refs.HYBRID_TLS_BLOG, refs.SET_SEND_CONNECTOR),
     run=_send_connector,
 )
 RECEIVE_TLS = Check(
@@ -458,7 +453,7 @@ RECEIVE_TLS = Check(
                  "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
                  "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
     remediation="Set the connector's TlsCertificateName to the installed hybrid certificate, with SMTP enabled.",
-    references=(_SELECTION, "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"),
+    references=(refs.STARTTLS_SELECTION, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_receive_connector,
 )
 NEWEST_WINS = Check(
@@ -467,7 +462,7 @@ NEWEST_WINS = Check(
     explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
                  "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
                  "binding SMTP to it breaks TLS."),
-    remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(_SELECTION,),
+    remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(refs.STARTTLS_SELECTION,),
     run=_newest_wins,
 )
 HYBRID_CONFIG = Check(
@@ -477,7 +472,7 @@ HYBRID_CONFIG = Check(
                  "connectors naming another certificate, or receiving/sending servers without the certificate, "
                  "are the partial roll-outs that fail a share of the mail."),
     remediation="Make every hybrid connector and server use the hybrid configuration's certificate, or re-run the HCW.",
-    references=("https://learn.microsoft.com/powershell/module/exchange/set-hybridconfiguration",), run=_hybrid_configuration,
+    references=(refs.SET_HYBRID_CONFIGURATION,), run=_hybrid_configuration,
 )
 OUTBOUND = Check(
     id="HT-CONN-005", title="Exchange Online outbound connector expects what on-premises does not present",
@@ -486,7 +481,7 @@ OUTBOUND = Check(
                  "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
                  "smart hosts should be the hybrid configuration's."),
     remediation="Set-OutboundConnector -TlsDomain to a name in the certificate, or fix the certificate.",
-    references=("https://learn.microsoft.com/powershell/module/exchange/set-outboundconnector", _HYBRID_TLS_BLOG),
+    references=(refs.SET_OUTBOUND_CONNECTOR, refs.HYBRID_TLS_BLOG),
     run=_outbound,
 )
 INBOUND = Check(
@@ -496,14 +491,14 @@ INBOUND = Check(
                  "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
                  "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
     remediation="Set-InboundConnector -TlsSenderCertificateName to a domain the certificate covers, or re-run the HCW.",
-    references=(_TENANT_ATTRIBUTION, "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector"),
+    references=(refs.TENANT_ATTRIBUTION, refs.SET_INBOUND_CONNECTOR),
     run=_inbound,
 )
 EDGE_TOO_LONG = Check(
     id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
     needs="Get-SendConnector or Get-HybridConfiguration",
     explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
-    remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(_KB_4052493,),
+    remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(refs.KB_4052493,),
     run=_edge_length,
 )
 
@@ -514,7 +509,7 @@ INTERNAL_TRANSPORT = Check(
                  "certificate for SMTP offers to replace it; answering Yes and later removing that certificate "
                  "leaves the thumbprint pointing at nothing (events 12012/12013/12024)."),
     remediation="Re-enable the server's self-signed certificate for SMTP and accept replacing the internal transport certificate.",
-    references=("https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection",),
+    references=(refs.STARTTLS_SELECTION,),
     run=_internal_transport,
 )
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.selection import certificates_on, named_by, parse_name
 from hybridtls.model import (
@@ -206,8 +207,7 @@ DELIVERY_ERRORS = Check(
                  "UnknownCredentials, NoCredentials...). Each is mapped to its usual cause and checked against the "
                  "rest of the evidence."),
     remediation="Fix the cause named; the error clears on the next retry.",
-    references=("https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365",
-                "https://techcommunity.microsoft.com/blog/exchange/tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592"),
+    references=(refs.MAIL_FLOW_INTELLIGENCE, refs.HYBRID_TLS_BLOG),
     run=_errors,
 )
 

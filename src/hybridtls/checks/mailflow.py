@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import group_certificates, server_name
 from hybridtls.model import (
@@ -19,12 +20,10 @@ from hybridtls.model import (
 )
 
 UNDELIVERED = (TraceStatus.PENDING, TraceStatus.FAILED, TraceStatus.GETTING_STATUS)
-CORRELATION_WINDOW = timedelta(days=60)
+_CORRELATION_WINDOW = timedelta(days=refs.CORRELATION_WINDOW_DAYS)
 # Message-IDs minted by Exchange Online mailboxes.
 _EXO_MESSAGE_ID = re.compile(r"@[\w.\-]+\.(?:prod\.outlook\.com|prod\.exchangelabs\.com|outlook\.office365\.com)>?$",
                              re.I)
-_TRACE_DOCS = "https://learn.microsoft.com/powershell/module/exchange/get-messagetrace"
-_MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"
 
 
 def _domain(address: str | None) -> str | None:
@@ -109,7 +108,7 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
     if not entries:
         return
     first = min(e.received for e in entries if e.received)
-    earlier = [s for s in starts if s[0] <= first and first - s[0] <= CORRELATION_WINDOW]
+    earlier = [s for s in starts if s[0] <= first and first - s[0] <= _CORRELATION_WINDOW]
     if not earlier:
         return
     not_before, group, cert = max(earlier, key=lambda s: s[0])
@@ -142,16 +141,16 @@ TRACE_UNDELIVERED = Check(
                  "falls back; hybrid connectors require TLS and certificate validation."),
     remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
                 "receiving server.",
-    references=(_TRACE_DOCS, _MAIL_FLOW_INTELLIGENCE), run=_trace_status,
+    references=(refs.GET_MESSAGE_TRACE, refs.MAIL_FLOW_INTELLIGENCE), run=_trace_status,
 )
 CORRELATION = Check(
     id="HT-TRACE-002", title="Undelivered mail began after a new certificate became valid", severity=Severity.WARNING,
     needs="Get-MessageTrace output and Get-ExchangeCertificate NotBefore dates",
-    explanation=(f"When mail starts pending within {CORRELATION_WINDOW.days} days after a certificate's NotBefore, "
+    explanation=(f"When mail starts pending within {refs.CORRELATION_WINDOW_DAYS} days after a certificate's NotBefore, "
                  "the certificate change is the first suspect: a new root not in AuthRoot on some servers, "
                  "connectors still naming the old certificate, or the certificate missing on some servers."),
     remediation="Check the new certificate on every server and every connector that names it.",
-    references=(_TRACE_DOCS,), run=_began_after_new_certificate,
+    references=(refs.GET_MESSAGE_TRACE,), run=_began_after_new_certificate,
 )
 
 CHECKS = (TRACE_UNDELIVERED, CORRELATION)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.estate import (
     CertificateGroup,
@@ -28,12 +29,9 @@ from hybridtls.model import (
 )
 from hybridtls.powershell import Script
 
-_REFERENCES = (
-    "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)",
-    "https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate",
-    "https://learn.microsoft.com/windows/win32/seccrypto/system-store-locations",
-    "https://learn.microsoft.com/exchange/certificate-requirements",
-)
+_REFERENCES = (refs.ROOTCATYPE_PENDING, refs.GET_EXCHANGE_CERTIFICATE, refs.SYSTEM_STORE_LOCATIONS,
+               refs.CERT_REQUIREMENTS)
+
 
 
 def authroot_fix(cert: ExchangeCertificate) -> str:

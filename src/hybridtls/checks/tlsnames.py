@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.model import Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
@@ -58,8 +59,7 @@ TLS_NAME_MISMATCH = Check(
                  "of difference (ST= for S=, a missing quote, a new issuing CA after a renewal with another vendor) "
                  "makes Exchange look for a certificate that does not exist."),
     remediation="Set TlsCertificateName from the certificate itself: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
-    references=("https://learn.microsoft.com/powershell/module/exchange/set-sendconnector",
-                "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"),
+    references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_mismatch,
 )
 

@@ -6,17 +6,13 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 
+from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, NotApplicable
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
 from hybridtls.pki.hostnames import covering_name
 from hybridtls.probe.targets import is_address
 
-_EXO_TLS = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
-_MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"
-_KB_2989382 = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"
-_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
-                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
 _MODERN = ("TLSv1.2", "TLSv1.3")
 
 
@@ -229,7 +225,7 @@ CONNECT_FAILED = Check(
     explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
                  "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
     remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
-    references=(_MAIL_FLOW_INTELLIGENCE,), run=_connect,
+    references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
 )
 NO_STARTTLS = Check(
     id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs="a probe",
@@ -237,7 +233,7 @@ NO_STARTTLS = Check(
                  "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
                  "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
     remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
-    references=(_KB_2989382, _HYBRID_TLS_BLOG), run=_starttls,
+    references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
 )
 HANDSHAKE_FAILED = Check(
     id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs="a probe",
@@ -245,13 +241,13 @@ HANDSHAKE_FAILED = Check(
                  "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
                  "refusal. Exchange Online defers and retries for up to 48 hours."),
     remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
-    references=(_EXO_TLS, _MAIL_FLOW_INTELLIGENCE), run=_handshake,
+    references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
 )
 OLD_TLS = Check(
     id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs="a probe",
     explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
     remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
-    references=(_EXO_TLS,), run=_versions,
+    references=(refs.EXO_ENCRYPTION,), run=_versions,
 )
 NAME_MISMATCH = Check(
     id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
@@ -259,7 +255,7 @@ NAME_MISMATCH = Check(
     explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
                  "presented certificate's names (a wildcard covers one left-most label)."),
     remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
-    references=(_HYBRID_TLS_BLOG,), run=_name,
+    references=(refs.HYBRID_TLS_BLOG,), run=_name,
 )
 NODES_DIFFER = Check(
     id="HT-WIRE-006", title="Addresses of one name present different certificates", severity=Severity.ERROR,
@@ -267,7 +263,7 @@ NODES_DIFFER = Check(
     explanation=("Every address behind a smart host or MX must present the same certificate and chain. One node "
                  "with a self-signed, older or different certificate, or without STARTTLS, fails its share of mail."),
     remediation="Make every server behind the name present the same certificate.",
-    references=(_HYBRID_TLS_BLOG,), run=_nodes,
+    references=(refs.HYBRID_TLS_BLOG,), run=_nodes,
 )
 
 CHECKS = (CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER)

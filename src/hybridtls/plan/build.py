@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hybridtls import references as refs
 from hybridtls.checks.selection import named_by, parse_name
 from hybridtls.model import (
     CertificateFile,
@@ -20,7 +21,7 @@ from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.plan.model import ChangePlan, Reference, Risk, Step
 from hybridtls.powershell import Script, comment_text
 
-MINIMUM_VALIDITY = timedelta(days=30)
+MINIMUM_VALIDITY = timedelta(days=refs.MINIMUM_NEW_CERTIFICATE_DAYS)
 
 
 def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
@@ -159,13 +160,13 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
     if new.not_before > now:
         risks.append(Risk(severity=Severity.WARNING, title="The new certificate is not valid yet",
                           detail=f"NotBefore {new.not_before:%Y-%m-%d}: do not bind SMTP before then."))
-    if new.signature_hash == "sha1" or (new.public_key_algorithm == "RSA" and new.public_key_size < 2048):
+    if new.signature_hash == "sha1" or (new.public_key_algorithm == "RSA" and new.public_key_size < refs.MINIMUM_RSA_BITS):
         risks.append(Risk(severity=Severity.ERROR, title="The new certificate uses algorithms Exchange Online refuses",
                           detail=f"{new.signature_algorithm}, {new.public_key_size}-bit {new.public_key_algorithm} key."))
     ekus = {oid for _, oid in new.extended_key_usage}
-    if ekus and "1.3.6.1.5.5.7.3.1" not in ekus:
+    if ekus and refs.SERVER_AUTH not in ekus and refs.ANY_PURPOSE not in ekus:
         risks.append(Risk(severity=Severity.ERROR, title="The new certificate is not valid for Server Authentication",
-                          detail="Its Extended Key Usage lacks 1.3.6.1.5.5.7.3.1."))
+                          detail=f"Its Extended Key Usage lacks {refs.SERVER_AUTH}."))
     if new.has_private_key is False or new.has_private_key is None:
         risks.append(Risk(severity=Severity.INFO, title="Install it with its private key",
                           detail="Import the PFX (with the private key) on every server, not a .cer."))
