@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
     certificate_selector,
@@ -16,6 +16,14 @@ from hybridtls.checks.estate import (
     group_certificates,
     ps_server_value,
     server_name,
+)
+from hybridtls.checks.needs import (
+    HAS_PRIVATE_KEY,
+    NOT_AFTER,
+    PUBLIC_KEY_SIZE,
+    SERVER_CERTIFICATES,
+    STATUS,
+    TWO_SERVERS,
 )
 from hybridtls.model import (
     CertificateStatus,
@@ -65,20 +73,12 @@ def _remove(cert: ExchangeCertificate) -> str:
     return str(script.add(f"{get_certificate(script, cert)} | Remove-ExchangeCertificate"))
 
 
-def _groups(evidence: EvidenceSet) -> list[CertificateGroup]:
-    if not evidence.certificates:
-        raise NotApplicable("no Get-ExchangeCertificate output in the evidence")
-    return group_certificates(evidence.certificates)
-
-
 def _dated(evidence: EvidenceSet) -> list[tuple[CertificateGroup, ExchangeCertificate]]:
     dated = []
-    for group in _groups(evidence):
+    for group in group_certificates(evidence.certificates):
         with_date = [c for c in group.observations if c.not_after is not None]
         if with_date:
             dated.append((group, min(with_date, key=lambda c: c.not_after or datetime.max)))
-    if not dated:
-        raise NotApplicable("no usable NotAfter dates (absent, or day/month order unknown: see --date-order)")
     return dated
 
 
@@ -145,8 +145,6 @@ _CHAIN_FIX = (
 
 def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     with_status = [c for c in evidence.certificates if c.status is not None]
-    if not with_status:
-        raise NotApplicable("no Status in the evidence: save 'Get-ExchangeCertificate | Format-List'")
     for cert in with_status:
         if cert.status is CertificateStatus.VALID:
             continue
@@ -174,8 +172,6 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     known = [c for c in evidence.certificates if c.has_private_key is not None]
-    if not known:
-        raise NotApplicable("no HasPrivateKey in the evidence: save 'Get-ExchangeCertificate | Format-List'")
     for cert in known:
         if cert.has_private_key:
             continue
@@ -227,8 +223,6 @@ def _copy_to(cert: ExchangeCertificate, target: ExchangeCertificate, *, enable_o
 
 def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     servers = estate_servers(evidence.certificates)
-    if not servers:
-        raise NotApplicable("no Get-ExchangeCertificate output attributed to a server")
     with_public = {key: _public_smtp(certs) for key, certs in servers.items()}
     examples = [certs[0] for certs in with_public.values() if certs]
     for key, certs in sorted(servers.items()):
@@ -259,9 +253,7 @@ def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
 
 
 def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    sized = [g for g in _groups(evidence) if any(c.public_key_size for c in g.observations)]
-    if not sized:
-        raise NotApplicable("no PublicKeySize in the evidence: save 'Get-ExchangeCertificate | Format-List'")
+    sized = [g for g in group_certificates(evidence.certificates) if any(c.public_key_size for c in g.observations)]
     for group in sized:
         cert = next(c for c in group.observations if c.public_key_size)
         assert cert.public_key_size is not None
@@ -288,8 +280,6 @@ def _new_key(cert: ExchangeCertificate) -> str:
 
 def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     servers = estate_servers(evidence.certificates)
-    if len(servers) < 2:
-        raise NotApplicable("certificate evidence from fewer than two servers")
     for group in group_certificates(c for certs in servers.values() for c in certs):
         if not (group.is_ca_issued and group.smtp_anywhere):
             continue
@@ -324,7 +314,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
 
 EXPIRED = Check(
     id="HT-CERT-001", title="Certificate expired", severity=Severity.ERROR,
-    needs="NotAfter from Get-ExchangeCertificate | Format-List",
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
     explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
                  "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
                  "judged against --now (default: today)."),
@@ -334,7 +324,7 @@ EXPIRED = Check(
 )
 EXPIRING = Check(
     id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
-    needs="NotAfter from Get-ExchangeCertificate | Format-List",
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
     explanation=(f"A certificate in use expires within {refs.EXPIRY_WARNING_DAYS} days (warning) or "
                  f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
                  "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
@@ -343,7 +333,7 @@ EXPIRING = Check(
 )
 STATUS_NOT_VALID = Check(
     id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
-    needs="Status from Get-ExchangeCertificate",
+    needs=needs(STATUS),
     explanation=("Exchange's Status is Valid only when Windows builds a trusted, unrevoked chain. Untrusted or "
                  "Invalid usually means a missing intermediate or root; RevocationCheckFailure that the server "
                  "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
@@ -354,7 +344,7 @@ STATUS_NOT_VALID = Check(
 )
 NO_PRIVATE_KEY = Check(
     id="HT-CERT-004", title="Certificate has no private key on the server", severity=Severity.ERROR,
-    needs="HasPrivateKey from Get-ExchangeCertificate | Format-List",
+    needs=needs(HAS_PRIVATE_KEY),
     explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
                  "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
     remediation="Import the certificate as a PFX with its private key, or repair the key association.",
@@ -362,7 +352,7 @@ NO_PRIVATE_KEY = Check(
 )
 NO_PUBLIC_SMTP = Check(
     id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from each server (IsSelfSigned, Services)",
+    needs=needs(SERVER_CERTIFICATES, also="IsSelfSigned and Services of every certificate on the server"),
     explanation=("Every Exchange server has self-signed certificates with SMTP (the server's own and the Auth "
                  "certificate); that is normal for mail between Exchange servers. Hybrid mail needs a certificate "
                  "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
@@ -372,14 +362,14 @@ NO_PUBLIC_SMTP = Check(
 )
 WEAK_KEY = Check(
     id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
-    needs="PublicKeySize from Get-ExchangeCertificate | Format-List",
+    needs=needs(PUBLIC_KEY_SIZE),
     explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
     remediation="Replace the certificate with one whose key is 2048 bits or more.",
     references=(refs.EXO_ENCRYPTION,), run=_key_size,
 )
 PARTIAL_ROLLOUT = Check(
     id="HT-CERT-007", title="Hybrid certificate missing, or without SMTP, on some servers", severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from every server in the hybrid mail path",
+    needs=needs(TWO_SERVERS, also="every server in the hybrid mail path, or those left out are not judged"),
     explanation=("Exchange Online delivers to every server behind its outbound connector, and sends from every "
                  "source server of the send connector; all must hold the same certificate with SMTP. A partial "
                  "roll-out fails a share of the mail (intermittent 4.4.317 / 4.7.320 deferrals)."),
@@ -387,4 +377,6 @@ PARTIAL_ROLLOUT = Check(
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_partial_rollout,
 )
 
-CHECKS = (EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT)
+FAMILY = Family(name="certificates", commands=frozenset({Command.CHECK}),
+                checks=(EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT))
+CHECKS = FAMILY.checks

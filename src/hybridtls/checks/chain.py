@@ -6,17 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.needs import CHAINS, EXPECTED_NAMES
 from hybridtls.model import ChainAnalysis, ChainEnd, Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.hostnames import covering_name, is_private_url
 from hybridtls.powershell import Script
-
-
-def _chains(evidence: EvidenceSet) -> tuple[ChainAnalysis, ...]:
-    if not evidence.chains:
-        raise NotApplicable("no certificates in the evidence (certificate files, or chains a probe was presented)")
-    return evidence.chains
 
 
 def _cite(chain: ChainAnalysis, text: str) -> Citation:
@@ -36,7 +31,7 @@ def _missing_is_public(chain: ChainAnalysis) -> bool:
 
 
 def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         if chain.fetched_links:
             yield _fetched_intermediate(chain)
             continue
@@ -78,7 +73,7 @@ def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
 
 
 def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         if chain.end is ChainEnd.TRUSTED or (chain.end is ChainEnd.MISSING_ISSUER and _missing_is_public(chain)):
             continue
         top = chain.path[-1]
@@ -104,7 +99,7 @@ def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         for position, cert in enumerate(chain.path):
             if cert.not_after < ctx.now:
                 state = f"expired on {cert.not_after:%Y-%m-%d}"
@@ -124,7 +119,7 @@ def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         for cert in chain.path:
             if cert.signature_hash == "sha1" and not cert.is_self_signed:
                 yield SHA1.finding(
@@ -137,7 +132,7 @@ def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         for cert in chain.path:
             if cert.public_key_algorithm == "RSA" and cert.public_key_size < refs.MINIMUM_RSA_BITS:
                 yield WEAK_KEY.finding(
@@ -151,7 +146,7 @@ def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for chain in _chains(evidence):
+    for chain in evidence.chains:
         ekus = {oid for _, oid in chain.leaf.extended_key_usage}
         if not ekus or refs.SERVER_AUTH in ekus or refs.ANY_PURPOSE in ekus:
             continue
@@ -166,10 +161,7 @@ def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    chains = _chains(evidence)
-    if not ctx.expected_names:
-        raise NotApplicable("no host name to check: give --name HOST (the outbound connector's TlsDomain)")
-    for chain in chains:
+    for chain in evidence.chains:
         names = chain.leaf.certificate_domains
         for host in ctx.expected_names:
             if covering_name(names, host):
@@ -188,7 +180,7 @@ def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 MISSING_INTERMEDIATE = Check(
     id="HT-CHAIN-001", title="Intermediate certificate not supplied", severity=Severity.ERROR,
-    needs="certificate files (the certificate, and the intermediates the server sends)",
+    needs=needs(CHAINS, also="the intermediates the server sends (--intermediates), or a probe's chain as served"),
     explanation=("A server must send its intermediate certificates; Exchange Online builds the chain from what is "
                  "presented and does not fetch missing intermediates. On Windows, Schannel sends the intermediates "
                  "it finds in 'Intermediate Certification Authorities', so a missing one there means TLS fails "
@@ -198,7 +190,7 @@ MISSING_INTERMEDIATE = Check(
 )
 NOT_PUBLIC = Check(
     id="HT-CHAIN-002", title="Not issued by a publicly trusted CA", severity=Severity.ERROR,
-    needs="certificate files",
+    needs=needs(CHAINS, also="--trust for a private root you mean to trust"),
     explanation=("Hybrid mail TLS requires a certificate that chains to a root in the Microsoft Trusted Root "
                  "Program (checked here against the Mozilla root store, which carries the same public CAs). "
                  "Self-signed certificates and internal CAs are refused by Exchange Online."),
@@ -207,23 +199,23 @@ NOT_PUBLIC = Check(
 )
 LINK_NOT_VALID = Check(
     id="HT-CHAIN-003", title="A certificate in the chain is expired or not yet valid", severity=Severity.ERROR,
-    needs="certificate files", explanation="Every link of the chain must be within its validity period at --now.",
+    needs=needs(CHAINS), explanation="Every link of the chain must be within its validity period at --now.",
     remediation="Replace the expired certificate, or the expired intermediate, and install the new one everywhere.",
     references=(refs.CERT_REQUIREMENTS,), run=_validity,
 )
 SHA1 = Check(
-    id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs="certificate files",
+    id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
     explanation="Microsoft 365 has not accepted SHA-1 signed certificates anywhere in the chain since June 2016.",
     remediation="Reissue with SHA-256.", references=(refs.EXO_ENCRYPTION,), run=_sha1,
 )
 WEAK_KEY = Check(
-    id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs="certificate files",
+    id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
     explanation="RSA keys below 2048 bits are refused by Exchange Online and by public CAs.",
     remediation="Reissue with a 2048-bit or larger key.", references=(refs.EXO_ENCRYPTION,), run=_weak_keys,
 )
 NO_SERVER_AUTH = Check(
     id="HT-CHAIN-006", title="Certificate not valid for Server Authentication", severity=Severity.ERROR,
-    needs="certificate files",
+    needs=needs(CHAINS),
     explanation=("A certificate with an Extended Key Usage list must include Server Authentication "
                  "(1.3.6.1.5.5.7.3.1) to be used for STARTTLS."),
     remediation="Request a certificate with the Server Authentication EKU.", references=(refs.CERT_REQUIREMENTS,),
@@ -231,7 +223,7 @@ NO_SERVER_AUTH = Check(
 )
 NAME_NOT_COVERED = Check(
     id="HT-CHAIN-007", title="Certificate does not cover the expected host name", severity=Severity.ERROR,
-    needs="certificate files and --name HOST",
+    needs=needs(CHAINS, EXPECTED_NAMES),
     explanation=("With TlsSettings DomainValidation, Exchange Online checks that the presented certificate covers "
                  "the outbound connector's TlsDomain (SAN DNS names; a wildcard covers one left-most label; partial "
                  "wildcards never match)."),
@@ -239,4 +231,6 @@ NAME_NOT_COVERED = Check(
     references=(refs.SET_OUTBOUND_CONNECTOR,), run=_names,
 )
 
-CHECKS = (MISSING_INTERMEDIATE, NOT_PUBLIC, LINK_NOT_VALID, SHA1, WEAK_KEY, NO_SERVER_AUTH, NAME_NOT_COVERED)
+FAMILY = Family(name="chain", commands=frozenset({Command.CHECK, Command.CERT, Command.PROBE, Command.PLAN}),
+                checks=(MISSING_INTERMEDIATE, NOT_PUBLIC, LINK_NOT_VALID, SHA1, WEAK_KEY, NO_SERVER_AUTH, NAME_NOT_COVERED))
+CHECKS = FAMILY.checks

@@ -6,7 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, NotApplicable, needs
+from hybridtls.checks.needs import (
+    CLOUD_RECEIVE_CONNECTOR,
+    HYBRID_CONFIGURATION,
+    HYBRID_SEND_CONNECTOR,
+    ONLINE_INBOUND,
+    ONLINE_OUTBOUND,
+    TLS_CERTIFICATE_NAME,
+    TRANSPORT_SERVICE,
+)
 from hybridtls.checks.selection import (
     candidates,
     certificates_on,
@@ -63,10 +72,7 @@ def _enable_smtp(server: str, thumbprint: str | None, *comments: str) -> str:
 
 
 def _hybrid_send_connectors(evidence: EvidenceSet) -> list[SendConnector]:
-    connectors = [c for c in evidence.send_connectors if c.is_hybrid]
-    if not connectors:
-        raise NotApplicable("no hybrid send connector in the evidence: save Get-SendConnector | Format-List")
-    return connectors
+    return [c for c in evidence.send_connectors if c.is_hybrid]
 
 
 def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -122,10 +128,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
 
 
 def _cloud_receive_connectors(evidence: EvidenceSet) -> list[ReceiveConnector]:
-    connectors = [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
-    if not connectors:
-        raise NotApplicable("no receive connector with TlsDomainCapabilities AcceptCloudServicesMail in the evidence")
-    return connectors
+    return [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
 
 
 @dataclass(frozen=True)
@@ -223,8 +226,6 @@ def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    if not evidence.hybrid_configurations:
-        raise NotApplicable("no Get-HybridConfiguration output in the evidence")
     config = evidence.hybrid_configurations[0]
     name = parse_name(config.tls_certificate_name)
     if name is None:
@@ -293,8 +294,6 @@ def _set_outbound(name: str, parameter: str, value: str | None, placeholder: str
 
 def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     outbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.OUTBOUND and c.is_hybrid]
-    if not outbound:
-        raise NotApplicable("no Exchange Online outbound connector of type OnPremises in the evidence")
     cert = _hybrid_certificate(evidence)
     for connector in outbound:
         settings = (connector.tls_settings or "").casefold()
@@ -336,16 +335,15 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     inbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.INBOUND and c.is_hybrid
                and c.tls_sender_certificate_name]
-    if not inbound:
-        raise NotApplicable("no Exchange Online inbound OnPremises connector with TlsSenderCertificateName in the evidence")
     sending = None
     for send in evidence.send_connectors:
         name = parse_name(send.tls_certificate_name) if send.is_hybrid else None
         if name:
             sending = next((c for c in evidence.certificates if named_by(c, name) and c.certificate_domains), None)
     sending = sending or _hybrid_certificate(evidence)
-    if sending is None:
-        raise NotApplicable("the on-premises sending certificate is not in the evidence (Get-ExchangeCertificate)")
+    if sending is None:  # data-dependent: which certificate is the sending one is worked out from the evidence
+        raise NotApplicable("the on-premises sending certificate is not in the evidence: save "
+                            "'Get-ExchangeCertificate | Format-List' from the send connector's source servers")
     for connector in inbound:
         assert connector.tls_sender_certificate_name is not None
         if domain_covered(connector.tls_sender_certificate_name, sending.certificate_domains):
@@ -381,8 +379,6 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             named.append(("HybridConfiguration", config.tls_certificate_name,
                           Citation(source=config.cite("tlscertificatename"),
                                    text=f"TlsCertificateName {len(config.tls_certificate_name)} characters")))
-    if not named:
-        raise NotApplicable("no TlsCertificateName in the evidence")
     edge = any(c.edge_transport_servers for c in evidence.hybrid_configurations)
     for label, value, citation in named:
         if len(value) > refs.EDGE_TLS_NAME_LIMIT:
@@ -400,8 +396,6 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     services = [t for t in evidence.transport_services if t.internal_transport_certificate_thumbprint]
-    if not services:
-        raise NotApplicable("no Get-TransportService output (InternalTransportCertificateThumbprint)")
     for service in services:
         certs = certificates_on(evidence, service.server)
         if not certs:
@@ -438,7 +432,8 @@ def _internal_fix(server: str) -> str:
 
 SEND_TLS_NAME = Check(
     id="HT-CONN-001", title="Hybrid send connector's TlsCertificateName does not work on its source servers",
-    severity=Severity.ERROR, needs="Get-SendConnector and Get-ExchangeCertificate from its source servers",
+    severity=Severity.ERROR, needs=needs(HYBRID_SEND_CONNECTOR, also="Get-ExchangeCertificate from its source servers (servers without it "
+                                                     "are not judged)"),
     explanation=("The 'Outbound to Office 365' connector offers the certificate named by TlsCertificateName; Exchange "
                  "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
                  "certificate with SMTP and its private key on every source transport server."),
@@ -448,7 +443,8 @@ SEND_TLS_NAME = Check(
 )
 RECEIVE_TLS = Check(
     id="HT-CONN-002", title="Receive connector for Office 365 mail cannot offer the right certificate",
-    severity=Severity.ERROR, needs="Get-ReceiveConnector and Get-ExchangeCertificate from the same servers",
+    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers (the "
+                                                       "certificate selection is judged only there)"),
     explanation=("The receive connectors that accept Office 365 mail (TlsDomainCapabilities AcceptCloudServicesMail) "
                  "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
                  "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
@@ -458,7 +454,7 @@ RECEIVE_TLS = Check(
 )
 NEWEST_WINS = Check(
     id="HT-CONN-003", title="Exchange will present a newer certificate than the one enabled for SMTP",
-    severity=Severity.ERROR, needs="Get-ReceiveConnector and Get-ExchangeCertificate",
+    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers"),
     explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
                  "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
                  "binding SMTP to it breaks TLS."),
@@ -467,7 +463,8 @@ NEWEST_WINS = Check(
 )
 HYBRID_CONFIG = Check(
     id="HT-CONN-004", title="Hybrid configuration and connectors name different certificates", severity=Severity.ERROR,
-    needs="Get-HybridConfiguration, Get-SendConnector, Get-ReceiveConnector, Get-ExchangeCertificate",
+    needs=needs(HYBRID_CONFIGURATION, also="Get-SendConnector, Get-ReceiveConnector and Get-ExchangeCertificate, to "
+                "compare with it"),
     explanation=("Get-HybridConfiguration's TlsCertificateName is what the Hybrid Configuration Wizard applies; "
                  "connectors naming another certificate, or receiving/sending servers without the certificate, "
                  "are the partial roll-outs that fail a share of the mail."),
@@ -476,7 +473,8 @@ HYBRID_CONFIG = Check(
 )
 OUTBOUND = Check(
     id="HT-CONN-005", title="Exchange Online outbound connector expects what on-premises does not present",
-    severity=Severity.ERROR, needs="Get-OutboundConnector (Exchange Online) and the on-premises certificate",
+    severity=Severity.ERROR, needs=needs(ONLINE_OUTBOUND, also="the on-premises certificate (Get-ExchangeCertificate) and "
+                                                "Get-HybridConfiguration"),
     explanation=("Exchange Online's outbound connector to on-premises validates the certificate (TlsSettings "
                  "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
                  "smart hosts should be the hybrid configuration's."),
@@ -486,7 +484,8 @@ OUTBOUND = Check(
 )
 INBOUND = Check(
     id="HT-CONN-006", title="Exchange Online inbound connector does not accept the on-premises certificate",
-    severity=Severity.ERROR, needs="Get-InboundConnector (Exchange Online) and the on-premises sending certificate",
+    severity=Severity.ERROR, needs=needs(ONLINE_INBOUND, also="the on-premises sending certificate (Get-ExchangeCertificate, "
+                                               "Get-SendConnector)"),
     explanation=("Exchange Online attributes mail from on-premises to the tenant by the sending certificate: its "
                  "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
                  "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
@@ -496,7 +495,7 @@ INBOUND = Check(
 )
 EDGE_TOO_LONG = Check(
     id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
-    needs="Get-SendConnector or Get-HybridConfiguration",
+    needs=needs(TLS_CERTIFICATE_NAME, also="EdgeTransportServers in Get-HybridConfiguration, to know Edge is in the path"),
     explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
     remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(refs.KB_4052493,),
     run=_edge_length,
@@ -504,7 +503,7 @@ EDGE_TOO_LONG = Check(
 
 INTERNAL_TRANSPORT = Check(
     id="HT-CONN-008", title="Internal transport certificate missing or expired", severity=Severity.ERROR,
-    needs="Get-TransportService (InternalTransportCertificateThumbprint) and Get-ExchangeCertificate of the server",
+    needs=needs(TRANSPORT_SERVICE, also="Get-ExchangeCertificate of the same server (servers without it are not judged)"),
     explanation=("Mail between Exchange servers uses the internal transport certificate. Enabling a new public "
                  "certificate for SMTP offers to replace it; answering Yes and later removing that certificate "
                  "leaves the thumbprint pointing at nothing (events 12012/12013/12024)."),
@@ -513,4 +512,7 @@ INTERNAL_TRANSPORT = Check(
     run=_internal_transport,
 )
 
-CHECKS = (SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG, INTERNAL_TRANSPORT)
+FAMILY = Family(name="connectors", commands=frozenset({Command.CHECK}),
+                checks=(SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG,
+                        INTERNAL_TRANSPORT))
+CHECKS = FAMILY.checks

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import group_certificates, server_name
+from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
 from hybridtls.model import (
     Citation,
     EvidenceSet,
@@ -47,8 +48,6 @@ def _when(moment: datetime | None) -> str:
 
 
 def _undelivered(evidence: EvidenceSet) -> list[TraceEntry]:
-    if not evidence.trace_entries:
-        raise NotApplicable("no Get-MessageTrace output in the evidence")
     return [e for e in evidence.trace_entries if e.status in UNDELIVERED]
 
 
@@ -103,9 +102,7 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
     entries = [e for e in _undelivered(evidence) if e.received]
     public = [g for g in group_certificates(evidence.certificates) if g.is_ca_issued]
     starts = [(c.not_before, g, c) for g in public for c in g.observations if c.not_before]
-    if not starts:
-        raise NotApplicable("no NotBefore dates of CA-issued certificates in the evidence")
-    if not entries:
+    if not entries or not starts:
         return
     first = min(e.received for e in entries if e.received)
     earlier = [s for s in starts if s[0] <= first and first - s[0] <= _CORRELATION_WINDOW]
@@ -134,7 +131,7 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
 TRACE_UNDELIVERED = Check(
     id="HT-TRACE-001", title="Mail not delivered (message trace Pending, Failed or GettingStatus)",
     severity=Severity.ERROR,
-    needs="Get-MessageTrace output from Exchange Online",
+    needs=needs(MESSAGE_TRACE, also="RootCAType, to point at the cause when a root is only in Trusted Root CAs"),
     explanation=("Pending in Get-MessageTrace means Exchange Online is deferring and retrying: for hybrid mail "
                  "this is almost always TLS to the on-premises servers (certificate, chain, name, STARTTLS). "
                  "Failed means it gave up. Ordinary internet mail may still flow, because opportunistic TLS "
@@ -145,7 +142,7 @@ TRACE_UNDELIVERED = Check(
 )
 CORRELATION = Check(
     id="HT-TRACE-002", title="Undelivered mail began after a new certificate became valid", severity=Severity.WARNING,
-    needs="Get-MessageTrace output and Get-ExchangeCertificate NotBefore dates",
+    needs=needs(MESSAGE_TRACE, CA_NOT_BEFORE),
     explanation=(f"When mail starts pending within {refs.CORRELATION_WINDOW_DAYS} days after a certificate's NotBefore, "
                  "the certificate change is the first suspect: a new root not in AuthRoot on some servers, "
                  "connectors still naming the old certificate, or the certificate missing on some servers."),
@@ -153,4 +150,5 @@ CORRELATION = Check(
     references=(refs.GET_MESSAGE_TRACE,), run=_began_after_new_certificate,
 )
 
-CHECKS = (TRACE_UNDELIVERED, CORRELATION)
+FAMILY = Family(name="mailflow", commands=frozenset({Command.CHECK}), checks=(TRACE_UNDELIVERED, CORRELATION))
+CHECKS = FAMILY.checks

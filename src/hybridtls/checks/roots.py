@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
     certificate_selector,
@@ -18,6 +18,7 @@ from hybridtls.checks.estate import (
     group_certificates,
     server_name,
 )
+from hybridtls.checks.needs import ROOT_CA_TYPE
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -60,9 +61,6 @@ def authroot_fix(cert: ExchangeCertificate) -> str:
 
 def _ca_issued_groups(evidence: EvidenceSet) -> list[CertificateGroup]:
     with_root = [c for c in evidence.certificates if c.root_ca_type is not None]
-    if not with_root:
-        raise NotApplicable("no RootCAType in the evidence: save 'Get-ExchangeCertificate | Format-List' "
-                            "from each server")
     return [g for g in group_certificates(with_root) if g.is_ca_issued]
 
 
@@ -151,7 +149,7 @@ ROOT_IN_REGISTRY = Check(
     id="HT-ROOT-001",
     title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
     severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from each Exchange server (RootCAType, IsSelfSigned, Issuer)",
+    needs=needs(ROOT_CA_TYPE, also="IsSelfSigned and Issuer, to tell CA-issued certificates from self-signed ones"),
     explanation=(
         "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
         "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
@@ -172,7 +170,7 @@ ROOT_ELSEWHERE = Check(
     id="HT-ROOT-002",
     title="CA-issued certificate's root is not a third-party root (GroupPolicy, Enterprise, None, Unknown)",
     severity=Severity.WARNING,
-    needs="Get-ExchangeCertificate | Format-List from each Exchange server",
+    needs=needs(ROOT_CA_TYPE, also="the same certificate on other servers, to show where it reads differently"),
     explanation=(
         "For hybrid mail the certificate must chain to a public root that Windows holds as a third-party root "
         "(RootCAType ThirdParty). GroupPolicy means a GPO delivers the root; Enterprise means the root is "
@@ -186,4 +184,5 @@ ROOT_ELSEWHERE = Check(
     run=_root_elsewhere,
 )
 
-CHECKS = (ROOT_IN_REGISTRY, ROOT_ELSEWHERE)
+FAMILY = Family(name="roots", commands=frozenset({Command.CHECK}), checks=(ROOT_IN_REGISTRY, ROOT_ELSEWHERE))
+CHECKS = FAMILY.checks

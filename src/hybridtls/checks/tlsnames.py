@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.needs import CHAINS, EXPECTED_TLS_NAMES
 from hybridtls.model import Citation, EvidenceSet, Finding, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
 from hybridtls.powershell import Script
 
 
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    if not ctx.expected_tls_names:
-        raise NotApplicable("no TlsCertificateName to compare with (cert --tls-certificate-name, probe --expect-cert)")
     leaves = [chain.leaf for chain in evidence.chains]
-    if not leaves:
-        raise NotApplicable("no certificate to compare the TlsCertificateName with")
     for text in ctx.expected_tls_names:
         try:
             expected = parse_tls_certificate_name(text)
@@ -54,7 +51,7 @@ def _set_exact(name: TlsCertificateName) -> str:
 
 TLS_NAME_MISMATCH = Check(
     id="HT-NAME-001", title="TlsCertificateName does not name the certificate", severity=Severity.ERROR,
-    needs="a certificate and the TlsCertificateName configured for it",
+    needs=needs(CHAINS, EXPECTED_TLS_NAMES),
     explanation=("TlsCertificateName is '<I>' + Issuer + '<S>' + Subject exactly as Windows renders them. One character "
                  "of difference (ST= for S=, a missing quote, a new issuing CA after a renewal with another vendor) "
                  "makes Exchange look for a certificate that does not exist."),
@@ -63,4 +60,6 @@ TLS_NAME_MISMATCH = Check(
     run=_mismatch,
 )
 
-CHECKS = (TLS_NAME_MISMATCH,)
+FAMILY = Family(name="tlsnames", commands=frozenset({Command.CHECK, Command.CERT, Command.PROBE}),
+                checks=(TLS_NAME_MISMATCH,))
+CHECKS = FAMILY.checks

@@ -7,19 +7,14 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from hybridtls import references as refs
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.needs import NAME_WITH_SEVERAL_ADDRESSES, PROBED_NAME_WITH_CERTIFICATE, PROBES
 from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
 from hybridtls.pki.hostnames import covering_name
 from hybridtls.probe.targets import is_address
 
 _MODERN = ("TLSv1.2", "TLSv1.3")
-
-
-def _probes(evidence: EvidenceSet) -> tuple[ProbeResult, ...]:
-    if not evidence.probes:
-        raise NotApplicable("no probe results: run hybridtls probe, or give its saved JSON to check")
-    return evidence.probes
 
 
 def _step(probe: ProbeResult, step: str | None = None) -> Citation:
@@ -38,7 +33,7 @@ _CONNECT_WORDS = {
 
 
 def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in _CONNECT_WORDS:
             continue
         what, exo = _CONNECT_WORDS[probe.outcome]
@@ -56,7 +51,7 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED):
             continue
         anonymous = any(e.upper().startswith("X-ANONYMOUSTLS") for e in probe.extensions)
@@ -81,7 +76,7 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in (ProbeOutcome.TLS_FAILED, ProbeOutcome.PROTOCOL_ERROR, ProbeOutcome.BUSY):
             continue
         if probe.outcome is ProbeOutcome.BUSY:
@@ -108,7 +103,7 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome is not ProbeOutcome.OK:
             continue
         accepted = [v for v, ok in probe.versions_accepted if ok]
@@ -136,9 +131,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    presented = [p for p in _probes(evidence) if p.chain and not is_address(p.expected_name)]
-    if not presented:
-        raise NotApplicable("no probe of a name got as far as a certificate (for an address, give --expect-name)")
+    presented = [p for p in evidence.probes if p.chain and not is_address(p.expected_name)]
     for probe in presented:
         leaf = probe.chain[0]
         if covering_name(leaf.certificate_domains, probe.expected_name):
@@ -189,12 +182,10 @@ def _health(probe: ProbeResult, trusted_leaves: set[str]) -> tuple[bool, bool, b
 
 def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     groups: dict[tuple[str, int], list[ProbeResult]] = {}
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.address and probe.host != probe.address:
             groups.setdefault((probe.host, probe.port), []).append(probe)
     pools = {key: probes for key, probes in groups.items() if len(probes) > 1}
-    if not pools:
-        raise NotApplicable("no name with more than one address was probed")
     for (host, port), probes in pools.items():
         counts = Counter(_signature(p) for p in probes)
         if len(counts) == 1:
@@ -221,14 +212,14 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 
 CONNECT_FAILED = Check(
-    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs="a probe",
+    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs=needs(PROBES),
     explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
                  "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
     remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
     references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
 )
 NO_STARTTLS = Check(
-    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs="a probe",
+    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs=needs(PROBES),
     explanation=("Hybrid connectors require TLS. Exchange offers STARTTLS only when it finds a certificate for the "
                  "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
                  "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
@@ -236,7 +227,7 @@ NO_STARTTLS = Check(
     references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
 )
 HANDSHAKE_FAILED = Check(
-    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs="a probe",
+    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs=needs(PROBES),
     explanation=("The server answered but the conversation broke: a TLS handshake failure (no common protocol or "
                  "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
                  "refusal. Exchange Online defers and retries for up to 48 hours."),
@@ -244,14 +235,15 @@ HANDSHAKE_FAILED = Check(
     references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
 )
 OLD_TLS = Check(
-    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs="a probe",
+    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs=needs(PROBES),
     explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
     remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
     references=(refs.EXO_ENCRYPTION,), run=_versions,
 )
 NAME_MISMATCH = Check(
     id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
-    needs="a probe (the expected name is --expect-name, else the host name probed)",
+    needs=needs(PROBED_NAME_WITH_CERTIFICATE, also="--expect-name (the outbound connector's TlsDomain); else the "
+                "host name probed"),
     explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
                  "presented certificate's names (a wildcard covers one left-most label)."),
     remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
@@ -259,11 +251,13 @@ NAME_MISMATCH = Check(
 )
 NODES_DIFFER = Check(
     id="HT-WIRE-006", title="Addresses of one name present different certificates", severity=Severity.ERROR,
-    needs="a probe of a name with several addresses",
+    needs=needs(NAME_WITH_SEVERAL_ADDRESSES),
     explanation=("Every address behind a smart host or MX must present the same certificate and chain. One node "
                  "with a self-signed, older or different certificate, or without STARTTLS, fails its share of mail."),
     remediation="Make every server behind the name present the same certificate.",
     references=(refs.HYBRID_TLS_BLOG,), run=_nodes,
 )
 
-CHECKS = (CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER)
+FAMILY = Family(name="wire", commands=frozenset({Command.CHECK, Command.PROBE}),
+                checks=(CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER))
+CHECKS = FAMILY.checks
