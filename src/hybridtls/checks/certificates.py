@@ -9,6 +9,8 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
+    about,
+    certificate_id,
     certificate_selector,
     cite,
     estate_servers,
@@ -31,6 +33,7 @@ from hybridtls.model import (
     EvidenceSet,
     ExchangeCertificate,
     Finding,
+    FindingSubject,
     Severity,
 )
 from hybridtls.powershell import Script
@@ -93,7 +96,7 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         in_use = any(_bound(c) for c in group.observations)
         yield EXPIRED.finding(
-            subject=group.name,
+            subject=group.name, about=about(group.representative, server=False),
             severity=Severity.ERROR if in_use else Severity.INFO,
             message=(f"{group.name} expired on {_day(cert.not_after)} ({(ctx.now - cert.not_after).days} days "
                      f"before {_day(ctx.now)}); it is on {_servers_of(group)}"
@@ -111,7 +114,7 @@ def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if cert.not_after < ctx.now or days > refs.EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
             continue
         yield EXPIRING.finding(
-            subject=group.name,
+            subject=group.name, about=about(group.representative, server=False),
             severity=Severity.WARNING if days <= refs.EXPIRY_WARNING_DAYS else Severity.INFO,
             message=(f"{group.name} expires on {_day(cert.not_after)}, in {days} days; it is on "
                      f"{_servers_of(group)} and bound to {_services_text(cert)}."),
@@ -161,7 +164,7 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 selector=certificate_selector(script, cert), server=ps_server_value(script, cert))))
         yield STATUS_NOT_VALID.finding(
             subject=f"{server_name(cert)}: {cert.display_name}",
-            server=server_name(cert),
+            server=server_name(cert), about=about(cert),
             severity=severity,
             message=f"On {server_name(cert)}, Exchange reports {cert.display_name} as {cert.status.value}"
                     f" (services: {_services_text(cert)}).",
@@ -177,7 +180,7 @@ def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield NO_PRIVATE_KEY.finding(
             subject=f"{server_name(cert)}: {cert.display_name}",
-            server=server_name(cert),
+            server=server_name(cert), about=about(cert),
             severity=Severity.ERROR if cert.has_smtp is not False else Severity.WARNING,
             message=(f"On {server_name(cert)}, {cert.display_name} has no private key, so it cannot be used for "
                      f"TLS there (services: {_services_text(cert)}); sending shows 'TLS negotiation failed with "
@@ -261,7 +264,7 @@ def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         hybrid = bool(group.is_ca_issued and group.smtp_anywhere)
         yield WEAK_KEY.finding(
-            subject=group.name,
+            subject=group.name, about=about(group.representative, server=False),
             severity=Severity.ERROR if hybrid else Severity.WARNING,
             message=f"{group.name} has a {cert.public_key_size}-bit key; Exchange Online and current TLS "
                     f"stacks require at least {refs.MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
@@ -291,6 +294,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
             if key not in holders:
                 yield PARTIAL_ROLLOUT.finding(
                     subject=f"{name}: {group.name}", server=name,
+                    about=FindingSubject(server=name, certificate=certificate_id(group.representative)),
                     message=(f"{group.name} carries SMTP on {', '.join(sorted({server_name(c) for c in with_smtp}))} "
                              f"but is not among the {len(certs)} certificate(s) listed for {name}. Every server "
                              "in the hybrid mail path needs the same certificate, or Exchange Online mail fails "
@@ -303,6 +307,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                 here = holders[key][0]
                 yield PARTIAL_ROLLOUT.finding(
                     subject=f"{name}: {group.name}", server=name,
+                    about=FindingSubject(server=name, certificate=certificate_id(group.representative)),
                     message=(f"{group.name} is installed on {name} but not enabled for SMTP there (Services: "
                              f"{_services_text(here)}), while it carries SMTP on "
                              f"{', '.join(sorted({server_name(c) for c in with_smtp}))}."),

@@ -9,7 +9,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.checks.needs import CHAINS, EXPECTED_NAMES
-from hybridtls.model import ChainAnalysis, ChainEnd, Citation, EvidenceSet, Finding, Severity
+from hybridtls.model import ChainAnalysis, ChainEnd, Citation, EvidenceSet, Finding, FindingSubject, Severity
 from hybridtls.pki.hostnames import covering_name, is_private_url
 from hybridtls.powershell import Script
 
@@ -23,6 +23,13 @@ def _leaf_name(chain: ChainAnalysis) -> str:
     if chain.leaf.source.path.startswith("probe "):
         return f"{subject} (presented by {chain.leaf.source.path[len('probe '):]})"
     return subject
+
+
+def _about(chain: ChainAnalysis, name: str | None = None) -> FindingSubject:
+    """The leaf by thumbprint, the probed address when a probe presented it, and what else tells findings apart."""
+    path = chain.leaf.source.path
+    return FindingSubject(certificate=chain.leaf.thumbprint, name=name,
+                          address=path[len("probe "):] if path.startswith("probe ") else None)
 
 
 def _missing_is_public(chain: ChainAnalysis) -> bool:
@@ -40,7 +47,7 @@ def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
         last = chain.path[-1]
         urls = [u for u in chain.missing_issuer_urls if not is_private_url(u)]
         yield MISSING_INTERMEDIATE.finding(
-            subject=_leaf_name(chain),
+            subject=_leaf_name(chain), about=_about(chain),
             message=(f"The chain of {_leaf_name(chain)} stops at {last.subject!r}: its issuer {chain.missing_issuer!r} "
                      f"was not supplied. The CA publishes it at {urls[0]}. Exchange Online does not fetch missing "
                      "intermediates: the server must send it, so install it in 'Intermediate Certification "
@@ -63,7 +70,7 @@ def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
     verdict = ("and with it the chain reaches a trusted root: the certificate is fine, the intermediate is simply not "
                "being supplied" if chain.end is ChainEnd.TRUSTED else "but the chain still does not reach a trusted root")
     return MISSING_INTERMEDIATE.finding(
-        subject=_leaf_name(chain),
+        subject=_leaf_name(chain), about=_about(chain),
         message=(f"The chain of {_leaf_name(chain)} needed {', '.join(repr(c.subject) for c in fetched)}, which was "
                  f"not supplied; it was downloaded with --fetch-aia from {fetched[0].source.path}, {verdict}. "
                  "Exchange Online does not fetch intermediates: install it on every Exchange server."),
@@ -90,7 +97,7 @@ def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                     "an internal CA, which Exchange Online will refuse. If it is a public CA's intermediate, give it "
                     "with --intermediates.")
         yield NOT_PUBLIC.finding(
-            subject=_leaf_name(chain), message=what,
+            subject=_leaf_name(chain), message=what, about=_about(chain),
             evidence=[Citation(source=top.source, text=f"chain ends at {top.subject!r} (issuer {top.issuer!r})")],
             remediation=("# Request the certificate from a public CA (one in the Microsoft Trusted Root Program),\n"
                          "# install it on every server in the hybrid mail path, then:\n"
@@ -109,7 +116,7 @@ def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 continue
             role = "the certificate" if position == 0 else f"link {position} of its chain"
             yield LINK_NOT_VALID.finding(
-                subject=_leaf_name(chain),
+                subject=_leaf_name(chain), about=_about(chain, cert.thumbprint),
                 message=f"For {_leaf_name(chain)}, {role} ({cert.subject!r}) {state} (judged at {ctx.now:%Y-%m-%d}).",
                 evidence=[Citation(source=cert.source, text=f"NotBefore {cert.not_before:%Y-%m-%d %H:%M}, "
                                                             f"NotAfter {cert.not_after:%Y-%m-%d %H:%M} (UTC)")],
@@ -123,7 +130,7 @@ def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         for cert in chain.path:
             if cert.signature_hash == "sha1" and not cert.is_self_signed:
                 yield SHA1.finding(
-                    subject=_leaf_name(chain),
+                    subject=_leaf_name(chain), about=_about(chain, cert.thumbprint),
                     message=f"{cert.subject!r} in the chain of {_leaf_name(chain)} is signed with SHA-1 "
                             f"({cert.signature_algorithm}); Microsoft 365 has refused SHA-1 certificates since 2016.",
                     evidence=[Citation(source=cert.source, text=f"SignatureAlgorithm {cert.signature_algorithm}")],
@@ -136,7 +143,7 @@ def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         for cert in chain.path:
             if cert.public_key_algorithm == "RSA" and cert.public_key_size < refs.MINIMUM_RSA_BITS:
                 yield WEAK_KEY.finding(
-                    subject=_leaf_name(chain),
+                    subject=_leaf_name(chain), about=_about(chain, cert.thumbprint),
                     message=f"{cert.subject!r} in the chain of {_leaf_name(chain)} has a {cert.public_key_size}-bit "
                             f"RSA key; at least {refs.MINIMUM_RSA_BITS} bits are required.",
                     evidence=[Citation(source=cert.source, text=f"PublicKeySize {cert.public_key_size}")],
@@ -152,7 +159,7 @@ def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         names = ", ".join(name for name, _ in chain.leaf.extended_key_usage)
         yield NO_SERVER_AUTH.finding(
-            subject=_leaf_name(chain),
+            subject=_leaf_name(chain), about=_about(chain),
             message=f"{_leaf_name(chain)} is not valid for Server Authentication (its EKU allows only {names}); "
                     "TLS peers, Exchange Online among them, reject it for STARTTLS.",
             evidence=[Citation(source=chain.leaf.source, text=f"EnhancedKeyUsageList {names}")],
@@ -167,7 +174,7 @@ def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             if covering_name(names, host):
                 continue
             yield NAME_NOT_COVERED.finding(
-                subject=_leaf_name(chain),
+                subject=_leaf_name(chain), about=_about(chain, host),
                 message=(f"{_leaf_name(chain)} does not cover {host!r}: its names are {', '.join(names) or 'none'}. "
                          "A wildcard covers exactly one left-most label (*.contoso.com covers mail.contoso.com, not "
                          "contoso.com nor a.b.contoso.com). Exchange Online's DomainValidation would report "

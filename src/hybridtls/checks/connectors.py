@@ -30,6 +30,7 @@ from hybridtls.model import (
     EvidenceSet,
     ExchangeCertificate,
     Finding,
+    FindingSubject,
     ReceiveConnector,
     SendConnector,
     Severity,
@@ -80,6 +81,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
         if not connector.tls_certificate_name:
             yield SEND_TLS_NAME.finding(
                 subject=connector.name,
+                about=FindingSubject(connector=connector.name, name="TlsCertificateName"),
                 message=(f"The hybrid send connector {connector.name!r} has no TlsCertificateName: it offers no "
                          "certificate to Exchange Online, which then cannot attribute the mail to your tenant "
                          "(mail arrives as external, or 550 5.7.64 TenantAttribution)."),
@@ -90,6 +92,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
         if name is None:
             yield SEND_TLS_NAME.finding(
                 subject=connector.name,
+                about=FindingSubject(connector=connector.name, name="TlsCertificateName"),
                 message=(f"The hybrid send connector {connector.name!r} has a malformed TlsCertificateName "
                          f"{connector.tls_certificate_name!r}: it must read <I>issuer<S>subject."),
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
@@ -120,6 +123,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                        f"-TlsCertificateName {_fix_name(script, best)}")
             yield SEND_TLS_NAME.finding(
                 subject=f"{connector.name} on {server}", server=server,
+                about=FindingSubject(connector=connector.name, server=server),
                 message=f"The hybrid send connector {connector.name!r} names {str(name)!r}, but on source server {server} {problem}.",
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name),
                           Citation(source=certs[0].source, text=f"{server}: {len(certs)} certificate(s), "
@@ -163,6 +167,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
         if connector.auth_mechanism and not any(m.casefold() == "tls" for m in connector.auth_mechanism):
             yield RECEIVE_TLS.finding(
                 subject=connector.identity, server=server,
+                about=FindingSubject(connector=connector.identity, server=server, name="AuthMechanism"),
                 message=(f"{connector.identity} accepts Office 365 mail but its AuthMechanism lacks Tls "
                          f"({', '.join(connector.auth_mechanism)}): it never offers STARTTLS."),
                 evidence=[_cite(connector, "authmechanism", "AuthMechanism", ", ".join(connector.auth_mechanism))],
@@ -170,6 +175,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
         if connector.tls_certificate_name and parse_name(connector.tls_certificate_name) is None:
             yield RECEIVE_TLS.finding(
                 subject=connector.identity, server=server,
+                about=FindingSubject(connector=connector.identity, server=server, name="TlsCertificateName"),
                 message=f"{connector.identity} has a malformed TlsCertificateName {connector.tls_certificate_name!r}.",
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
                 remediation=_set_name_fix("Set-ReceiveConnector", connector.identity, "connector identity"))
@@ -178,6 +184,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
             looked_for = str(sel.name) if sel.name else f"the FQDN {sel.connector.fqdn or sel.server}"
             yield RECEIVE_TLS.finding(
                 subject=sel.connector.identity, server=sel.server,
+                about=FindingSubject(connector=sel.connector.identity, server=sel.server, name="no certificate"),
                 message=(f"On {sel.server}, no installed certificate matches {sel.connector.identity}'s {looked_for}: "
                          "Exchange offers no STARTTLS there (event 12014) and Exchange Online defers with '451 5.7.3 "
                          "STARTTLS is required to send mail'."),
@@ -189,6 +196,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
         elif sel.chosen.has_smtp is False and not (sel.public and len(sel.matches) > 1):
             yield RECEIVE_TLS.finding(
                 subject=sel.connector.identity, server=sel.server,
+                about=FindingSubject(connector=sel.connector.identity, server=sel.server, name="SMTP"),
                 message=(f"On {sel.server}, {sel.connector.identity} will present {_cert_text(sel.chosen)}, which is "
                          "not enabled for SMTP; Exchange picks it anyway and TLS then fails."),
                 evidence=[Citation(source=sel.chosen.cite("services"), text=f"{sel.server}: Services "
@@ -216,6 +224,7 @@ def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield NEWEST_WINS.finding(
             subject=sel.connector.identity, server=sel.server,
+            about=FindingSubject(connector=sel.connector.identity, server=sel.server),
             message=(f"On {sel.server}, {len(sel.matches)} certificates match {sel.connector.identity}; Exchange "
                      f"presents the newest, {_cert_text(sel.chosen)}, not {_cert_text(sel.public)} which carries SMTP."),
             evidence=[Citation(source=c.cite("notbefore"),
@@ -231,6 +240,7 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
     if name is None:
         yield HYBRID_CONFIG.finding(
             subject="HybridConfiguration",
+            about=FindingSubject(connector="HybridConfiguration", name="TlsCertificateName"),
             message=f"Get-HybridConfiguration's TlsCertificateName {config.tls_certificate_name!r} is empty or malformed.",
             evidence=[Citation(source=config.cite("tlscertificatename"), text=f"TlsCertificateName {config.tls_certificate_name}")],
             remediation=f"{_TLS_NAME_FROM_CERT}\nSet-HybridConfiguration -TlsCertificateName $name")
@@ -248,6 +258,7 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                    f"{script.value(str(name), '<TlsCertificateName>', 'hybrid configuration TlsCertificateName')}")
         yield HYBRID_CONFIG.finding(
             subject=label,
+            about=FindingSubject(connector=label),
             message=(f"{label} names {str(theirs)!r}, but the hybrid configuration names {str(name)!r}: the next run "
                      "of the Hybrid Configuration Wizard, and Exchange Online's expectations, follow the hybrid "
                      "configuration."),
@@ -260,6 +271,7 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
             if certs and not any(named_by(c, name) and c.has_smtp is not False for c in certs):
                 yield HYBRID_CONFIG.finding(
                     subject=f"{server} ({role})", server=server,
+                    about=FindingSubject(connector="HybridConfiguration", server=server, name=role),
                     message=(f"{server} is a {role} transport server of the hybrid configuration but holds no "
                              f"certificate named {str(name)!r} with SMTP."),
                     evidence=[Citation(source=config.cite(f"{role}transportservers"), text=f"{role}: {', '.join(servers)}"),
@@ -300,6 +312,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if settings not in ("domainvalidation", "certificatevalidation"):
             yield OUTBOUND.finding(
                 subject=connector.name, severity=Severity.WARNING,
+                about=FindingSubject(connector=connector.name, name="TlsSettings"),
                 message=(f"The Exchange Online outbound connector {connector.name!r} has TlsSettings "
                          f"{connector.tls_settings or '(empty)'}: Exchange Online does not validate the on-premises "
                          "certificate, so a wrong certificate goes unnoticed (the HCW sets DomainValidation)."),
@@ -310,6 +323,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 and not domain_covered(connector.tls_domain, cert.certificate_domains):
             yield OUTBOUND.finding(
                 subject=connector.name,
+                about=FindingSubject(connector=connector.name, name="TlsDomain"),
                 message=(f"The Exchange Online outbound connector {connector.name!r} validates TlsDomain "
                          f"{connector.tls_domain!r}, which the on-premises certificate {_cert_text(cert)} does not cover "
                          f"(its names: {', '.join(cert.certificate_domains)}). Exchange Online defers with "
@@ -324,6 +338,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             if host and connector.smart_hosts and host not in (h.casefold() for h in connector.smart_hosts):
                 yield OUTBOUND.finding(
                     subject=connector.name, severity=Severity.WARNING,
+                    about=FindingSubject(connector=connector.name, name="SmartHosts"),
                     message=(f"The outbound connector {connector.name!r} sends to {', '.join(connector.smart_hosts)}, "
                              f"but the hybrid configuration's OnPremisesSmartHost is {config.on_premises_smart_host}."),
                     evidence=[Citation(source=connector.cite("smarthosts"), text=f"SmartHosts {', '.join(connector.smart_hosts)}"),
@@ -350,6 +365,7 @@ def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield INBOUND.finding(
             subject=connector.name,
+            about=FindingSubject(connector=connector.name),
             message=(f"The Exchange Online inbound connector {connector.name!r} expects certificates for "
                      f"{connector.tls_sender_certificate_name!r}, but on-premises sends {_cert_text(sending)} (names: "
                      f"{', '.join(sending.certificate_domains)}). Mail from on-premises is then rejected with '550 5.7.64 "
@@ -384,6 +400,7 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if len(value) > refs.EDGE_TLS_NAME_LIMIT:
             yield EDGE_TOO_LONG.finding(
                 subject=label, severity=Severity.ERROR if edge else Severity.WARNING,
+                about=FindingSubject(connector=label),
                 message=(f"{label}'s TlsCertificateName is {len(value)} characters, over the {refs.EDGE_TLS_NAME_LIMIT} the Edge "
                          "Transport directory accepts: EdgeSync fails to replicate it ('A value in the request is "
                          "invalid') and mail from on-premises looks external in Exchange Online"
@@ -414,6 +431,7 @@ def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fi
             continue
         yield INTERNAL_TRANSPORT.finding(
             subject=service.server, server=service.server,
+            about=FindingSubject(server=service.server),
             message=f"On {service.server}, the internal transport certificate (thumbprint {thumbprint}) {problem}.",
             evidence=[Citation(source=service.source, text=f"InternalTransportCertificateThumbprint {thumbprint}"),
                       Citation(source=certs[0].source, text=f"{service.server}: {len(certs)} certificate(s)")],

@@ -18,6 +18,7 @@ from hybridtls.model import (
     ConnectorDirection,
     EvidenceSet,
     Finding,
+    FindingSubject,
     ProbeOutcome,
     RootCAType,
     Severity,
@@ -190,7 +191,7 @@ def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if notes:
             message += " Other evidence: " + "; ".join(dict.fromkeys(notes)) + "."
         yield DELIVERY_ERRORS.finding(
-            subject=signature.meaning,
+            subject=signature.meaning, about=FindingSubject(name=signature.meaning),
             severity=Severity.ERROR,
             message=message,
             evidence=[Citation(source=e.source, text=f"{e.origin}: {e.text[:300]}") for e in hits[:10]],

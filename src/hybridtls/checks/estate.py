@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hybridtls.model import Citation, ExchangeCertificate
+from hybridtls.model import Citation, ExchangeCertificate, FindingSubject
 from hybridtls.powershell import Script
 
 
@@ -106,3 +106,19 @@ def get_certificate(script: Script, cert: ExchangeCertificate, server: str | Non
     """``Get-ExchangeCertificate -Server 'X' ...`` selecting this certificate, on its own server or another."""
     return script.exchange_certificate(server=server or (cert.server.name if cert.server else None),
                                        thumbprint_text=cert.thumbprint, serial=cert.serial_number)
+
+
+def certificate_id(cert: ExchangeCertificate) -> str | None:
+    """The certificate as FindingSubject names it: its thumbprint, else ``issuer+serial:<issuer>|<serial>``."""
+    if cert.thumbprint:
+        return cert.thumbprint.upper()
+    if cert.issuer and cert.serial_number:
+        return f"issuer+serial:{' '.join(cert.issuer.split())}|{cert.serial_number.upper()}"
+    return None
+
+
+def about(cert: ExchangeCertificate, *, server: bool = True, **extra: str | None) -> FindingSubject:
+    """What a finding about this certificate (on its server, unless ``server`` is False) is about."""
+    where = cert.server.name if cert.server else None
+    name = extra.pop("name", None) or (None if where or not server else f"file:{cert.source.path}")
+    return FindingSubject(server=where if server else None, certificate=certificate_id(cert), name=name, **extra)

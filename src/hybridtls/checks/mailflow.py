@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
-from hybridtls.checks.estate import group_certificates, server_name
+from hybridtls.checks.estate import about, group_certificates, server_name
 from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
 from hybridtls.model import (
     Citation,
     EvidenceSet,
     Finding,
+    FindingSubject,
     RootCAType,
     Severity,
     TraceEntry,
@@ -88,7 +89,7 @@ def _trace_status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
             message += (f" The certificate evidence points at the cause: RootCAType Registry on "
                         f"{', '.join(registry_servers)} (see HT-ROOT-001).")
         yield TRACE_UNDELIVERED.finding(
-            subject=f"message trace: {status.value}",
+            subject=f"message trace: {status.value}", about=FindingSubject(name=status.value),
             severity=Severity.ERROR if status is TraceStatus.FAILED else Severity.WARNING,
             message=message,
             evidence=[Citation(source=e.cite("status"),
@@ -112,7 +113,7 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
     first_entry = min(entries, key=lambda e: e.received or datetime.max)
     days = (first - not_before).days
     yield CORRELATION.finding(
-        subject=group.name,
+        subject=group.name, about=about(group.representative, server=False),
         message=(f"Undelivered mail begins {_when(first)}, {days} day(s) after {group.name} became valid "
                  f"(NotBefore {_when(not_before)}): consistent with the certificate change being the cause. "
                  "A new certificate from a new CA brings a new root that every server must hold as a "

@@ -12,6 +12,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
+    about,
     certificate_selector,
     cite,
     get_certificate,
@@ -88,7 +89,7 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
             contrast, contrast_citations = _contrast(group, cert)
             yield ROOT_IN_REGISTRY.finding(
                 subject=f"{server_name(cert)}: {group.name}",
-                server=server_name(cert),
+                server=server_name(cert), about=about(cert),
                 severity=_severity_for(cert, Severity.ERROR),
                 message=(
                     f"On {server_name(cert)} the certificate {group.name}, issued by {cert.issuer or 'a CA'}, has "
@@ -136,7 +137,7 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 fix = str(script.add(f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Services"))
             yield ROOT_ELSEWHERE.finding(
                 subject=f"{server_name(cert)}: {group.name}",
-                server=server_name(cert),
+                server=server_name(cert), about=about(cert),
                 severity=_severity_for(cert, Severity.WARNING),
                 message=(f"On {server_name(cert)} the CA-issued certificate {group.name} has RootCAType "
                          f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.needs import CHAINS, EXPECTED_TLS_NAMES
-from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
 from hybridtls.powershell import Script
 
@@ -19,7 +19,7 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             expected = parse_tls_certificate_name(text)
         except TlsNameError as exc:
             yield TLS_NAME_MISMATCH.finding(
-                subject=text[:80], message=f"The TlsCertificateName {text!r} is malformed: {exc}. Exchange cannot "
+                subject=text[:80], about=FindingSubject(name=text), message=f"The TlsCertificateName {text!r} is malformed: {exc}. Exchange cannot "
                                            "match it to any certificate (HealthChecker: TlsCertificateNameSyntaxInvalid).",
                 remediation="# Build it from the certificate instead of typing it:\n"
                             "$c = Get-ExchangeCertificate -Thumbprint <Thumbprint>\n"
@@ -31,7 +31,7 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             if result.difference is Difference.SAME:
                 continue
             yield TLS_NAME_MISMATCH.finding(
-                subject=leaf.subject or leaf.thumbprint,
+                subject=leaf.subject or leaf.thumbprint, about=FindingSubject(certificate=leaf.thumbprint, name=text),
                 severity=Severity.ERROR,
                 message=(f"The TlsCertificateName {str(expected)!r} does not name {leaf.label}: {result.explanation}. "
                          "Exchange looks the string up in the certificate store; with no match it offers no "

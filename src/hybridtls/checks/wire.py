@@ -10,7 +10,17 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.checks.needs import NAME_WITH_SEVERAL_ADDRESSES, PROBED_NAME_WITH_CERTIFICATE, PROBES
-from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
+from hybridtls.model import (
+    ChainEnd,
+    Citation,
+    EvidenceSet,
+    Finding,
+    FindingSubject,
+    ProbeOutcome,
+    ProbeResult,
+    Severity,
+    Source,
+)
 from hybridtls.pki.hostnames import covering_name
 from hybridtls.probe.targets import is_address
 
@@ -41,7 +51,7 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if timeout_in_conversation:
             what = f"the server stopped answering during {probe.stage}"
         yield CONNECT_FAILED.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=f"{probe.label}: {what} ({probe.detail}). Exchange Online would defer with {exo}.",
             evidence=[_step(probe)],
             remediation=("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
@@ -61,7 +71,7 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                  "TlsCertificateName or FQDN (event 12014); a firewall's SMTP inspection can also strip it.")
         verb = "does not offer STARTTLS" if probe.outcome is ProbeOutcome.NO_STARTTLS else "refused STARTTLS"
         yield NO_STARTTLS.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} {verb} ({probe.detail}). Exchange Online requires TLS on hybrid connectors and "
                      f"defers with '450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 STARTTLS is "
                      f"required to send mail]'. {cause}"),
@@ -81,7 +91,7 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         if probe.outcome is ProbeOutcome.BUSY:
             yield HANDSHAKE_FAILED.finding(
-                subject=probe.label, severity=Severity.WARNING,
+                subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.WARNING,
                 message=(f"{probe.label} answered 421 ({probe.detail}), also on the retry: it is refusing "
                          "sessions (load, rate limits, or a back-pressure state). Exchange Online defers and retries."),
                 evidence=[_step(probe, "banner")],
@@ -91,7 +101,7 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         during = "the TLS handshake" if probe.stage == "handshake" else probe.stage
         yield HANDSHAKE_FAILED.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} failed during {during}: {probe.detail}. Exchange Online reports such failures as "
                      "'451 4.4.0 TLS negotiation failed' or 'Security status IllegalMessage' and defers."),
             evidence=[_step(probe)],
@@ -112,7 +122,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                           for v, ok in probe.versions_accepted) or "no sweep"
         if not modern:
             yield OLD_TLS.finding(
-                subject=probe.label,
+                subject=probe.label, about=FindingSubject(address=probe.label),
                 message=(f"{probe.label} negotiated {probe.tls_version} and accepts no TLS 1.2 or later ({sweep}). "
                          "Exchange Online never sends with TLS 1.0/1.1: hybrid mail to this address fails."),
                 evidence=[_step(probe, "handshake")],
@@ -122,7 +132,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
         elif probe.accepted("TLSv1.2") is False:
             yield OLD_TLS.finding(
-                subject=probe.label, severity=Severity.INFO,
+                subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.INFO,
                 message=(f"{probe.label} accepts only TLS 1.3 ({sweep}). Exchange Online can use TLS 1.3, but senders "
                          "limited to TLS 1.2 (Exchange Server 2016/2019 among them) cannot reach it."),
                 evidence=[_step(probe, "handshake")],
@@ -137,7 +147,7 @@ def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if covering_name(leaf.certificate_domains, probe.expected_name):
             continue
         yield NAME_MISMATCH.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} presents {leaf.subject!r}, which does not cover {probe.expected_name!r} (its "
                      f"names: {', '.join(leaf.certificate_domains) or 'none'}). With TlsSettings DomainValidation, "
                      f"Exchange Online defers with '450 4.4.317 ... [Message=SubjectMismatch Expected Subject: "
@@ -199,7 +209,7 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if majority:
             lines.append(f"the other {top_count} node(s), e.g. {majority.label}, {_describe(majority, None)}")
         yield NODES_DIFFER.finding(
-            subject=f"{host}:{port}",
+            subject=f"{host}:{port}", about=FindingSubject(name=f"{host}:{port}"),
             message=(f"The {len(probes)} addresses of {host} do not present the same thing: " + "; ".join(lines) +
                      ". Exchange Online delivers to every address behind the smart host, so a share of the mail "
                      "fails (intermittent 4.4.317 / 4.7.320 deferrals)."),
