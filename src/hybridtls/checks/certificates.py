@@ -107,6 +107,18 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+EXPIRED = Check(
+    id="HT-CERT-001", title="Certificate expired", severity=Severity.ERROR,
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
+    explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
+                 "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
+                 "judged against --now (default: today)."),
+    remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
+                "the Hybrid Configuration Wizard.",
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
+)
+
+
 def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group, cert in _dated(evidence):
         assert cert.not_after is not None
@@ -121,6 +133,17 @@ def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
             remediation=_renewal(cert),
         )
+
+
+EXPIRING = Check(
+    id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
+    explanation=(f"A certificate in use expires within {refs.EXPIRY_WARNING_DAYS} days (warning) or "
+                 f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
+                 "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
+    remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expiring,
+)
 
 
 _STATUS_FIX = {
@@ -173,6 +196,30 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+STATUS_NOT_VALID = Check(
+    id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
+    needs=needs(STATUS),
+    explanation=("Exchange's Status is Valid only when Windows builds a trusted, unrevoked chain. Untrusted or "
+                 "Invalid usually means a missing intermediate or root; RevocationCheckFailure that the server "
+                 "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
+    remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
+                "reachable), or replace the certificate.",
+    references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG),
+    run=_status,
+)
+
+
+def _repair_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    script.comment(f"If the key is on {server_name(cert)} but not linked to the certificate (imported a .cer, not a .pfx):")
+    return str(script.add(
+        f"certutil -repairstore my {script.value(cert.serial_number, '<SerialNumber>', 'serial number')}",
+        "# Otherwise import the PFX (with its private key) exported from a server that has it:",
+        f"Import-ExchangeCertificate -Server {ps_server_value(script, cert)} -FileData ([System.IO.File]::ReadAllBytes("
+        "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
+        "-PrivateKeyExportable $true"))
+
+
 def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     known = [c for c in evidence.certificates if c.has_private_key is not None]
     for cert in known:
@@ -190,15 +237,14 @@ def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-def _repair_key(cert: ExchangeCertificate) -> str:
-    script = Script()
-    script.comment(f"If the key is on {server_name(cert)} but not linked to the certificate (imported a .cer, not a .pfx):")
-    return str(script.add(
-        f"certutil -repairstore my {script.value(cert.serial_number, '<SerialNumber>', 'serial number')}",
-        "# Otherwise import the PFX (with its private key) exported from a server that has it:",
-        f"Import-ExchangeCertificate -Server {ps_server_value(script, cert)} -FileData ([System.IO.File]::ReadAllBytes("
-        "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
-        "-PrivateKeyExportable $true"))
+NO_PRIVATE_KEY = Check(
+    id="HT-CERT-004", title="Certificate has no private key on the server", severity=Severity.ERROR,
+    needs=needs(HAS_PRIVATE_KEY),
+    explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
+                 "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
+    remediation="Import the certificate as a PFX with its private key, or repair the key association.",
+    references=(refs.HYBRID_TLS_BLOG,), run=_private_key,
+)
 
 
 def _public_smtp(certs: list[ExchangeCertificate]) -> list[ExchangeCertificate]:
@@ -255,6 +301,25 @@ def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
         )
 
 
+NO_PUBLIC_SMTP = Check(
+    id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
+    needs=needs(SERVER_CERTIFICATES, also="IsSelfSigned and Services of every certificate on the server"),
+    explanation=("Every Exchange server has self-signed certificates with SMTP (the server's own and the Auth "
+                 "certificate); that is normal for mail between Exchange servers. Hybrid mail needs a certificate "
+                 "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
+                 "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
+    remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
+    references=(refs.CERT_REQUIREMENTS, refs.STARTTLS_SELECTION), run=_no_public_smtp,
+)
+
+
+def _new_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    return str(script.add(f"New-ExchangeCertificate -Server {ps_server_value(script, cert)} -GenerateRequest -KeySize 2048 "
+                          "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
+                          "-PrivateKeyExportable $true   # use your names; then install the issued certificate"))
+
+
 def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     sized = [g for g in group_certificates(evidence.certificates) if any(c.public_key_size for c in g.observations)]
     for group in sized:
@@ -274,11 +339,13 @@ def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-def _new_key(cert: ExchangeCertificate) -> str:
-    script = Script()
-    return str(script.add(f"New-ExchangeCertificate -Server {ps_server_value(script, cert)} -GenerateRequest -KeySize 2048 "
-                          "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
-                          "-PrivateKeyExportable $true   # use your names; then install the issued certificate"))
+WEAK_KEY = Check(
+    id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
+    needs=needs(PUBLIC_KEY_SIZE),
+    explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
+    remediation="Replace the certificate with one whose key is 2048 bits or more.",
+    references=(refs.EXO_ENCRYPTION,), run=_key_size,
+)
 
 
 def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -317,61 +384,6 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                 )
 
 
-EXPIRED = Check(
-    id="HT-CERT-001", title="Certificate expired", severity=Severity.ERROR,
-    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
-    explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
-                 "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
-                 "judged against --now (default: today)."),
-    remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
-                "the Hybrid Configuration Wizard.",
-    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
-)
-EXPIRING = Check(
-    id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
-    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
-    explanation=(f"A certificate in use expires within {refs.EXPIRY_WARNING_DAYS} days (warning) or "
-                 f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
-                 "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
-    remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
-    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expiring,
-)
-STATUS_NOT_VALID = Check(
-    id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
-    needs=needs(STATUS),
-    explanation=("Exchange's Status is Valid only when Windows builds a trusted, unrevoked chain. Untrusted or "
-                 "Invalid usually means a missing intermediate or root; RevocationCheckFailure that the server "
-                 "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
-    remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
-                "reachable), or replace the certificate.",
-    references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG),
-    run=_status,
-)
-NO_PRIVATE_KEY = Check(
-    id="HT-CERT-004", title="Certificate has no private key on the server", severity=Severity.ERROR,
-    needs=needs(HAS_PRIVATE_KEY),
-    explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
-                 "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
-    remediation="Import the certificate as a PFX with its private key, or repair the key association.",
-    references=(refs.HYBRID_TLS_BLOG,), run=_private_key,
-)
-NO_PUBLIC_SMTP = Check(
-    id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
-    needs=needs(SERVER_CERTIFICATES, also="IsSelfSigned and Services of every certificate on the server"),
-    explanation=("Every Exchange server has self-signed certificates with SMTP (the server's own and the Auth "
-                 "certificate); that is normal for mail between Exchange servers. Hybrid mail needs a certificate "
-                 "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
-                 "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
-    remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
-    references=(refs.CERT_REQUIREMENTS, refs.STARTTLS_SELECTION), run=_no_public_smtp,
-)
-WEAK_KEY = Check(
-    id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
-    needs=needs(PUBLIC_KEY_SIZE),
-    explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
-    remediation="Replace the certificate with one whose key is 2048 bits or more.",
-    references=(refs.EXO_ENCRYPTION,), run=_key_size,
-)
 PARTIAL_ROLLOUT = Check(
     id="HT-CERT-007", title="Hybrid certificate missing, or without SMTP, on some servers", severity=Severity.ERROR,
     needs=needs(TWO_SERVERS, also="every server in the hybrid mail path, or those left out are not judged"),
@@ -381,6 +393,7 @@ PARTIAL_ROLLOUT = Check(
     remediation="Import the certificate with its private key on each named server and enable it for SMTP.",
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_partial_rollout,
 )
+
 
 FAMILY = Family(name="certificates", commands=frozenset({Command.CHECK}),
                 checks=(EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT))

@@ -37,6 +37,27 @@ def _missing_is_public(chain: ChainAnalysis) -> bool:
     return bool(urls) and not all(is_private_url(u) for u in urls)
 
 
+def _install_intermediate(url: str) -> str:
+    script = Script("# On every Exchange server, in an elevated Windows PowerShell:")
+    return str(script.add(
+        f"Invoke-WebRequest -Uri {script.value(url, '<caIssuersURL>', 'caIssuers URL')} -OutFile $env:TEMP\\intermediate.cer",
+        "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA"))
+
+
+def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
+    fetched = chain.fetched_links
+    verdict = ("and with it the chain reaches a trusted root: the certificate is fine, the intermediate is simply not "
+               "being supplied" if chain.end is ChainEnd.TRUSTED else "but the chain still does not reach a trusted root")
+    return MISSING_INTERMEDIATE.finding(
+        subject=_leaf_name(chain), about=_about(chain),
+        message=(f"The chain of {_leaf_name(chain)} needed {', '.join(repr(c.subject) for c in fetched)}, which was "
+                 f"not supplied; it was downloaded with --fetch-aia from {fetched[0].source.path}, {verdict}. "
+                 "Exchange Online does not fetch intermediates: install it on every Exchange server."),
+        evidence=[Citation(source=c.source, text=f"fetched {c.subject!r}") for c in fetched],
+        remediation=_install_intermediate(fetched[0].source.path),
+    )
+
+
 def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in evidence.chains:
         if chain.fetched_links:
@@ -58,25 +79,16 @@ def _missing_intermediate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
         )
 
 
-def _install_intermediate(url: str) -> str:
-    script = Script("# On every Exchange server, in an elevated Windows PowerShell:")
-    return str(script.add(
-        f"Invoke-WebRequest -Uri {script.value(url, '<caIssuersURL>', 'caIssuers URL')} -OutFile $env:TEMP\\intermediate.cer",
-        "Import-Certificate -FilePath $env:TEMP\\intermediate.cer -CertStoreLocation Cert:\\LocalMachine\\CA"))
-
-
-def _fetched_intermediate(chain: ChainAnalysis) -> Finding:
-    fetched = chain.fetched_links
-    verdict = ("and with it the chain reaches a trusted root: the certificate is fine, the intermediate is simply not "
-               "being supplied" if chain.end is ChainEnd.TRUSTED else "but the chain still does not reach a trusted root")
-    return MISSING_INTERMEDIATE.finding(
-        subject=_leaf_name(chain), about=_about(chain),
-        message=(f"The chain of {_leaf_name(chain)} needed {', '.join(repr(c.subject) for c in fetched)}, which was "
-                 f"not supplied; it was downloaded with --fetch-aia from {fetched[0].source.path}, {verdict}. "
-                 "Exchange Online does not fetch intermediates: install it on every Exchange server."),
-        evidence=[Citation(source=c.source, text=f"fetched {c.subject!r}") for c in fetched],
-        remediation=_install_intermediate(fetched[0].source.path),
-    )
+MISSING_INTERMEDIATE = Check(
+    id="HT-CHAIN-001", title="Intermediate certificate not supplied", severity=Severity.ERROR,
+    needs=needs(CHAINS, also="the intermediates the server sends (--intermediates), or a probe's chain as served"),
+    explanation=("A server must send its intermediate certificates; Exchange Online builds the chain from what is "
+                 "presented and does not fetch missing intermediates. On Windows, Schannel sends the intermediates "
+                 "it finds in 'Intermediate Certification Authorities', so a missing one there means TLS fails "
+                 "(550 5.7.64 TenantAttribution outbound, 4.4.317 / 4.7.320 inbound)."),
+    remediation="Download the intermediate from the caIssuers URL and import it into Cert:\\LocalMachine\\CA on every server.",
+    references=(refs.KB_3212877, refs.CERT_REQUIREMENTS), run=_missing_intermediate,
+)
 
 
 def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -105,6 +117,17 @@ def _not_public(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+NOT_PUBLIC = Check(
+    id="HT-CHAIN-002", title="Not issued by a publicly trusted CA", severity=Severity.ERROR,
+    needs=needs(CHAINS, also="--trust for a private root you mean to trust"),
+    explanation=("Hybrid mail TLS requires a certificate that chains to a root in the Microsoft Trusted Root "
+                 "Program (checked here against the Mozilla root store, which carries the same public CAs). "
+                 "Self-signed certificates and internal CAs are refused by Exchange Online."),
+    remediation="Use a certificate from a public CA for SMTP.",
+    references=(refs.CERT_REQUIREMENTS,), run=_not_public,
+)
+
+
 def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in evidence.chains:
         for position, cert in enumerate(chain.path):
@@ -125,6 +148,14 @@ def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+LINK_NOT_VALID = Check(
+    id="HT-CHAIN-003", title="A certificate in the chain is expired or not yet valid", severity=Severity.ERROR,
+    needs=needs(CHAINS), explanation="Every link of the chain must be within its validity period at --now.",
+    remediation="Replace the expired certificate, or the expired intermediate, and install the new one everywhere.",
+    references=(refs.CERT_REQUIREMENTS,), run=_validity,
+)
+
+
 def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in evidence.chains:
         for cert in chain.path:
@@ -136,6 +167,13 @@ def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                     evidence=[Citation(source=cert.source, text=f"SignatureAlgorithm {cert.signature_algorithm}")],
                     remediation="# Reissue the certificate with SHA-256 (the CA does this on request, usually free).",
                 )
+
+
+SHA1 = Check(
+    id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
+    explanation="Microsoft 365 has not accepted SHA-1 signed certificates anywhere in the chain since June 2016.",
+    remediation="Reissue with SHA-256.", references=(refs.EXO_ENCRYPTION,), run=_sha1,
+)
 
 
 def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -152,6 +190,13 @@ def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 )
 
 
+WEAK_KEY = Check(
+    id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
+    explanation="RSA keys below 2048 bits are refused by Exchange Online and by public CAs.",
+    remediation="Reissue with a 2048-bit or larger key.", references=(refs.EXO_ENCRYPTION,), run=_weak_keys,
+)
+
+
 def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in evidence.chains:
         ekus = {oid for _, oid in chain.leaf.extended_key_usage}
@@ -165,6 +210,16 @@ def _server_auth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             evidence=[Citation(source=chain.leaf.source, text=f"EnhancedKeyUsageList {names}")],
             remediation="# Request a TLS server certificate (EKU Server Authentication, 1.3.6.1.5.5.7.3.1) from the CA.",
         )
+
+
+NO_SERVER_AUTH = Check(
+    id="HT-CHAIN-006", title="Certificate not valid for Server Authentication", severity=Severity.ERROR,
+    needs=needs(CHAINS),
+    explanation=("A certificate with an Extended Key Usage list must include Server Authentication "
+                 "(1.3.6.1.5.5.7.3.1) to be used for STARTTLS."),
+    remediation="Request a certificate with the Server Authentication EKU.", references=(refs.CERT_REQUIREMENTS,),
+    run=_server_auth,
+)
 
 
 def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -185,49 +240,6 @@ def _names(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-MISSING_INTERMEDIATE = Check(
-    id="HT-CHAIN-001", title="Intermediate certificate not supplied", severity=Severity.ERROR,
-    needs=needs(CHAINS, also="the intermediates the server sends (--intermediates), or a probe's chain as served"),
-    explanation=("A server must send its intermediate certificates; Exchange Online builds the chain from what is "
-                 "presented and does not fetch missing intermediates. On Windows, Schannel sends the intermediates "
-                 "it finds in 'Intermediate Certification Authorities', so a missing one there means TLS fails "
-                 "(550 5.7.64 TenantAttribution outbound, 4.4.317 / 4.7.320 inbound)."),
-    remediation="Download the intermediate from the caIssuers URL and import it into Cert:\\LocalMachine\\CA on every server.",
-    references=(refs.KB_3212877, refs.CERT_REQUIREMENTS), run=_missing_intermediate,
-)
-NOT_PUBLIC = Check(
-    id="HT-CHAIN-002", title="Not issued by a publicly trusted CA", severity=Severity.ERROR,
-    needs=needs(CHAINS, also="--trust for a private root you mean to trust"),
-    explanation=("Hybrid mail TLS requires a certificate that chains to a root in the Microsoft Trusted Root "
-                 "Program (checked here against the Mozilla root store, which carries the same public CAs). "
-                 "Self-signed certificates and internal CAs are refused by Exchange Online."),
-    remediation="Use a certificate from a public CA for SMTP.",
-    references=(refs.CERT_REQUIREMENTS,), run=_not_public,
-)
-LINK_NOT_VALID = Check(
-    id="HT-CHAIN-003", title="A certificate in the chain is expired or not yet valid", severity=Severity.ERROR,
-    needs=needs(CHAINS), explanation="Every link of the chain must be within its validity period at --now.",
-    remediation="Replace the expired certificate, or the expired intermediate, and install the new one everywhere.",
-    references=(refs.CERT_REQUIREMENTS,), run=_validity,
-)
-SHA1 = Check(
-    id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
-    explanation="Microsoft 365 has not accepted SHA-1 signed certificates anywhere in the chain since June 2016.",
-    remediation="Reissue with SHA-256.", references=(refs.EXO_ENCRYPTION,), run=_sha1,
-)
-WEAK_KEY = Check(
-    id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
-    explanation="RSA keys below 2048 bits are refused by Exchange Online and by public CAs.",
-    remediation="Reissue with a 2048-bit or larger key.", references=(refs.EXO_ENCRYPTION,), run=_weak_keys,
-)
-NO_SERVER_AUTH = Check(
-    id="HT-CHAIN-006", title="Certificate not valid for Server Authentication", severity=Severity.ERROR,
-    needs=needs(CHAINS),
-    explanation=("A certificate with an Extended Key Usage list must include Server Authentication "
-                 "(1.3.6.1.5.5.7.3.1) to be used for STARTTLS."),
-    remediation="Request a certificate with the Server Authentication EKU.", references=(refs.CERT_REQUIREMENTS,),
-    run=_server_auth,
-)
 NAME_NOT_COVERED = Check(
     id="HT-CHAIN-007", title="Certificate does not cover the expected host name", severity=Severity.ERROR,
     needs=needs(CHAINS, EXPECTED_NAMES),
@@ -237,6 +249,7 @@ NAME_NOT_COVERED = Check(
     remediation="Get a certificate that covers the name, or change TlsDomain to a name the certificate covers.",
     references=(refs.SET_OUTBOUND_CONNECTOR,), run=_names,
 )
+
 
 FAMILY = Family(name="chain", commands=frozenset({Command.CHECK, Command.CERT, Command.PROBE, Command.PLAN}),
                 checks=(MISSING_INTERMEDIATE, NOT_PUBLIC, LINK_NOT_VALID, SHA1, WEAK_KEY, NO_SERVER_AUTH, NAME_NOT_COVERED))

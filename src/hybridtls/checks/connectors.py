@@ -131,6 +131,19 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 remediation=str(script))
 
 
+SEND_TLS_NAME = Check(
+    id="HT-CONN-001", title="Hybrid send connector's TlsCertificateName does not work on its source servers",
+    severity=Severity.ERROR, needs=needs(HYBRID_SEND_CONNECTOR, also="Get-ExchangeCertificate from its source servers (servers without it "
+                                                     "are not judged)"),
+    explanation=("The 'Outbound to Office 365' connector offers the certificate named by TlsCertificateName; Exchange "
+                 "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
+                 "certificate with SMTP and its private key on every source transport server."),
+    remediation="Set-SendConnector -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\" from the installed certificate.",
+    references=(refs.HYBRID_TLS_BLOG, refs.SET_SEND_CONNECTOR),
+    run=_send_connector,
+)
+
+
 def _cloud_receive_connectors(evidence: EvidenceSet) -> list[ReceiveConnector]:
     return [c for c in evidence.receive_connectors if c.accepts_cloud_mail]
 
@@ -159,6 +172,18 @@ def _selections(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[_Selection
         matches = candidates(certs, name, connector.fqdn or server)
         yield _Selection(connector, server, certs, name, matches, selected(matches, ctx.now),
                          next((c for c in certs if c.is_ca_issued and c.has_smtp), None))
+
+
+def _receive_fix(connector: ReceiveConnector, setting: str, cert: ExchangeCertificate | None = None) -> str:
+    """``Set-ReceiveConnector -Identity 'X' <setting>``, followed by the certificate's name when one is given."""
+    script = Script()
+    line = f"Set-ReceiveConnector -Identity {script.value(connector.identity, '<ConnectorName>', 'connector identity')} {setting}"
+    if setting == "-TlsCertificateName":
+        name = _fix_name(script, cert)
+        if name == "$name":
+            script.add(_TLS_NAME_FROM_CERT)
+        line += f" {name}"
+    return str(script.add(line))
 
 
 def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -204,16 +229,17 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                 remediation=_enable_smtp(sel.server, sel.chosen.thumbprint))
 
 
-def _receive_fix(connector: ReceiveConnector, setting: str, cert: ExchangeCertificate | None = None) -> str:
-    """``Set-ReceiveConnector -Identity 'X' <setting>``, followed by the certificate's name when one is given."""
-    script = Script()
-    line = f"Set-ReceiveConnector -Identity {script.value(connector.identity, '<ConnectorName>', 'connector identity')} {setting}"
-    if setting == "-TlsCertificateName":
-        name = _fix_name(script, cert)
-        if name == "$name":
-            script.add(_TLS_NAME_FROM_CERT)
-        line += f" {name}"
-    return str(script.add(line))
+RECEIVE_TLS = Check(
+    id="HT-CONN-002", title="Receive connector for Office 365 mail cannot offer the right certificate",
+    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers (the "
+                                                       "certificate selection is judged only there)"),
+    explanation=("The receive connectors that accept Office 365 mail (TlsDomainCapabilities AcceptCloudServicesMail) "
+                 "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
+                 "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
+    remediation="Set the connector's TlsCertificateName to the installed hybrid certificate, with SMTP enabled.",
+    references=(refs.STARTTLS_SELECTION, refs.NEW_CERTIFICATE_NO_MAIL),
+    run=_receive_connector,
+)
 
 
 def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -232,6 +258,23 @@ def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                                     + (f"{c.not_before:%Y-%m-%d}" if c.not_before else "?")) for c in sel.matches],
             remediation=_enable_smtp(sel.server, sel.chosen.thumbprint,
                                      "# Bind SMTP to the newest certificate, or remove the one that should not be used:"))
+
+
+NEWEST_WINS = Check(
+    id="HT-CONN-003", title="Exchange will present a newer certificate than the one enabled for SMTP",
+    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers"),
+    explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
+                 "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
+                 "binding SMTP to it breaks TLS."),
+    remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(refs.STARTTLS_SELECTION,),
+    run=_newest_wins,
+)
+
+
+def _enable_on(server: str, *comments: str) -> str:
+    script = Script(*comments)
+    return str(script.add(f"Enable-ExchangeCertificate -Server {script.value(server, '<ServerName>', 'server name')} "
+                          "-Thumbprint <Thumbprint> -Services SMTP"))
 
 
 def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -279,10 +322,16 @@ def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[
                     remediation=_enable_on(server, "# Import the hybrid certificate (with its private key) on the server, then:"))
 
 
-def _enable_on(server: str, *comments: str) -> str:
-    script = Script(*comments)
-    return str(script.add(f"Enable-ExchangeCertificate -Server {script.value(server, '<ServerName>', 'server name')} "
-                          "-Thumbprint <Thumbprint> -Services SMTP"))
+HYBRID_CONFIG = Check(
+    id="HT-CONN-004", title="Hybrid configuration and connectors name different certificates", severity=Severity.ERROR,
+    needs=needs(HYBRID_CONFIGURATION, also="Get-SendConnector, Get-ReceiveConnector and Get-ExchangeCertificate, to "
+                "compare with it"),
+    explanation=("Get-HybridConfiguration's TlsCertificateName is what the Hybrid Configuration Wizard applies; "
+                 "connectors naming another certificate, or receiving/sending servers without the certificate, "
+                 "are the partial roll-outs that fail a share of the mail."),
+    remediation="Make every hybrid connector and server use the hybrid configuration's certificate, or re-run the HCW.",
+    references=(refs.SET_HYBRID_CONFIGURATION,), run=_hybrid_configuration,
+)
 
 
 def _hybrid_certificate(evidence: EvidenceSet) -> ExchangeCertificate | None:
@@ -347,6 +396,26 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                                               "<SmartHost>", "OnPremisesSmartHost"))
 
 
+OUTBOUND = Check(
+    id="HT-CONN-005", title="Exchange Online outbound connector expects what on-premises does not present",
+    severity=Severity.ERROR, needs=needs(ONLINE_OUTBOUND, also="the on-premises certificate (Get-ExchangeCertificate) and "
+                                                "Get-HybridConfiguration"),
+    explanation=("Exchange Online's outbound connector to on-premises validates the certificate (TlsSettings "
+                 "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
+                 "smart hosts should be the hybrid configuration's."),
+    remediation="Set-OutboundConnector -TlsDomain to a name in the certificate, or fix the certificate.",
+    references=(refs.SET_OUTBOUND_CONNECTOR, refs.HYBRID_TLS_BLOG),
+    run=_outbound,
+)
+
+
+def _inbound_fix(connector: str, domain: str) -> str:
+    script = Script()
+    return str(script.add(f"Set-InboundConnector -Identity {script.value(connector, '<ConnectorName>', 'connector name')} "
+                          f"-TlsSenderCertificateName {script.value(domain, '<NameInTheCertificate>', 'certificate name')}"
+                          "   # or re-run the Hybrid Configuration Wizard"))
+
+
 def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     inbound = [c for c in evidence.online_connectors if c.direction is ConnectorDirection.INBOUND and c.is_hybrid
                and c.tls_sender_certificate_name]
@@ -377,11 +446,17 @@ def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             remediation=_inbound_fix(connector.name, sending.certificate_domains[0]))
 
 
-def _inbound_fix(connector: str, domain: str) -> str:
-    script = Script()
-    return str(script.add(f"Set-InboundConnector -Identity {script.value(connector, '<ConnectorName>', 'connector name')} "
-                          f"-TlsSenderCertificateName {script.value(domain, '<NameInTheCertificate>', 'certificate name')}"
-                          "   # or re-run the Hybrid Configuration Wizard"))
+INBOUND = Check(
+    id="HT-CONN-006", title="Exchange Online inbound connector does not accept the on-premises certificate",
+    severity=Severity.ERROR, needs=needs(ONLINE_INBOUND, also="the on-premises sending certificate (Get-ExchangeCertificate, "
+                                               "Get-SendConnector)"),
+    explanation=("Exchange Online attributes mail from on-premises to the tenant by the sending certificate: its "
+                 "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
+                 "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
+    remediation="Set-InboundConnector -TlsSenderCertificateName to a domain the certificate covers, or re-run the HCW.",
+    references=(refs.TENANT_ATTRIBUTION, refs.SET_INBOUND_CONNECTOR),
+    run=_inbound,
+)
 
 
 def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -411,6 +486,25 @@ def _edge_length(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                              "-Fqdn mail.contoso.com"))
 
 
+EDGE_TOO_LONG = Check(
+    id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
+    needs=needs(TLS_CERTIFICATE_NAME, also="EdgeTransportServers in Get-HybridConfiguration, to know Edge is in the path"),
+    explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
+    remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(refs.KB_4052493,),
+    run=_edge_length,
+)
+
+
+def _internal_fix(server: str) -> str:
+    script = Script("# Make the server's own 5-year self-signed certificate the internal transport certificate again:")
+    shown = script.value(server, "<ServerName>", "server name")
+    return str(script.add(
+        f"Get-ExchangeCertificate -Server {shown} | Where-Object {{ $_.IsSelfSigned -and "
+        "$_.Subject -like \"CN=$($_.PSComputerName)*\" } | Format-List Thumbprint, Subject, NotAfter",
+        f"Enable-ExchangeCertificate -Server {shown} -Thumbprint <Thumbprint> -Services SMTP   "
+        "# answer Yes to replacing the internal transport certificate"))
+
+
 def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     services = [t for t in evidence.transport_services if t.internal_transport_certificate_thumbprint]
     for service in services:
@@ -438,87 +532,6 @@ def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fi
             remediation=_internal_fix(service.server))
 
 
-def _internal_fix(server: str) -> str:
-    script = Script("# Make the server's own 5-year self-signed certificate the internal transport certificate again:")
-    shown = script.value(server, "<ServerName>", "server name")
-    return str(script.add(
-        f"Get-ExchangeCertificate -Server {shown} | Where-Object {{ $_.IsSelfSigned -and "
-        "$_.Subject -like \"CN=$($_.PSComputerName)*\" } | Format-List Thumbprint, Subject, NotAfter",
-        f"Enable-ExchangeCertificate -Server {shown} -Thumbprint <Thumbprint> -Services SMTP   "
-        "# answer Yes to replacing the internal transport certificate"))
-
-
-SEND_TLS_NAME = Check(
-    id="HT-CONN-001", title="Hybrid send connector's TlsCertificateName does not work on its source servers",
-    severity=Severity.ERROR, needs=needs(HYBRID_SEND_CONNECTOR, also="Get-ExchangeCertificate from its source servers (servers without it "
-                                                     "are not judged)"),
-    explanation=("The 'Outbound to Office 365' connector offers the certificate named by TlsCertificateName; Exchange "
-                 "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
-                 "certificate with SMTP and its private key on every source transport server."),
-    remediation="Set-SendConnector -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\" from the installed certificate.",
-    references=(refs.HYBRID_TLS_BLOG, refs.SET_SEND_CONNECTOR),
-    run=_send_connector,
-)
-RECEIVE_TLS = Check(
-    id="HT-CONN-002", title="Receive connector for Office 365 mail cannot offer the right certificate",
-    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers (the "
-                                                       "certificate selection is judged only there)"),
-    explanation=("The receive connectors that accept Office 365 mail (TlsDomainCapabilities AcceptCloudServicesMail) "
-                 "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
-                 "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
-    remediation="Set the connector's TlsCertificateName to the installed hybrid certificate, with SMTP enabled.",
-    references=(refs.STARTTLS_SELECTION, refs.NEW_CERTIFICATE_NO_MAIL),
-    run=_receive_connector,
-)
-NEWEST_WINS = Check(
-    id="HT-CONN-003", title="Exchange will present a newer certificate than the one enabled for SMTP",
-    severity=Severity.ERROR, needs=needs(CLOUD_RECEIVE_CONNECTOR, also="Get-ExchangeCertificate from the same servers"),
-    explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
-                 "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
-                 "binding SMTP to it breaks TLS."),
-    remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(refs.STARTTLS_SELECTION,),
-    run=_newest_wins,
-)
-HYBRID_CONFIG = Check(
-    id="HT-CONN-004", title="Hybrid configuration and connectors name different certificates", severity=Severity.ERROR,
-    needs=needs(HYBRID_CONFIGURATION, also="Get-SendConnector, Get-ReceiveConnector and Get-ExchangeCertificate, to "
-                "compare with it"),
-    explanation=("Get-HybridConfiguration's TlsCertificateName is what the Hybrid Configuration Wizard applies; "
-                 "connectors naming another certificate, or receiving/sending servers without the certificate, "
-                 "are the partial roll-outs that fail a share of the mail."),
-    remediation="Make every hybrid connector and server use the hybrid configuration's certificate, or re-run the HCW.",
-    references=(refs.SET_HYBRID_CONFIGURATION,), run=_hybrid_configuration,
-)
-OUTBOUND = Check(
-    id="HT-CONN-005", title="Exchange Online outbound connector expects what on-premises does not present",
-    severity=Severity.ERROR, needs=needs(ONLINE_OUTBOUND, also="the on-premises certificate (Get-ExchangeCertificate) and "
-                                                "Get-HybridConfiguration"),
-    explanation=("Exchange Online's outbound connector to on-premises validates the certificate (TlsSettings "
-                 "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
-                 "smart hosts should be the hybrid configuration's."),
-    remediation="Set-OutboundConnector -TlsDomain to a name in the certificate, or fix the certificate.",
-    references=(refs.SET_OUTBOUND_CONNECTOR, refs.HYBRID_TLS_BLOG),
-    run=_outbound,
-)
-INBOUND = Check(
-    id="HT-CONN-006", title="Exchange Online inbound connector does not accept the on-premises certificate",
-    severity=Severity.ERROR, needs=needs(ONLINE_INBOUND, also="the on-premises sending certificate (Get-ExchangeCertificate, "
-                                               "Get-SendConnector)"),
-    explanation=("Exchange Online attributes mail from on-premises to the tenant by the sending certificate: its "
-                 "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
-                 "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
-    remediation="Set-InboundConnector -TlsSenderCertificateName to a domain the certificate covers, or re-run the HCW.",
-    references=(refs.TENANT_ATTRIBUTION, refs.SET_INBOUND_CONNECTOR),
-    run=_inbound,
-)
-EDGE_TOO_LONG = Check(
-    id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
-    needs=needs(TLS_CERTIFICATE_NAME, also="EdgeTransportServers in Get-HybridConfiguration, to know Edge is in the path"),
-    explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
-    remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(refs.KB_4052493,),
-    run=_edge_length,
-)
-
 INTERNAL_TRANSPORT = Check(
     id="HT-CONN-008", title="Internal transport certificate missing or expired", severity=Severity.ERROR,
     needs=needs(TRANSPORT_SERVICE, also="Get-ExchangeCertificate of the same server (servers without it are not judged)"),
@@ -529,6 +542,7 @@ INTERNAL_TRANSPORT = Check(
     references=(refs.STARTTLS_SELECTION,),
     run=_internal_transport,
 )
+
 
 FAMILY = Family(name="connectors", commands=frozenset({Command.CHECK}),
                 checks=(SEND_TLS_NAME, RECEIVE_TLS, NEWEST_WINS, HYBRID_CONFIG, OUTBOUND, INBOUND, EDGE_TOO_LONG,

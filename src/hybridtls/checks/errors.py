@@ -212,5 +212,6 @@ DELIVERY_ERRORS = Check(
     run=_errors,
 )
 
+
 FAMILY = Family(name="errors", commands=frozenset({Command.CHECK}), checks=(DELIVERY_ERRORS,))
 CHECKS = FAMILY.checks

@@ -99,6 +99,20 @@ def _trace_status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
         )
 
 
+TRACE_UNDELIVERED = Check(
+    id="HT-TRACE-001", title="Mail not delivered (message trace Pending, Failed or GettingStatus)",
+    severity=Severity.ERROR,
+    needs=needs(MESSAGE_TRACE, also="RootCAType, to point at the cause when a root is only in Trusted Root CAs"),
+    explanation=("Pending in Get-MessageTrace means Exchange Online is deferring and retrying: for hybrid mail "
+                 "this is almost always TLS to the on-premises servers (certificate, chain, name, STARTTLS). "
+                 "Failed means it gave up. Ordinary internet mail may still flow, because opportunistic TLS "
+                 "falls back; hybrid connectors require TLS and certificate validation."),
+    remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
+                "receiving server.",
+    references=(refs.GET_MESSAGE_TRACE, refs.MAIL_FLOW_INTELLIGENCE), run=_trace_status,
+)
+
+
 def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     entries = [e for e in _undelivered(evidence) if e.received]
     public = [g for g in group_certificates(evidence.certificates) if g.is_ca_issued]
@@ -129,18 +143,6 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
     )
 
 
-TRACE_UNDELIVERED = Check(
-    id="HT-TRACE-001", title="Mail not delivered (message trace Pending, Failed or GettingStatus)",
-    severity=Severity.ERROR,
-    needs=needs(MESSAGE_TRACE, also="RootCAType, to point at the cause when a root is only in Trusted Root CAs"),
-    explanation=("Pending in Get-MessageTrace means Exchange Online is deferring and retrying: for hybrid mail "
-                 "this is almost always TLS to the on-premises servers (certificate, chain, name, STARTTLS). "
-                 "Failed means it gave up. Ordinary internet mail may still flow, because opportunistic TLS "
-                 "falls back; hybrid connectors require TLS and certificate validation."),
-    remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
-                "receiving server.",
-    references=(refs.GET_MESSAGE_TRACE, refs.MAIL_FLOW_INTELLIGENCE), run=_trace_status,
-)
 CORRELATION = Check(
     id="HT-TRACE-002", title="Undelivered mail began after a new certificate became valid", severity=Severity.WARNING,
     needs=needs(MESSAGE_TRACE, CA_NOT_BEFORE),
@@ -150,6 +152,7 @@ CORRELATION = Check(
     remediation="Check the new certificate on every server and every connector that names it.",
     references=(refs.GET_MESSAGE_TRACE,), run=_began_after_new_certificate,
 )
+
 
 FAMILY = Family(name="mailflow", commands=frozenset({Command.CHECK}), checks=(TRACE_UNDELIVERED, CORRELATION))
 CHECKS = FAMILY.checks

@@ -35,7 +35,6 @@ _REFERENCES = (refs.ROOTCATYPE_PENDING, refs.GET_EXCHANGE_CERTIFICATE, refs.SYST
                refs.CERT_REQUIREMENTS)
 
 
-
 def authroot_fix(cert: ExchangeCertificate) -> str:
     """PowerShell that copies the chain Windows builds for this certificate into AuthRoot and CA, then confirms."""
     script = Script()
@@ -107,6 +106,28 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
             )
 
 
+ROOT_IN_REGISTRY = Check(
+    id="HT-ROOT-001",
+    title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
+    severity=Severity.ERROR,
+    needs=needs(ROOT_CA_TYPE, also="IsSelfSigned and Issuer, to tell CA-issued certificates from self-signed ones"),
+    explanation=(
+        "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
+        "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
+        "(AuthRoot), which Windows fills from the Microsoft Trusted Root Program. Registry means the root was "
+        "imported by hand into 'Trusted Root Certification Authorities' only. Exchange's own self-signed "
+        "certificates read Registry too, which is normal; on a CA-issued certificate it is the fault behind "
+        "Office 365 to on-premises mail sitting in Pending: the servers that receive mail from Exchange Online "
+        "stop presenting the certificate the hybrid connectors expect. Importing the root into AuthRoot fixes "
+        "it without a restart."
+    ),
+    remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
+                "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
+    references=_REFERENCES,
+    run=_root_in_registry,
+)
+
+
 _OTHER_ROOT_WORDS = {
     RootCAType.GROUP_POLICY: (
         "its root comes from Group Policy (Public Key Policies > Trusted Root Certification Authorities), "
@@ -146,27 +167,6 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             )
 
 
-ROOT_IN_REGISTRY = Check(
-    id="HT-ROOT-001",
-    title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
-    severity=Severity.ERROR,
-    needs=needs(ROOT_CA_TYPE, also="IsSelfSigned and Issuer, to tell CA-issued certificates from self-signed ones"),
-    explanation=(
-        "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
-        "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
-        "(AuthRoot), which Windows fills from the Microsoft Trusted Root Program. Registry means the root was "
-        "imported by hand into 'Trusted Root Certification Authorities' only. Exchange's own self-signed "
-        "certificates read Registry too, which is normal; on a CA-issued certificate it is the fault behind "
-        "Office 365 to on-premises mail sitting in Pending: the servers that receive mail from Exchange Online "
-        "stop presenting the certificate the hybrid connectors expect. Importing the root into AuthRoot fixes "
-        "it without a restart."
-    ),
-    remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
-                "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
-    references=_REFERENCES,
-    run=_root_in_registry,
-)
-
 ROOT_ELSEWHERE = Check(
     id="HT-ROOT-002",
     title="CA-issued certificate's root is not a third-party root (GroupPolicy, Enterprise, None, Unknown)",
@@ -184,6 +184,7 @@ ROOT_ELSEWHERE = Check(
     references=_REFERENCES,
     run=_root_elsewhere,
 )
+
 
 FAMILY = Family(name="roots", commands=frozenset({Command.CHECK}), checks=(ROOT_IN_REGISTRY, ROOT_ELSEWHERE))
 CHECKS = FAMILY.checks

@@ -12,6 +12,14 @@ from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, 
 from hybridtls.powershell import Script
 
 
+def _set_exact(name: TlsCertificateName) -> str:
+    script = Script("# Set the exact value on every connector that should use this certificate:")
+    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
+    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
+                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
+                          f"-TlsCertificateName {value}"))
+
+
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     leaves = [chain.leaf for chain in evidence.chains]
     for text in ctx.expected_tls_names:
@@ -41,14 +49,6 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
-def _set_exact(name: TlsCertificateName) -> str:
-    script = Script("# Set the exact value on every connector that should use this certificate:")
-    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
-    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
-                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                          f"-TlsCertificateName {value}"))
-
-
 TLS_NAME_MISMATCH = Check(
     id="HT-NAME-001", title="TlsCertificateName does not name the certificate", severity=Severity.ERROR,
     needs=needs(CHAINS, EXPECTED_TLS_NAMES),
@@ -59,6 +59,7 @@ TLS_NAME_MISMATCH = Check(
     references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_mismatch,
 )
+
 
 FAMILY = Family(name="tlsnames", commands=frozenset({Command.CHECK, Command.CERT, Command.PROBE}),
                 checks=(TLS_NAME_MISMATCH,))

@@ -60,6 +60,15 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+CONNECT_FAILED = Check(
+    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
+                 "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
+    remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
+    references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
+)
+
+
 def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for probe in evidence.probes:
         if probe.outcome not in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED):
@@ -83,6 +92,16 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          "Set-ReceiveConnector '<ServerName>\\Default Frontend <ServerName>' "
                          "-TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\""),
         )
+
+
+NO_STARTTLS = Check(
+    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("Hybrid connectors require TLS. Exchange offers STARTTLS only when it finds a certificate for the "
+                 "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
+                 "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
+    remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
+    references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
+)
 
 
 def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -110,6 +129,16 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          "Protocols\\TLS 1.2\\Server'\n"
                          "# Or run Microsoft's HealthChecker: .\\HealthChecker.ps1 -Server <ServerName>"),
         )
+
+
+HANDSHAKE_FAILED = Check(
+    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("The server answered but the conversation broke: a TLS handshake failure (no common protocol or "
+                 "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
+                 "refusal. Exchange Online defers and retries for up to 48 hours."),
+    remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
+    references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
+)
 
 
 def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -140,6 +169,14 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+OLD_TLS = Check(
+    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
+    remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
+    references=(refs.EXO_ENCRYPTION,), run=_versions,
+)
+
+
 def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     presented = [p for p in evidence.probes if p.chain and not is_address(p.expected_name)]
     for probe in presented:
@@ -158,6 +195,17 @@ def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 "# Present the certificate that covers the name on this server's receive connector, or make",
                 "# the outbound connector expect a name the certificate covers (Exchange Online PowerShell):"),
         )
+
+
+NAME_MISMATCH = Check(
+    id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
+    needs=needs(PROBED_NAME_WITH_CERTIFICATE, also="--expect-name (the outbound connector's TlsDomain); else the "
+                "host name probed"),
+    explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
+                 "presented certificate's names (a wildcard covers one left-most label)."),
+    remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
+    references=(refs.HYBRID_TLS_BLOG,), run=_name,
+)
 
 
 def _signature(probe: ProbeResult) -> tuple[str, ...]:
@@ -221,44 +269,6 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-CONNECT_FAILED = Check(
-    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs=needs(PROBES),
-    explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
-                 "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
-    remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
-    references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
-)
-NO_STARTTLS = Check(
-    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs=needs(PROBES),
-    explanation=("Hybrid connectors require TLS. Exchange offers STARTTLS only when it finds a certificate for the "
-                 "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
-                 "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
-    remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
-    references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
-)
-HANDSHAKE_FAILED = Check(
-    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs=needs(PROBES),
-    explanation=("The server answered but the conversation broke: a TLS handshake failure (no common protocol or "
-                 "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
-                 "refusal. Exchange Online defers and retries for up to 48 hours."),
-    remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
-    references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
-)
-OLD_TLS = Check(
-    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs=needs(PROBES),
-    explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
-    remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
-    references=(refs.EXO_ENCRYPTION,), run=_versions,
-)
-NAME_MISMATCH = Check(
-    id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
-    needs=needs(PROBED_NAME_WITH_CERTIFICATE, also="--expect-name (the outbound connector's TlsDomain); else the "
-                "host name probed"),
-    explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
-                 "presented certificate's names (a wildcard covers one left-most label)."),
-    remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
-    references=(refs.HYBRID_TLS_BLOG,), run=_name,
-)
 NODES_DIFFER = Check(
     id="HT-WIRE-006", title="Addresses of one name present different certificates", severity=Severity.ERROR,
     needs=needs(NAME_WITH_SEVERAL_ADDRESSES),
@@ -267,6 +277,7 @@ NODES_DIFFER = Check(
     remediation="Make every server behind the name present the same certificate.",
     references=(refs.HYBRID_TLS_BLOG,), run=_nodes,
 )
+
 
 FAMILY = Family(name="wire", commands=frozenset({Command.CHECK, Command.PROBE}),
                 checks=(CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER))
