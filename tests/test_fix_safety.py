@@ -91,7 +91,7 @@ def estate(h: str) -> EvidenceSet:
               public_key_size=1024, not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=5),
               friendly_name=h, **public),
         # a newer certificate of the same name without SMTP: Exchange presents it
-        _cert(h, cas, thumbprint=None, serial_number=f"0B{h}", services=frozenset({"IIS"}),
+        _cert(h, cas, thumbprint=f"B2{h}", serial_number=f"0B{h}", services=frozenset({"IIS"}),
               root_ca_type=RootCAType.THIRD_PARTY, not_before=NOW - timedelta(days=20), **public),
         # expiring soon, and new enough to be blamed for the pending mail
         _cert(h, cas, thumbprint=f"EE{h}", serial_number=f"0C{h}", issuer=issuer, subject=f"CN=soon{h}",
@@ -201,7 +201,7 @@ def chains_and_probes(h: str) -> EvidenceSet:
 
 def plan_fixes(h: str) -> list[str]:
     leaf, inter, root = _files(h)
-    new = replace(leaf, not_after=NOW + timedelta(days=365), certificate_domains=(f"new{h}",))
+    new = replace(leaf, not_after=NOW + timedelta(days=365), certificate_domains=(f"new{h}",), thumbprint=f"AB{h}")
     root = replace(root, is_self_signed=True)
     chain = ChainAnalysis(leaf=new, path=(new, inter, root), end=ChainEnd.TRUSTED)
     plan = build_plan(estate(h), new, chain, NOW)
