@@ -322,3 +322,14 @@ def test_commands_come_from_the_family_declarations() -> None:
     with pytest.raises(ValueError):
         checks_for("nonsense")
 
+
+
+def test_a_requirement_that_crashes_is_that_check_crashing() -> None:
+    from hybridtls.checks import Check, Need
+    from hybridtls.model import Severity
+
+    broken = Need(what="x", reason="x", present=lambda e, c: 1 / 0 > 0)
+    check = Check(id="HT-TEST-998", title="t", severity=Severity.ERROR, needs=Needs((broken,)), explanation="",
+                  remediation="", references=(), run=lambda e, c: ())
+    [outcome] = run_checks(EvidenceSet(), CheckContext(now=NOW), (check,))
+    assert outcome.status is CheckStatus.CRASHED and "ZeroDivisionError" in outcome.reason

@@ -25,12 +25,10 @@ def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check]
     missing); one that crashes is reported as crashed and the others still run."""
     outcomes = []
     for check in checks:
-        missing = check.missing(evidence, ctx)
-        if missing:
-            outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.NOT_APPLICABLE,
-                                         reason="; ".join(need.reason for need in missing)))
-            continue
         try:
+            missing = check.missing(evidence, ctx)
+            if missing:
+                raise NotApplicable("; ".join(need.reason for need in missing))
             findings: tuple[Finding, ...] = tuple(check.run(evidence, ctx))
         except NotApplicable as exc:
             outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.NOT_APPLICABLE, reason=str(exc)))
