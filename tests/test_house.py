@@ -11,7 +11,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "src" / "hybridtls"
 LAYERS = (
-    {"errors", "_version", "powershell"},
+    {"errors", "_version", "powershell", "references"},
     {"model"},
     {"pki"},
     {"evidence", "smtp"},

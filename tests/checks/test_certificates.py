@@ -61,7 +61,7 @@ def test_missing_private_key(estate) -> None:
     outcomes, findings = judge(folder)
     assert triples(findings, "HT-CERT-004") == {("HT-CERT-004", "ex1", "error")}
     [finding] = [f for f in findings if f.check_id == "HT-CERT-004"]
-    assert 'certutil -repairstore my "0A1B2C3D4E5F60718293A4B5C6D7E8F9"' in finding.remediation
+    assert "certutil -repairstore my '0A1B2C3D4E5F60718293A4B5C6D7E8F9'" in finding.remediation
 
 
 def test_server_with_only_self_signed_smtp_where_others_have_the_public_one(estate) -> None:
@@ -72,7 +72,7 @@ def test_server_with_only_self_signed_smtp_where_others_have_the_public_one(esta
     _, findings = judge(folder)
     assert triples(findings, "HT-CERT-005") == {("HT-CERT-005", "excas1", "error")}
     [finding] = [f for f in findings if f.check_id == "HT-CERT-005"]
-    assert "Export-ExchangeCertificate" in finding.remediation and "Import-ExchangeCertificate -Server excas1" in finding.remediation
+    assert "Export-ExchangeCertificate" in finding.remediation and "Import-ExchangeCertificate -Server 'excas1'" in finding.remediation
 
 
 def test_every_server_with_a_public_smtp_certificate_is_quiet(estate) -> None:
@@ -97,8 +97,8 @@ def test_partial_rollout_names_the_server_without_it_and_the_one_without_smtp(es
     _, findings = judge(folder)
     assert triples(findings, "HT-CERT-007") == {("HT-CERT-007", "excas2", "error"), ("HT-CERT-007", "exmbx1", "error")}
     fixes = {f.server: f.remediation for f in findings if f.check_id == "HT-CERT-007"}
-    assert "Import-ExchangeCertificate -Server excas2" in fixes["excas2"]
-    assert "Get-ExchangeCertificate -Server exmbx1 -Thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678 | Enable-ExchangeCertificate -Services SMTP" in fixes["exmbx1"]
+    assert "Import-ExchangeCertificate -Server 'excas2'" in fixes["excas2"]
+    assert "Get-ExchangeCertificate -Server 'exmbx1' -Thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678 | Enable-ExchangeCertificate -Services SMTP" in fixes["exmbx1"]
 
 
 def test_partial_rollout_needs_two_servers(estate) -> None:

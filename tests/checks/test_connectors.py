@@ -128,7 +128,7 @@ def test_new_ca_vendor_leaves_every_connector_stale(tmp_path: Path) -> None:
     assert "454 4.7.5" in send.message
     assert f"-TlsCertificateName '<I>{new_issuer}<S>{SUBJECT}'" in send.remediation
     receive = next(f for f in findings if f.check_id == "HT-CONN-002")
-    assert "event 12014" in receive.message and "Set-ReceiveConnector 'EXCAS1\\Default Frontend EXCAS1'" in receive.remediation
+    assert "event 12014" in receive.message and "Set-ReceiveConnector -Identity 'EXCAS1\\Default Frontend EXCAS1'" in receive.remediation
 
 
 def test_certificate_without_smtp_on_the_source_server(tmp_path: Path) -> None:

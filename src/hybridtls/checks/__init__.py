@@ -5,29 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hybridtls.checks import certificates, chain, connectors, errors, mailflow, roots, tlsnames, wire
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Needs, NotApplicable
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 
-CHECKS: tuple[Check, ...] = (*roots.CHECKS, *certificates.CHECKS, *chain.CHECKS, *tlsnames.CHECKS, *wire.CHECKS,
-                            *connectors.CHECKS, *errors.CHECKS, *mailflow.CHECKS)
+FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
+                                connectors.FAMILY, errors.FAMILY, mailflow.FAMILY)
+CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
-_FAMILIES_BY_COMMAND = {
-    "check": CHECKS,
-    "cert": (*chain.CHECKS, *tlsnames.CHECKS),
-    "probe": (*wire.CHECKS, *chain.CHECKS, *tlsnames.CHECKS),
-}
 
 
-def checks_for(command: str) -> tuple[Check, ...]:
-    """The checks a command runs, in catalogue order."""
-    return _FAMILIES_BY_COMMAND[command]
+def checks_for(command: str | Command) -> tuple[Check, ...]:
+    """The checks a command runs, in catalogue order: those of every family that declares the command."""
+    wanted = Command(command)
+    return tuple(check for family in FAMILIES if wanted in family.commands for check in family.checks)
 
 
 def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check] = CHECKS) -> list[CheckOutcome]:
-    """Run every check; one that crashes is reported as crashed and the others still run."""
+    """Run every check whose declared needs the evidence meets (the others are not applicable, saying what is
+    missing); one that crashes is reported as crashed and the others still run."""
     outcomes = []
     for check in checks:
         try:
+            missing = check.missing(evidence, ctx)
+            if missing:
+                raise NotApplicable("; ".join(need.reason for need in missing))
             findings: tuple[Finding, ...] = tuple(check.run(evidence, ctx))
         except NotApplicable as exc:
             outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.NOT_APPLICABLE, reason=str(exc)))
@@ -41,4 +42,5 @@ def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check]
     return outcomes
 
 
-__all__ = ["CHECKS", "CHECKS_BY_ID", "Check", "CheckContext", "checks_for", "run_checks"]
+__all__ = ["CHECKS", "CHECKS_BY_ID", "FAMILIES", "Check", "CheckContext", "Command", "Family", "Need", "Needs",
+           "NotApplicable", "checks_for", "run_checks"]

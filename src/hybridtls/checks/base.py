@@ -1,16 +1,33 @@
-"""What a check is: its declaration (id, title, severity, explanation, remediation, references) beside its code."""
+"""What a check is: its declaration (id, title, severity, needs, explanation, remediation, references) beside its
+code, and what a family of checks is: the checks of one module and the commands that run them."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
+from hybridtls.powershell import check_pasteable
 
 
 class NotApplicable(Exception):
-    """The evidence given cannot support this check; the reason says what to collect."""
+    """The evidence given cannot support this check; the reason says what to collect.
+
+    The runner decides this from each check's declared :class:`Needs`; a check raises it itself only when the
+    data it needs is there but unusable in a way the declaration cannot see.
+    """
+
+
+class Command(str, enum.Enum):
+    """The commands that run checks; each family declares which of them it serves."""
+
+    CHECK = "check"
+    CERT = "cert"
+    PROBE = "probe"
+    PLAN = "plan"
+    WATCH = "watch"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,15 +38,48 @@ class CheckContext:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Need:
+    """One thing a check cannot run without: a test over the evidence (and the run's settings), in words."""
+
+    what: str  # "RootCAType (Get-ExchangeCertificate | Format-List)"
+    reason: str  # said when it is missing, naming what to collect or pass: "no RootCAType in the evidence: save ..."
+    present: Callable[[EvidenceSet, CheckContext], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a check needs: every requirement must be present for it to run; ``also`` says, in words, what else
+    it uses when given (and does without)."""
+
+    requirements: tuple[Need, ...]
+    also: str = ""
+
+    def missing(self, evidence: EvidenceSet, ctx: CheckContext) -> tuple[Need, ...]:
+        return tuple(need for need in self.requirements if not need.present(evidence, ctx))
+
+    def __str__(self) -> str:
+        text = "; ".join(need.what for need in self.requirements)
+        return f"{text}; also {self.also}" if self.also else text
+
+
+def needs(*requirements: Need, also: str = "") -> Needs:
+    return Needs(requirements, also)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Check:
     id: str
     title: str
     severity: Severity  # the highest severity its findings take
-    needs: str
+    needs: Needs | str  # a bare sentence declares nothing the runner can test
     explanation: str
     remediation: str
     references: tuple[str, ...]
     run: Callable[[EvidenceSet, CheckContext], Iterable[Finding]]
+
+    def missing(self, evidence: EvidenceSet, ctx: CheckContext) -> tuple[Need, ...]:
+        """The declared requirements the evidence does not meet."""
+        return self.needs.missing(evidence, ctx) if isinstance(self.needs, Needs) else ()
 
     def finding(
         self,
@@ -40,6 +90,7 @@ class Check:
         remediation: str = "",
         server: str | None = None,
         severity: Severity | None = None,
+        about: FindingSubject | None = None,
     ) -> Finding:
         return Finding(
             check_id=self.id,
@@ -47,6 +98,16 @@ class Check:
             subject=subject,
             message=message,
             evidence=tuple(evidence),
-            remediation=remediation or self.remediation,
+            remediation=check_pasteable(remediation or self.remediation),  # a fix never carries a raw control character
             server=server,
+            about=about or FindingSubject(server=server),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Family:
+    """The checks of one module, and the commands that run them."""
+
+    name: str
+    commands: frozenset[Command]
+    checks: tuple[Check, ...]

@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
+    about,
+    certificate_id,
     certificate_selector,
     cite,
     estate_servers,
-    exchange_filter,
+    get_certificate,
     group_certificates,
-    ps_server,
-    safe_serial,
+    ps_server_value,
     server_name,
+)
+from hybridtls.checks.needs import (
+    HAS_PRIVATE_KEY,
+    NOT_AFTER,
+    PUBLIC_KEY_SIZE,
+    SERVER_CERTIFICATES,
+    STATUS,
+    TWO_SERVERS,
 )
 from hybridtls.model import (
     CertificateStatus,
@@ -23,25 +33,14 @@ from hybridtls.model import (
     EvidenceSet,
     ExchangeCertificate,
     Finding,
+    FindingSubject,
     Severity,
 )
-
-EXPIRY_WARNING_DAYS = 30
-EXPIRY_NOTICE_DAYS = 60
-MINIMUM_RSA_BITS = 2048
-
-_CERT_REQUIREMENTS = "https://learn.microsoft.com/exchange/certificate-requirements"
-_STARTTLS_SELECTION = "https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection"
-_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
-                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
+from hybridtls.powershell import Script
 
 
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
-
-
-def _get(cert: ExchangeCertificate, server: str | None = None) -> str:
-    return f"Get-ExchangeCertificate -Server {server or ps_server(cert)} {exchange_filter(cert)}"
 
 
 def _bound(cert: ExchangeCertificate) -> bool:
@@ -56,35 +55,33 @@ def _services_text(cert: ExchangeCertificate) -> str:
 
 
 def _renewal(cert: ExchangeCertificate) -> str:
+    script = Script()
     if cert.is_self_signed:
-        return (f"{_get(cert)} | New-ExchangeCertificate -Force -PrivateKeyExportable $true\n"
-                "# then Enable-ExchangeCertificate the new thumbprint for the same services")
-    return "\n".join([
+        return str(script.add(f"{get_certificate(script, cert)} | New-ExchangeCertificate -Force -PrivateKeyExportable $true",
+                              "# then Enable-ExchangeCertificate the new thumbprint for the same services"))
+    return str(script.add(
         "# Renew with the CA (same vendor: a renewal request from the current certificate):",
-        f"{_get(cert)} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true",
+        f"{get_certificate(script, cert)} | New-ExchangeCertificate -GenerateRequest -PrivateKeyExportable $true",
         "# Install the issued certificate on every server that holds this one, then bind SMTP",
         "# (answer No when asked to replace the internal transport certificate):",
         "Import-ExchangeCertificate -Server <ServerName> -FileData ([System.IO.File]::ReadAllBytes('\\\\fileserver\\share\\new.pfx')) "
         "-Password (Read-Host -AsSecureString 'PFX password') -PrivateKeyExportable $true",
         "Enable-ExchangeCertificate -Server <ServerName> -Thumbprint <NewThumbprint> -Services SMTP",
         "# Then re-run the Hybrid Configuration Wizard and pick the new certificate (it updates TlsCertificateName).",
-    ])
+    ))
 
 
-def _groups(evidence: EvidenceSet) -> list[CertificateGroup]:
-    if not evidence.certificates:
-        raise NotApplicable("no Get-ExchangeCertificate output in the evidence")
-    return group_certificates(evidence.certificates)
+def _remove(cert: ExchangeCertificate) -> str:
+    script = Script()
+    return str(script.add(f"{get_certificate(script, cert)} | Remove-ExchangeCertificate"))
 
 
 def _dated(evidence: EvidenceSet) -> list[tuple[CertificateGroup, ExchangeCertificate]]:
     dated = []
-    for group in _groups(evidence):
+    for group in group_certificates(evidence.certificates):
         with_date = [c for c in group.observations if c.not_after is not None]
         if with_date:
             dated.append((group, min(with_date, key=lambda c: c.not_after or datetime.max)))
-    if not dated:
-        raise NotApplicable("no usable NotAfter dates (absent, or day/month order unknown: see --date-order)")
     return dated
 
 
@@ -99,31 +96,54 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         in_use = any(_bound(c) for c in group.observations)
         yield EXPIRED.finding(
-            subject=group.name,
+            subject=group.name, about=about(group.representative, server=False),
             severity=Severity.ERROR if in_use else Severity.INFO,
             message=(f"{group.name} expired on {_day(cert.not_after)} ({(ctx.now - cert.not_after).days} days "
                      f"before {_day(ctx.now)}); it is on {_servers_of(group)}"
                      + (f" and bound to {_services_text(cert)}." if in_use else " and bound to no service: "
                         "remove it when nothing refers to it.")),
             evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
-            remediation=_renewal(cert) if in_use else f"{_get(cert)} | Remove-ExchangeCertificate",
+            remediation=_renewal(cert) if in_use else _remove(cert),
         )
+
+
+EXPIRED = Check(
+    id="HT-CERT-001", title="Certificate expired", severity=Severity.ERROR,
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
+    explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
+                 "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
+                 "judged against --now (default: today)."),
+    remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
+                "the Hybrid Configuration Wizard.",
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
+)
 
 
 def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group, cert in _dated(evidence):
         assert cert.not_after is not None
         days = (cert.not_after - ctx.now).days
-        if cert.not_after < ctx.now or days > EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
+        if cert.not_after < ctx.now or days > refs.EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
             continue
         yield EXPIRING.finding(
-            subject=group.name,
-            severity=Severity.WARNING if days <= EXPIRY_WARNING_DAYS else Severity.INFO,
+            subject=group.name, about=about(group.representative, server=False),
+            severity=Severity.WARNING if days <= refs.EXPIRY_WARNING_DAYS else Severity.INFO,
             message=(f"{group.name} expires on {_day(cert.not_after)}, in {days} days; it is on "
                      f"{_servers_of(group)} and bound to {_services_text(cert)}."),
             evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
             remediation=_renewal(cert),
         )
+
+
+EXPIRING = Check(
+    id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
+    needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
+    explanation=(f"A certificate in use expires within {refs.EXPIRY_WARNING_DAYS} days (warning) or "
+                 f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
+                 "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
+    remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expiring,
+)
 
 
 _STATUS_FIX = {
@@ -151,8 +171,6 @@ _CHAIN_FIX = (
 
 def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     with_status = [c for c in evidence.certificates if c.status is not None]
-    if not with_status:
-        raise NotApplicable("no Status in the evidence: save 'Get-ExchangeCertificate | Format-List'")
     for cert in with_status:
         if cert.status is CertificateStatus.VALID:
             continue
@@ -164,11 +182,12 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if cert.status is CertificateStatus.DATE_INVALID:
             fix = _renewal(cert)
         else:
-            fix = _STATUS_FIX.get(cert.status, _CHAIN_FIX).format(selector=certificate_selector(cert),
-                                                                  server=ps_server(cert))
+            script = Script()
+            fix = str(script.add(_STATUS_FIX.get(cert.status, _CHAIN_FIX).format(
+                selector=certificate_selector(script, cert), server=ps_server_value(script, cert))))
         yield STATUS_NOT_VALID.finding(
             subject=f"{server_name(cert)}: {cert.display_name}",
-            server=server_name(cert),
+            server=server_name(cert), about=about(cert),
             severity=severity,
             message=f"On {server_name(cert)}, Exchange reports {cert.display_name} as {cert.status.value}"
                     f" (services: {_services_text(cert)}).",
@@ -177,55 +196,82 @@ def _status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+STATUS_NOT_VALID = Check(
+    id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
+    needs=needs(STATUS),
+    explanation=("Exchange's Status is Valid only when Windows builds a trusted, unrevoked chain. Untrusted or "
+                 "Invalid usually means a missing intermediate or root; RevocationCheckFailure that the server "
+                 "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
+    remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
+                "reachable), or replace the certificate.",
+    references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG),
+    run=_status,
+)
+
+
+def _repair_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    script.comment(f"If the key is on {server_name(cert)} but not linked to the certificate (imported a .cer, not a .pfx):")
+    return str(script.add(
+        f"certutil -repairstore my {script.value(cert.serial_number, '<SerialNumber>', 'serial number')}",
+        "# Otherwise import the PFX (with its private key) exported from a server that has it:",
+        f"Import-ExchangeCertificate -Server {ps_server_value(script, cert)} -FileData ([System.IO.File]::ReadAllBytes("
+        "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
+        "-PrivateKeyExportable $true"))
+
+
 def _private_key(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     known = [c for c in evidence.certificates if c.has_private_key is not None]
-    if not known:
-        raise NotApplicable("no HasPrivateKey in the evidence: save 'Get-ExchangeCertificate | Format-List'")
     for cert in known:
         if cert.has_private_key:
             continue
         yield NO_PRIVATE_KEY.finding(
             subject=f"{server_name(cert)}: {cert.display_name}",
-            server=server_name(cert),
+            server=server_name(cert), about=about(cert),
             severity=Severity.ERROR if cert.has_smtp is not False else Severity.WARNING,
             message=(f"On {server_name(cert)}, {cert.display_name} has no private key, so it cannot be used for "
                      f"TLS there (services: {_services_text(cert)}); sending shows 'TLS negotiation failed with "
                      "error NoCredentials'."),
             evidence=[cite(cert, "hasprivatekey", "HasPrivateKey", False)],
-            remediation="\n".join([
-                f"# If the key is on {ps_server(cert)} but not linked to the certificate (imported a .cer, not a .pfx):",
-                f"certutil -repairstore my \"{safe_serial(cert)}\"",
-                "# Otherwise import the PFX (with its private key) exported from a server that has it:",
-                f"Import-ExchangeCertificate -Server {ps_server(cert)} -FileData ([System.IO.File]::ReadAllBytes("
-                "'\\\\fileserver\\share\\hybrid.pfx')) -Password (Read-Host -AsSecureString 'PFX password') "
-                "-PrivateKeyExportable $true",
-            ]),
+            remediation=_repair_key(cert),
         )
+
+
+NO_PRIVATE_KEY = Check(
+    id="HT-CERT-004", title="Certificate has no private key on the server", severity=Severity.ERROR,
+    needs=needs(HAS_PRIVATE_KEY),
+    explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
+                 "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
+    remediation="Import the certificate as a PFX with its private key, or repair the key association.",
+    references=(refs.HYBRID_TLS_BLOG,), run=_private_key,
+)
 
 
 def _public_smtp(certs: list[ExchangeCertificate]) -> list[ExchangeCertificate]:
     return [c for c in certs if c.is_ca_issued and c.has_smtp]
 
 
-def _copy_to(cert: ExchangeCertificate, target: str, *, enable_only: bool = False) -> str:
-    source_server = ps_server(cert)
-    enable = (f"{_get(cert, target)} | Enable-ExchangeCertificate -Services SMTP   "
+def _copy_to(cert: ExchangeCertificate, target: ExchangeCertificate, *, enable_only: bool = False) -> str:
+    """Copy ``cert`` to the server of ``target`` (a certificate seen there) and bind SMTP."""
+    script = Script()
+    target_server = target.server.name if target.server else None
+    enable = (f"{get_certificate(script, cert, target_server)} | Enable-ExchangeCertificate -Services SMTP   "
               "# answer No to replacing the internal transport certificate")
     if enable_only:
-        return enable
-    return "\n".join([
-        f"# Copy the certificate with its private key from {source_server} to {target}, then bind SMTP:",
+        return str(script.add(enable))
+    script.comment(f"Copy the certificate with its private key from {server_name(cert)} to {server_name(target)}, "
+                   "then bind SMTP:")
+    return str(script.add(
         "$password = Read-Host -AsSecureString 'PFX password'",
-        f"$pfx = {_get(cert, source_server)} | Export-ExchangeCertificate -BinaryEncoded -Password $password",
-        f"Import-ExchangeCertificate -Server {target} -FileData $pfx.FileData -Password $password -PrivateKeyExportable $true",
+        f"$pfx = {get_certificate(script, cert)} | Export-ExchangeCertificate -BinaryEncoded -Password $password",
+        f"Import-ExchangeCertificate -Server {ps_server_value(script, target)} -FileData $pfx.FileData "
+        "-Password $password -PrivateKeyExportable $true",
         enable,
-    ])
+    ))
 
 
 def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     servers = estate_servers(evidence.certificates)
-    if not servers:
-        raise NotApplicable("no Get-ExchangeCertificate output attributed to a server")
     with_public = {key: _public_smtp(certs) for key, certs in servers.items()}
     examples = [certs[0] for certs in with_public.values() if certs]
     for key, certs in sorted(servers.items()):
@@ -233,19 +279,19 @@ def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             continue
         self_signed_smtp = [c for c in certs if c.is_self_signed and c.has_smtp]
         name = server_name(certs[0])
-        target = ps_server(certs[0])
         if examples:
             message = (f"{name} has no CA-issued certificate enabled for SMTP, while "
                        f"{', '.join(sorted({server_name(c) for c in examples}))} do. Exchange Online requires a "
                        "public certificate; here STARTTLS falls back to a self-signed certificate"
                        + (f" ({', '.join(c.display_name for c in self_signed_smtp)})." if self_signed_smtp else "."))
-            fix = _copy_to(examples[0], target)
+            fix = _copy_to(examples[0], certs[0])
             severity = Severity.ERROR
         else:
             message = (f"{name} has no CA-issued certificate enabled for SMTP: Exchange Online cannot validate "
                        "a self-signed certificate, so hybrid mail to or from this server will fail TLS.")
-            fix = ("# Install a certificate from a public CA that covers the hybrid mail name, then:\n"
-                   f"Enable-ExchangeCertificate -Server {target} -Thumbprint <Thumbprint> -Services SMTP")
+            script = Script("# Install a certificate from a public CA that covers the hybrid mail name, then:")
+            fix = str(script.add(f"Enable-ExchangeCertificate -Server {ps_server_value(script, certs[0])} "
+                                 "-Thumbprint <Thumbprint> -Services SMTP"))
             severity = Severity.WARNING
         yield NO_PUBLIC_SMTP.finding(
             subject=name, server=name, severity=severity, message=message, remediation=fix,
@@ -255,33 +301,55 @@ def _no_public_smtp(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
         )
 
 
+NO_PUBLIC_SMTP = Check(
+    id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
+    needs=needs(SERVER_CERTIFICATES, also="IsSelfSigned and Services of every certificate on the server"),
+    explanation=("Every Exchange server has self-signed certificates with SMTP (the server's own and the Auth "
+                 "certificate); that is normal for mail between Exchange servers. Hybrid mail needs a certificate "
+                 "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
+                 "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
+    remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
+    references=(refs.CERT_REQUIREMENTS, refs.STARTTLS_SELECTION), run=_no_public_smtp,
+)
+
+
+def _new_key(cert: ExchangeCertificate) -> str:
+    script = Script()
+    return str(script.add(f"New-ExchangeCertificate -Server {ps_server_value(script, cert)} -GenerateRequest -KeySize 2048 "
+                          "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
+                          "-PrivateKeyExportable $true   # use your names; then install the issued certificate"))
+
+
 def _key_size(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    sized = [g for g in _groups(evidence) if any(c.public_key_size for c in g.observations)]
-    if not sized:
-        raise NotApplicable("no PublicKeySize in the evidence: save 'Get-ExchangeCertificate | Format-List'")
+    sized = [g for g in group_certificates(evidence.certificates) if any(c.public_key_size for c in g.observations)]
     for group in sized:
         cert = next(c for c in group.observations if c.public_key_size)
         assert cert.public_key_size is not None
-        if cert.public_key_size >= MINIMUM_RSA_BITS:
+        if cert.public_key_size >= refs.MINIMUM_RSA_BITS:
             continue
         hybrid = bool(group.is_ca_issued and group.smtp_anywhere)
         yield WEAK_KEY.finding(
-            subject=group.name,
+            subject=group.name, about=about(group.representative, server=False),
             severity=Severity.ERROR if hybrid else Severity.WARNING,
             message=f"{group.name} has a {cert.public_key_size}-bit key; Exchange Online and current TLS "
-                    f"stacks require at least {MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
+                    f"stacks require at least {refs.MINIMUM_RSA_BITS} bits (on {_servers_of(group)}).",
             evidence=[cite(c, "publickeysize", "PublicKeySize", c.public_key_size) for c in group.observations
                       if c.public_key_size],
-            remediation=(f"New-ExchangeCertificate -Server {ps_server(cert)} -GenerateRequest -KeySize 2048 "
-                         "-SubjectName 'CN=mail.contoso.com' -DomainName mail.contoso.com,autodiscover.contoso.com "
-                         "-PrivateKeyExportable $true   # use your names; then install the issued certificate"),
+            remediation=_new_key(cert),
         )
+
+
+WEAK_KEY = Check(
+    id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
+    needs=needs(PUBLIC_KEY_SIZE),
+    explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
+    remediation="Replace the certificate with one whose key is 2048 bits or more.",
+    references=(refs.EXO_ENCRYPTION,), run=_key_size,
+)
 
 
 def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     servers = estate_servers(evidence.certificates)
-    if len(servers) < 2:
-        raise NotApplicable("certificate evidence from fewer than two servers")
     for group in group_certificates(c for certs in servers.values() for c in certs):
         if not (group.is_ca_issued and group.smtp_anywhere):
             continue
@@ -290,94 +358,43 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
         example = with_smtp[0]
         for key, certs in sorted(servers.items()):
             name = server_name(certs[0])
-            target = ps_server(certs[0])
             if key not in holders:
                 yield PARTIAL_ROLLOUT.finding(
                     subject=f"{name}: {group.name}", server=name,
+                    about=FindingSubject(server=name, certificate=certificate_id(group.representative)),
                     message=(f"{group.name} carries SMTP on {', '.join(sorted({server_name(c) for c in with_smtp}))} "
                              f"but is not among the {len(certs)} certificate(s) listed for {name}. Every server "
                              "in the hybrid mail path needs the same certificate, or Exchange Online mail fails "
                              "on the servers without it."),
                     evidence=[cite(example, "services", "Services", _services_text(example)),
                               Citation(source=certs[0].source, text=f"{name}: {len(certs)} other certificate(s)")],
-                    remediation=_copy_to(example, target),
+                    remediation=_copy_to(example, certs[0]),
                 )
             elif all(c.has_smtp is False for c in holders[key]):
                 here = holders[key][0]
                 yield PARTIAL_ROLLOUT.finding(
                     subject=f"{name}: {group.name}", server=name,
+                    about=FindingSubject(server=name, certificate=certificate_id(group.representative)),
                     message=(f"{group.name} is installed on {name} but not enabled for SMTP there (Services: "
                              f"{_services_text(here)}), while it carries SMTP on "
                              f"{', '.join(sorted({server_name(c) for c in with_smtp}))}."),
                     evidence=[cite(here, "services", "Services", _services_text(here)),
                               cite(example, "services", "Services", _services_text(example))],
-                    remediation=_copy_to(here, target, enable_only=True),
+                    remediation=_copy_to(here, certs[0], enable_only=True),
                 )
 
 
-EXPIRED = Check(
-    id="HT-CERT-001", title="Certificate expired", severity=Severity.ERROR,
-    needs="NotAfter from Get-ExchangeCertificate | Format-List",
-    explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
-                 "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
-                 "judged against --now (default: today)."),
-    remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
-                "the Hybrid Configuration Wizard.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_expired,
-)
-EXPIRING = Check(
-    id="HT-CERT-002", title="Certificate expires soon", severity=Severity.WARNING,
-    needs="NotAfter from Get-ExchangeCertificate | Format-List",
-    explanation=(f"A certificate in use expires within {EXPIRY_WARNING_DAYS} days (warning) or "
-                 f"{EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
-                 "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
-    remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_expiring,
-)
-STATUS_NOT_VALID = Check(
-    id="HT-CERT-003", title="Exchange does not consider the certificate valid", severity=Severity.ERROR,
-    needs="Status from Get-ExchangeCertificate",
-    explanation=("Exchange's Status is Valid only when Windows builds a trusted, unrevoked chain. Untrusted or "
-                 "Invalid usually means a missing intermediate or root; RevocationCheckFailure that the server "
-                 "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
-    remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
-                "reachable), or replace the certificate.",
-    references=("https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate", _HYBRID_TLS_BLOG),
-    run=_status,
-)
-NO_PRIVATE_KEY = Check(
-    id="HT-CERT-004", title="Certificate has no private key on the server", severity=Severity.ERROR,
-    needs="HasPrivateKey from Get-ExchangeCertificate | Format-List",
-    explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
-                 "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
-    remediation="Import the certificate as a PFX with its private key, or repair the key association.",
-    references=(_HYBRID_TLS_BLOG,), run=_private_key,
-)
-NO_PUBLIC_SMTP = Check(
-    id="HT-CERT-005", title="Only a self-signed certificate holds SMTP on a server", severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from each server (IsSelfSigned, Services)",
-    explanation=("Every Exchange server has self-signed certificates with SMTP (the server's own and the Auth "
-                 "certificate); that is normal for mail between Exchange servers. Hybrid mail needs a certificate "
-                 "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
-                 "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
-    remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
-    references=(_CERT_REQUIREMENTS, _STARTTLS_SELECTION), run=_no_public_smtp,
-)
-WEAK_KEY = Check(
-    id="HT-CERT-006", title="Key shorter than 2048 bits", severity=Severity.ERROR,
-    needs="PublicKeySize from Get-ExchangeCertificate | Format-List",
-    explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
-    remediation="Replace the certificate with one whose key is 2048 bits or more.",
-    references=("https://learn.microsoft.com/purview/technical-reference-details-about-encryption",), run=_key_size,
-)
 PARTIAL_ROLLOUT = Check(
     id="HT-CERT-007", title="Hybrid certificate missing, or without SMTP, on some servers", severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from every server in the hybrid mail path",
+    needs=needs(TWO_SERVERS, also="every server in the hybrid mail path, or those left out are not judged"),
     explanation=("Exchange Online delivers to every server behind its outbound connector, and sends from every "
                  "source server of the send connector; all must hold the same certificate with SMTP. A partial "
                  "roll-out fails a share of the mail (intermittent 4.4.317 / 4.7.320 deferrals)."),
     remediation="Import the certificate with its private key on each named server and enable it for SMTP.",
-    references=(_CERT_REQUIREMENTS, _HYBRID_TLS_BLOG), run=_partial_rollout,
+    references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_partial_rollout,
 )
 
-CHECKS = (EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT)
+
+FAMILY = Family(name="certificates", commands=frozenset({Command.CHECK}),
+                checks=(EXPIRED, EXPIRING, STATUS_NOT_VALID, NO_PRIVATE_KEY, NO_PUBLIC_SMTP, WEAK_KEY, PARTIAL_ROLLOUT))
+CHECKS = FAMILY.checks

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.needs import DELIVERY_ERRORS as ERROR_TEXTS
 from hybridtls.checks.selection import certificates_on, named_by, parse_name
 from hybridtls.model import (
     ChainEnd,
@@ -16,6 +18,7 @@ from hybridtls.model import (
     ConnectorDirection,
     EvidenceSet,
     Finding,
+    FindingSubject,
     ProbeOutcome,
     RootCAType,
     Severity,
@@ -177,8 +180,6 @@ SIGNATURES = (
 
 
 def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    if not evidence.delivery_errors:
-        raise NotApplicable("no queue errors (Get-Queue) or message trace details (Get-MessageTraceDetail)")
     for signature in SIGNATURES:
         hits = [e for e in evidence.delivery_errors if signature.pattern.search(e.text)]
         if not hits:
@@ -190,7 +191,7 @@ def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if notes:
             message += " Other evidence: " + "; ".join(dict.fromkeys(notes)) + "."
         yield DELIVERY_ERRORS.finding(
-            subject=signature.meaning,
+            subject=signature.meaning, about=FindingSubject(name=signature.meaning),
             severity=Severity.ERROR,
             message=message,
             evidence=[Citation(source=e.source, text=f"{e.origin}: {e.text[:300]}") for e in hits[:10]],
@@ -200,15 +201,17 @@ def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 
 DELIVERY_ERRORS = Check(
     id="HT-ERR-001", title="Delivery errors explained", severity=Severity.ERROR,
-    needs="Get-Queue | Format-List (on-premises) or Get-MessageTraceDetail (Exchange Online)",
+    needs=needs(ERROR_TEXTS, also="the rest of the evidence (certificates, connectors, probes), to confirm or rule "
+                "out each cause"),
     explanation=("The text of a queue's LastError or a message trace Defer event names the failing step "
                  "(4.4.317 with SubjectMismatch, 451 5.7.3 STARTTLS is required, 454 4.7.5, 550 5.7.64, "
                  "UnknownCredentials, NoCredentials...). Each is mapped to its usual cause and checked against the "
                  "rest of the evidence."),
     remediation="Fix the cause named; the error clears on the next retry.",
-    references=("https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365",
-                "https://techcommunity.microsoft.com/blog/exchange/tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592"),
+    references=(refs.MAIL_FLOW_INTELLIGENCE, refs.HYBRID_TLS_BLOG),
     run=_errors,
 )
 
-CHECKS = (DELIVERY_ERRORS,)
+
+FAMILY = Family(name="errors", commands=frozenset({Command.CHECK}), checks=(DELIVERY_ERRORS,))
+CHECKS = FAMILY.checks

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hybridtls.model import Citation, ExchangeCertificate
+from hybridtls.model import Citation, ExchangeCertificate, FindingSubject
+from hybridtls.powershell import Script
 
 
 def server_key(cert: ExchangeCertificate) -> str:
@@ -92,30 +92,33 @@ def cite(cert: ExchangeCertificate, prop: str, label: str, value: object) -> Cit
     return Citation(source=cert.cite(prop), text=f"{server_name(cert)}: {label} {value}")
 
 
-# Remediation is pasted into an elevated shell: evidence text goes into it only when it has a safe shape.
-_HEX = re.compile(r"^[0-9A-F]{1,128}$")
-_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_]{0,252}$")
+def ps_server_value(script: Script, cert: ExchangeCertificate) -> str:
+    """The certificate's server as a PowerShell literal, or ``<ServerName>``."""
+    return script.value(cert.server.name if cert.server else None, "<ServerName>", "server name")
 
 
-def ps_server(cert: ExchangeCertificate) -> str:
-    name = cert.server.name if cert.server else ""
-    return name if _HOST.match(name) else "<ServerName>"
-
-
-def safe_serial(cert: ExchangeCertificate) -> str:
-    serial = cert.serial_number or ""
-    return serial if _HEX.match(serial) else "<SerialNumber>"
-
-
-def certificate_selector(cert: ExchangeCertificate) -> str:
+def certificate_selector(script: Script, cert: ExchangeCertificate) -> str:
     """A PowerShell expression that selects this certificate in Cert:\\LocalMachine\\My."""
-    if cert.thumbprint:
-        return f"Get-Item Cert:\\LocalMachine\\My\\{cert.thumbprint}"
-    return f"Get-ChildItem Cert:\\LocalMachine\\My | Where-Object {{ $_.SerialNumber -eq '{safe_serial(cert)}' }}"
+    return script.certificate_item(thumbprint_text=cert.thumbprint, serial=cert.serial_number)
 
 
-def exchange_filter(cert: ExchangeCertificate) -> str:
-    """What follows ``Get-ExchangeCertificate -Server X`` to select this certificate."""
+def get_certificate(script: Script, cert: ExchangeCertificate, server: str | None = None) -> str:
+    """``Get-ExchangeCertificate -Server 'X' ...`` selecting this certificate, on its own server or another."""
+    return script.exchange_certificate(server=server or (cert.server.name if cert.server else None),
+                                       thumbprint_text=cert.thumbprint, serial=cert.serial_number)
+
+
+def certificate_id(cert: ExchangeCertificate) -> str | None:
+    """The certificate as FindingSubject names it: its thumbprint, else ``issuer+serial:<issuer>|<serial>``."""
     if cert.thumbprint:
-        return f"-Thumbprint {cert.thumbprint}"
-    return f"| Where-Object {{ $_.SerialNumber -eq '{safe_serial(cert)}' }}"
+        return cert.thumbprint.upper()
+    if cert.issuer and cert.serial_number:
+        return f"issuer+serial:{' '.join(cert.issuer.split())}|{cert.serial_number.upper()}"
+    return None
+
+
+def about(cert: ExchangeCertificate, *, server: bool = True, **extra: str | None) -> FindingSubject:
+    """What a finding about this certificate (on its server, unless ``server`` is False) is about."""
+    where = cert.server.name if cert.server else None
+    name = extra.pop("name", None) or (None if where or not server else f"file:{cert.source.path}")
+    return FindingSubject(server=where if server else None, certificate=certificate_id(cert), name=name, **extra)

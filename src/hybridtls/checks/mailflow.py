@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
-from hybridtls.checks.estate import group_certificates, server_name
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.estate import about, group_certificates, server_name
+from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
 from hybridtls.model import (
     Citation,
     EvidenceSet,
     Finding,
+    FindingSubject,
     RootCAType,
     Severity,
     TraceEntry,
@@ -19,12 +22,10 @@ from hybridtls.model import (
 )
 
 UNDELIVERED = (TraceStatus.PENDING, TraceStatus.FAILED, TraceStatus.GETTING_STATUS)
-CORRELATION_WINDOW = timedelta(days=60)
+_CORRELATION_WINDOW = timedelta(days=refs.CORRELATION_WINDOW_DAYS)
 # Message-IDs minted by Exchange Online mailboxes.
 _EXO_MESSAGE_ID = re.compile(r"@[\w.\-]+\.(?:prod\.outlook\.com|prod\.exchangelabs\.com|outlook\.office365\.com)>?$",
                              re.I)
-_TRACE_DOCS = "https://learn.microsoft.com/powershell/module/exchange/get-messagetrace"
-_MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"
 
 
 def _domain(address: str | None) -> str | None:
@@ -48,8 +49,6 @@ def _when(moment: datetime | None) -> str:
 
 
 def _undelivered(evidence: EvidenceSet) -> list[TraceEntry]:
-    if not evidence.trace_entries:
-        raise NotApplicable("no Get-MessageTrace output in the evidence")
     return [e for e in evidence.trace_entries if e.status in UNDELIVERED]
 
 
@@ -90,7 +89,7 @@ def _trace_status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
             message += (f" The certificate evidence points at the cause: RootCAType Registry on "
                         f"{', '.join(registry_servers)} (see HT-ROOT-001).")
         yield TRACE_UNDELIVERED.finding(
-            subject=f"message trace: {status.value}",
+            subject=f"message trace: {status.value}", about=FindingSubject(name=status.value),
             severity=Severity.ERROR if status is TraceStatus.FAILED else Severity.WARNING,
             message=message,
             evidence=[Citation(source=e.cite("status"),
@@ -100,23 +99,35 @@ def _trace_status(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
         )
 
 
+TRACE_UNDELIVERED = Check(
+    id="HT-TRACE-001", title="Mail not delivered (message trace Pending, Failed or GettingStatus)",
+    severity=Severity.ERROR,
+    needs=needs(MESSAGE_TRACE, also="RootCAType, to point at the cause when a root is only in Trusted Root CAs"),
+    explanation=("Pending in Get-MessageTrace means Exchange Online is deferring and retrying: for hybrid mail "
+                 "this is almost always TLS to the on-premises servers (certificate, chain, name, STARTTLS). "
+                 "Failed means it gave up. Ordinary internet mail may still flow, because opportunistic TLS "
+                 "falls back; hybrid connectors require TLS and certificate validation."),
+    remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
+                "receiving server.",
+    references=(refs.GET_MESSAGE_TRACE, refs.MAIL_FLOW_INTELLIGENCE), run=_trace_status,
+)
+
+
 def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     entries = [e for e in _undelivered(evidence) if e.received]
     public = [g for g in group_certificates(evidence.certificates) if g.is_ca_issued]
     starts = [(c.not_before, g, c) for g in public for c in g.observations if c.not_before]
-    if not starts:
-        raise NotApplicable("no NotBefore dates of CA-issued certificates in the evidence")
-    if not entries:
+    if not entries or not starts:
         return
     first = min(e.received for e in entries if e.received)
-    earlier = [s for s in starts if s[0] <= first and first - s[0] <= CORRELATION_WINDOW]
+    earlier = [s for s in starts if s[0] <= first and first - s[0] <= _CORRELATION_WINDOW]
     if not earlier:
         return
     not_before, group, cert = max(earlier, key=lambda s: s[0])
     first_entry = min(entries, key=lambda e: e.received or datetime.max)
     days = (first - not_before).days
     yield CORRELATION.finding(
-        subject=group.name,
+        subject=group.name, about=about(group.representative, server=False),
         message=(f"Undelivered mail begins {_when(first)}, {days} day(s) after {group.name} became valid "
                  f"(NotBefore {_when(not_before)}): consistent with the certificate change being the cause. "
                  "A new certificate from a new CA brings a new root that every server must hold as a "
@@ -132,26 +143,16 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
     )
 
 
-TRACE_UNDELIVERED = Check(
-    id="HT-TRACE-001", title="Mail not delivered (message trace Pending, Failed or GettingStatus)",
-    severity=Severity.ERROR,
-    needs="Get-MessageTrace output from Exchange Online",
-    explanation=("Pending in Get-MessageTrace means Exchange Online is deferring and retrying: for hybrid mail "
-                 "this is almost always TLS to the on-premises servers (certificate, chain, name, STARTTLS). "
-                 "Failed means it gave up. Ordinary internet mail may still flow, because opportunistic TLS "
-                 "falls back; hybrid connectors require TLS and certificate validation."),
-    remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
-                "receiving server.",
-    references=(_TRACE_DOCS, _MAIL_FLOW_INTELLIGENCE), run=_trace_status,
-)
 CORRELATION = Check(
     id="HT-TRACE-002", title="Undelivered mail began after a new certificate became valid", severity=Severity.WARNING,
-    needs="Get-MessageTrace output and Get-ExchangeCertificate NotBefore dates",
-    explanation=(f"When mail starts pending within {CORRELATION_WINDOW.days} days after a certificate's NotBefore, "
+    needs=needs(MESSAGE_TRACE, CA_NOT_BEFORE),
+    explanation=(f"When mail starts pending within {refs.CORRELATION_WINDOW_DAYS} days after a certificate's NotBefore, "
                  "the certificate change is the first suspect: a new root not in AuthRoot on some servers, "
                  "connectors still naming the old certificate, or the certificate missing on some servers."),
     remediation="Check the new certificate on every server and every connector that names it.",
-    references=(_TRACE_DOCS,), run=_began_after_new_certificate,
+    references=(refs.GET_MESSAGE_TRACE,), run=_began_after_new_certificate,
 )
 
-CHECKS = (TRACE_UNDELIVERED, CORRELATION)
+
+FAMILY = Family(name="mailflow", commands=frozenset({Command.CHECK}), checks=(TRACE_UNDELIVERED, CORRELATION))
+CHECKS = FAMILY.checks

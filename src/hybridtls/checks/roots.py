@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
+    about,
     certificate_selector,
     cite,
-    exchange_filter,
+    get_certificate,
     group_certificates,
-    ps_server,
     server_name,
 )
+from hybridtls.checks.needs import ROOT_CA_TYPE
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -27,21 +29,19 @@ from hybridtls.model import (
     RootCAType,
     Severity,
 )
+from hybridtls.powershell import Script
 
-_REFERENCES = (
-    "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)",
-    "https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate",
-    "https://learn.microsoft.com/windows/win32/seccrypto/system-store-locations",
-    "https://learn.microsoft.com/exchange/certificate-requirements",
-)
+_REFERENCES = (refs.ROOTCATYPE_PENDING, refs.GET_EXCHANGE_CERTIFICATE, refs.SYSTEM_STORE_LOCATIONS,
+               refs.CERT_REQUIREMENTS)
 
 
 def authroot_fix(cert: ExchangeCertificate) -> str:
     """PowerShell that copies the chain Windows builds for this certificate into AuthRoot and CA, then confirms."""
-    server = ps_server(cert)
-    return "\n".join([
-        f"# On {server}, in an elevated Windows PowerShell (not the Exchange Management Shell):",
-        f"$leaf  = {certificate_selector(cert)}",
+    script = Script()
+    server = cert.server.name if cert.server else "<ServerName>"
+    script.comment(f"On {server}, in an elevated Windows PowerShell (not the Exchange Management Shell):")
+    script.add(
+        f"$leaf  = {certificate_selector(script, cert)}",
         "$chain = New-Object System.Security.Cryptography.X509Certificates.X509Chain",
         "$null  = $chain.Build($leaf)",
         "$root  = $chain.ChainElements[$chain.ChainElements.Count - 1].Certificate",
@@ -54,15 +54,13 @@ def authroot_fix(cert: ExchangeCertificate) -> str:
         "$ca.Close()",
         "# Or, from a file: Import-Certificate -FilePath C:\\certs\\root.cer -CertStoreLocation Cert:\\LocalMachine\\AuthRoot",
         "# Then in the Exchange Management Shell; RootCAType should read ThirdParty (no restart needed):",
-        f"Get-ExchangeCertificate -Server {server} {exchange_filter(cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
-    ])
+        f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
+    )
+    return str(script)
 
 
 def _ca_issued_groups(evidence: EvidenceSet) -> list[CertificateGroup]:
     with_root = [c for c in evidence.certificates if c.root_ca_type is not None]
-    if not with_root:
-        raise NotApplicable("no RootCAType in the evidence: save 'Get-ExchangeCertificate | Format-List' "
-                            "from each server")
     return [g for g in group_certificates(with_root) if g.is_ca_issued]
 
 
@@ -90,7 +88,7 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
             contrast, contrast_citations = _contrast(group, cert)
             yield ROOT_IN_REGISTRY.finding(
                 subject=f"{server_name(cert)}: {group.name}",
-                server=server_name(cert),
+                server=server_name(cert), about=about(cert),
                 severity=_severity_for(cert, Severity.ERROR),
                 message=(
                     f"On {server_name(cert)} the certificate {group.name}, issued by {cert.issuer or 'a CA'}, has "
@@ -106,6 +104,28 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
                           *contrast_citations],
                 remediation=authroot_fix(cert),
             )
+
+
+ROOT_IN_REGISTRY = Check(
+    id="HT-ROOT-001",
+    title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
+    severity=Severity.ERROR,
+    needs=needs(ROOT_CA_TYPE, also="IsSelfSigned and Issuer, to tell CA-issued certificates from self-signed ones"),
+    explanation=(
+        "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
+        "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
+        "(AuthRoot), which Windows fills from the Microsoft Trusted Root Program. Registry means the root was "
+        "imported by hand into 'Trusted Root Certification Authorities' only. Exchange's own self-signed "
+        "certificates read Registry too, which is normal; on a CA-issued certificate it is the fault behind "
+        "Office 365 to on-premises mail sitting in Pending: the servers that receive mail from Exchange Online "
+        "stop presenting the certificate the hybrid connectors expect. Importing the root into AuthRoot fixes "
+        "it without a restart."
+    ),
+    remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
+                "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
+    references=_REFERENCES,
+    run=_root_in_registry,
+)
 
 
 _OTHER_ROOT_WORDS = {
@@ -133,13 +153,12 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             contrast, contrast_citations = _contrast(group, cert)
             fix = authroot_fix(cert)
             if cert.root_ca_type is RootCAType.ENTERPRISE:
-                fix = ("# If this certificate is meant for hybrid mail, replace it with one from a public CA and\n"
-                       "# bind SMTP to it; if it is an internal certificate, keep SMTP off it.\n"
-                       f"Get-ExchangeCertificate -Server {ps_server(cert)} {exchange_filter(cert)} "
-                       "| Format-List Subject, Issuer, RootCAType, Services")
+                script = Script("# If this certificate is meant for hybrid mail, replace it with one from a public CA and",
+                                "# bind SMTP to it; if it is an internal certificate, keep SMTP off it.")
+                fix = str(script.add(f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Services"))
             yield ROOT_ELSEWHERE.finding(
                 subject=f"{server_name(cert)}: {group.name}",
-                server=server_name(cert),
+                server=server_name(cert), about=about(cert),
                 severity=_severity_for(cert, Severity.WARNING),
                 message=(f"On {server_name(cert)} the CA-issued certificate {group.name} has RootCAType "
                          f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast),
@@ -148,32 +167,11 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             )
 
 
-ROOT_IN_REGISTRY = Check(
-    id="HT-ROOT-001",
-    title="Public certificate's root is only in Trusted Root CAs (RootCAType Registry)",
-    severity=Severity.ERROR,
-    needs="Get-ExchangeCertificate | Format-List from each Exchange server (RootCAType, IsSelfSigned, Issuer)",
-    explanation=(
-        "Exchange reports in RootCAType which Windows store held the root of a certificate's chain. A public "
-        "certificate normally reads ThirdParty: its root is in 'Third-Party Root Certification Authorities' "
-        "(AuthRoot), which Windows fills from the Microsoft Trusted Root Program. Registry means the root was "
-        "imported by hand into 'Trusted Root Certification Authorities' only. Exchange's own self-signed "
-        "certificates read Registry too, which is normal; on a CA-issued certificate it is the fault behind "
-        "Office 365 to on-premises mail sitting in Pending: the servers that receive mail from Exchange Online "
-        "stop presenting the certificate the hybrid connectors expect. Importing the root into AuthRoot fixes "
-        "it without a restart."
-    ),
-    remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
-                "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
-    references=_REFERENCES,
-    run=_root_in_registry,
-)
-
 ROOT_ELSEWHERE = Check(
     id="HT-ROOT-002",
     title="CA-issued certificate's root is not a third-party root (GroupPolicy, Enterprise, None, Unknown)",
     severity=Severity.WARNING,
-    needs="Get-ExchangeCertificate | Format-List from each Exchange server",
+    needs=needs(ROOT_CA_TYPE, also="the same certificate on other servers, to show where it reads differently"),
     explanation=(
         "For hybrid mail the certificate must chain to a public root that Windows holds as a third-party root "
         "(RootCAType ThirdParty). GroupPolicy means a GPO delivers the root; Enterprise means the root is "
@@ -187,4 +185,6 @@ ROOT_ELSEWHERE = Check(
     run=_root_elsewhere,
 )
 
-CHECKS = (ROOT_IN_REGISTRY, ROOT_ELSEWHERE)
+
+FAMILY = Family(name="roots", commands=frozenset({Command.CHECK}), checks=(ROOT_IN_REGISTRY, ROOT_ELSEWHERE))
+CHECKS = FAMILY.checks

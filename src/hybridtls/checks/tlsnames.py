@@ -4,23 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
-from hybridtls.model import Citation, EvidenceSet, Finding, Severity
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.needs import CHAINS, EXPECTED_TLS_NAMES
+from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
+from hybridtls.powershell import Script
+
+
+def _set_exact(name: TlsCertificateName) -> str:
+    script = Script("# Set the exact value on every connector that should use this certificate:")
+    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
+    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
+                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
+                          f"-TlsCertificateName {value}"))
 
 
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    if not ctx.expected_tls_names:
-        raise NotApplicable("no TlsCertificateName to compare with (cert --tls-certificate-name, probe --expect-cert)")
     leaves = [chain.leaf for chain in evidence.chains]
-    if not leaves:
-        raise NotApplicable("no certificate to compare the TlsCertificateName with")
     for text in ctx.expected_tls_names:
         try:
             expected = parse_tls_certificate_name(text)
         except TlsNameError as exc:
             yield TLS_NAME_MISMATCH.finding(
-                subject=text[:80], message=f"The TlsCertificateName {text!r} is malformed: {exc}. Exchange cannot "
+                subject=text[:80], about=FindingSubject(name=text), message=f"The TlsCertificateName {text!r} is malformed: {exc}. Exchange cannot "
                                            "match it to any certificate (HealthChecker: TlsCertificateNameSyntaxInvalid).",
                 remediation="# Build it from the certificate instead of typing it:\n"
                             "$c = Get-ExchangeCertificate -Thumbprint <Thumbprint>\n"
@@ -32,29 +39,28 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             if result.difference is Difference.SAME:
                 continue
             yield TLS_NAME_MISMATCH.finding(
-                subject=leaf.subject or leaf.thumbprint,
+                subject=leaf.subject or leaf.thumbprint, about=FindingSubject(certificate=leaf.thumbprint, name=text),
                 severity=Severity.ERROR,
                 message=(f"The TlsCertificateName {str(expected)!r} does not name {leaf.label}: {result.explanation}. "
                          "Exchange looks the string up in the certificate store; with no match it offers no "
                          "STARTTLS on a receive connector (event 12014) and fails sending with 454 4.7.5."),
                 evidence=[Citation(source=leaf.source, text=f"this certificate: {actual}")],
-                remediation=("# Set the exact value on every connector that should use this certificate:\n"
-                             f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {actual.powershell}\n"
-                             "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                             f"-TlsCertificateName {actual.powershell}"),
+                remediation=_set_exact(actual),
             )
 
 
 TLS_NAME_MISMATCH = Check(
     id="HT-NAME-001", title="TlsCertificateName does not name the certificate", severity=Severity.ERROR,
-    needs="a certificate and the TlsCertificateName configured for it",
+    needs=needs(CHAINS, EXPECTED_TLS_NAMES),
     explanation=("TlsCertificateName is '<I>' + Issuer + '<S>' + Subject exactly as Windows renders them. One character "
                  "of difference (ST= for S=, a missing quote, a new issuing CA after a renewal with another vendor) "
                  "makes Exchange look for a certificate that does not exist."),
     remediation="Set TlsCertificateName from the certificate itself: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
-    references=("https://learn.microsoft.com/powershell/module/exchange/set-sendconnector",
-                "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"),
+    references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_mismatch,
 )
 
-CHECKS = (TLS_NAME_MISMATCH,)
+
+FAMILY = Family(name="tlsnames", commands=frozenset({Command.CHECK, Command.CERT, Command.PROBE}),
+                checks=(TLS_NAME_MISMATCH,))
+CHECKS = FAMILY.checks

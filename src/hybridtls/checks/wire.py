@@ -6,23 +6,24 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 
-from hybridtls.checks.base import Check, CheckContext, NotApplicable
-from hybridtls.model import ChainEnd, Citation, EvidenceSet, Finding, ProbeOutcome, ProbeResult, Severity, Source
+from hybridtls import references as refs
+from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.needs import NAME_WITH_SEVERAL_ADDRESSES, PROBED_NAME_WITH_CERTIFICATE, PROBES
+from hybridtls.model import (
+    ChainEnd,
+    Citation,
+    EvidenceSet,
+    Finding,
+    FindingSubject,
+    ProbeOutcome,
+    ProbeResult,
+    Severity,
+    Source,
+)
 from hybridtls.pki.hostnames import covering_name, is_address
-from hybridtls.powershell import ps_literal
 
-_EXO_TLS = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
-_MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"
-_KB_2989382 = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/cannot-receive-mail-with-new-certificate"
-_HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
-                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
 _MODERN = ("TLSv1.2", "TLSv1.3")
-
-
-def _probes(evidence: EvidenceSet) -> tuple[ProbeResult, ...]:
-    if not evidence.probes:
-        raise NotApplicable("no probe results: run hybridtls probe, or give its saved JSON to check")
-    return evidence.probes
 
 
 def _step(probe: ProbeResult, step: str | None = None) -> Citation:
@@ -41,7 +42,7 @@ _CONNECT_WORDS = {
 
 
 def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in _CONNECT_WORDS:
             continue
         what, exo = _CONNECT_WORDS[probe.outcome]
@@ -49,7 +50,7 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if timeout_in_conversation:
             what = f"the server stopped answering during {probe.stage}"
         yield CONNECT_FAILED.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=f"{probe.label}: {what} ({probe.detail}). Exchange Online would defer with {exo}.",
             evidence=[_step(probe)],
             remediation=("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
@@ -58,8 +59,17 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+CONNECT_FAILED = Check(
+    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
+                 "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
+    remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
+    references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
+)
+
+
 def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED):
             continue
         anonymous = any(e.upper().startswith("X-ANONYMOUSTLS") for e in probe.extensions)
@@ -69,7 +79,7 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                  "TlsCertificateName or FQDN (event 12014); a firewall's SMTP inspection can also strip it.")
         verb = "does not offer STARTTLS" if probe.outcome is ProbeOutcome.NO_STARTTLS else "refused STARTTLS"
         yield NO_STARTTLS.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} {verb} ({probe.detail}). Exchange Online requires TLS on hybrid connectors and "
                      f"defers with '450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 STARTTLS is "
                      f"required to send mail]'. {cause}"),
@@ -83,13 +93,23 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+NO_STARTTLS = Check(
+    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("Hybrid connectors require TLS. Exchange offers STARTTLS only when it finds a certificate for the "
+                 "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
+                 "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
+    remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
+    references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
+)
+
+
 def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome not in (ProbeOutcome.TLS_FAILED, ProbeOutcome.PROTOCOL_ERROR, ProbeOutcome.BUSY):
             continue
         if probe.outcome is ProbeOutcome.BUSY:
             yield HANDSHAKE_FAILED.finding(
-                subject=probe.label, severity=Severity.WARNING,
+                subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.WARNING,
                 message=(f"{probe.label} answered 421 ({probe.detail}), also on the retry: it is refusing "
                          "sessions (load, rate limits, or a back-pressure state). Exchange Online defers and retries."),
                 evidence=[_step(probe, "banner")],
@@ -99,7 +119,7 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         during = "the TLS handshake" if probe.stage == "handshake" else probe.stage
         yield HANDSHAKE_FAILED.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} failed during {during}: {probe.detail}. Exchange Online reports such failures as "
                      "'451 4.4.0 TLS negotiation failed' or 'Security status IllegalMessage' and defers."),
             evidence=[_step(probe)],
@@ -110,8 +130,18 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+HANDSHAKE_FAILED = Check(
+    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation=("The server answered but the conversation broke: a TLS handshake failure (no common protocol or "
+                 "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
+                 "refusal. Exchange Online defers and retries for up to 48 hours."),
+    remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
+    references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
+)
+
+
 def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.outcome is not ProbeOutcome.OK:
             continue
         accepted = [v for v, ok in probe.versions_accepted if ok]
@@ -120,7 +150,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                           for v, ok in probe.versions_accepted) or "no sweep"
         if not modern:
             yield OLD_TLS.finding(
-                subject=probe.label,
+                subject=probe.label, about=FindingSubject(address=probe.label),
                 message=(f"{probe.label} negotiated {probe.tls_version} and accepts no TLS 1.2 or later ({sweep}). "
                          "Exchange Online never sends with TLS 1.0/1.1: hybrid mail to this address fails."),
                 evidence=[_step(probe, "handshake")],
@@ -130,7 +160,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
         elif probe.accepted("TLSv1.2") is False:
             yield OLD_TLS.finding(
-                subject=probe.label, severity=Severity.INFO,
+                subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.INFO,
                 message=(f"{probe.label} accepts only TLS 1.3 ({sweep}). Exchange Online can use TLS 1.3, but senders "
                          "limited to TLS 1.2 (Exchange Server 2016/2019 among them) cannot reach it."),
                 evidence=[_step(probe, "handshake")],
@@ -138,26 +168,43 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             )
 
 
+OLD_TLS = Check(
+    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs=needs(PROBES),
+    explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
+    remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
+    references=(refs.EXO_ENCRYPTION,), run=_versions,
+)
+
+
 def _name(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    presented = [p for p in _probes(evidence) if p.chain and not is_address(p.expected_name)]
-    if not presented:
-        raise NotApplicable("no probe of a name got as far as a certificate (for an address, give --expect-name)")
+    presented = [p for p in evidence.probes if p.chain and not is_address(p.expected_name)]
     for probe in presented:
         leaf = probe.chain[0]
         if covering_name(leaf.certificate_domains, probe.expected_name):
             continue
         yield NAME_MISMATCH.finding(
-            subject=probe.label,
+            subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} presents {leaf.subject!r}, which does not cover {probe.expected_name!r} (its "
                      f"names: {', '.join(leaf.certificate_domains) or 'none'}). With TlsSettings DomainValidation, "
                      f"Exchange Online defers with '450 4.4.317 ... [Message=SubjectMismatch Expected Subject: "
                      f"{probe.expected_name}. Presented Subject: {leaf.subject} Thumbprint: {leaf.thumbprint}]'."),
             evidence=[Citation(source=leaf.source, text=f"CertificateDomains {', '.join(leaf.certificate_domains)}")],
-            remediation=("# Present the certificate that covers the name on this server's receive connector, or make\n"
-                         "# the outbound connector expect a name the certificate covers (Exchange Online PowerShell):\n"
-                         "Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain "
-                         f"{ps_literal(leaf.certificate_domains[0]) if leaf.certificate_domains else '<name>'}"),
+            remediation=tls_domain_fix(
+                leaf.certificate_domains,
+                "# Present the certificate that covers the name on this server's receive connector, or make",
+                "# the outbound connector expect a name the certificate covers (Exchange Online PowerShell):"),
         )
+
+
+NAME_MISMATCH = Check(
+    id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
+    needs=needs(PROBED_NAME_WITH_CERTIFICATE, also="--expect-name (the outbound connector's TlsDomain); else the "
+                "host name probed"),
+    explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
+                 "presented certificate's names (a wildcard covers one left-most label)."),
+    remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
+    references=(refs.HYBRID_TLS_BLOG,), run=_name,
+)
 
 
 def _signature(probe: ProbeResult) -> tuple[str, ...]:
@@ -192,12 +239,10 @@ def _health(probe: ProbeResult, trusted_leaves: set[str]) -> tuple[bool, bool, b
 
 def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     groups: dict[tuple[str, int], list[ProbeResult]] = {}
-    for probe in _probes(evidence):
+    for probe in evidence.probes:
         if probe.address and probe.host != probe.address:
             groups.setdefault((probe.host, probe.port), []).append(probe)
     pools = {key: probes for key, probes in groups.items() if len(probes) > 1}
-    if not pools:
-        raise NotApplicable("no name with more than one address was probed")
     for (host, port), probes in pools.items():
         counts = Counter(_signature(p) for p in probes)
         if len(counts) == 1:
@@ -211,7 +256,7 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if majority:
             lines.append(f"the other {top_count} node(s), e.g. {majority.label}, {_describe(majority, None)}")
         yield NODES_DIFFER.finding(
-            subject=f"{host}:{port}",
+            subject=f"{host}:{port}", about=FindingSubject(name=f"{host}:{port}"),
             message=(f"The {len(probes)} addresses of {host} do not present the same thing: " + "; ".join(lines) +
                      ". Exchange Online delivers to every address behind the smart host, so a share of the mail "
                      "fails (intermittent 4.4.317 / 4.7.320 deferrals)."),
@@ -223,50 +268,16 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-CONNECT_FAILED = Check(
-    id="HT-WIRE-001", title="Cannot connect to the SMTP address", severity=Severity.ERROR, needs="a probe",
-    explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
-                 "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
-    remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
-    references=(_MAIL_FLOW_INTELLIGENCE,), run=_connect,
-)
-NO_STARTTLS = Check(
-    id="HT-WIRE-002", title="STARTTLS not offered or refused", severity=Severity.ERROR, needs="a probe",
-    explanation=("Hybrid connectors require TLS. Exchange offers STARTTLS only when it finds a certificate for the "
-                 "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
-                 "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
-    remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
-    references=(_KB_2989382, _HYBRID_TLS_BLOG), run=_starttls,
-)
-HANDSHAKE_FAILED = Check(
-    id="HT-WIRE-003", title="SMTP or TLS conversation failed", severity=Severity.ERROR, needs="a probe",
-    explanation=("The server answered but the conversation broke: a TLS handshake failure (no common protocol or "
-                 "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
-                 "refusal. Exchange Online defers and retries for up to 48 hours."),
-    remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
-    references=(_EXO_TLS, _MAIL_FLOW_INTELLIGENCE), run=_handshake,
-)
-OLD_TLS = Check(
-    id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs="a probe",
-    explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
-    remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
-    references=(_EXO_TLS,), run=_versions,
-)
-NAME_MISMATCH = Check(
-    id="HT-WIRE-005", title="Presented certificate does not cover the expected name", severity=Severity.ERROR,
-    needs="a probe (the expected name is --expect-name, else the host name probed)",
-    explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
-                 "presented certificate's names (a wildcard covers one left-most label)."),
-    remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
-    references=(_HYBRID_TLS_BLOG,), run=_name,
-)
 NODES_DIFFER = Check(
     id="HT-WIRE-006", title="Addresses of one name present different certificates", severity=Severity.ERROR,
-    needs="a probe of a name with several addresses",
+    needs=needs(NAME_WITH_SEVERAL_ADDRESSES),
     explanation=("Every address behind a smart host or MX must present the same certificate and chain. One node "
                  "with a self-signed, older or different certificate, or without STARTTLS, fails its share of mail."),
     remediation="Make every server behind the name present the same certificate.",
-    references=(_HYBRID_TLS_BLOG,), run=_nodes,
+    references=(refs.HYBRID_TLS_BLOG,), run=_nodes,
 )
 
-CHECKS = (CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER)
+
+FAMILY = Family(name="wire", commands=frozenset({Command.CHECK, Command.PROBE}),
+                checks=(CONNECT_FAILED, NO_STARTTLS, HANDSHAKE_FAILED, OLD_TLS, NAME_MISMATCH, NODES_DIFFER))
+CHECKS = FAMILY.checks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from hybridtls import references as refs
 from hybridtls.checks.selection import named_by, parse_name
 from hybridtls.model import (
     CertificateFile,
@@ -18,9 +19,9 @@ from hybridtls.model import (
 from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
-from hybridtls.powershell import ps_literal
+from hybridtls.powershell import Script, comment_text
 
-MINIMUM_VALIDITY = timedelta(days=30)
+MINIMUM_VALIDITY = timedelta(days=refs.MINIMUM_NEW_CERTIFICATE_DAYS)
 
 
 def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
@@ -159,13 +160,13 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
     if new.not_before > now:
         risks.append(Risk(severity=Severity.WARNING, title="The new certificate is not valid yet",
                           detail=f"NotBefore {new.not_before:%Y-%m-%d}: do not bind SMTP before then."))
-    if new.signature_hash == "sha1" or (new.public_key_algorithm == "RSA" and new.public_key_size < 2048):
+    if new.signature_hash == "sha1" or (new.public_key_algorithm == "RSA" and new.public_key_size < refs.MINIMUM_RSA_BITS):
         risks.append(Risk(severity=Severity.ERROR, title="The new certificate uses algorithms Exchange Online refuses",
                           detail=f"{new.signature_algorithm}, {new.public_key_size}-bit {new.public_key_algorithm} key."))
     ekus = {oid for _, oid in new.extended_key_usage}
-    if ekus and "1.3.6.1.5.5.7.3.1" not in ekus:
+    if ekus and refs.SERVER_AUTH not in ekus and refs.ANY_PURPOSE not in ekus:
         risks.append(Risk(severity=Severity.ERROR, title="The new certificate is not valid for Server Authentication",
-                          detail="Its Extended Key Usage lacks 1.3.6.1.5.5.7.3.1."))
+                          detail=f"Its Extended Key Usage lacks {refs.SERVER_AUTH}."))
     if new.has_private_key is False or new.has_private_key is None:
         risks.append(Risk(severity=Severity.INFO, title="Install it with its private key",
                           detail="Import the PFX (with the private key) on every server, not a .cer."))
@@ -174,79 +175,82 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
 
 def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, new_name: TlsCertificateName,
            servers: tuple[str, ...], references: list[Reference]) -> list[Step]:
-    listed = ", ".join(servers) or "<ServerName>"
-    server_array = ", ".join(ps_literal(s) for s in servers) or "'<ServerName>'"
+    listed = comment_text(", ".join(servers)) or "<ServerName>"
     intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    stores, binding = Script(), Script()
     steps = [Step(
         title="Put the chain in the right Windows stores on every server",
         why=("Root into Third-Party Root Certification Authorities (AuthRoot) so RootCAType reads ThirdParty; "
              "intermediates into Intermediate Certification Authorities (CA) so every server sends them."),
         where=f"each of {listed} (one elevated Windows PowerShell session)",
-        commands="\n".join([
-            f"$servers = @({server_array})",
+        commands=str(stores.add(
+            f"$servers = @({stores.values(servers, '<ServerName>', 'server name')})",
             "Invoke-Command -ComputerName $servers -ScriptBlock {",
             "    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation Cert:\\LocalMachine\\AuthRoot"
-            + (f"   # {root.subject}" if root else ""),
+            + (f"   # {comment_text(root.subject)}" if root else ""),
             *[f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{i + 1}.cer' -CertStoreLocation "
-              f"Cert:\\LocalMachine\\CA   # {c.subject}" for i, c in enumerate(intermediates)],
+              f"Cert:\\LocalMachine\\CA   # {comment_text(c.subject)}" for i, c in enumerate(intermediates)],
             "}",
-        ]),
+        )),
     ), Step(
         title="Import the new certificate with its private key, then bind SMTP",
         why=("Every server in the hybrid path needs it. Answer No when asked to replace the internal transport "
              "certificate: keep the 5-year self-signed one."),
         where=f"Exchange Management Shell, for each of {listed}",
-        commands="\n".join([
+        commands=str(binding.add(
             "$password = Read-Host -AsSecureString 'PFX password'",
             "$pfx = [System.IO.File]::ReadAllBytes('\\\\fileserver\\share\\new-certificate.pfx')",
-            f"foreach ($server in @({server_array})) {{",
+            f"foreach ($server in @({binding.values(servers, '<ServerName>', 'server name')})) {{",
             "    Import-ExchangeCertificate -Server $server -FileData $pfx -Password $password -PrivateKeyExportable $true",
-            f"    Enable-ExchangeCertificate -Server $server -Thumbprint {new.thumbprint} -Services SMTP",
-            f"    Get-ExchangeCertificate -Server $server -Thumbprint {new.thumbprint} | Format-List Subject, RootCAType, Status, Services",
+            f"    Enable-ExchangeCertificate -Server $server -Thumbprint {binding.thumbprint(new.thumbprint)} -Services SMTP",
+            f"    Get-ExchangeCertificate -Server $server -Thumbprint {binding.thumbprint(new.thumbprint)} "
+            "| Format-List Subject, RootCAType, Status, Services",
             "}   # RootCAType must read ThirdParty and Status Valid on every server before going on",
-        ]),
+        )),
     )]
     onprem = [r for r in references if r.what in ("Send connector", "Receive connector", "Hybrid configuration")
               and r.after != "unchanged"]
     if onprem:
-        commands = []
+        script = Script()
+        value = script.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject")
         for ref in onprem:
-            if ref.what == "Send connector":
-                commands.append(f"Set-SendConnector -Identity {ps_literal(ref.name)} -TlsCertificateName {new_name.powershell}")
-            elif ref.what == "Receive connector":
-                commands.append(f"Set-ReceiveConnector -Identity {ps_literal(ref.name)} -TlsCertificateName {new_name.powershell}")
+            if ref.what == "Hybrid configuration":
+                script.add(f"Set-HybridConfiguration -TlsCertificateName {value}")
             else:
-                commands.append(f"Set-HybridConfiguration -TlsCertificateName {new_name.powershell}")
+                command = "Set-SendConnector" if ref.what == "Send connector" else "Set-ReceiveConnector"
+                script.add(f"{command} -Identity {script.value(ref.name, '<ConnectorName>', 'connector name')} "
+                           f"-TlsCertificateName {value}")
         steps.append(Step(title="Point the connectors and the hybrid configuration at the new certificate",
                           why="TlsCertificateName is '<I>' + Issuer + '<S>' + Subject of the new certificate, exactly.",
-                          where="Exchange Management Shell", commands="\n".join(commands)))
+                          where="Exchange Management Shell", commands=str(script)))
     online = [r for r in references if r.what.startswith("Exchange Online") and r.after != "unchanged"]
     if online:
-        commands = []
+        script = Script()
         for ref in online:
-            if ref.setting == "TlsDomain":
-                commands.append(f"Set-OutboundConnector -Identity {ps_literal(ref.name)} -TlsDomain {ps_literal(ref.after)}")
-            else:
-                commands.append(f"Set-InboundConnector -Identity {ps_literal(ref.name)} -TlsSenderCertificateName {ps_literal(ref.after)}")
+            command = "Set-OutboundConnector" if ref.setting == "TlsDomain" else "Set-InboundConnector"
+            script.add(f"{command} -Identity {script.value(ref.name, '<ConnectorName>', 'connector name')} "
+                       f"-{ref.setting} {script.value(ref.after, '<NameInTheCertificate>', 'new certificate name')}")
         steps.append(Step(title="Change the Exchange Online connectors the new names require",
                           why="The new certificate no longer covers the names these settings expect.",
-                          where="Exchange Online PowerShell", commands="\n".join(commands)))
+                          where="Exchange Online PowerShell", commands=str(script)))
     steps.append(Step(
         title="Or re-run the Hybrid Configuration Wizard",
         why=("Choosing the new certificate on its Transport Certificate page updates the on-premises connectors, the "
              "hybrid configuration and the Exchange Online connectors together (the steps above, done for you). "
              "It does not import roots into AuthRoot: step 1 is still yours."),
         where="the HCW, after steps 1 and 2", commands="# Hybrid Configuration Wizard > Transport Certificate: pick "
-        f"{new.subject} (thumbprint {new.thumbprint})"))
+        f"{comment_text(new.subject)} (thumbprint {comment_text(new.thumbprint)})"))
+    verify = Script()
     steps.append(Step(
         title="Verify before removing anything",
         why="Prove every address presents the new certificate and mail flows both ways; then remove the old one.",
         where="here and in Exchange Online PowerShell",
-        commands="\n".join([
-            f"hybridtls probe <OnPremisesSmartHost> --expect-cert {new_name.powershell}",
+        commands=str(verify.add(
+            "hybridtls probe <OnPremisesSmartHost> --expect-cert "
+            + verify.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject"),
             "Get-MessageTrace -StartDate (Get-Date).AddHours(-1) -EndDate (Get-Date) | Group-Object Status",
             "# only then: Remove-ExchangeCertificate -Server <ServerName> -Thumbprint <OldThumbprint>",
-        ]),
+        )),
     ))
     return steps

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hybridtls.model import CertificateFile, ChainAnalysis, Severity, Source
+from hybridtls.powershell import check_pasteable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,8 +24,11 @@ class Reference:
 class Step:
     title: str
     why: str
-    commands: str
+    commands: str  # PowerShell to paste: built through hybridtls.powershell, checked again here
     where: str  # "each of EXCAS1, EXMBX1", "Exchange Online PowerShell", ...
+
+    def __post_init__(self) -> None:
+        check_pasteable(self.commands)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,39 @@
+"""Figures, OIDs and documents the checks and the plan share: each defined once, here.
+
+It imports nothing from the package, so anything (``pki/`` included) can use it without reaching upwards.
+"""
+
+from __future__ import annotations
+
+# Thresholds
+MINIMUM_RSA_BITS = 2048  # Exchange Online and public CAs refuse shorter RSA keys
+EXPIRY_WARNING_DAYS = 30  # a certificate in use expiring within this many days is a warning
+EXPIRY_NOTICE_DAYS = 60  # ... within this many, a notice
+EDGE_TLS_NAME_LIMIT = 256  # characters the Edge Transport directory accepts in TlsCertificateName
+CORRELATION_WINDOW_DAYS = 60  # pending mail this soon after a certificate's NotBefore is blamed on it
+MINIMUM_NEW_CERTIFICATE_DAYS = 30  # a new certificate should be valid for at least this long (plan)
+
+# Object identifiers
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # EKU Server Authentication
+ANY_PURPOSE = "2.5.29.37.0"  # EKU anyExtendedKeyUsage
+
+# Documents
+CERT_REQUIREMENTS = "https://learn.microsoft.com/exchange/certificate-requirements"
+STARTTLS_SELECTION = "https://learn.microsoft.com/exchange/mail-flow/mail-routing/inbound-starttls-certificates-selection"
+MAIL_FLOW_INTELLIGENCE = "https://learn.microsoft.com/exchange/monitoring/mail-flow-intelligence-in-office-365"
+NEW_CERTIFICATE_NO_MAIL = ("https://learn.microsoft.com/exchange/troubleshoot/email-delivery/"
+                           "cannot-receive-mail-with-new-certificate")
+KB_4052493 = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/email-sent-from-on-premises-external"
+TENANT_ATTRIBUTION = "https://learn.microsoft.com/exchange/troubleshoot/email-delivery/ndr/relay-access-denied-smtp"
+GET_EXCHANGE_CERTIFICATE = "https://learn.microsoft.com/powershell/module/exchange/get-exchangecertificate"
+GET_MESSAGE_TRACE = "https://learn.microsoft.com/powershell/module/exchange/get-messagetrace"
+SET_HYBRID_CONFIGURATION = "https://learn.microsoft.com/powershell/module/exchange/set-hybridconfiguration"
+SET_INBOUND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector"
+SET_OUTBOUND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-outboundconnector"
+SET_SEND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector"
+EXO_ENCRYPTION = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
+SYSTEM_STORE_LOCATIONS = "https://learn.microsoft.com/windows/win32/seccrypto/system-store-locations"
+KB_3212877 = "https://support.microsoft.com/help/3212877"
+HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
+                   "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
+ROOTCATYPE_PENDING = "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)"

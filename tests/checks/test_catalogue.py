@@ -1,0 +1,335 @@
+"""The catalogue: unique ids, and for every check one case where it fires and one where it stays quiet.
+
+The table below must cover every id in CHECKS_BY_ID (a new check without cases fails here). Each case asserts the
+exact set of (check id, finding key, severity), never a count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+from factory import issue, name, public_like_pki
+
+from hybridtls.checks import CHECKS, CHECKS_BY_ID, FAMILIES, CheckContext, Command, Needs, checks_for, run_checks
+from hybridtls.model import (
+    CertificateStatus,
+    ChainAnalysis,
+    ChainEnd,
+    CheckStatus,
+    ConnectorDirection,
+    DeliveryError,
+    EvidenceSet,
+    ExchangeCertificate,
+    HybridConfiguration,
+    OnlineConnector,
+    ProbeOutcome,
+    ProbeResult,
+    ReceiveConnector,
+    RootCAType,
+    SendConnector,
+    ServerBasis,
+    ServerRef,
+    Source,
+    TraceEntry,
+    TraceStatus,
+    TransportService,
+)
+from hybridtls.pki.facts import certificate_facts
+
+NOW = datetime(2026, 11, 27, 12, 0)
+ISSUER = "CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"
+SUBJECT = "CN=mail.contoso.com, O=Contoso Ltd, C=US"
+TLS_NAME = f"<I>{ISSUER}<S>{SUBJECT}"
+T1 = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+SEND = "Outbound to Office 365"
+RECEIVE = "EXCAS1\\Default Frontend EXCAS1"
+CLOUD = ("mail.protection.outlook.com:AcceptCloudServicesMail",)
+
+_PKI = public_like_pki()
+LEAF, INTER, ROOT = (certificate_facts(c.cert, source=Source(path=f"{n}.pem"), label=n)
+                     for c, n in ((_PKI.leaf, "leaf"), (_PKI.intermediate, "intermediate"), (_PKI.root, "root")))
+OTHER = certificate_facts(issue(name("mail.contoso.com"), dns=("mail.contoso.com",)).cert,
+                          source=Source(path="other.pem"), label="other")
+LEAF_KEY = LEAF.thumbprint.casefold()
+
+
+def _cert(server: str, **fields: object) -> ExchangeCertificate:
+    return ExchangeCertificate(source=Source(path=f"{server}/Get-ExchangeCertificate.txt", line=1),
+                               server=ServerRef(name=server, basis=ServerBasis.FOLDER), **fields)  # type: ignore[arg-type]
+
+
+def public(server: str, **changes: object) -> ExchangeCertificate:
+    """The hybrid certificate, healthy, as Get-ExchangeCertificate shows it on one server."""
+    cert = _cert(server, thumbprint=T1, subject=SUBJECT, issuer=ISSUER, serial_number="0A1B", is_self_signed=False,
+                 certificate_domains=("mail.contoso.com", "autodiscover.contoso.com"),
+                 services=frozenset({"IIS", "SMTP"}), root_ca_type=RootCAType.THIRD_PARTY,
+                 status=CertificateStatus.VALID, has_private_key=True, public_key_size=2048,
+                 not_before=NOW - timedelta(days=100), not_after=NOW + timedelta(days=300))
+    return replace(cert, **changes)  # type: ignore[arg-type]
+
+
+def own(server: str) -> ExchangeCertificate:
+    """The server's own self-signed certificate, with SMTP (normal)."""
+    return _cert(server, thumbprint=(server.encode().hex().upper() + "0" * 40)[:40], subject=f"CN={server}",
+                 issuer=f"CN={server}", serial_number="1F2E", is_self_signed=True, certificate_domains=(server,),
+                 services=frozenset({"SMTP"}), root_ca_type=RootCAType.REGISTRY, status=CertificateStatus.VALID,
+                 has_private_key=True, public_key_size=2048, not_before=NOW - timedelta(days=900),
+                 not_after=NOW + timedelta(days=900))
+
+
+def _src(what: str) -> Source:
+    return Source(path=f"{what}.txt", line=1)
+
+
+def probe(host: str, address: str, outcome: ProbeOutcome = ProbeOutcome.OK, **fields: object) -> ProbeResult:
+    defaults: dict[str, object] = {"stage": "quit", "tls_version": "TLSv1.3", "chain": (LEAF, INTER),
+                                   "versions_accepted": (("TLSv1.2", True), ("TLSv1.3", True))}
+    if outcome is not ProbeOutcome.OK:
+        defaults = {"stage": "connect", "detail": outcome.value}
+    defaults.update(fields)
+    return ProbeResult(host=host, address=address, port=25, expected_name=host, outcome=outcome,
+                       **defaults)  # type: ignore[arg-type]
+
+
+def healthy() -> EvidenceSet:
+    """A hybrid where every check can run and none fires."""
+    return EvidenceSet(
+        certificates=(public("EXCAS1"), own("EXCAS1"), public("EXMBX1"), own("EXMBX1")),
+        send_connectors=(SendConnector(source=_src("send"), name=SEND, cloud_services_mail_enabled=True,
+                                       tls_certificate_name=TLS_NAME, source_transport_servers=("EXMBX1",)),),
+        receive_connectors=(ReceiveConnector(source=_src("receive"), identity=RECEIVE,
+                                             server=ServerRef(name="EXCAS1", basis=ServerBasis.IDENTITY),
+                                             tls_certificate_name=TLS_NAME, auth_mechanism=("Tls", "Integrated"),
+                                             tls_domain_capabilities=CLOUD, fqdn="mail.contoso.com"),),
+        hybrid_configurations=(HybridConfiguration(source=_src("hybrid"), tls_certificate_name=TLS_NAME,
+                                                   receiving_transport_servers=("EXCAS1",),
+                                                   sending_transport_servers=("EXMBX1",),
+                                                   on_premises_smart_host="mail.contoso.com"),),
+        online_connectors=(
+            OnlineConnector(source=_src("eo"), direction=ConnectorDirection.OUTBOUND, name="Outbound to Contoso",
+                            connector_type="OnPremises", tls_settings="DomainValidation",
+                            tls_domain="mail.contoso.com", smart_hosts=("mail.contoso.com",)),
+            OnlineConnector(source=_src("eo"), direction=ConnectorDirection.INBOUND, name="Inbound from Contoso",
+                            connector_type="OnPremises", tls_sender_certificate_name="*.contoso.com"),
+        ),
+        transport_services=(TransportService(source=_src("transport"), server="EXCAS1",
+                                             internal_transport_certificate_thumbprint=own("EXCAS1").thumbprint),),
+        delivery_errors=(DeliveryError(source=_src("queue"), origin="queue EXCAS1\\3",
+                                       text="432 4.3.2 STOREDRV.Deliver; recipient thread limit exceeded"),),
+        trace_entries=(_trace(TraceStatus.DELIVERED),),
+        certificate_files=(LEAF, INTER, ROOT),
+        chains=(ChainAnalysis(leaf=LEAF, path=(LEAF, INTER, ROOT), end=ChainEnd.TRUSTED),),
+        probes=(probe("mail.contoso.com", "192.0.2.1"), probe("mail.contoso.com", "192.0.2.2")),
+    )
+
+
+def _trace(status: TraceStatus) -> TraceEntry:
+    return TraceEntry(source=_src("trace"), status=status, received=NOW - timedelta(days=2),
+                      sender_address="a@contoso.com", recipient_address="b@contoso.com")
+
+
+def CONTEXT() -> CheckContext:  # noqa: N802 - reads as the constant it stands for
+    return CheckContext(now=NOW, expected_names=("mail.contoso.com",),
+                        expected_tls_names=(LEAF.tls_certificate_name,))
+
+
+Case = Callable[[], tuple[EvidenceSet, CheckContext]]
+
+
+def with_(**changes: object) -> Case:
+    """The healthy hybrid with some of its records replaced."""
+    return lambda: (replace(healthy(), **changes), CONTEXT())  # type: ignore[arg-type]
+
+
+def with_context(**changes: object) -> Case:
+    return lambda: (healthy(), replace(CONTEXT(), **changes))  # type: ignore[arg-type]
+
+
+def with_leaf(**changes: object) -> Case:
+    leaf = replace(LEAF, **changes)  # type: ignore[arg-type]
+    return with_(chains=(ChainAnalysis(leaf=leaf, path=(leaf, INTER, ROOT), end=ChainEnd.TRUSTED),))
+
+
+def with_probes(*probes: ProbeResult) -> Case:
+    return lambda: (replace(healthy(), probes=(*healthy().probes, *probes)), CONTEXT())
+
+
+def on_both(**changes: object) -> Case:
+    return with_(certificates=(public("EXCAS1", **changes), own("EXCAS1"), public("EXMBX1", **changes),
+                               own("EXMBX1")))
+
+
+def with_send(**changes: object) -> Case:
+    return with_(send_connectors=(replace(healthy().send_connectors[0], **changes),))  # type: ignore[arg-type]
+
+
+def with_online(direction: ConnectorDirection, **changes: object) -> Case:
+    return with_(online_connectors=tuple(replace(c, **changes) if c.direction is direction else c  # type: ignore[arg-type]
+                                         for c in healthy().online_connectors))
+
+
+QUIET: Case = lambda: (healthy(), CONTEXT())  # noqa: E731
+LONG_NAME = f"<I>{ISSUER}<S>CN=mail.contoso.com, OU={'x' * 250}"
+
+# id: (a case where it fires, the exact (key, severity) of its findings there, a case where it stays quiet)
+TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
+    "HT-ROOT-001": (with_(certificates=(public("EXCAS1", root_ca_type=RootCAType.REGISTRY), public("EXMBX1"))),
+                    {(f"HT-ROOT-001|server=excas1|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-ROOT-002": (with_(certificates=(public("EXCAS1", root_ca_type=RootCAType.GROUP_POLICY), public("EXMBX1"))),
+                    {(f"HT-ROOT-002|server=excas1|certificate={T1.casefold()}", "warning")}, QUIET),
+    "HT-CERT-001": (on_both(not_after=NOW - timedelta(days=1)), {(f"HT-CERT-001|certificate={T1.casefold()}", "error")},
+                    QUIET),
+    "HT-CERT-002": (on_both(not_after=NOW + timedelta(days=10)),
+                    {(f"HT-CERT-002|certificate={T1.casefold()}", "warning")}, QUIET),
+    "HT-CERT-003": (with_(certificates=(public("EXCAS1", status=CertificateStatus.UNTRUSTED), public("EXMBX1"))),
+                    {(f"HT-CERT-003|server=excas1|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-CERT-004": (with_(certificates=(public("EXCAS1"), public("EXMBX1", has_private_key=False))),
+                    {(f"HT-CERT-004|server=exmbx1|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-CERT-005": (with_(certificates=(public("EXCAS1"), own("EXCAS1"), own("EXMBX1"))),
+                    {("HT-CERT-005|server=exmbx1", "error")}, QUIET),
+    "HT-CERT-006": (on_both(public_key_size=1024), {(f"HT-CERT-006|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-CERT-007": (with_(certificates=(public("EXCAS1"), own("EXCAS1"), own("EXMBX1"))),
+                    {(f"HT-CERT-007|server=exmbx1|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-CHAIN-001": (with_(chains=(ChainAnalysis(leaf=LEAF, path=(LEAF,), end=ChainEnd.MISSING_ISSUER,
+                                                 missing_issuer=ISSUER, missing_issuer_urls=LEAF.ca_issuers),)),
+                     {(f"HT-CHAIN-001|certificate={LEAF_KEY}", "error")}, QUIET),
+    "HT-CHAIN-002": (with_(chains=(ChainAnalysis(leaf=LEAF, path=(LEAF, INTER, ROOT), end=ChainEnd.UNTRUSTED_ROOT),)),
+                     {(f"HT-CHAIN-002|certificate={LEAF_KEY}", "error")}, QUIET),
+    "HT-CHAIN-003": (with_leaf(not_after=NOW - timedelta(days=1)),
+                     {(f"HT-CHAIN-003|certificate={LEAF_KEY}|name={LEAF_KEY}", "error")}, QUIET),
+    "HT-CHAIN-004": (with_leaf(signature_hash="sha1"), {(f"HT-CHAIN-004|certificate={LEAF_KEY}|name={LEAF_KEY}", "error")},
+                     QUIET),
+    "HT-CHAIN-005": (with_leaf(public_key_size=1024),
+                     {(f"HT-CHAIN-005|certificate={LEAF_KEY}|name={LEAF_KEY}", "error")}, QUIET),
+    "HT-CHAIN-006": (with_leaf(extended_key_usage=(("Client Authentication", "1.3.6.1.5.5.7.3.2"),)),
+                     {(f"HT-CHAIN-006|certificate={LEAF_KEY}", "error")}, QUIET),
+    "HT-CHAIN-007": (with_context(expected_names=("mail.fabrikam.com",)),
+                     {(f"HT-CHAIN-007|certificate={LEAF_KEY}|name=mail.fabrikam.com", "error")}, QUIET),
+    "HT-NAME-001": (with_context(expected_tls_names=(f"<I>CN=Other CA<S>{LEAF.subject}", "no tags")),
+                    {(f"HT-NAME-001|certificate={LEAF_KEY}|name=<i>cn=other ca<s>{LEAF.subject.casefold()}", "error"),
+                     ("HT-NAME-001|name=no tags", "error")}, QUIET),
+    "HT-WIRE-001": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.REFUSED),
+                                probe("smtp.contoso.com", "192.0.2.10", ProbeOutcome.DNS_FAILED)),
+                    {("HT-WIRE-001|address=smtp.contoso.com[192.0.2.9]:25", "error"),
+                     ("HT-WIRE-001|address=smtp.contoso.com[192.0.2.10]:25", "error")}, QUIET),
+    "HT-WIRE-002": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.NO_STARTTLS, stage="ehlo")),
+                    {("HT-WIRE-002|address=smtp.contoso.com[192.0.2.9]:25", "error")}, QUIET),
+    "HT-WIRE-003": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.TLS_FAILED, stage="handshake",
+                                      detail="alert handshake failure"),
+                                probe("smtp.contoso.com", "192.0.2.10", ProbeOutcome.BUSY, stage="banner",
+                                      detail="421 4.3.2 Service not available")),
+                    {("HT-WIRE-003|address=smtp.contoso.com[192.0.2.9]:25", "error"),
+                     ("HT-WIRE-003|address=smtp.contoso.com[192.0.2.10]:25", "warning")}, QUIET),
+    "HT-WIRE-004": (with_probes(probe("smtp.contoso.com", "192.0.2.9", tls_version="TLSv1",
+                                      versions_accepted=(("TLSv1", True), ("TLSv1.2", False)))),
+                    {("HT-WIRE-004|address=smtp.contoso.com[192.0.2.9]:25", "error")}, QUIET),
+    "HT-WIRE-005": (with_probes(probe("mail.fabrikam.com", "192.0.2.9")),
+                    {("HT-WIRE-005|address=mail.fabrikam.com[192.0.2.9]:25", "error")}, QUIET),
+    "HT-WIRE-006": (with_probes(probe("mail.contoso.com", "192.0.2.3", chain=(OTHER,))),
+                    {("HT-WIRE-006|name=mail.contoso.com:25", "error")}, QUIET),
+    "HT-CONN-001": (with_send(tls_certificate_name=None),
+                    {("HT-CONN-001|connector=outbound to office 365|name=tlscertificatename", "error")}, QUIET),
+    "HT-CONN-002": (with_(receive_connectors=(replace(healthy().receive_connectors[0], auth_mechanism=("Integrated",)),)),
+                    {(f"HT-CONN-002|server=excas1|connector={RECEIVE.casefold()}|name=authmechanism", "error")}, QUIET),
+    "HT-CONN-003": (with_(certificates=(*healthy().certificates,
+                                        public("EXCAS1", thumbprint="B" * 40, services=frozenset({"IIS"}),
+                                               not_before=NOW - timedelta(days=1)))),
+                    {(f"HT-CONN-003|server=excas1|connector={RECEIVE.casefold()}", "error")}, QUIET),
+    "HT-CONN-004": (with_(hybrid_configurations=(replace(healthy().hybrid_configurations[0],
+                                                         tls_certificate_name="<I>CN=Other CA<S>CN=mail.contoso.com"),)),
+                    {("HT-CONN-004|connector=outbound to office 365", "error"),
+                     (f"HT-CONN-004|connector={RECEIVE.casefold()}", "error"),
+                     ("HT-CONN-004|server=excas1|connector=hybridconfiguration|name=receiving", "error"),
+                     ("HT-CONN-004|server=exmbx1|connector=hybridconfiguration|name=sending", "error")}, QUIET),
+    "HT-CONN-005": (with_online(ConnectorDirection.OUTBOUND, tls_domain="smtp.fabrikam.com"),
+                    {("HT-CONN-005|connector=outbound to contoso|name=tlsdomain", "error")}, QUIET),
+    "HT-CONN-006": (with_online(ConnectorDirection.INBOUND, tls_sender_certificate_name="fabrikam.com"),
+                    {("HT-CONN-006|connector=inbound from contoso", "error")}, QUIET),
+    "HT-CONN-007": (with_send(tls_certificate_name=LONG_NAME),
+                    {("HT-CONN-007|connector=outbound to office 365", "warning")}, QUIET),
+    "HT-CONN-008": (with_(transport_services=(TransportService(source=_src("transport"), server="EXCAS1",
+                                                               internal_transport_certificate_thumbprint="0" * 40),)),
+                    {("HT-CONN-008|server=excas1", "error")}, QUIET),
+    "HT-ERR-001": (with_(delivery_errors=(DeliveryError(source=_src("queue"), origin="queue EXCAS1\\3",
+                                                        text="451 5.7.3 STARTTLS is required to send mail"),)),
+                   {("HT-ERR-001|name=the on-premises server did not offer starttls", "error")}, QUIET),
+    "HT-TRACE-001": (with_(trace_entries=(_trace(TraceStatus.PENDING),)), {("HT-TRACE-001|name=pending", "warning")},
+                     QUIET),
+    "HT-TRACE-002": (lambda: (replace(on_both(not_before=NOW - timedelta(days=10))()[0],
+                                      trace_entries=(_trace(TraceStatus.PENDING),)), CONTEXT()),
+                     {(f"HT-TRACE-002|certificate={T1.casefold()}", "warning")},
+                     with_(trace_entries=(_trace(TraceStatus.PENDING),))),
+}
+
+
+def test_ids_are_unique_and_well_formed() -> None:
+    assert len(CHECKS) == len(CHECKS_BY_ID)
+    assert all(re.fullmatch(r"HT-[A-Z]+-\d{3}", check.id) for check in CHECKS)
+
+
+def test_the_table_covers_every_check() -> None:
+    assert set(TABLE) == set(CHECKS_BY_ID), "give every check a firing and a quiet case"
+
+
+def _run(case: Case, check_id: str) -> tuple[CheckStatus, set[tuple[str, str]], str]:
+    evidence, ctx = case()
+    [outcome] = run_checks(evidence, ctx, (CHECKS_BY_ID[check_id],))
+    return outcome.status, {(f.key, f.severity.value) for f in outcome.findings}, outcome.reason
+
+
+@pytest.mark.parametrize("check_id", sorted(TABLE))
+def test_fires(check_id: str) -> None:
+    fires, expected, _ = TABLE[check_id]
+    status, found, reason = _run(fires, check_id)
+    assert (status, found) == (CheckStatus.FIRED, expected), reason
+
+
+@pytest.mark.parametrize("check_id", sorted(TABLE))
+def test_stays_quiet(check_id: str) -> None:
+    _, _, quiet = TABLE[check_id]
+    status, found, reason = _run(quiet, check_id)
+    assert (status, found) == (CheckStatus.PASSED, set()), reason
+
+
+def test_every_finding_says_what_it_is_about() -> None:
+    for fires, _, _ in TABLE.values():
+        evidence, ctx = fires()
+        for outcome in run_checks(evidence, ctx):
+            assert all(f.about.parts() for f in outcome.findings), outcome.check_id
+            keys = [f.key for f in outcome.findings]
+            assert len(keys) == len(set(keys)), f"{outcome.check_id}: two findings with one key {keys}"
+
+
+@pytest.mark.parametrize("check", [c for c in CHECKS if isinstance(c.needs, Needs)], ids=lambda c: c.id)
+def test_without_its_needs_a_check_is_not_applicable_and_says_what_to_collect(check) -> None:  # type: ignore[no-untyped-def]
+    [outcome] = run_checks(EvidenceSet(), CheckContext(now=NOW), (check,))
+    assert outcome.status is CheckStatus.NOT_APPLICABLE
+    assert outcome.reason == "; ".join(need.reason for need in check.needs.requirements)
+
+
+def test_commands_come_from_the_family_declarations() -> None:
+    assert [c.id for c in checks_for("check")] == [c.id for c in CHECKS]
+    assert {c.id.split("-")[1] for c in checks_for(Command.CERT)} == {"CHAIN", "NAME"}
+    assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE"}
+    assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
+    assert checks_for("watch") == ()
+    assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors",
+                                          "mailflow"}
+    with pytest.raises(ValueError):
+        checks_for("nonsense")
+
+
+
+def test_a_requirement_that_crashes_is_that_check_crashing() -> None:
+    from hybridtls.checks import Check, Need
+    from hybridtls.model import Severity
+
+    broken = Need(what="x", reason="x", present=lambda e, c: 1 / 0 > 0)
+    check = Check(id="HT-TEST-998", title="t", severity=Severity.ERROR, needs=Needs((broken,)), explanation="",
+                  remediation="", references=(), run=lambda e, c: ())
+    [outcome] = run_checks(EvidenceSet(), CheckContext(now=NOW), (check,))
+    assert outcome.status is CheckStatus.CRASHED and "ZeroDivisionError" in outcome.reason
