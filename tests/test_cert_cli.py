@@ -66,6 +66,11 @@ def test_hostile_certificate_names_are_inert(tmp_path: Path) -> None:
     run = run_cli("cert", str(path), "--width", "300")
     assert "\x1b" not in run.out and "\x07" not in run.out
     assert 'CN="<script>alert(1)</script>\\x1b]0;owned\\x07"' in run.out
+    # a name holding control characters cannot be pasted as a literal: the fix names a placeholder instead
+    assert "-TlsCertificateName <TlsCertificateName>" in run.out and "not safe to paste" in run.out
+    quoted = issue(name("mail.contoso.com", "O'Brien $env:USERNAME"), key=rsa_key(slot=7))
+    path.write_bytes(quoted.der)
+    run = run_cli("cert", str(path), "--width", "300")
     assert "-TlsCertificateName '<I>" in run.out and "O=O''Brien $env:USERNAME" in run.out
 
 

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
 from hybridtls.pki.tlsname import TlsCertificateName
+from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
 
 if TYPE_CHECKING:
@@ -146,14 +147,15 @@ def _probes(report: Report, console: Console) -> None:
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:
-    name = TlsCertificateName(cert.issuer, cert.subject).powershell
+    script = Script()
+    name = script.value(str(TlsCertificateName(cert.issuer, cert.subject)), "<TlsCertificateName>",
+                        "certificate's issuer or subject")
+    script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {name}",
+               f"Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' -TlsCertificateName {name}",
+               f"Set-HybridConfiguration -TlsCertificateName {name}")
     console.print(Text("  Use it in Exchange (Exchange Management Shell):", style="underline"))
-    for command in (
-        f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {name}",
-        f"Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' -TlsCertificateName {name}",
-        f"Set-HybridConfiguration -TlsCertificateName {name}",
-    ):
-        console.print(Text("    " + inert(command, single_line=True), style="green"), soft_wrap=True)
+    for command in inert_lines(str(script)):
+        console.print(Text("    " + command, style="green"), soft_wrap=True)
 
 
 def _wrapped(text: Text, indent: int, width: int) -> list[Text]:
