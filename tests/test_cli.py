@@ -76,7 +76,7 @@ def test_variant_more_servers_us_dates_extra_properties_and_wrapping(tmp_path: P
 
 def test_json_report_matches_the_committed_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).parents[1] / "src/hybridtls/report/schema/report-v1.json").read_text())
+    schema = json.loads((Path(__file__).parents[1] / "src/hybridtls/report/schema/report-v2.json").read_text())
     run = run_cli("check", str(CASES / "founding-incident"), "--format", "json", "--now", "2016-02-20")
     jsonschema.validate(json.loads(run.out), schema)
 
