@@ -17,7 +17,9 @@ def is_hybridtls_report(document: Any) -> bool:
 
 
 def read_saved_probes(document: dict[str, Any], path: str) -> list[ProbeResult]:
-    probes = document.get("probes")
+    # schema_version 1 kept the probes at the top; 2 keeps every record under "records"
+    records = document.get("records") if document.get("schema_version") != 1 else document
+    probes = records.get("probes") if isinstance(records, dict) else None
     if not isinstance(probes, list) or not probes:
         raise EvidenceError(f"a hybridtls {document.get('command', '')} report holds no probe results; give the "
                             "JSON of 'hybridtls probe', or the evidence files the report was made from", path=path)

@@ -1,0 +1,213 @@
+"""The JSON report carries the model: every record of the evidence, described by the committed schema (v2)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import shutil
+import typing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CASES, FIXTURES, format_list, run_cli
+from factory import public_like_pki
+
+from hybridtls import model
+from hybridtls.checks import checks_for, run_checks
+from hybridtls.checks.base import CheckContext
+from hybridtls.model import (
+    AnchorRecord,
+    EvidenceSet,
+    ProbeOutcome,
+    ProbeResult,
+    Severity,
+    Source,
+    TranscriptLine,
+    TrustBasis,
+)
+from hybridtls.pki.facts import certificate_facts
+from hybridtls.report import Report
+from hybridtls.report.json import render_json
+
+jsonschema = pytest.importorskip("jsonschema")
+
+ROOT = Path(__file__).parents[1]
+SCHEMA = json.loads((ROOT / "src/hybridtls/report/schema/report-v2.json").read_text(encoding="utf-8"))
+PKI = public_like_pki(leaf_dns=("mx.contoso.test", "mail.contoso.test"))
+OBSERVED = datetime(2026, 11, 27, 11, 58, 3, tzinfo=timezone.utc)
+
+
+def valid(document: dict[str, Any]) -> dict[str, Any]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = [f"{e.json_path}: {e.message[:300]}" for e in validator.iter_errors(document)]
+    assert not errors, "\n".join(errors[:10])
+    return document
+
+
+def probe_result(**overrides: Any) -> ProbeResult:
+    """What a probe of a good server records: the transcript, the sweep and the chain as served."""
+    label = "mx.contoso.test[127.0.0.1]:2525"
+    chain = tuple(certificate_facts(issued.cert, source=Source(path=f"probe {label}"),
+                                    label=f"{label}, certificate {n} presented")
+                  for n, issued in enumerate((PKI.leaf, PKI.intermediate), 1))
+    values: dict[str, Any] = dict(
+        host="mx.contoso.test", address="127.0.0.1", port=2525, expected_name="mx.contoso.test",
+        outcome=ProbeOutcome.OK, stage="quit", detail="",
+        transcript=(TranscriptLine(step="banner", direction="<", text="220 mx.contoso.test ESMTP \x1b[31m"),
+                    TranscriptLine(step="ehlo", direction=">", text="EHLO probe.hybridtls.test"),
+                    TranscriptLine(step="starttls", direction="<", text="220 2.0.0 Ready to start TLS")),
+        banner="220 mx.contoso.test ESMTP", extensions=("PIPELINING", "STARTTLS", "8BITMIME"),
+        starttls_offered=True, tls_version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", chain=chain,
+        versions_accepted=(("TLSv1", False), ("TLSv1.1", None), ("TLSv1.2", True), ("TLSv1.3", True)),
+        elapsed_ms=412, observed_at=OBSERVED)
+    values.update(overrides)
+    return ProbeResult(**values)
+
+
+def anchor(origin: str) -> AnchorRecord:
+    der = PKI.root.der
+    return AnchorRecord(origin=origin, sha256=hashlib.sha256(der).hexdigest().upper(),
+                        subject="CN=Test Root CA, O=Test Trust Services, C=US", der=der)
+
+
+# --- several real runs, each valid against the committed schema --------------------------------------------------
+
+def test_founding_case() -> None:
+    run = run_cli("check", str(ROOT / "examples" / "founding-incident"), "--format", "json", "--now", "2016-02-20")
+    document = valid(json.loads(run.out))
+    assert document["schema_version"] == 2 and document["verdict"] == "fail"
+    records = document["records"]
+    inventory = {(c["server"]["name"], c["server"]["basis"], c["root_ca_type"]) for c in records["certificates"]}
+    assert inventory == {("excas1", "folder name", "Registry"), ("exmbx1", "folder name", "ThirdParty")}
+    [trace] = records["trace_entries"]
+    assert trace["status"] == "Pending" and trace["received"] == "2016-02-18T11:23:21"
+    assert trace["source"] == {"path": str(ROOT / "examples/founding-incident/exchange-online/Get-MessageTrace.txt"),
+                               "line": 3}
+    root = document["findings"][0]
+    assert root["key"] == "HT-ROOT-001|server=excas1" and set(root["about"]) == {
+        "server", "certificate", "connector", "address", "name"}
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["HT-ROOT-001"] == {"id": "HT-ROOT-001", "title": checks["HT-ROOT-001"]["title"],
+                                     "severity": "error", "status": "fired", "reason": None, "findings": 1}
+    assert [c["id"] for c in document["checks"]] == [c.id for c in checks_for("check")]
+
+
+def test_connector_rich_estate(tmp_path: Path) -> None:
+    estate = tmp_path / "estate"
+    shutil.copytree(FIXTURES / "plan" / "estate", estate)
+    shutil.copytree(CASES / "founding-incident" / "exchange-online", estate / "trace")
+    (estate / "onprem" / "Get-TransportService.txt").write_text(format_list(
+        {"Name": "EXMBX1", "InternalTransportCertificateThumbprint": "F" * 40}))
+    (estate / "EXMBX1" / "Get-Queue.txt").write_text(format_list({
+        "Identity": "EXMBX1\\7", "DeliveryType": "SmartHostConnectorDelivery", "Status": "Retry",
+        "NextHopDomain": "contoso.mail.onmicrosoft.com", "MessageCount": "37", "LastRetryTime": "3/14/2030 10:05:11 AM",
+        "LastError": "454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found."}))
+    (estate / "EXMBX1" / "Get-Mailbox.txt").write_text(format_list({"Alias": "someone", "Database": "DB1"}))
+    (estate / "EXMBX1" / "broken.json").write_bytes(b'{"Thumbprint": ')
+    (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
+    run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
+    records = valid(json.loads(run.out))["records"]
+    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices"}
+    assert {c["direction"] for c in records["online_connectors"]} == {"inbound", "outbound"}
+    assert records["transport_services"][0]["internal_transport_certificate_thumbprint"] == "F" * 40
+    [queue] = records["delivery_errors"]
+    assert queue["server"] == "EXMBX1" and queue["text"].startswith("454 4.7.5")
+    [chain] = records["chains"]
+    assert [link["subject"] for link in chain["path"]] == [c["subject"] for c in records["certificate_files"]]
+    assert chain["end"] == "missing_issuer" and chain["missing_issuer_urls"] == [
+        "http://crt.testtrust.example.com/root.crt"]
+
+
+def test_cert_report(tmp_path: Path) -> None:
+    paths = []
+    for label, issued in (("leaf", PKI.leaf), ("inter", PKI.intermediate), ("root", PKI.root)):
+        paths.append(tmp_path / f"{label}.pem")
+        paths[-1].write_bytes(issued.pem)
+    run = run_cli("cert", str(paths[0]), "--intermediates", str(paths[1]), "--trust", str(paths[2]),
+                  "--name", "mail.contoso.test", "--format", "json")
+    records = valid(json.loads(run.out))["records"]
+    [leaf] = records["certificate_files"]
+    assert base64.b64decode(leaf["der_base64"]) == PKI.leaf.der
+    assert {"name": "Server Authentication", "oid": "1.3.6.1.5.5.7.3.1"} in leaf["extended_key_usage"]
+    [chain] = records["chains"]
+    assert chain["end"] == "trusted" and chain["leaf"]["thumbprint"] == leaf["thumbprint"] and len(chain["path"]) == 3
+
+
+def test_probe_report(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def served(host: str, address: str, port: int, expected: str, settings: object) -> ProbeResult:
+        return probe_result(host=host, address=address, port=port, expected_name=expected)
+
+    monkeypatch.setattr("hybridtls.probe.runner.probe_address", served)
+    root = tmp_path / "root.pem"
+    root.write_bytes(PKI.root.pem)
+    run = run_cli("probe", "mx.contoso.test:2525", "--resolve", "mx.contoso.test=127.0.0.1", "--trust", str(root),
+                  "--now", "2026-11-27T12:00", "--format", "json")
+    document = valid(json.loads(run.out))
+    assert run.code == 0, document["findings"]
+    [probe] = document["records"]["probes"]
+    assert probe["observed_at"] == "2026-11-27T11:58:03+00:00"
+    assert probe["versions_accepted"] == {"TLSv1": False, "TLSv1.1": None, "TLSv1.2": True, "TLSv1.3": True}
+    assert probe["source"] == {"path": "probe mx.contoso.test[127.0.0.1]:2525", "line": None}
+    assert "\\u001b[31m" in run.out and "\x1b" not in run.out  # untrusted text stays escaped
+
+
+def test_trust_and_recorded_anchors() -> None:
+    evidence = EvidenceSet(probes=(probe_result(),), trust=TrustBasis(mozilla="certifi 2025.8.3",
+                                                                       anchors=(anchor("--trust root.pem"),)),
+                           recorded_anchors=(anchor("recorded in probe.json (--trust root.pem)"),))
+    report = Report(command="check", evidence=evidence, checks=checks_for("check"),
+                    outcomes=tuple(run_checks(evidence, CheckContext(now=OBSERVED.replace(tzinfo=None)))),
+                    now=OBSERVED.replace(tzinfo=None), fail_on=Severity.WARNING)
+    trust = valid(json.loads(render_json(report)))["records"]["trust"]
+    assert trust["mozilla"] == "certifi 2025.8.3"
+    [record] = trust["anchors"]
+    assert record["origin"] == "--trust root.pem" and base64.b64decode(record["der_base64"]) == PKI.root.der
+
+
+# --- the schema describes every field of the model ---------------------------------------------------------------
+
+DEFINITIONS = {
+    "exchange_certificate": model.ExchangeCertificate, "certificate_file": model.CertificateFile,
+    "chain": model.ChainAnalysis, "anchor": model.AnchorRecord, "trust": model.TrustBasis,
+    "transcript_line": model.TranscriptLine, "probe": model.ProbeResult, "send_connector": model.SendConnector,
+    "receive_connector": model.ReceiveConnector, "hybrid_configuration": model.HybridConfiguration,
+    "online_connector": model.OnlineConnector, "transport_service": model.TransportService,
+    "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
+    "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
+    "server_ref": model.ServerRef, "source": model.Source,
+}
+EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
+
+
+def json_keys(kind: type) -> set[str]:
+    hints = typing.get_type_hints(kind)
+    return {f.name + ("_base64" if hints[f.name] in (bytes, bytes | None) else "")
+            for f in dataclasses.fields(kind) if f.name != "field_lines"}
+
+
+@pytest.mark.parametrize("definition", sorted(DEFINITIONS))
+def test_schema_names_every_field(definition: str) -> None:
+    described = SCHEMA["$defs"][definition]
+    assert described["additionalProperties"] is False
+    expected = json_keys(DEFINITIONS[definition]) | EXTRA.get(definition, set())
+    assert set(described["properties"]) == expected == set(described["required"])
+
+
+def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
+    records = SCHEMA["properties"]["records"]
+    assert set(records["properties"]) == json_keys(EvidenceSet) == set(records["required"])
+    finding = SCHEMA["$defs"]["finding"]["properties"]
+    assert json_keys(model.Finding) | {"key"} <= set(finding)
+    enums = {("exchange_certificate", "root_ca_type"): model.RootCAType,
+             ("exchange_certificate", "status"): model.CertificateStatus,
+             ("online_connector", "direction"): model.ConnectorDirection,
+             ("trace_entry", "status"): model.TraceStatus, ("chain", "end"): model.ChainEnd,
+             ("probe", "outcome"): model.ProbeOutcome, ("server_ref", "basis"): model.ServerBasis,
+             ("check", "status"): model.CheckStatus}
+    for (definition, field), kind in enums.items():
+        listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
+        assert listed == {member.value for member in kind}, (definition, field)
