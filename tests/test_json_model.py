@@ -15,10 +15,14 @@ from typing import Any
 import pytest
 from conftest import CASES, FIXTURES, format_list, run_cli
 from factory import public_like_pki
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hybridtls import model
 from hybridtls.checks import checks_for, run_checks
 from hybridtls.checks.base import CheckContext
+from hybridtls.errors import EvidenceError
+from hybridtls.evidence.saved_probes import read_saved_probes, read_saved_report
 from hybridtls.model import (
     AnchorRecord,
     EvidenceSet,
@@ -211,3 +215,173 @@ def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
     for (definition, field), kind in enums.items():
         listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
         assert listed == {member.value for member in kind}, (definition, field)
+
+
+# --- a saved report read back as evidence --------------------------------------------------------------------------
+
+SAVED = "saved/probe.json"
+
+
+def saved_document(probe: ProbeResult, *, trust: TrustBasis | None = None,
+                   recorded: tuple[AnchorRecord, ...] = ()) -> dict[str, Any]:
+    evidence = EvidenceSet(files=(probe.label,), probes=(probe,), trust=trust, recorded_anchors=recorded)
+    now = OBSERVED.replace(tzinfo=None)
+    report = Report(command="probe", evidence=evidence, checks=checks_for("probe"),
+                    outcomes=tuple(run_checks(evidence, CheckContext(now=now), checks_for("probe"))), now=now,
+                    fail_on=Severity.WARNING)
+    return valid(json.loads(render_json(report)))
+
+
+def without_labels(probe: ProbeResult) -> ProbeResult:
+    return dataclasses.replace(probe, chain=tuple(dataclasses.replace(c, label="") for c in probe.chain))
+
+
+def test_a_probe_round_trips() -> None:
+    original = probe_result()
+    [read], anchors = read_saved_report(saved_document(original), SAVED)
+    assert without_labels(read) == without_labels(original) and anchors == []
+    assert read.observed_at == OBSERVED and read.versions_accepted == original.versions_accepted
+    assert read.transcript == original.transcript and [c.der for c in read.chain] == [PKI.leaf.der, PKI.intermediate.der]
+    assert read.chain[0].label == "mx.contoso.test[127.0.0.1]:2525, certificate 1 presented (saved in saved/probe.json)"
+    assert read_saved_probes(saved_document(original), SAVED) == [read]
+
+
+def test_the_anchors_a_report_was_judged_with_come_back_recorded() -> None:
+    document = saved_document(probe_result(), trust=TrustBasis(mozilla="certifi 2025.8.3",
+                                                               anchors=(anchor("--trust root.pem"),)),
+                              recorded=(anchor("recorded in first.json (--trust root.pem)"),))
+    _, anchors = read_saved_report(document, SAVED)
+    assert anchors == [dataclasses.replace(anchor("--trust root.pem"),
+                                           origin="recorded in saved/probe.json (--trust root.pem)")]
+    del document["records"]["trust"]["anchors"][0]  # the same root, recorded by an earlier run
+    _, anchors = read_saved_report(document, SAVED)
+    assert [a.origin for a in anchors] == ["recorded in saved/probe.json (recorded in first.json (--trust root.pem))"]
+
+
+def test_a_version_1_report_is_still_read() -> None:
+    document = json.loads((FIXTURES / "saved" / "probe-v1.json").read_text(encoding="utf-8"))
+    [read], anchors = read_saved_report(document, "probe-v1.json")
+    assert anchors == [] and read.observed_at is None and read.label == "mx.contoso.test[127.0.0.1]:2525"
+    assert read.versions_accepted == (("TLSv1", False), ("TLSv1.1", None), ("TLSv1.2", True), ("TLSv1.3", True))
+    assert [c.subject for c in read.chain] == ["CN=mx.contoso.test, O=Contoso Ltd, C=US",
+                                               "CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"]
+    assert [c.thumbprint for c in read.chain] == [c["thumbprint"] for c in document["probes"][0]["chain"]]
+
+
+def version_5(der: bytes) -> bytes:
+    return der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x04", 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p.update(port=10**5000), "probe 1 of this hybridtls report is malformed: port: expected a whole "
+                                            "number from 0 to 65535, found a 16610-bit number"),
+        (lambda p: p.update(port=True), "port: expected a whole number from 0 to 65535, found true"),
+        (lambda p: p.pop("outcome"), "probe 1 (mx.contoso.test[127.0.0.1]:2525) of this hybridtls report is "
+                                     "malformed: outcome: missing"),
+        (lambda p: p.update(elapsed_ms=10**5000), "elapsed_ms: expected a whole number from 0 to"),
+        (lambda p: p["chain"][1].update(der_base64=base64.b64encode(version_5(PKI.intermediate.der)).decode()),
+         "chain[1].der_base64: not a certificate hybridtls can read (InvalidVersion"),
+        (lambda p: p["chain"][0].update(der_base64="not base64!"), "chain[0].der_base64: not base64"),
+        (lambda p: p["transcript"][1].update(text=["EHLO"]), "transcript[1].text: expected text, found an array"),
+        (lambda p: p["versions_accepted"].update({"TLSv1.2": "yes"}), "versions_accepted.TLSv1.2: expected true"),
+        (lambda p: p.update(observed_at="yesterday"), "observed_at: not an ISO 8601 time: 'yesterday'"),
+        (lambda p: p.update(outcome="fine"), "outcome: not a probe outcome: 'fine'"),
+    ],
+)
+def test_bad_values_name_the_file_and_the_probe(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    document = saved_document(probe_result())
+    change(document["records"]["probes"][0])
+    with pytest.raises(EvidenceError) as caught:
+        read_saved_report(document, SAVED)
+    assert caught.value.path == SAVED and message in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(schema_version=3), "schema_version 3; this version of hybridtls reads"),
+        (lambda d: d.update(schema_version=10**5000), "schema_version a 16610-bit number"),
+        (lambda d: d.pop("records"), "has no 'records' object"),
+        (lambda d: d["records"].update(probes=[]), "a hybridtls probe report holds no probe results"),
+        (lambda d: d["records"].update(trust=[]), "records.trust of this hybridtls report is malformed"),
+        (lambda d: d["records"]["recorded_anchors"].append(dict(d["records"]["trust"]["anchors"][0], sha256="AB")),
+         "records.recorded_anchors[0].sha256: does not match the certificate in der_base64"),
+        (lambda d: d["records"]["trust"]["anchors"][0].update(der_base64=base64.b64encode(
+            version_5(PKI.root.der)).decode()), "records.trust.anchors[0].der_base64: not a certificate"),
+    ],
+)
+def test_bad_documents_and_anchors_name_the_file(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    document = saved_document(probe_result(), trust=TrustBasis(mozilla=None, anchors=(anchor("--trust r.pem"),)))
+    change(document)
+    with pytest.raises(EvidenceError) as caught:
+        read_saved_report(document, SAVED)
+    assert caught.value.path == SAVED and message in caught.value.message
+
+
+BASE = saved_document(probe_result(), trust=TrustBasis(mozilla=None, anchors=(anchor("--trust r.pem"),)))
+DELETE = object()
+HUGE = "(a 5,000-digit number)"  # hypothesis cannot print one: put in by huge() once drawn
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.just(HUGE) | st.floats()
+    | st.text(max_size=12) | st.sampled_from(["ok", "2026-11-27T11:58:03+00:00", base64.b64encode(
+        version_5(PKI.leaf.der)).decode(), "TUlJ", ""]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6)
+
+
+def places(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at] if at else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += places(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += places(item, (*at, index))
+    return found
+
+
+def huge(value: Any) -> Any:
+    if value == HUGE:
+        return 10**5000
+    if isinstance(value, list):
+        return [huge(item) for item in value]
+    if isinstance(value, dict):
+        return {key: huge(item) for key, item in value.items()}
+    return value
+
+
+def changed(document: dict[str, Any], at: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(document))
+    parent = copy
+    for key in at[:-1]:
+        parent = parent[key]
+    if value is DELETE:
+        del parent[at[-1]]
+    else:
+        parent[at[-1]] = huge(value)
+    return copy
+
+
+PROBE_PLACES = [("records", "probes", 0, *at) for at in places(BASE["records"]["probes"][0])]
+RECORD_PLACES = [("records", *at) for at in places(BASE["records"]) if at[0] != "probes"]
+
+
+@given(at=st.sampled_from(PROBE_PLACES), value=st.just(DELETE) | JSON_VALUES)
+def test_any_damage_to_a_probe_is_an_evidence_error_naming_it(at: tuple[Any, ...], value: Any) -> None:
+    try:
+        read_saved_report(changed(BASE, at, value), SAVED)
+    except EvidenceError as exc:
+        assert exc.path == SAVED and exc.message.startswith("probe 1 ")
+        str(exc)  # and it can be shown
+
+
+@given(at=st.sampled_from(RECORD_PLACES + [("schema_version",), ("records",)]),
+       value=st.just(DELETE) | JSON_VALUES)
+def test_any_damage_to_the_records_is_an_evidence_error(at: tuple[Any, ...], value: Any) -> None:
+    try:
+        read_saved_report(changed(BASE, at, value), SAVED)
+    except EvidenceError as exc:
+        assert exc.path == SAVED
+        str(exc)
