@@ -25,7 +25,12 @@ from hybridtls.errors import EvidenceError
 from hybridtls.evidence.saved_probes import read_saved_probes, read_saved_report
 from hybridtls.model import (
     AnchorRecord,
+    CheckOutcome,
+    CheckStatus,
+    Citation,
     EvidenceSet,
+    Finding,
+    FindingSubject,
     ProbeOutcome,
     ProbeResult,
     Severity,
@@ -385,3 +390,26 @@ def test_any_damage_to_the_records_is_an_evidence_error(at: tuple[Any, ...], val
     except EvidenceError as exc:
         assert exc.path == SAVED
         str(exc)
+
+
+TEXT = st.text(max_size=20)
+
+
+@given(subject=TEXT, message=TEXT, server=st.none() | TEXT, severity=st.sampled_from(Severity),
+       about=st.builds(FindingSubject, server=st.none() | TEXT, certificate=st.none() | TEXT,
+                       connector=st.none() | TEXT, address=st.none() | TEXT, name=st.none() | TEXT),
+       cited=st.lists(st.tuples(TEXT, st.none() | st.integers(1, 10**6), TEXT), max_size=3))
+def test_findings_round_trip_through_json(subject: str, message: str, server: str | None, severity: Severity,
+                                          about: FindingSubject, cited: list[tuple[str, int | None, str]]) -> None:
+    check = checks_for("check")[0]
+    finding = Finding(check_id=check.id, severity=severity, subject=subject, message=message, server=server,
+                      about=about, evidence=tuple(Citation(source=Source(path=p, line=n), text=t) for p, n, t in cited))
+    outcome = CheckOutcome(check_id=check.id, status=CheckStatus.FIRED, findings=(finding,))
+    report = Report(command="check", evidence=EvidenceSet(), checks=(check,), outcomes=(outcome,),
+                    now=OBSERVED.replace(tzinfo=None), fail_on=None)
+    [written] = valid(json.loads(render_json(report)))["findings"]
+    read = Finding(check_id=written["check_id"], severity=Severity(written["severity"]), subject=written["subject"],
+                   message=written["message"], remediation=written["remediation"], server=written["server"],
+                   about=FindingSubject(**written["about"]),
+                   evidence=tuple(Citation(source=Source(**c["source"]), text=c["text"]) for c in written["evidence"]))
+    assert read == finding and written["key"] == finding.key
