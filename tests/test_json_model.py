@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import enum
 import hashlib
 import json
 import shutil
 import typing
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -289,6 +291,7 @@ def version_5(der: bytes) -> bytes:
         (lambda p: p["chain"][1].update(der_base64=base64.b64encode(version_5(PKI.intermediate.der)).decode()),
          "chain[1].der_base64: not a certificate hybridtls can read (InvalidVersion"),
         (lambda p: p["chain"][0].update(der_base64="not base64!"), "chain[0].der_base64: not base64"),
+        (lambda p: p["chain"][0].update(der_base64="\x80"), "chain[0].der_base64: not base64"),
         (lambda p: p["transcript"][1].update(text=["EHLO"]), "transcript[1].text: expected text, found an array"),
         (lambda p: p["versions_accepted"].update({"TLSv1.2": "yes"}), "versions_accepted.TLSv1.2: expected true"),
         (lambda p: p.update(observed_at="yesterday"), "observed_at: not an ISO 8601 time: 'yesterday'"),
@@ -413,3 +416,45 @@ def test_findings_round_trip_through_json(subject: str, message: str, server: st
                    about=FindingSubject(**written["about"]),
                    evidence=tuple(Citation(source=Source(**c["source"]), text=c["text"]) for c in written["evidence"]))
     assert read == finding and written["key"] == finding.key
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NewRecord:
+    """A record type the writer has never seen: each field takes its generic form without code in the writer."""
+
+    source: Source
+    field_lines: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    blob: bytes = b"\x00\xff"
+    tags: frozenset[str] = frozenset({"b", "a"})
+    pairs: tuple[tuple[str, int], ...] = (("x", 1),)
+    colour: Colour | None = Colour.RED
+    when: datetime | None = OBSERVED
+    counts: Mapping[str, Colour] = dataclasses.field(default_factory=lambda: {"one": Colour.RED})
+    plain: str | None = None
+
+
+def test_a_new_record_type_is_written_without_code_in_the_writer() -> None:
+    from hybridtls.report.json import _plain
+
+    assert _plain(NewRecord(source=Source(path="f.txt", line=2))) == {
+        "source": {"path": "f.txt", "line": 2}, "blob_base64": "AP8=", "tags": ["a", "b"], "pairs": [["x", 1]],
+        "colour": "red", "when": "2026-11-27T11:58:03+00:00", "counts": {"one": "red"}, "plain": None}
+
+
+@given(edits=st.lists(st.tuples(st.integers(0, len(PKI.leaf.der) - 1), st.integers(0, 255)), min_size=1, max_size=4),
+       cut=st.none() | st.integers(0, len(PKI.leaf.der)))
+def test_a_damaged_certificate_is_an_evidence_error_naming_the_probe(edits: list[tuple[int, int]],
+                                                                     cut: int | None) -> None:
+    der = bytearray(PKI.leaf.der)
+    for position, byte in edits:
+        der[position] = byte
+    document = json.loads(json.dumps(BASE))
+    document["records"]["probes"][0]["chain"][0]["der_base64"] = base64.b64encode(bytes(der[:cut])).decode()
+    try:
+        read_saved_report(document, SAVED)
+    except EvidenceError as exc:
+        assert exc.path == SAVED and exc.message.startswith("probe 1 ") and "chain[0].der_base64" in exc.message

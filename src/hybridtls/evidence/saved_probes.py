@@ -10,7 +10,6 @@ naming the file and the probe or anchor, never another exception.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -138,7 +137,7 @@ def _certificate(item: Any, where: str, *, source: Source, label: str) -> Certif
     text = _field(_object(item, where), "der_base64", _text, where=where)
     try:
         der = base64.b64decode(text, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text that is not ASCII
         raise _Malformed(f"{where}.der_base64", "not base64") from None
     try:
         return certificate_facts(x509.load_der_x509_certificate(der), source=source, label=label)

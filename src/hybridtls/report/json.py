@@ -14,6 +14,7 @@ import base64
 import dataclasses
 import enum
 import json
+import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -31,13 +32,16 @@ Converter = Callable[[Any], Any]
 # evidence cites the property lines that matter).
 _OMIT = frozenset({"field_lines"})
 _AS_IS = frozenset({str, int, bool, float, type(None)})
+# Converters by Python type and plans by record type, each worked out the first time it is met.
 _BY_TYPE: dict[type, Converter] = {}
 
 
 def _plain(value: Any) -> Any:
     """Any model value as JSON data."""
     kind = type(value)
-    convert = _BY_TYPE.get(kind) or _learn(kind)
+    convert = _BY_TYPE.get(kind)
+    if convert is None:
+        convert = _BY_TYPE[kind] = _learn(kind)
     return convert(value)
 
 
@@ -46,28 +50,24 @@ def _same(value: Any) -> Any:
 
 
 def _learn(kind: type) -> Converter:
-    """The converter for one Python type, decided once."""
-    convert: Converter
+    """The converter for one Python type (_plain keeps it)."""
     if kind in _AS_IS:
-        convert = _same
-    elif issubclass(kind, enum.Enum):
-        convert = _enum_value
-    elif issubclass(kind, tuple | list):
-        convert = _array
-    elif dataclasses.is_dataclass(kind):
-        convert = _record
-    elif issubclass(kind, datetime):
-        convert = datetime.isoformat
-    elif issubclass(kind, frozenset | set):
-        convert = _sorted_array
-    elif issubclass(kind, bytes):
-        convert = _base64
-    elif issubclass(kind, Mapping):
-        convert = _object
-    else:
-        raise TypeError(f"no JSON form for a {kind.__name__} in the model")
-    _BY_TYPE[kind] = convert
-    return convert
+        return _same
+    if issubclass(kind, enum.Enum):
+        return _enum_value
+    if issubclass(kind, tuple | list):
+        return _array
+    if dataclasses.is_dataclass(kind):
+        return _record
+    if issubclass(kind, datetime):
+        return datetime.isoformat
+    if issubclass(kind, frozenset | set):
+        return _sorted_array
+    if issubclass(kind, bytes):
+        return _base64
+    if issubclass(kind, Mapping):
+        return _object
+    raise TypeError(f"no JSON form for a {kind.__name__} in the model")
 
 
 def _enum_value(value: enum.Enum) -> Any:
@@ -124,32 +124,32 @@ def _converter(kind: type, name: str, hint: Any) -> Converter | None:
     special = _FIELD.get((kind, name))
     if special is not None:
         return special
-    if set(typing.get_args(hint) or (hint,)) <= _AS_IS:
-        return None  # the common case, kept cheap: 10,000 trace rows are mostly text
+    union = typing.get_origin(hint) in (types.UnionType, typing.Union)
+    if set(typing.get_args(hint)) <= _AS_IS if union else hint in _AS_IS:
+        return None  # text, numbers, flags (or None): the common case, kept cheap for 10,000 trace rows
     return _plain
 
 
 def _plan(kind: type) -> _Plan:
-    """How to write one record type, worked out once per type."""
-    plan = _PLANS.get(kind)
-    if plan is None:
-        hints = typing.get_type_hints(kind)
-        steps = []
-        for field in dataclasses.fields(kind):
-            if field.name in _OMIT:
-                continue
-            key = field.name
-            if hints[field.name] in (bytes, bytes | None):
-                key += "_base64"
-            steps.append((key, field.name, _converter(kind, field.name, hints[field.name])))
-        steps.extend((name, name, _plain) for name in _EXTRA.get(kind, ()))
-        plan = _PLANS[kind] = tuple(steps)
-    return plan
+    """How to write one record type (_record keeps it)."""
+    hints = typing.get_type_hints(kind)
+    steps: list[tuple[str, str, Converter | None]] = []
+    for field in dataclasses.fields(kind):
+        if field.name in _OMIT:
+            continue
+        key = field.name + ("_base64" if hints[field.name] in (bytes, bytes | None) else "")
+        steps.append((key, field.name, _converter(kind, field.name, hints[field.name])))
+    steps.extend((name, name, _plain) for name in _EXTRA.get(kind, ()))
+    return tuple(steps)
 
 
 def _record(record: Any) -> dict[str, Any]:
+    kind = type(record)
+    plan = _PLANS.get(kind)
+    if plan is None:
+        plan = _PLANS[kind] = _plan(kind)
     return {key: getattr(record, name) if convert is None else convert(getattr(record, name))
-            for key, name, convert in _plan(type(record))}
+            for key, name, convert in plan}
 
 
 def _finding(report: Report, finding: Finding) -> dict[str, Any]:
