@@ -164,6 +164,12 @@ def test_probe_report(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-u
     assert probe["versions_accepted"] == {"TLSv1": False, "TLSv1.1": None, "TLSv1.2": True, "TLSv1.3": True}
     assert probe["source"] == {"path": "probe mx.contoso.test[127.0.0.1]:2525", "line": None}
     assert "\\u001b[31m" in run.out and "\x1b" not in run.out  # untrusted text stays escaped
+    saved = tmp_path / "probe.json"
+    saved.write_text(run.out, encoding="utf-8")
+    again = run_cli("check", str(saved), "--now", "2026-11-27T12:00", "--format", "json")
+    [read] = valid(json.loads(again.out))["records"]["probes"]
+    assert {k: v for k, v in read.items() if k != "chain"} == {k: v for k, v in probe.items() if k != "chain"}
+    assert [c["der_base64"] for c in read["chain"]] == [c["der_base64"] for c in probe["chain"]]
 
 
 def test_trust_and_recorded_anchors() -> None:
