@@ -72,6 +72,7 @@ def _probe(item: Any, path: str, number: int) -> ProbeResult:
         port = _field(fields, "port", _port)
     except _Malformed as exc:
         raise EvidenceError(f"probe {number} of this hybridtls report is malformed: {exc}", path=path) from None
+    # the model says how a probe is named (HOST[ADDRESS]:PORT); the other values are not needed for that
     label = ProbeResult(host=host, address=address, port=port, expected_name="", outcome=ProbeOutcome.OK,
                         stage="").label
     try:
