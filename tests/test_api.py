@@ -89,7 +89,7 @@ def test_check_cert_and_plan_take_trust_and_intermediates(tmp_path: Path) -> Non
     assert hybridtls.plan(leaf, [], intermediates=issuing, trust=root).plan.chain.end.value == "trusted"
     # the command line reaches the same verdicts
     run = run_cli("check", str(evidence), "--intermediates", str(issuing), "--trust", str(root), "--format", "json")
-    assert {c["end"] for c in json.loads(run.out)["chains"]} == {"trusted"}
+    assert {c["end"] for c in json.loads(run.out)["records"]["chains"]} == {"trusted"}
 
 
 async def _greeting_without_starttls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

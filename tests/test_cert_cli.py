@@ -30,10 +30,10 @@ def test_cert_json_full_chain(pki_files) -> None:  # type: ignore[no-untyped-def
     document = json.loads(run.out)
     assert run.code == 0, run.out
     assert document["command"] == "cert" and document["findings"] == []
-    [cert] = document["certificates"]
+    [cert] = document["records"]["certificate_files"]
     assert cert["tls_certificate_name"] == ("<I>CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"
                                             "<S>CN=mail.contoso.com, O=Contoso Ltd, C=US")
-    [chain] = document["chains"]
+    [chain] = document["records"]["chains"]
     assert chain["end"] == "trusted" and len(chain["path"]) == 3
     assert chain["anchor_origin"] == f"--trust {pki_files['root']}"
 
@@ -51,7 +51,7 @@ def test_pfx_password_from_file_and_environment(pki_files, tmp_path: Path, monke
     secret = tmp_path / "secret.txt"
     secret.write_text("pw!\n")
     run = run_cli("cert", str(pki_files["pfx"]), "--password-file", str(secret), "--format", "json")
-    assert json.loads(run.out)["certificates"][0]["has_private_key"] is True
+    assert json.loads(run.out)["records"]["certificate_files"][0]["has_private_key"] is True
     assert "pw!" not in run.out and "pw!" not in run.err
     monkeypatch.setenv("HYBRIDTLS_PFX_PASSWORD", "wrong")
     run = run_cli("cert", str(pki_files["pfx"]))
@@ -85,7 +85,7 @@ def test_cert_files_join_the_exchange_records_in_check(tmp_path: Path) -> None:
     document = json.loads(run.out)
     root_finding = next(f for f in document["findings"] if f["check_id"] == "HT-ROOT-001")
     assert root_finding["subject"].startswith("excas1: CN=owa.domain.com, O=Domain Pty Ltd, C=AU")
-    assert any("filled in from the file" in n["message"] for n in document["evidence"]["notices"])
+    assert any("filled in from the file" in n["message"] for n in document["records"]["notices"])
     ids = {f["check_id"] for f in document["findings"]}
     # no caIssuers and an issuer outside the root store: an unknown CA; and the test leaf is from 2026
     assert {"HT-CHAIN-002", "HT-CHAIN-003"} <= ids and "HT-CHAIN-001" not in ids
@@ -113,7 +113,7 @@ def test_fetch_aia_from_a_loopback_server(tmp_path: Path) -> None:
         run = run_cli("cert", str(tmp_path / "leaf.cer"), "--trust", str(tmp_path / "root.cer"), "--fetch-aia",
                       "--format", "json")
         document = json.loads(run.out)
-        assert document["chains"][0]["end"] == "trusted"
+        assert document["records"]["chains"][0]["end"] == "trusted"
         [finding] = document["findings"]
         assert finding["check_id"] == "HT-CHAIN-001" and "downloaded with --fetch-aia" in finding["message"]
         assert "the intermediate is simply not being supplied" in finding["message"]
@@ -124,7 +124,7 @@ def test_fetch_aia_from_a_loopback_server(tmp_path: Path) -> None:
         (pki_dir / "issuing.crt").unlink()
         run = run_cli("cert", str(tmp_path / "leaf.cer"), "--trust", str(tmp_path / "root.cer"), "--fetch-aia",
                       "--format", "json")
-        notices = json.loads(run.out)["evidence"]["notices"]
+        notices = json.loads(run.out)["records"]["notices"]
         assert notices and "could not fetch the issuer" in notices[0]["message"]
     finally:
         server.shutdown()

@@ -201,7 +201,7 @@ def test_cli_deadline_and_no_traceback() -> None:
         started = time.monotonic()
         run = run_cli("probe", f"127.0.0.1:{server.port}", "--timeout", "20", "--deadline", "1", "--format", "json")
         assert time.monotonic() - started < 5
-    [probe] = json.loads(run.out)["probes"]
+    [probe] = json.loads(run.out)["records"]["probes"]
     assert probe["outcome"] == "deadline" and run.code == 3 and "Traceback" not in run.err
 
 
@@ -210,7 +210,7 @@ def test_refused_everywhere_exits_3() -> None:
         port = server.port
     run = run_cli("probe", f"127.0.0.1:{port}", "[::1]:1", "--timeout", "2", "--format", "json")
     assert run.code == 3
-    assert {p["outcome"] for p in json.loads(run.out)["probes"]} <= {"refused", "unreachable"}
+    assert {p["outcome"] for p in json.loads(run.out)["records"]["probes"]} <= {"refused", "unreachable"}
 
 
 @pytest.mark.parametrize("argv", [["probe"], ["probe", "mx..contoso.com"], ["probe", "[zz::1]:25"],

@@ -96,7 +96,7 @@ def ids(document: dict) -> set[str]:  # type: ignore[type-arg]
 
 def test_good_full_chain(postfix) -> None:  # type: ignore[no-untyped-def]
     code, document = probe(postfix, "127.0.0.1:2601", "--resolve", "mx.contoso.test=127.0.0.1")
-    [result] = document["probes"]
+    [result] = document["records"]["probes"]
     assert code == 0 and ids(document) == set()
     assert result["outcome"] == "ok" and result["tls_version"] == "TLSv1.3" and result["starttls_offered"]
     assert [c["subject"].split(",")[0] for c in result["chain"]] == ["CN=mx.contoso.test", "CN=Test TLS Issuing CA 2026"]
@@ -104,12 +104,12 @@ def test_good_full_chain(postfix) -> None:  # type: ignore[no-untyped-def]
     steps = [(t["step"], t["direction"]) for t in result["transcript"]]
     assert ("banner", "<") in steps and ("ehlo", ">") in steps and ("starttls", "<") in steps and ("quit", ">") in steps
     assert any(t["text"] == "EHLO probe.hybridtls.test" for t in result["transcript"])
-    assert document["chains"][0]["end"] == "trusted"
+    assert document["records"]["chains"][0]["end"] == "trusted"
 
 
 def test_by_name_with_pinned_address_checks_the_name(postfix) -> None:  # type: ignore[no-untyped-def]
     code, document = probe(postfix, "mx.contoso.test:2601", "--resolve", "mx.contoso.test=127.0.0.1")
-    assert code == 0 and document["probes"][0]["label"] == "mx.contoso.test[127.0.0.1]:2601"
+    assert code == 0 and document["records"]["probes"][0]["label"] == "mx.contoso.test[127.0.0.1]:2601"
     code, document = probe(postfix, "mx.contoso.test:2601", "--resolve", "mx.contoso.test=127.0.0.1",
                            "--expect-name", "smtp.contoso.test")
     assert ids(document) == {"HT-WIRE-005"}
@@ -142,17 +142,17 @@ def test_wrong_name(postfix) -> None:  # type: ignore[no-untyped-def]
 
 def test_tls_versions(postfix) -> None:  # type: ignore[no-untyped-def]
     _, old = probe(postfix, "127.0.0.1:2609", "--expect-name", "mx.contoso.test")
-    assert old["probes"][0]["tls_version"] == "TLSv1"
-    assert old["probes"][0]["versions_accepted"] == {"TLSv1": True, "TLSv1.1": False, "TLSv1.2": False, "TLSv1.3": False}
+    assert old["records"]["probes"][0]["tls_version"] == "TLSv1"
+    assert old["records"]["probes"][0]["versions_accepted"] == {"TLSv1": True, "TLSv1.1": False, "TLSv1.2": False, "TLSv1.3": False}
     assert old["findings"][0]["severity"] == "error"
     _, new = probe(postfix, "127.0.0.1:2610", "--expect-name", "mx.contoso.test")
-    assert new["probes"][0]["versions_accepted"]["TLSv1.2"] is False
+    assert new["records"]["probes"][0]["versions_accepted"]["TLSv1.2"] is False
     assert new["findings"][0]["severity"] == "info"
 
 
 def test_two_nodes_of_one_name_name_the_odd_one(postfix) -> None:  # type: ignore[no-untyped-def]
     code, document = probe(postfix, "mx.contoso.test:2620", "--resolve", "mx.contoso.test=127.0.0.2,127.0.0.3")
-    assert [p["address"] for p in document["probes"]] == ["127.0.0.2", "127.0.0.3"]
+    assert [p["address"] for p in document["records"]["probes"]] == ["127.0.0.2", "127.0.0.3"]
     nodes = [f for f in document["findings"] if f["check_id"] == "HT-WIRE-006"]
     assert len(nodes) == 1 and nodes[0]["subject"] == "mx.contoso.test:2620"
     message = nodes[0]["message"]
@@ -182,9 +182,9 @@ def test_mx_lookup_against_a_loopback_dns_server(postfix) -> None:  # type: igno
     try:
         port = server.server.server_address[1]
         code, document = probe(postfix, "--mx=contoso.test", "--nameserver", f"127.0.0.1:{port}", "--no-sweep")
-        labels = sorted(p["label"] for p in document["probes"])
+        labels = sorted(p["label"] for p in document["records"]["probes"])
         assert labels == ["mx.contoso.test[127.0.0.2]:25", "mx.contoso.test[127.0.0.3]:25"]
-        assert {p["outcome"] for p in document["probes"]} == {"refused"}  # port 25: nothing listens there
+        assert {p["outcome"] for p in document["records"]["probes"]} == {"refused"}  # port 25: nothing listens there
         assert code == 3  # every probe failed to connect
     finally:
         server.stop()

@@ -1,14 +1,34 @@
 """A saved ``hybridtls probe --format json`` report read back as evidence, so the wire and the configuration
-are judged together by ``check``."""
+are judged together by ``check``.
+
+Reads ``schema_version`` 1 (probes at the top of the document) and 2 (every record under ``records``, with the
+trust anchors the run judged chains with). Every value is checked for its type and range, and every certificate is
+parsed again from its DER (the facts written beside it are not trusted): anything else raises ``EvidenceError``
+naming the file and the probe or anchor, never another exception.
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
-from typing import Any
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
 
 from hybridtls.errors import EvidenceError
-from hybridtls.model import ProbeOutcome, ProbeResult, Source, TranscriptLine
+from hybridtls.model import AnchorRecord, CertificateFile, ProbeOutcome, ProbeResult, Source, TranscriptLine
+
+T = TypeVar("T")
+_OUTCOMES = {outcome.value: outcome for outcome in ProbeOutcome}
+_ABSENT: Any = object()
+_MAX_COUNT = 2**53  # larger numbers in a saved report are not times or sizes hybridtls wrote
+
+
+class _Malformed(Exception):
+    """A value of the wrong kind; ``where`` says where it sits in the record (``chain[0].der_base64``)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}" if where else problem)
 
 
 def is_hybridtls_report(document: Any) -> bool:
@@ -16,38 +36,222 @@ def is_hybridtls_report(document: Any) -> bool:
         and document["tool"].get("name") == "hybridtls"
 
 
-def read_saved_probes(document: dict[str, Any], path: str) -> list[ProbeResult]:
-    probes = document.get("probes")
+def read_saved_report(document: Mapping[str, Any], path: str) -> tuple[list[ProbeResult], list[AnchorRecord]]:
+    """The probes of a saved report, and the trust anchors (besides the Mozilla roots) it says its chains were
+    judged with, each with origin ``recorded in PATH (ORIGINAL ORIGIN)``: for ``EvidenceSet.recorded_anchors``."""
+    version = document.get("schema_version")
+    if type(version) is int and version == 1:
+        records: Any = document
+    elif type(version) is int and version == 2:
+        records = document.get("records")
+        if not isinstance(records, dict):
+            raise EvidenceError("this hybridtls report (schema_version 2) has no 'records' object", path=path)
+    else:
+        raise EvidenceError(f"a hybridtls report with schema_version {_shown(version)}; this version of hybridtls "
+                            "reads schema_version 1 and 2", path=path,
+                            hint="save the probe again with this version: hybridtls probe ... --format json")
+    probes = records.get("probes")
     if not isinstance(probes, list) or not probes:
-        raise EvidenceError(f"a hybridtls {document.get('command', '')} report holds no probe results; give the "
-                            "JSON of 'hybridtls probe', or the evidence files the report was made from", path=path)
-    return [_probe(item, path, number) for number, item in enumerate(probes, 1)]
+        command = document.get("command")
+        raise EvidenceError(f"a hybridtls {command if isinstance(command, str) else ''} report holds no probe "
+                            "results; give the JSON of 'hybridtls probe', or the evidence files the report was made "
+                            "from", path=path)
+    results = [_probe(item, path, number) for number, item in enumerate(probes, 1)]
+    return results, _anchors(records, path) if version == 2 else []
+
+
+def read_saved_probes(document: Mapping[str, Any], path: str) -> list[ProbeResult]:
+    """The probes of a saved report (see ``read_saved_report`` for its trust anchors too)."""
+    return read_saved_report(document, path)[0]
 
 
 def _probe(item: Any, path: str, number: int) -> ProbeResult:
+    try:
+        fields = _object(item, "")
+        host, address = _field(fields, "host", _text), _field(fields, "address", _text)
+        port = _field(fields, "port", _port)
+    except _Malformed as exc:
+        raise EvidenceError(f"probe {number} of this hybridtls report is malformed: {exc}", path=path) from None
+    # the model says how a probe is named (HOST[ADDRESS]:PORT); the other values are not needed for that
+    label = ProbeResult(host=host, address=address, port=port, expected_name="", outcome=ProbeOutcome.OK,
+                        stage="").label
+    try:
+        chain = _field(fields, "chain", _list)
+        return ProbeResult(
+            host=host, address=address, port=port, expected_name=_field(fields, "expected_name", _text),
+            outcome=_field(fields, "outcome", _outcome), stage=_field(fields, "stage", _text),
+            detail=_field(fields, "detail", _text, ""),
+            transcript=tuple(_transcript_line(line, f"transcript[{index}]")
+                             for index, line in enumerate(_field(fields, "transcript", _list, []))),
+            banner=_field(fields, "banner", _optional(_text), None),
+            extensions=_field(fields, "extensions", _texts, ()),
+            starttls_offered=_field(fields, "starttls_offered", _optional(_flag), None),
+            tls_version=_field(fields, "tls_version", _optional(_text), None),
+            cipher=_field(fields, "cipher", _optional(_text), None),
+            chain=tuple(_certificate(cert, f"chain[{index}]", source=Source(path=f"probe {label}"),
+                                     label=f"{label}, certificate {index + 1} presented (saved in {path})")
+                        for index, cert in enumerate(chain)),
+            versions_accepted=_field(fields, "versions_accepted", _versions, ()),
+            elapsed_ms=_field(fields, "elapsed_ms", _count, 0),
+            observed_at=_field(fields, "observed_at", _optional(_time), None),
+        )
+    except _Malformed as exc:
+        raise EvidenceError(f"probe {number} ({label}) of this hybridtls report is malformed: {exc}",
+                            path=path) from None
+
+
+def _anchors(records: dict[str, Any], path: str) -> list[AnchorRecord]:
+    trust = records.get("trust")
+    if trust is not None and not isinstance(trust, dict):
+        raise EvidenceError(f"records.trust of this hybridtls report is malformed: expected an object or null, "
+                            f"found {_shown(trust)}", path=path)
+    lists = (("records.trust.anchors", (trust or {}).get("anchors", [])),
+             ("records.recorded_anchors", records.get("recorded_anchors", [])))
+    found: dict[str, AnchorRecord] = {}
+    for where, items in lists:
+        try:
+            for index, item in enumerate(_list(items, where)):
+                anchor = _anchor(item, f"{where}[{index}]", path)
+                found.setdefault(anchor.sha256, anchor)
+        except _Malformed as exc:
+            raise EvidenceError(f"a trust anchor of this hybridtls report is malformed: {exc}", path=path) from None
+    return list(found.values())
+
+
+def _anchor(item: Any, where: str, path: str) -> AnchorRecord:
+    fields = _object(item, where)
+    origin = _field(fields, "origin", _text, where=where)
+    sha256 = _field(fields, "sha256", _text, where=where)
+    cert = _certificate(fields, where, source=Source(path=path), label=f"trust anchor recorded in {path}")
+    if hashlib.sha256(cert.der).hexdigest().upper() != sha256.upper():
+        raise _Malformed(f"{where}.sha256", "does not match the certificate in der_base64")
+    return AnchorRecord(origin=f"recorded in {path} ({origin})", sha256=sha256.upper(), subject=cert.subject,
+                        der=cert.der)
+
+
+def _certificate(item: Any, where: str, *, source: Source, label: str) -> CertificateFile:
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
 
     from hybridtls.pki.facts import certificate_facts
 
+    text = _field(_object(item, where), "der_base64", _text, where=where)
     try:
-        label = str(item["label"])
-        chain = []
-        for index, cert in enumerate(item["chain"]):
-            der = base64.b64decode(cert["der_base64"], validate=True)
-            chain.append(certificate_facts(x509.load_der_x509_certificate(der), source=Source(path=f"probe {label}"),
-                                           label=f"{label}, certificate {index + 1} presented (saved in {path})"))
-        return ProbeResult(
-            host=str(item["host"]), address=str(item["address"]), port=int(item["port"]),
-            expected_name=str(item["expected_name"]), outcome=ProbeOutcome(item["outcome"]), stage=str(item["stage"]),
-            detail=str(item.get("detail") or ""),
-            transcript=tuple(TranscriptLine(step=str(t["step"]), direction=str(t["direction"]), text=str(t["text"]))
-                             for t in item.get("transcript", [])),
-            banner=item.get("banner"), extensions=tuple(str(e) for e in item.get("extensions", [])),
-            starttls_offered=item.get("starttls_offered"), tls_version=item.get("tls_version"),
-            cipher=item.get("cipher"), chain=tuple(chain),
-            versions_accepted=tuple((str(v), a) for v, a in (item.get("versions_accepted") or {}).items()),
-            elapsed_ms=int(item.get("elapsed_ms") or 0),
-        )
-    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-        raise EvidenceError(f"probe {number} of this hybridtls report is malformed ({type(exc).__name__}: {exc})",
-                            path=path) from None
+        der = base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error, or text that is not ASCII
+        raise _Malformed(f"{where}.der_base64", "not base64") from None
+    try:
+        return certificate_facts(x509.load_der_x509_certificate(der), source=source, label=label)
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        raise _Malformed(f"{where}.der_base64", f"not a certificate hybridtls can read ({_reason(exc)})") from None
+
+
+def _transcript_line(item: Any, where: str) -> TranscriptLine:
+    fields = _object(item, where)
+    return TranscriptLine(step=_field(fields, "step", _text, where=where),
+                          direction=_field(fields, "direction", _text, where=where),
+                          text=_field(fields, "text", _text, where=where))
+
+
+# --- one value each: the right kind, or _Malformed -----------------------------------------------------------------
+
+def _field(fields: dict[str, Any], key: str, read: Callable[[Any, str], T], default: Any = _ABSENT, *,
+           where: str = "") -> T:
+    at = f"{where}.{key}" if where else key
+    if key not in fields:
+        if default is _ABSENT:
+            raise _Malformed(at, "missing")
+        return default  # type: ignore[no-any-return]
+    return read(fields[key], at)
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed(where, f"expected an object, found {_shown(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Malformed(where, f"expected an array, found {_shown(value)}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Malformed(where, f"expected text, found {_shown(value)}")
+    return value
+
+
+def _texts(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(_text(item, f"{where}[{index}]") for index, item in enumerate(_list(value, where)))
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _Malformed(where, f"expected true or false, found {_shown(value)}")
+    return value
+
+
+def _integer(value: Any, where: str, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise _Malformed(where, f"expected a whole number from {low} to {high}, found {_shown(value)}")
+    return value
+
+
+def _port(value: Any, where: str) -> int:
+    return _integer(value, where, 0, 65535)
+
+
+def _count(value: Any, where: str) -> int:
+    return _integer(value, where, 0, _MAX_COUNT)
+
+
+def _outcome(value: Any, where: str) -> ProbeOutcome:
+    outcome = _OUTCOMES.get(_text(value, where))
+    if outcome is None:
+        raise _Malformed(where, f"not a probe outcome: {_shown(value)}")
+    return outcome
+
+
+def _time(value: Any, where: str) -> datetime:
+    try:
+        return datetime.fromisoformat(_text(value, where))
+    except ValueError:
+        raise _Malformed(where, f"not an ISO 8601 time: {_shown(value)}") from None
+
+
+def _versions(value: Any, where: str) -> tuple[tuple[str, bool | None], ...]:
+    if not isinstance(value, dict):
+        raise _Malformed(where, f"expected an object of TLS version: true, false or null, found {_shown(value)}")
+    versions = []
+    for version, accepted in value.items():
+        name = _text(version, where)
+        versions.append((name, None if accepted is None else _flag(accepted, f"{where}.{name}")))
+    return tuple(versions)
+
+
+def _optional(read: Callable[[Any, str], T]) -> Callable[[Any, str], T | None]:
+    def optional(value: Any, where: str) -> T | None:
+        return None if value is None else read(value, where)
+    return optional
+
+
+def _shown(value: Any) -> str:
+    """A value from the file, said briefly and safely (no 5,000-digit number is turned into text)."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 64 else f"a {value.bit_length()}-bit number"
+    if isinstance(value, float):
+        return "a number with a fraction"
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    if isinstance(value, list | dict):
+        return "an array" if isinstance(value, list) else "an object"
+    return type(value).__name__
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__

@@ -1,101 +1,178 @@
-"""The JSON report: one document per run, ``schema_version`` 1, described by ``schema/report-v1.json``."""
+"""The JSON report: one document per run, ``schema_version`` 2, described by ``schema/report-v2.json``.
+
+The document carries the model itself. ``records`` holds every field of the run's ``EvidenceSet`` under the
+field's own name, and each record is written by walking its dataclass fields, so a field added to the model
+appears in the JSON without code here (and the schema test fails until the schema describes it). The few
+departures from "field name: value" are listed in ``_OMIT``, ``_FIELD`` and ``_EXTRA`` below; value forms are:
+datetime -> ISO 8601 text, Enum -> its value, bytes -> base64 under ``<name>_base64``, tuple -> array,
+frozenset -> sorted array, nested record -> object.
+"""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import enum
 import json
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hybridtls._version import __version__
-from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult, Source
+from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+Converter = Callable[[Any], Any]
+
+# Fields left out: the line of each property within a record (the record's own ``source`` locates it; a finding's
+# evidence cites the property lines that matter).
+_OMIT = frozenset({"field_lines"})
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+# Converters by Python type and plans by record type, each worked out the first time it is met.
+_BY_TYPE: dict[type, Converter] = {}
 
 
-def _where(source: Source) -> dict[str, Any]:
-    return {"path": source.path, "line": source.line}
+def _plain(value: Any) -> Any:
+    """Any model value as JSON data."""
+    kind = type(value)
+    convert = _BY_TYPE.get(kind)
+    if convert is None:
+        convert = _BY_TYPE[kind] = _learn(kind)
+    return convert(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _learn(kind: type) -> Converter:
+    """The converter for one Python type (_plain keeps it)."""
+    if kind in _AS_IS:
+        return _same
+    if issubclass(kind, enum.Enum):
+        return _enum_value
+    if issubclass(kind, tuple | list):
+        return _array
+    if dataclasses.is_dataclass(kind):
+        return _record
+    if issubclass(kind, datetime):
+        return datetime.isoformat
+    if issubclass(kind, frozenset | set):
+        return _sorted_array
+    if issubclass(kind, bytes):
+        return _base64
+    if issubclass(kind, Mapping):
+        return _object
+    raise TypeError(f"no JSON form for a {kind.__name__} in the model")
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _array(values: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [_plain(item) for item in values]
+
+
+def _sorted_array(values: frozenset[Any] | set[Any]) -> list[Any]:
+    return sorted(_plain(item) for item in values)
+
+
+def _object(values: Mapping[Any, Any]) -> dict[str, Any]:
+    return {str(key): _plain(item) for key, item in values.items()}
+
+
+def _base64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _certificate_reference(cert: CertificateFile) -> dict[str, Any]:
+    """A certificate named where it is whole elsewhere (certificate_files, a probe's chain) or a known root."""
+    return {"thumbprint": cert.thumbprint, "subject": cert.subject, "issuer": cert.issuer, "label": cert.label,
+            "source": _plain(cert.source)}
+
+
+def _references(certs: tuple[CertificateFile, ...]) -> list[dict[str, Any]]:
+    return [_certificate_reference(cert) for cert in certs]
+
+
+# Fields written in another form than the generic one: (record type, field) -> converter.
+_FIELD: dict[tuple[type, str], Converter] = {
+    (ChainAnalysis, "leaf"): _certificate_reference,
+    (ChainAnalysis, "path"): _references,
+    (ChainAnalysis, "served_extra"): _references,
+    (CertificateFile, "extended_key_usage"): lambda pairs: [{"name": n, "oid": oid} for n, oid in pairs],
+    (ProbeResult, "versions_accepted"): lambda pairs: {version: accepted for version, accepted in pairs},
+}
+
+# Properties written beside the fields: what scripts would otherwise recompute.
+_EXTRA: dict[type, tuple[str, ...]] = {
+    Finding: ("key",),
+    CertificateFile: ("tls_certificate_name",),
+    ProbeResult: ("label", "source"),
+}
+
+_Plan = tuple[tuple[str, str, Converter | None], ...]  # (JSON key, attribute, converter; None: as it is)
+_PLANS: dict[type, _Plan] = {}
+
+
+def _converter(kind: type, name: str, hint: Any) -> Converter | None:
+    special = _FIELD.get((kind, name))
+    if special is not None:
+        return special
+    union = typing.get_origin(hint) in (types.UnionType, typing.Union)
+    if set(typing.get_args(hint)) <= _AS_IS if union else hint in _AS_IS:
+        return None  # text, numbers, flags (or None): the common case, kept cheap for 10,000 trace rows
+    return _plain
+
+
+def _plan(kind: type) -> _Plan:
+    """How to write one record type (_record keeps it)."""
+    hints = typing.get_type_hints(kind)
+    steps: list[tuple[str, str, Converter | None]] = []
+    for field in dataclasses.fields(kind):
+        if field.name in _OMIT:
+            continue
+        key = field.name + ("_base64" if hints[field.name] in (bytes, bytes | None) else "")
+        steps.append((key, field.name, _converter(kind, field.name, hints[field.name])))
+    steps.extend((name, name, _plain) for name in _EXTRA.get(kind, ()))
+    return tuple(steps)
+
+
+def _record(record: Any) -> dict[str, Any]:
+    kind = type(record)
+    plan = _PLANS.get(kind)
+    if plan is None:
+        plan = _PLANS[kind] = _plan(kind)
+    return {key: getattr(record, name) if convert is None else convert(getattr(record, name))
+            for key, name, convert in plan}
 
 
 def _finding(report: Report, finding: Finding) -> dict[str, Any]:
     check = report.check(finding.check_id)
-    return {
-        "check_id": finding.check_id,
-        "title": check.title,
-        "severity": finding.severity.value,
-        "subject": finding.subject,
-        "server": finding.server,
-        "message": finding.message,
-        "evidence": [{**_where(c.source), "text": c.text} for c in finding.evidence],
-        "explanation": check.explanation,
-        "remediation": finding.remediation,
-        "references": list(check.references),
-    }
+    return {**_record(finding), "title": check.title, "explanation": check.explanation,
+            "references": list(check.references)}
 
 
-def _certificate(cert: CertificateFile) -> dict[str, Any]:
-    return {
-        **_where(cert.source),
-        "label": cert.label,
-        "subject": cert.subject,
-        "issuer": cert.issuer,
-        "tls_certificate_name": cert.tls_certificate_name,
-        "thumbprint": cert.thumbprint,
-        "serial_number": cert.serial_number,
-        "certificate_domains": list(cert.certificate_domains),
-        "not_before": cert.not_before.isoformat(),
-        "not_after": cert.not_after.isoformat(),
-        "public_key_algorithm": cert.public_key_algorithm,
-        "public_key_size": cert.public_key_size,
-        "signature_algorithm": cert.signature_algorithm,
-        "is_self_signed": cert.is_self_signed,
-        "is_ca": cert.is_ca,
-        "key_usage": list(cert.key_usage),
-        "enhanced_key_usage": [f"{name} ({oid})" for name, oid in cert.extended_key_usage],
-        "ca_issuers": list(cert.ca_issuers),
-        "has_private_key": cert.has_private_key,
-    }
-
-
-def _chain(chain: ChainAnalysis) -> dict[str, Any]:
-    return {
-        "leaf": chain.leaf.thumbprint,
-        "path": [{"thumbprint": c.thumbprint, "subject": c.subject} for c in chain.path],
-        "end": chain.end.value,
-        "anchor_origin": chain.anchor_origin,
-        "missing_issuer": chain.missing_issuer,
-        "missing_issuer_urls": list(chain.missing_issuer_urls),
-    }
-
-
-def _probe(probe: ProbeResult) -> dict[str, Any]:
-    return {
-        "label": probe.label,
-        "host": probe.host,
-        "address": probe.address,
-        "port": probe.port,
-        "expected_name": probe.expected_name,
-        "outcome": probe.outcome.value,
-        "stage": probe.stage,
-        "detail": probe.detail,
-        "banner": probe.banner,
-        "extensions": list(probe.extensions),
-        "starttls_offered": probe.starttls_offered,
-        "tls_version": probe.tls_version,
-        "cipher": probe.cipher,
-        "versions_accepted": {version: accepted for version, accepted in probe.versions_accepted},
-        "elapsed_ms": probe.elapsed_ms,
-        "transcript": [{"step": t.step, "direction": t.direction, "text": t.text} for t in probe.transcript],
-        "chain": [{"subject": c.subject, "issuer": c.issuer, "thumbprint": c.thumbprint,
-                   "not_after": c.not_after.isoformat(), "der_base64": base64.b64encode(c.der).decode("ascii")}
-                  for c in probe.chain],
-    }
+def _checks(report: Report) -> list[dict[str, Any]]:
+    outcomes = {outcome.check_id: outcome for outcome in report.outcomes}
+    rows = []
+    for check in report.checks:
+        outcome = outcomes.get(check.id)
+        rows.append({"id": check.id, "title": check.title, "severity": check.severity.value,
+                     "status": outcome.status.value if outcome else None,
+                     "reason": (outcome.reason or None) if outcome else None,
+                     "findings": len(outcome.findings) if outcome else 0})
+    return rows
 
 
 def report_document(report: Report) -> dict[str, Any]:
-    evidence = report.evidence
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "hybridtls", "version": __version__},
@@ -105,20 +182,9 @@ def report_document(report: Report) -> dict[str, Any]:
         "verdict": "fail" if report.failed else "pass",
         "counts": report.counts,
         "findings": [_finding(report, f) for f in report.findings],
-        "certificates": [_certificate(c) for c in evidence.certificate_files],
-        "chains": [_chain(c) for c in evidence.chains],
-        "probes": [_probe(p) for p in evidence.probes],
-        "checks": [{"id": o.check_id, "status": o.status.value, "reason": o.reason or None} for o in report.outcomes],
-        "evidence": {
-            "files": list(evidence.files),
-            "servers": report.servers,
-            "certificates": len(evidence.certificates),
-            "trace_entries": len(evidence.trace_entries),
-            "skipped": [{**_where(s.source), "properties": list(s.properties), "type_hint": s.type_hint}
-                        for s in evidence.skipped],
-            "notices": [{**_where(n.source), "message": n.message, "hint": n.hint} for n in evidence.notices],
-            "problems": [{**_where(p.source), "message": p.message, "hint": p.hint} for p in evidence.problems],
-        },
+        "checks": _checks(report),
+        "servers": report.servers,
+        "records": _record(report.evidence),
     }
 
 
