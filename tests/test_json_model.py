@@ -467,3 +467,15 @@ def test_a_damaged_certificate_is_an_evidence_error_naming_the_probe(edits: list
         read_saved_report(document, SAVED)
     except EvidenceError as exc:
         assert exc.path == SAVED and exc.message.startswith("probe 1 ") and "chain[0].der_base64" in exc.message
+
+
+def test_json_is_ascii_and_indented_whatever_the_writer() -> None:
+    from hybridtls.report.json import dump_json
+
+    document = {"text": "caf\u00e9 \u202e \x7f \x1b \U0001f600", "big": 2**70, "list": [], "nested": {"a": [1, 2]}}
+    text = dump_json(document)
+    assert text == json.dumps(document, indent=2, ensure_ascii=True) + "\n"  # the fallback writer (2**70)
+    del document["big"]
+    text = dump_json(document)
+    assert text == json.dumps(document, indent=2, ensure_ascii=True) + "\n"  # orjson, made ASCII the same way
+    assert text.isascii()
