@@ -31,6 +31,7 @@ from hybridtls.model import (
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
+    ProbeStep,
     ReceiveConnector,
     RootCAType,
     SendConnector,
@@ -39,6 +40,7 @@ from hybridtls.model import (
     Source,
     TraceEntry,
     TraceStatus,
+    TranscriptDirection,
     TranscriptLine,
     TransportService,
 )
@@ -184,8 +186,8 @@ def chains_and_probes(h: str) -> EvidenceSet:
     host = f"mx{h}"
 
     def probe(address: str, outcome: ProbeOutcome, **fields: object) -> ProbeResult:
-        return ProbeResult(host=host, address=address, port=25, expected_name=host, outcome=outcome, stage=h,
-                           detail=h, transcript=(TranscriptLine(step="ehlo", direction="<", text=h),),
+        return ProbeResult(host=host, address=address, port=25, expected_name=host, outcome=outcome, stage=ProbeStep.EHLO,
+                           detail=h, transcript=(TranscriptLine(step=ProbeStep.EHLO, direction=TranscriptDirection.RECEIVED, text=h),),
                            banner=h, extensions=(h,), **fields)  # type: ignore[arg-type]
 
     probes = (

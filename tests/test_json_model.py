@@ -35,8 +35,10 @@ from hybridtls.model import (
     FindingSubject,
     ProbeOutcome,
     ProbeResult,
+    ProbeStep,
     Severity,
     Source,
+    TranscriptDirection,
     TranscriptLine,
     TrustBasis,
 )
@@ -67,10 +69,10 @@ def probe_result(**overrides: Any) -> ProbeResult:
                   for n, issued in enumerate((PKI.leaf, PKI.intermediate), 1))
     values: dict[str, Any] = dict(
         host="mx.contoso.test", address="127.0.0.1", port=2525, expected_name="mx.contoso.test",
-        outcome=ProbeOutcome.OK, stage="quit", detail="",
-        transcript=(TranscriptLine(step="banner", direction="<", text="220 mx.contoso.test ESMTP \x1b[31m"),
-                    TranscriptLine(step="ehlo", direction=">", text="EHLO probe.hybridtls.test"),
-                    TranscriptLine(step="starttls", direction="<", text="220 2.0.0 Ready to start TLS")),
+        outcome=ProbeOutcome.OK, stage=ProbeStep.QUIT, detail="",
+        transcript=(TranscriptLine(step=ProbeStep.BANNER, direction=TranscriptDirection.RECEIVED, text="220 mx.contoso.test ESMTP \x1b[31m"),
+                    TranscriptLine(step=ProbeStep.EHLO, direction=TranscriptDirection.SENT, text="EHLO probe.hybridtls.test"),
+                    TranscriptLine(step=ProbeStep.STARTTLS, direction=TranscriptDirection.RECEIVED, text="220 2.0.0 Ready to start TLS")),
         banner="220 mx.contoso.test ESMTP", extensions=("PIPELINING", "STARTTLS", "8BITMIME"),
         starttls_offered=True, tls_version="TLSv1.3", cipher="TLS_AES_256_GCM_SHA384", chain=chain,
         versions_accepted=(("TLSv1", False), ("TLSv1.1", None), ("TLSv1.2", True), ("TLSv1.3", True)),

@@ -13,7 +13,7 @@ import pytest
 from conftest import CASES, certificate, format_list, run_cli
 
 from hybridtls.checks import CHECKS, CheckContext, run_checks
-from hybridtls.model import EvidenceSet, ProbeOutcome, ProbeResult, Severity
+from hybridtls.model import EvidenceSet, ProbeOutcome, ProbeResult, ProbeStep, Severity
 from hybridtls.report import Report
 from hybridtls.report.html import render_html
 from hybridtls.report.markdown import code_block, text
@@ -61,7 +61,7 @@ def test_hostile_evidence_renders_as_text_in_markdown(tmp_path: Path) -> None:
 
 def test_probe_table_and_timeline_views() -> None:
     probe = ProbeResult(host="mx.contoso.test", address="127.0.0.2", port=25, expected_name="mx.contoso.test",
-                        outcome=ProbeOutcome.NO_STARTTLS, stage="ehlo", detail="STARTTLS is not among the EHLO extensions")
+                        outcome=ProbeOutcome.NO_STARTTLS, stage=ProbeStep.EHLO, detail="STARTTLS is not among the EHLO extensions")
     evidence = EvidenceSet(probes=(probe,))
     now = datetime(2026, 11, 27)
     report = Report(command="probe", evidence=evidence, now=now, fail_on=Severity.WARNING, checks=CHECKS,

@@ -274,7 +274,7 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
 
 
 async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
-    from hybridtls.model import ProbeOutcome, ProbeResult
+    from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
     from hybridtls.smtp.session import ProbeSettings
@@ -287,7 +287,7 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type:
         found, error = await resolution.mx(domain)
         if error:
             failed.append(ProbeResult(host=domain, address="", port=25, expected_name=domain,
-                                      outcome=ProbeOutcome.DNS_FAILED, stage="resolve", detail=error,
+                                      outcome=ProbeOutcome.DNS_FAILED, stage=ProbeStep.RESOLVE, detail=error,
                                       observed_at=datetime.now(timezone.utc).replace(microsecond=0)))
         targets.extend(found)
     if not targets and not failed:

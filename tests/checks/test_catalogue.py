@@ -28,6 +28,7 @@ from hybridtls.model import (
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
+    ProbeStep,
     ReceiveConnector,
     RootCAType,
     SendConnector,
@@ -86,10 +87,10 @@ def _src(what: str) -> Source:
 
 
 def probe(host: str, address: str, outcome: ProbeOutcome = ProbeOutcome.OK, **fields: object) -> ProbeResult:
-    defaults: dict[str, object] = {"stage": "quit", "tls_version": "TLSv1.3", "chain": (LEAF, INTER),
+    defaults: dict[str, object] = {"stage": ProbeStep.QUIT, "tls_version": "TLSv1.3", "chain": (LEAF, INTER),
                                    "versions_accepted": (("TLSv1.2", True), ("TLSv1.3", True))}
     if outcome is not ProbeOutcome.OK:
-        defaults = {"stage": "connect", "detail": outcome.value}
+        defaults = {"stage": ProbeStep.CONNECT, "detail": outcome.value}
     defaults.update(fields)
     return ProbeResult(host=host, address=address, port=25, expected_name=host, outcome=outcome,
                        **defaults)  # type: ignore[arg-type]
@@ -216,11 +217,11 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                                 probe("smtp.contoso.com", "192.0.2.10", ProbeOutcome.DNS_FAILED)),
                     {("HT-WIRE-001|address=smtp.contoso.com[192.0.2.9]:25", "error"),
                      ("HT-WIRE-001|address=smtp.contoso.com[192.0.2.10]:25", "error")}, QUIET),
-    "HT-WIRE-002": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.NO_STARTTLS, stage="ehlo")),
+    "HT-WIRE-002": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.NO_STARTTLS, stage=ProbeStep.EHLO)),
                     {("HT-WIRE-002|address=smtp.contoso.com[192.0.2.9]:25", "error")}, QUIET),
-    "HT-WIRE-003": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.TLS_FAILED, stage="handshake",
+    "HT-WIRE-003": (with_probes(probe("smtp.contoso.com", "192.0.2.9", ProbeOutcome.TLS_FAILED, stage=ProbeStep.HANDSHAKE,
                                       detail="alert handshake failure"),
-                                probe("smtp.contoso.com", "192.0.2.10", ProbeOutcome.BUSY, stage="banner",
+                                probe("smtp.contoso.com", "192.0.2.10", ProbeOutcome.BUSY, stage=ProbeStep.BANNER,
                                       detail="421 4.3.2 Service not available")),
                     {("HT-WIRE-003|address=smtp.contoso.com[192.0.2.9]:25", "error"),
                      ("HT-WIRE-003|address=smtp.contoso.com[192.0.2.10]:25", "warning")}, QUIET),

@@ -18,6 +18,7 @@ from hybridtls.model import (
     FindingSubject,
     ProbeOutcome,
     ProbeResult,
+    ProbeStep,
     Severity,
     Source,
 )
@@ -26,10 +27,10 @@ from hybridtls.pki.hostnames import covering_name, is_address
 _MODERN = ("TLSv1.2", "TLSv1.3")
 
 
-def _step(probe: ProbeResult, step: str | None = None) -> Citation:
+def _step(probe: ProbeResult, step: ProbeStep | None = None) -> Citation:
     lines = [t for t in probe.transcript if step is None or t.step == step] or list(probe.transcript[-1:])
-    text = " | ".join(f"{t.direction} {t.text}" for t in lines[-4:]) or probe.detail
-    return Citation(source=Source(path=f"probe {probe.label}", line=None), text=f"{probe.stage}: {text}")
+    text = " | ".join(f"{t.direction.value} {t.text}" for t in lines[-4:]) or probe.detail
+    return Citation(source=Source(path=f"probe {probe.label}", line=None), text=f"{probe.stage.value}: {text}")
 
 
 _CONNECT_WORDS = {
@@ -46,9 +47,9 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if probe.outcome not in _CONNECT_WORDS:
             continue
         what, exo = _CONNECT_WORDS[probe.outcome]
-        timeout_in_conversation = probe.outcome is ProbeOutcome.TIMEOUT and probe.stage != "connect"
+        timeout_in_conversation = probe.outcome is ProbeOutcome.TIMEOUT and probe.stage is not ProbeStep.CONNECT
         if timeout_in_conversation:
-            what = f"the server stopped answering during {probe.stage}"
+            what = f"the server stopped answering during {probe.stage.value}"
         yield CONNECT_FAILED.finding(
             subject=probe.label, about=FindingSubject(address=probe.label),
             message=f"{probe.label}: {what} ({probe.detail}). Exchange Online would defer with {exo}.",
@@ -83,7 +84,7 @@ def _starttls(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             message=(f"{probe.label} {verb} ({probe.detail}). Exchange Online requires TLS on hybrid connectors and "
                      f"defers with '450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 STARTTLS is "
                      f"required to send mail]'. {cause}"),
-            evidence=[_step(probe, "ehlo" if probe.outcome is ProbeOutcome.NO_STARTTLS else "starttls")],
+            evidence=[_step(probe, ProbeStep.EHLO if probe.outcome is ProbeOutcome.NO_STARTTLS else ProbeStep.STARTTLS)],
             remediation=("# On the server behind this address (Exchange Management Shell):\n"
                          "Get-ReceiveConnector -Server <ServerName> | Format-List Identity, Bindings, AuthMechanism, "
                          "TlsCertificateName, Fqdn\n"
@@ -112,12 +113,12 @@ def _handshake(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.WARNING,
                 message=(f"{probe.label} answered 421 ({probe.detail}), also on the retry: it is refusing "
                          "sessions (load, rate limits, or a back-pressure state). Exchange Online defers and retries."),
-                evidence=[_step(probe, "banner")],
+                evidence=[_step(probe, ProbeStep.BANNER)],
                 remediation="Get-ExchangeDiagnosticInfo -Server <ServerName> -Process EdgeTransport -Component "
                             "ResourceThrottling",
             )
             continue
-        during = "the TLS handshake" if probe.stage == "handshake" else probe.stage
+        during = "the TLS handshake" if probe.stage is ProbeStep.HANDSHAKE else probe.stage.value
         yield HANDSHAKE_FAILED.finding(
             subject=probe.label, about=FindingSubject(address=probe.label),
             message=(f"{probe.label} failed during {during}: {probe.detail}. Exchange Online reports such failures as "
@@ -153,7 +154,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 subject=probe.label, about=FindingSubject(address=probe.label),
                 message=(f"{probe.label} negotiated {probe.tls_version} and accepts no TLS 1.2 or later ({sweep}). "
                          "Exchange Online never sends with TLS 1.0/1.1: hybrid mail to this address fails."),
-                evidence=[_step(probe, "handshake")],
+                evidence=[_step(probe, ProbeStep.HANDSHAKE)],
                 remediation=("# Enable TLS 1.2 (Exchange 2013 needs CU20+, 2016 CU9+), then restart the server:\n"
                              "New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols"
                              "\\TLS 1.2\\Server' -Force | New-ItemProperty -Name Enabled -Value 1 -PropertyType DWord -Force"),
@@ -163,7 +164,7 @@ def _versions(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.INFO,
                 message=(f"{probe.label} accepts only TLS 1.3 ({sweep}). Exchange Online can use TLS 1.3, but senders "
                          "limited to TLS 1.2 (Exchange Server 2016/2019 among them) cannot reach it."),
-                evidence=[_step(probe, "handshake")],
+                evidence=[_step(probe, ProbeStep.HANDSHAKE)],
                 remediation="# If on-premises servers must send here too, enable TLS 1.2 as well.",
             )
 
@@ -260,7 +261,7 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             message=(f"The {len(probes)} addresses of {host} do not present the same thing: " + "; ".join(lines) +
                      ". Exchange Online delivers to every address behind the smart host, so a share of the mail "
                      "fails (intermittent 4.4.317 / 4.7.320 deferrals)."),
-            evidence=[_step(p, "handshake") for p in probes],
+            evidence=[_step(p, ProbeStep.HANDSHAKE) for p in probes],
             remediation=("# Install the same certificate, with SMTP and the same TlsCertificateName, on every server\n"
                          "# behind this name (Exchange Management Shell), then probe again:\n"
                          "Get-ExchangeServer | ForEach-Object { Get-ExchangeCertificate -Server $_.Name | "

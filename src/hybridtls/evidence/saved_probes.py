@@ -10,16 +10,28 @@ naming the file and the probe or anchor, never another exception.
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from hybridtls.errors import EvidenceError
-from hybridtls.model import AnchorRecord, CertificateFile, ProbeOutcome, ProbeResult, Source, TranscriptLine
+from hybridtls.model import (
+    AnchorRecord,
+    CertificateFile,
+    ProbeOutcome,
+    ProbeResult,
+    ProbeStep,
+    Source,
+    TranscriptDirection,
+    TranscriptLine,
+)
 
 T = TypeVar("T")
 _OUTCOMES = {outcome.value: outcome for outcome in ProbeOutcome}
+_STEPS_V1 = {"": ProbeStep.PROBE}  # before steps were an enum, a probe that never ran had none
+_E = TypeVar("_E", bound=enum.Enum)
 _ABSENT: Any = object()
 _MAX_COUNT = 2**53  # larger numbers in a saved report are not times or sizes hybridtls wrote
 
@@ -74,12 +86,12 @@ def _probe(item: Any, path: str, number: int) -> ProbeResult:
         raise EvidenceError(f"probe {number} of this hybridtls report is malformed: {exc}", path=path) from None
     # the model says how a probe is named (HOST[ADDRESS]:PORT); the other values are not needed for that
     label = ProbeResult(host=host, address=address, port=port, expected_name="", outcome=ProbeOutcome.OK,
-                        stage="").label
+                        stage=ProbeStep.PROBE).label
     try:
         chain = _field(fields, "chain", _list)
         return ProbeResult(
             host=host, address=address, port=port, expected_name=_field(fields, "expected_name", _text),
-            outcome=_field(fields, "outcome", _outcome), stage=_field(fields, "stage", _text),
+            outcome=_field(fields, "outcome", _outcome), stage=_field(fields, "stage", _stage),
             detail=_field(fields, "detail", _text, ""),
             transcript=tuple(_transcript_line(line, f"transcript[{index}]")
                              for index, line in enumerate(_field(fields, "transcript", _list, []))),
@@ -148,8 +160,8 @@ def _certificate(item: Any, where: str, *, source: Source, label: str) -> Certif
 
 def _transcript_line(item: Any, where: str) -> TranscriptLine:
     fields = _object(item, where)
-    return TranscriptLine(step=_field(fields, "step", _text, where=where),
-                          direction=_field(fields, "direction", _text, where=where),
+    return TranscriptLine(step=_field(fields, "step", _stage, where=where),
+                          direction=_field(fields, "direction", _direction, where=where),
                           text=_field(fields, "text", _text, where=where))
 
 
@@ -212,6 +224,22 @@ def _outcome(value: Any, where: str) -> ProbeOutcome:
     if outcome is None:
         raise _Malformed(where, f"not a probe outcome: {_shown(value)}")
     return outcome
+
+
+def _stage(value: Any, where: str) -> ProbeStep:
+    text = _text(value, where)
+    return _STEPS_V1.get(text) or _member(ProbeStep, text, where, "a probe step")
+
+
+def _direction(value: Any, where: str) -> TranscriptDirection:
+    return _member(TranscriptDirection, _text(value, where), where, "a transcript direction")
+
+
+def _member(kind: type[_E], text: str, where: str, what: str) -> _E:
+    try:
+        return kind(text)
+    except ValueError:
+        raise _Malformed(where, f"not {what}: {_shown(text)}") from None
 
 
 def _time(value: Any, where: str) -> datetime:

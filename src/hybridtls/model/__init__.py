@@ -24,7 +24,7 @@ from hybridtls.model.exchange import (
 )
 from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
-from hybridtls.model.probe import ProbeOutcome, ProbeResult, TranscriptLine
+from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "OnlineConnector",
     "ProbeOutcome",
     "ProbeResult",
+    "ProbeStep",
     "ReceiveConnector",
     "RootCAType",
     "SendConnector",
@@ -59,6 +60,7 @@ __all__ = [
     "Source",
     "TraceEntry",
     "TraceStatus",
+    "TranscriptDirection",
     "TranscriptLine",
     "TransportService",
     "TrustBasis",

@@ -31,10 +31,29 @@ class ProbeOutcome(str, enum.Enum):
                             ProbeOutcome.DNS_FAILED, ProbeOutcome.DEADLINE)
 
 
+class ProbeStep(str, enum.Enum):
+    """Where a probe was: the steps of one SMTP conversation, and the run around it."""
+
+    RESOLVE = "resolve"  # finding the addresses (DNS, --mx)
+    CONNECT = "connect"
+    BANNER = "banner"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    HANDSHAKE = "handshake"
+    QUIT = "quit"
+    PROBE = "probe"  # the probe as a whole: it failed or the run's deadline passed first
+
+
+class TranscriptDirection(str, enum.Enum):
+    SENT = ">"
+    RECEIVED = "<"
+    NOTE = "*"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TranscriptLine:
-    step: str  # connect, banner, ehlo, starttls, handshake, quit
-    direction: str  # ">" sent, "<" received, "*" note
+    step: ProbeStep
+    direction: TranscriptDirection
     text: str
 
 
@@ -47,7 +66,7 @@ class ProbeResult:
     port: int
     expected_name: str  # the name the certificate must cover (--expect-name, else host)
     outcome: ProbeOutcome
-    stage: str  # the step where it ended
+    stage: ProbeStep  # the step where it ended
     detail: str = ""
     transcript: tuple[TranscriptLine, ...] = ()
     banner: str | None = None

@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from hybridtls.model import ProbeOutcome, ProbeResult
+from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
 from hybridtls.smtp.resolve import Resolution
 from hybridtls.smtp.session import ProbeSettings, probe_address
 from hybridtls.smtp.targets import Target
 
 
-def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, stage: str, detail: str) -> ProbeResult:
+def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, stage: ProbeStep, detail: str) -> ProbeResult:
     return ProbeResult(host=target.host, address=address, port=target.port, expected_name=expected,
                        outcome=outcome, stage=stage, detail=detail,
                        observed_at=datetime.now(timezone.utc).replace(microsecond=0))
@@ -26,7 +26,7 @@ async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolut
         filled, error = await resolution.fill(target)
         expected = expect_name or target.host
         if not filled.addresses:
-            results.append(_ended(target, "", expected, ProbeOutcome.DNS_FAILED, "resolve",
+            results.append(_ended(target, "", expected, ProbeOutcome.DNS_FAILED, ProbeStep.RESOLVE,
                                   f"{target.host} does not resolve ({error or 'no A or AAAA record'})"))
         seen = set()
         for address in filled.addresses:
@@ -49,11 +49,11 @@ async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolut
         if task.done() and not task.cancelled() and task.exception() is None:
             results.append(task.result())
         elif task.done() and not task.cancelled():
-            results.append(_ended(target, address, expected, ProbeOutcome.PROTOCOL_ERROR, "probe",
+            results.append(_ended(target, address, expected, ProbeOutcome.PROTOCOL_ERROR, ProbeStep.PROBE,
                                   f"the probe failed: {type(task.exception()).__name__}: {task.exception()}"))
         else:
             task.cancel()
-            results.append(_ended(target, address, expected, ProbeOutcome.DEADLINE, "probe",
+            results.append(_ended(target, address, expected, ProbeOutcome.DEADLINE, ProbeStep.PROBE,
                                   f"the run's deadline of {deadline:g} s passed first"))
     await asyncio.gather(*tasks, return_exceptions=True)
     return results

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from cryptography import x509
 
-from hybridtls.model import ProbeOutcome, ProbeResult, Source, TranscriptLine
+from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep, Source, TranscriptDirection, TranscriptLine
 from hybridtls.smtp.replies import MAX_LINE_BYTES, ProtocolError, Reply, read_reply
 from hybridtls.smtp.tls import HandshakeFailed, TlsSession, handshake, read_encrypted_line, send_encrypted
 
@@ -34,7 +34,7 @@ class ProbeSettings:
 class _Ended(Exception):
     """A probe ended before the handshake, with an outcome."""
 
-    def __init__(self, outcome: ProbeOutcome, stage: str, detail: str) -> None:
+    def __init__(self, outcome: ProbeOutcome, stage: ProbeStep, detail: str) -> None:
         super().__init__(detail)
         self.outcome, self.stage, self.detail = outcome, stage, detail
 
@@ -54,18 +54,18 @@ class _Learned:
 @dataclass
 class _Conversation:
     transcript: list[TranscriptLine] = field(default_factory=list)
-    stage: str = "connect"
+    stage: ProbeStep = ProbeStep.CONNECT
 
-    def note(self, direction: str, text: str) -> None:
+    def note(self, direction: TranscriptDirection, text: str) -> None:
         clipped = text if len(text) <= MAX_TRANSCRIPT_TEXT else text[:MAX_TRANSCRIPT_TEXT] + "..."
         self.transcript.append(TranscriptLine(step=self.stage, direction=direction, text=clipped))
 
 
-def _outcome_of(exc: BaseException, stage: str) -> tuple[ProbeOutcome, str]:
+def _outcome_of(exc: BaseException, stage: ProbeStep) -> tuple[ProbeOutcome, str]:
     if isinstance(exc, _Ended):
         return exc.outcome, exc.detail
     if isinstance(exc, asyncio.TimeoutError):
-        return ProbeOutcome.TIMEOUT, f"no answer within the timeout during {stage}"
+        return ProbeOutcome.TIMEOUT, f"no answer within the timeout during {stage.value}"
     if isinstance(exc, ProtocolError):
         return ProbeOutcome.PROTOCOL_ERROR, str(exc)
     if isinstance(exc, HandshakeFailed):
@@ -73,41 +73,41 @@ def _outcome_of(exc: BaseException, stage: str) -> tuple[ProbeOutcome, str]:
     if isinstance(exc, ConnectionRefusedError):
         return ProbeOutcome.REFUSED, "connection refused"
     if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
-        return ProbeOutcome.PROTOCOL_ERROR, f"the server dropped the connection during {stage}"
+        return ProbeOutcome.PROTOCOL_ERROR, f"the server dropped the connection during {stage.value}"
     if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL):
         return ProbeOutcome.UNREACHABLE, exc.strerror or str(exc)
     if isinstance(exc, OSError):
-        return (ProbeOutcome.UNREACHABLE if stage == "connect" else ProbeOutcome.PROTOCOL_ERROR), \
+        return (ProbeOutcome.UNREACHABLE if stage is ProbeStep.CONNECT else ProbeOutcome.PROTOCOL_ERROR), \
             exc.strerror or str(exc)
     raise exc
 
 
 async def _command(conversation: _Conversation, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                    line: str, timeout: float) -> Reply:
-    conversation.note(">", line)
+    conversation.note(TranscriptDirection.SENT, line)
     writer.write(line.encode("ascii") + b"\r\n")
     started = asyncio.get_running_loop().time()
     await asyncio.wait_for(writer.drain(), timeout)
     reply = await read_reply(reader, timeout - (asyncio.get_running_loop().time() - started))
     for text in reply.transcript():
-        conversation.note("<", text)
+        conversation.note(TranscriptDirection.RECEIVED, text)
     return reply
 
 
 async def _plaintext_until_tls(conversation: _Conversation, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter, settings: ProbeSettings) -> tuple[Reply, Reply]:
-    conversation.stage = "banner"
+    conversation.stage = ProbeStep.BANNER
     banner = await read_reply(reader, settings.timeout)
     for text in banner.transcript():
-        conversation.note("<", text)
+        conversation.note(TranscriptDirection.RECEIVED, text)
     if banner.code == 421:
-        raise _Ended(ProbeOutcome.BUSY, "banner", f"421 {banner.text}")
+        raise _Ended(ProbeOutcome.BUSY, ProbeStep.BANNER, f"421 {banner.text}")
     if banner.code != 220:
-        raise _Ended(ProbeOutcome.PROTOCOL_ERROR, "banner", f"the greeting was {banner.code} {banner.text}")
-    conversation.stage = "ehlo"
+        raise _Ended(ProbeOutcome.PROTOCOL_ERROR, ProbeStep.BANNER, f"the greeting was {banner.code} {banner.text}")
+    conversation.stage = ProbeStep.EHLO
     ehlo = await _command(conversation, reader, writer, f"EHLO {settings.ehlo_name}", settings.timeout)
     if ehlo.code != 250:
-        raise _Ended(ProbeOutcome.NO_STARTTLS, "ehlo", f"EHLO was answered {ehlo.code} {ehlo.text}")
+        raise _Ended(ProbeOutcome.NO_STARTTLS, ProbeStep.EHLO, f"EHLO was answered {ehlo.code} {ehlo.text}")
     return banner, ehlo
 
 
@@ -116,7 +116,7 @@ def extensions_of(ehlo: Reply) -> tuple[str, ...]:
 
 
 async def _quit_plain(conversation: _Conversation, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    conversation.stage = "quit"
+    conversation.stage = ProbeStep.QUIT
     try:
         await _command(conversation, reader, writer, "QUIT", 2.0)
     except (OSError, asyncio.TimeoutError, ProtocolError):
@@ -125,13 +125,13 @@ async def _quit_plain(conversation: _Conversation, reader: asyncio.StreamReader,
 
 async def _quit_tls(conversation: _Conversation, session: TlsSession, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter) -> None:
-    conversation.stage = "quit"
+    conversation.stage = ProbeStep.QUIT
     try:
-        conversation.note(">", "QUIT")
+        conversation.note(TranscriptDirection.SENT, "QUIT")
         await send_encrypted(session, writer, b"QUIT\r\n")
         line = await read_encrypted_line(session, reader, 2.0)
         if line:
-            conversation.note("<", line.decode("utf-8", errors="replace").rstrip("\r\n"))
+            conversation.note(TranscriptDirection.RECEIVED, line.decode("utf-8", errors="replace").rstrip("\r\n"))
     except Exception:  # noqa: BLE001 - the probe is complete; a server that ends rudely changes nothing
         pass
 
@@ -150,7 +150,7 @@ def _discard_buffered(reader: asyncio.StreamReader, conversation: _Conversation)
     """RFC 3207: anything received after the 220 to STARTTLS and before TLS must be thrown away."""
     buffered = getattr(reader, "_buffer", None)
     if buffered:
-        conversation.note("*", f"discarded {len(buffered)} bytes sent before TLS began (RFC 3207)")
+        conversation.note(TranscriptDirection.NOTE, f"discarded {len(buffered)} bytes sent before TLS began (RFC 3207)")
         buffered.clear()
 
 
@@ -161,7 +161,7 @@ async def converse(address: str, port: int, server_name: str | None, settings: P
     learned = _Learned()
     writer = None
     try:
-        conversation.note("*", f"connecting to {address} port {port}")
+        conversation.note(TranscriptDirection.NOTE, f"connecting to {address} port {port}")
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(address, port, limit=MAX_LINE_BYTES), settings.timeout)
         banner, ehlo = await _plaintext_until_tls(conversation, reader, writer, settings)
@@ -171,21 +171,21 @@ async def converse(address: str, port: int, server_name: str | None, settings: P
         learned.starttls_offered = offered
         if not offered:
             await _quit_plain(conversation, reader, writer)
-            raise _Ended(ProbeOutcome.NO_STARTTLS, "ehlo", "STARTTLS is not among the EHLO extensions")
-        conversation.stage = "starttls"
+            raise _Ended(ProbeOutcome.NO_STARTTLS, ProbeStep.EHLO, "STARTTLS is not among the EHLO extensions")
+        conversation.stage = ProbeStep.STARTTLS
         reply = await _command(conversation, reader, writer, "STARTTLS", settings.timeout)
         if reply.code != 220:
-            raise _Ended(ProbeOutcome.STARTTLS_REJECTED, "starttls", f"STARTTLS was answered {reply.code} {reply.text}")
+            raise _Ended(ProbeOutcome.STARTTLS_REJECTED, ProbeStep.STARTTLS, f"STARTTLS was answered {reply.code} {reply.text}")
         _discard_buffered(reader, conversation)
-        conversation.stage = "handshake"
+        conversation.stage = ProbeStep.HANDSHAKE
         session = await handshake(reader, writer, server_name=server_name, timeout=settings.timeout,
                                   only=only_version)
-        conversation.note("*", f"{session.version} {session.cipher}, {len(session.chain)} certificate(s) presented")
+        conversation.note(TranscriptDirection.NOTE, f"{session.version} {session.cipher}, {len(session.chain)} certificate(s) presented")
         learned.tls_version, learned.cipher, learned.chain = session.version, session.cipher, session.chain
         await _quit_tls(conversation, session, reader, writer)
     except Exception as exc:  # noqa: BLE001 - converted to an outcome at this one boundary
         learned.outcome, learned.detail = _outcome_of(exc, conversation.stage)
-        conversation.note("*", f"{learned.outcome.value}: {learned.detail}")
+        conversation.note(TranscriptDirection.NOTE, f"{learned.outcome.value}: {learned.detail}")
         if isinstance(exc, _Ended):
             conversation.stage = exc.stage
     finally:
@@ -203,12 +203,12 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
     conversation, learned = await converse(address, port, server_name, settings)
     if learned.outcome is ProbeOutcome.BUSY:
         await asyncio.sleep(settings.retry_421_after)
-        conversation.note("*", f"421: retrying once after {settings.retry_421_after:g} s")
+        conversation.note(TranscriptDirection.NOTE, f"421: retrying once after {settings.retry_421_after:g} s")
         retry, learned = await converse(address, port, server_name, settings)
         conversation.transcript.extend(retry.transcript)
         conversation.stage = retry.stage
     label = ProbeResult(host=host, address=address, port=port, expected_name=expected_name,
-                        outcome=ProbeOutcome.OK, stage="").label
+                        outcome=ProbeOutcome.OK, stage=ProbeStep.PROBE).label
     chain = tuple(
         certificate_facts(cert, source=Source(path=f"probe {label}"), label=f"{label}, certificate {i + 1} presented")
         for i, cert in enumerate(learned.chain)
