@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.decoding import decode_evidence
-from hybridtls.evidence.loader import _read_records, load_evidence
+from hybridtls.evidence.interface import EvidenceFile
+from hybridtls.evidence.loader import load_evidence
+from hybridtls.evidence.registry import read_records
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import RootCAType, ServerBasis
 
@@ -96,7 +98,8 @@ def test_json_errors(text: str, line: int, words: str) -> None:
                  st.text(alphabet='[]{}",:0123456789 \n#TYPEabc', max_size=400).map(lambda t: t.encode())))
 def test_arbitrary_bytes_into_a_reader_raise_only_evidence_error(data: bytes) -> None:
     try:
-        records = _read_records(decode_evidence(data, "fuzz").text, "fuzz")
+        decode_evidence(data, "fuzz")  # text that decodes; any bytes into the registry: tests/evidence
+        records = list(read_records(EvidenceFile("fuzz", data)))
     except EvidenceError as exc:
         assert exc.path == "fuzz" and exc.message
     else:

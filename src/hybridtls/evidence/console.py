@@ -12,9 +12,11 @@ Prose around the output is passed over.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
 from hybridtls.evidence.raw import RawField, RawRecord, canonical_key, raw_field, text_value
 from hybridtls.model import Source
 
@@ -205,3 +207,15 @@ def _read_table(lines: list[str], index: int, path: str, command: str | None, ou
 def _cell(line: str, starts: list[int], k: int) -> str:
     end = starts[k + 1] if k + 1 < len(starts) else len(line)
     return line[starts[k]:end].strip()
+
+
+class ConsoleReader(EvidenceReader):
+    """Format-List text and default tables: what is left when no other reader recognises a file."""
+
+    name = "console output"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        return True
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        return at_least_one(iter(read_console_text(file.text, file.display)), file.display)

@@ -14,6 +14,7 @@ from itertools import accumulate
 from typing import Any
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, text_value
 from hybridtls.model import Source
 
@@ -22,6 +23,7 @@ _SHALLOW_HINT = (
     "'ConvertTo-Json -Depth 4', or for CSV join them: Select-Object *,@{n='CertificateDomains';"
     "e={$_.CertificateDomains -join ','}}"
 )
+_CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what json.loads skips between values
 _DECODER = json.JSONDecoder()
 _EMPTY = RawValue("")
@@ -304,3 +306,24 @@ def _object_lines(text: str) -> list[int]:
     if not text.startswith("[", start):
         return []
     return [newlines.line_at(position) for position, _, item in _array_items(text, start) if isinstance(item, dict)]
+
+
+class JsonReader(EvidenceReader):
+    name = "ConvertTo-Json output"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        return file.head(1).startswith(("{", "["))
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        return at_least_one(iter_json(file.text, file.display), file.display)
+
+
+class CsvReader(EvidenceReader):
+    name = "Export-Csv output"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        first_line = file.first_line()
+        return first_line.startswith("#TYPE") or _CSV_HEADER.match(first_line) is not None
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        return at_least_one(iter(read_csv(file.text, file.display)), file.display)
