@@ -471,7 +471,7 @@ KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNE
 
 
 def classify(record: RawRecord) -> RecordKind | None:
-    return _classify(frozenset(record.keys), record.type_hint)
+    return _classify(record.key_set, record.type_hint)
 
 
 @lru_cache(maxsize=1024)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import KeysView
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, KeysView, Mapping
 from functools import lru_cache
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from hybridtls.model import Source
 
@@ -64,34 +64,121 @@ def raw_field(label: str, value: RawValue, line: int) -> RawField:
     return RawField(label, value, line, canonical_key(label))
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    source: Source
-    fields: tuple[RawField, ...]
-    type_hint: str | None = None
-    command: str | None = None
-    _by_key: dict[str, RawField] = field(init=False, repr=False, compare=False)
-    lines: dict[str, int] = field(init=False, repr=False, compare=False)  # canonical key -> line; do not mutate
+class _Layout:
+    """What records with the same properties in the same order share: where each key first appears."""
 
-    def __post_init__(self) -> None:
-        by_key: dict[str, RawField] = {}
-        lines: dict[str, int] = {}
-        for item in self.fields:
-            if item.key not in by_key:
-                by_key[item.key] = item
-                lines[item.key] = item.line
-        object.__setattr__(self, "_by_key", by_key)
-        object.__setattr__(self, "lines", lines)
+    __slots__ = ("positions", "key_set")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        positions: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            positions.setdefault(key, index)
+        self.positions = positions
+        self.key_set = frozenset(positions)
+
+
+_LAYOUTS: dict[tuple[str, ...], _Layout] = {}
+_OFFSETS: dict[tuple[int, ...], tuple[int, ...]] = {}
+_KEY = itemgetter(3)
+_LINE = itemgetter(2)
+_SHARED_LIMIT = 4096  # distinct property sets and line shapes remembered (fuzzed input makes many)
+
+
+def _shared(cache: dict[Any, Any], key: Any, make: Callable[[Any], Any]) -> Any:
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _SHARED_LIMIT:
+            cache.clear()
+        found = cache[key] = make(key)
+    return found
+
+
+class FieldLines(Mapping[str, int]):
+    """Canonical key -> the line of the property: a record's first line plus offsets that records of one shape
+    share, so that 100,000 message-trace rows do not carry 100,000 dictionaries. Reads like the dictionary."""
+
+    __slots__ = ("_positions", "_base", "_offsets")
+
+    def __init__(self, positions: dict[str, int], base: int, offsets: tuple[int, ...]) -> None:
+        self._positions = positions
+        self._base = base
+        self._offsets = offsets
+
+    def __getitem__(self, key: str) -> int:
+        return self._base + self._offsets[self._positions[key]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        index = self._positions.get(key)
+        return default if index is None else self._base + self._offsets[index]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class RawRecord:
+    """One object as a reader found it: its properties in file order. Treat as immutable.
+
+    A plain class with slots rather than a frozen dataclass because readers make one per object of files with
+    100,000 objects: the key lookup is shared by every record with the same properties (``_Layout``).
+    """
+
+    __slots__ = ("source", "fields", "type_hint", "command", "_layout")
+
+    def __init__(self, source: Source, fields: tuple[RawField, ...], type_hint: str | None = None,
+                 command: str | None = None) -> None:
+        self.source = source
+        self.fields = fields
+        self.type_hint = type_hint
+        self.command = command
+        self._layout: _Layout = _shared(_LAYOUTS, tuple(map(_KEY, fields)), _Layout)
 
     def get(self, *keys: str) -> RawField | None:
         """The first field present under any of the canonical keys given."""
+        positions = self._layout.positions
         for key in keys:
-            found = self._by_key.get(canonical_key(key))
-            if found is not None:
-                return found
+            index = positions.get(canonical_key(key))
+            if index is not None:
+                return self.fields[index]
         return None
 
     @property
     def keys(self) -> KeysView[str]:
         """The canonical property keys (a live view: set operations without copying)."""
-        return self._by_key.keys()
+        return self._layout.positions.keys()
+
+    @property
+    def key_set(self) -> frozenset[str]:
+        """The canonical property keys, shared by every record with the same properties."""
+        return self._layout.key_set
+
+    @property
+    def lines(self) -> FieldLines:
+        """Canonical key -> the line of its first field."""
+        fields = self.fields
+        base = fields[0].line if fields else 0
+        offsets = tuple([line - base for line in map(_LINE, fields)])
+        return FieldLines(self._layout.positions, base, _shared(_OFFSETS, offsets, tuple))
+
+    def _compared(self) -> tuple[Source, tuple[RawField, ...], str | None, str | None]:
+        return self.source, self.fields, self.type_hint, self.command
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        return (f"RawRecord(source={self.source!r}, fields={self.fields!r}, type_hint={self.type_hint!r}, "
+                f"command={self.command!r})")
