@@ -68,6 +68,7 @@ class BuildContext:
     folder_server: str | None
     notices: list[Notice] = field(default_factory=list)
     ambiguous_dates: list[Source] = field(default_factory=list)
+    ordered_dates: int = 0  # dates read with date_order that could not be read without it
 
     def note(self, line: int | None, message: str, hint: str | None = None) -> None:
         self.notices.append(Notice(source=Source(path=self.path, line=line), message=message, hint=hint))
@@ -146,10 +147,14 @@ def _date(record: RawRecord, ctx: BuildContext, *keys: str) -> datetime | None:
     if raw is None or raw.value.empty:
         return None
     try:
-        return parse_datetime(raw.value.text, ctx.date_order)
-    except AmbiguousDate:
-        ctx.ambiguous_dates.append(Source(path=ctx.path, line=raw.line))
-        return None
+        try:
+            return parse_datetime(raw.value.text)
+        except AmbiguousDate:
+            if ctx.date_order is None:
+                ctx.ambiguous_dates.append(Source(path=ctx.path, line=raw.line))
+                return None
+            ctx.ordered_dates += 1
+            return parse_datetime(raw.value.text, ctx.date_order)
     except ValueError as exc:
         ctx.note(raw.line, f"{raw.label}: {exc}; ignored")
         return None

@@ -207,9 +207,10 @@ def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Noti
         raise EvidenceError(f"cannot read the file ({exc.strerror or exc})", path=item.display) from None
     evidence = EvidenceFile(item.display, data)
     del data  # the file holds the bytes until its text is decoded, and no longer
-    read = _FileRead(item, BuildContext(path=item.display, date_order=override, folder_server=item.folder_server))
     try:
-        _build_records(read, read_records(evidence), defer=override is None)
+        read, held = _read_through(item, evidence, override, assume=override is None)
+        if not held:  # an order was assumed and the file turned out to mix orders: read it again without
+            read, _ = _read_through(item, evidence, override, assume=False)
     finally:
         if evidence.warning:
             notices.append(Notice(source=Source(path=item.display), message=evidence.warning))
@@ -220,9 +221,15 @@ def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Noti
     return read
 
 
-def _build_records(read: _FileRead, records: Iterator[object], *, defer: bool) -> None:
+def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder | None, *,
+                  assume: bool) -> tuple[_FileRead, bool]:
+    """Build each record as the file's reader yields it. With ``assume``, once the file's dates have proven one
+    order, later records are built with it: the file's order, unless the file proves the other one too (then
+    the assumption did not hold, and the file is read again without it)."""
+    read = _FileRead(item, BuildContext(path=item.display, date_order=override, folder_server=item.folder_server))
     ctx, entries, orders = read.ctx, read.entries, read.proven_orders
-    for record in records:
+    defer = override is None
+    for record in read_records(evidence):
         if not isinstance(record, RawRecord):
             entries.append(record)  # already a model record (a certificate file, a saved probe)
             continue
@@ -240,6 +247,8 @@ def _build_records(read: _FileRead, records: Iterator[object], *, defer: bool) -
                     orders.add(proven)
                 elif not read.has_ambiguous and is_ambiguous(text):
                     read.has_ambiguous = True
+        if assume and ctx.date_order is None and len(orders) == 1:
+            ctx.date_order = next(iter(orders))
         notices_before, dates_before = len(ctx.notices), len(ctx.ambiguous_dates)
         built = kind.build(record, ctx)
         if defer and len(ctx.ambiguous_dates) > dates_before:
@@ -248,6 +257,7 @@ def _build_records(read: _FileRead, records: Iterator[object], *, defer: bool) -
             entries.append(built)
         elif built is not None:
             entries.append(built)
+    return read, not (assume and len(orders) > 1 and ctx.ordered_dates)
 
 
 def _settle_dates(read: _FileRead, override: DateOrder | None, run_orders: set[DateOrder]) -> None:

@@ -25,7 +25,8 @@ class CertificateFileReader(EvidenceReader):
     name = "certificate file"
 
     def recognises(self, file: EvidenceFile) -> bool:
-        return looks_like_certificate_file(file.display, file.data)
+        # asked first, from the bytes: a file already decoded as text was read before and was not one
+        return not file.decoded and looks_like_certificate_file(file.display, file.data)
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         from hybridtls.evidence.certificates import read_certificate_file
