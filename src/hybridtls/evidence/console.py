@@ -18,10 +18,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from typing import Any, Union
 
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
-from hybridtls.evidence.raw import RawField, RawRecord, canonical_key, raw_field, text_value
+from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, text_value
 from hybridtls.model import Source
 
 _PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
@@ -31,6 +32,8 @@ _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
 _SERVER_ARG = re.compile(r"-(?:Server|ComputerName)\s+(['\"]?)(?P<server>[A-Za-z0-9][\w.\-]*)\1", re.I)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "})
 
+_KEY = itemgetter(3)
+_ODD_SPACES = "\t\u00a0\u202f\u2007"
 _QUOTE_MARKS = re.compile(r"^\s*(?:>\s?)+")
 
 
@@ -60,9 +63,11 @@ def iter_console_text(text: str, path: str) -> Iterator[RawRecord]:
     grouper = _Grouper(path, lambda: max(map(len, _lines(text, quoted)), default=0))
     for found in _scan(_lines(text, quoted), path):
         if type(found) is _Segment:
-            yield from grouper.segment(found)
+            ready = grouper.segment(found)
         else:
-            yield from grouper.table(found)  # type: ignore[arg-type]
+            ready = grouper.table(found)  # type: ignore[arg-type]
+        if ready:
+            yield from ready
     yield from grouper.finish()
 
 
@@ -73,7 +78,9 @@ def _lines(text: str, quoted: bool) -> Iterator[str]:
 
 
 def _piece_lines(piece: str) -> list[str]:
-    return list(map(str.rstrip, piece.translate(_SPACES).splitlines()))
+    if any(odd in piece for odd in _ODD_SPACES):
+        piece = piece.translate(_SPACES)
+    return list(map(str.rstrip, piece.splitlines()))
 
 
 def _unquote(line: str) -> str:
@@ -81,12 +88,18 @@ def _unquote(line: str) -> str:
 
 
 def _quoted(text: str) -> bool:
-    """A forum paste quoted with ``> ``: most lines that are not blank start with the mark."""
+    """A forum paste quoted with ``> ``: at least 60% of the lines that are not blank start with the mark.
+
+    Counted a piece at a time, stopping as soon as there are too few marks in the whole text to make up 60%."""
+    marks = text.count(">")  # no more lines can be marked than this
     marked = lines = 0
-    for line in _lines(text, False):
-        if line:
-            lines += 1
-            marked += line.lstrip().startswith(">")
+    for piece in _chunks(text):
+        for line in _piece_lines(piece):
+            if line:
+                lines += 1
+                marked += line.lstrip().startswith(">")
+        if marks + 1 < 1.5 * (lines - marked):
+            return False
     return marked >= 0.6 * lines
 
 
@@ -200,8 +213,8 @@ class _Grouper:
         self._singles = 0
         self._differ = False
 
-    def segment(self, segment: _Segment) -> Iterator[RawRecord]:
-        fields = self._raw_fields(segment.fields)
+    def segment(self, segment: _Segment) -> list[RawRecord]:
+        fields, keys = self._raw_fields(segment.fields)
         count = len(fields)
         self._segments += 1
         self._singles += count == 1
@@ -209,7 +222,6 @@ class _Grouper:
         self._count += count
         self._fields.extend(fields)
         command = segment.command
-        keys = tuple(field.key for field in fields)
         distinct = len(set(keys)) == count
         if distinct:  # each segment apart, split where a property repeats
             self._apart.append((start, start + count, command))
@@ -227,7 +239,7 @@ class _Grouper:
                                                          self._group_start, command)
         return self._agreed()
 
-    def table(self, row: RawRecord) -> Iterator[RawRecord]:
+    def table(self, row: RawRecord) -> list[RawRecord]:
         self._close_group(self._count)  # nothing after a table continues a group
         self._apart.append(row)
         self._grouped.append(row)
@@ -246,16 +258,19 @@ class _Grouper:
                 self._grouped.append((self._group_start, end, self._group_command))
             self._group_open = False
 
-    def _agreed(self) -> Iterator[RawRecord]:
+    def _agreed(self) -> list[RawRecord]:
+        """The records both readings agree on, up to the first on which they differ."""
         apart, grouped = self._apart, self._grouped
+        ready: list[RawRecord] = []
         while not self._differ and apart and grouped:
             if apart[0] != grouped[0]:
                 self._differ = True  # from here on, the end decides
-                return
+                return ready
             grouped.popleft()
-            yield self._record(apart.popleft())
-        if not self._differ:
+            ready.append(self._record(apart.popleft()))
+        if ready and self._count - self._base > 8192:
             self._forget_emitted()
+        return ready
 
     def _forget_emitted(self) -> None:
         keep = self._group_start if self._group_open else self._count
@@ -273,18 +288,27 @@ class _Grouper:
             return item  # a table row
         start, end, command = item
         fields = tuple(self._fields[start - self._base:end - self._base])
-        return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command)
+        return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command,
+                         keys=tuple(map(_KEY, fields)))
 
-    def _raw_fields(self, found: list[list[Any]]) -> list[RawField]:
+    def _raw_fields(self, found: list[list[Any]]) -> tuple[list[RawField], tuple[str, ...]]:
         fields = []
-        canonical, field_of, value_of = canonical_key, RawField, text_value  # locals: once per property
+        keys = []
+        canonical, new, value_of = canonical_key, tuple.__new__, text_value  # locals: once per property
         for label, number, text, _ in found:
             if type(text) is not str:
                 if self._width_known is None:
                     self._width_known = self._width()
                 text = _join(text, self._width_known)
-            fields.append(field_of(label, value_of(text), number, canonical(label)))
-        return fields
+            key = canonical(label)
+            keys.append(key)
+            text = text.strip()
+            if not text or (text[0] not in "{@" and text[-1] not in "}.]\u2026"):  # text_value's common case
+                value = new(RawValue, (text, None, False, None, False))
+            else:
+                value = value_of(text)
+            fields.append(new(RawField, (label, value, number, key)))
+        return fields, tuple(keys)
 
 
 def _split(out: deque[Pending], keys: tuple[str, ...], start: int, seen: set[str], chunk: int,

@@ -135,7 +135,10 @@ def _int(record: RawRecord, ctx: BuildContext, *keys: str) -> int | None:
     raw = record.get(*keys)
     if raw is None or raw.value.empty:
         return None
-    digits = raw.value.text.strip().replace(",", "").replace("\u00a0", "")
+    digits = raw.value.text.strip()
+    if digits.isdecimal():  # the common case: what \d+ matches
+        return int(digits)
+    digits = digits.replace(",", "").replace("\u00a0", "")
     if re.fullmatch(r"\d+", digits):
         return int(digits)
     ctx.note(raw.line, f"{raw.label} should be a whole number, found {raw.value.text!r}; ignored")

@@ -238,15 +238,14 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
             read.skipped.append(SkippedRecord(source=record.source, properties=tuple(f.label for f in record.fields),
                                               type_hint=record.type_hint))
             continue
-        date_fields = kind.date_fields
-        for raw in record.fields:
-            if raw.key in date_fields:
-                text = raw.value.text
-                proven = order_evidence(text)
-                if proven:
-                    orders.add(proven)
-                elif not read.has_ambiguous and is_ambiguous(text):
-                    read.has_ambiguous = True
+        fields = record.fields
+        for position in record.positions_of(kind.date_fields):
+            text = fields[position].value.text
+            proven = order_evidence(text)
+            if proven:
+                orders.add(proven)
+            elif not read.has_ambiguous and is_ambiguous(text):
+                read.has_ambiguous = True
         if assume and ctx.date_order is None and len(orders) == 1:
             ctx.date_order = next(iter(orders))
         notices_before, dates_before = len(ctx.notices), len(ctx.ambiguous_dates)

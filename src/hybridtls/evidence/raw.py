@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, KeysView, Mapping
 from functools import lru_cache
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, sub
 from typing import Any, NamedTuple
 
 from hybridtls.model import Source
@@ -41,7 +42,7 @@ def text_value(text: str) -> RawValue:
     """A value as PowerShell formats it for the console: ``{a, b}`` collections, ``...`` truncation."""
     value = text.strip()
     if not value or (value[0] not in "{@" and value[-1] not in "}.]\u2026"):
-        return RawValue(value)  # the common case, without a regex
+        return _new(RawValue, (value, None, False, None, False))  # the common case: no regex, no keywords
     if value.startswith("{") and value.endswith("}"):
         inner = value[1:-1].strip()
         truncated = inner.endswith("...") or inner.endswith("\u2026")
@@ -61,20 +62,41 @@ class RawField(NamedTuple):
 
 
 def raw_field(label: str, value: RawValue, line: int) -> RawField:
-    return RawField(label, value, line, canonical_key(label))
+    return _new(RawField, (label, value, line, canonical_key(label)))
+
+
+_new = tuple.__new__  # RawValue and RawField without their generated __new__: readers make one per property
 
 
 class _Layout:
     """What records with the same properties in the same order share: where each key first appears."""
 
-    __slots__ = ("positions", "key_set")
+    __slots__ = ("keys", "positions", "key_set", "_wanted", "_found")
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         positions: dict[str, int] = {}
         for index, key in enumerate(keys):
             positions.setdefault(key, index)
+        self.keys = keys
         self.positions = positions
         self.key_set = frozenset(positions)
+        self._wanted: dict[frozenset[str], tuple[int, ...]] = {}
+        self._found: dict[tuple[str, ...], int] = {}  # RawRecord.get's answers: labels asked -> index or -1
+
+    def find(self, labels: tuple[str, ...]) -> int:
+        """The index of the first field under the first of the labels present, or -1."""
+        found = self._found.get(labels)
+        if found is None:
+            positions = self.positions
+            indexes = [positions.get(canonical_key(label)) for label in labels]
+            found = self._found[labels] = next((i for i in indexes if i is not None), -1)
+        return found
+
+    def positions_of(self, wanted: frozenset[str]) -> tuple[int, ...]:
+        found = self._wanted.get(wanted)
+        if found is None:
+            found = self._wanted[wanted] = tuple(i for i, key in enumerate(self.keys) if key in wanted)
+        return found
 
 
 _LAYOUTS: dict[tuple[str, ...], _Layout] = {}
@@ -134,26 +156,29 @@ class RawRecord:
     __slots__ = ("source", "fields", "type_hint", "command", "_layout")
 
     def __init__(self, source: Source, fields: tuple[RawField, ...], type_hint: str | None = None,
-                 command: str | None = None) -> None:
+                 command: str | None = None, *, keys: tuple[str, ...] | None = None) -> None:
         self.source = source
         self.fields = fields
         self.type_hint = type_hint
         self.command = command
-        self._layout: _Layout = _shared(_LAYOUTS, tuple(map(_KEY, fields)), _Layout)
+        if keys is None:
+            keys = tuple(map(_KEY, fields))
+        layout = _LAYOUTS.get(keys)
+        self._layout: _Layout = layout if layout is not None else _shared(_LAYOUTS, keys, _Layout)
 
     def get(self, *keys: str) -> RawField | None:
-        """The first field present under any of the canonical keys given."""
-        positions = self._layout.positions
-        for key in keys:
-            index = positions.get(canonical_key(key))
-            if index is not None:
-                return self.fields[index]
-        return None
+        """The first field present under any of the keys given (labels or canonical keys)."""
+        index = self._layout.find(keys)
+        return self.fields[index] if index >= 0 else None
 
     @property
     def keys(self) -> KeysView[str]:
         """The canonical property keys (a live view: set operations without copying)."""
         return self._layout.positions.keys()
+
+    def positions_of(self, keys: frozenset[str]) -> tuple[int, ...]:
+        """Where the fields with any of these keys are (every one, not only the first of a key)."""
+        return self._layout.positions_of(keys)
 
     @property
     def key_set(self) -> frozenset[str]:
@@ -165,8 +190,9 @@ class RawRecord:
         """Canonical key -> the line of its first field."""
         fields = self.fields
         base = fields[0].line if fields else 0
-        offsets = tuple([line - base for line in map(_LINE, fields)])
-        return FieldLines(self._layout.positions, base, _shared(_OFFSETS, offsets, tuple))
+        offsets = tuple(map(sub, map(_LINE, fields), repeat(base)))
+        shared = _OFFSETS.get(offsets)
+        return FieldLines(self._layout.positions, base, shared if shared is not None else _shared(_OFFSETS, offsets, tuple))
 
     def _compared(self) -> tuple[Source, tuple[RawField, ...], str | None, str | None]:
         return self.source, self.fields, self.type_hint, self.command
