@@ -4,7 +4,8 @@ Estates: N servers x 3 certificates (public hybrid certificate, the server's sel
 saved as Windows PowerShell does (UTF-16 LE with BOM, CRLF), and M message-trace rows in Format-List; two servers
 carry the founding fault. The floor is a fresh ``python3`` that walks the same folder, decodes each file the same
 way and runs one compiled regex per line: what reading the bytes costs before any understanding. Each command runs
-in its own process; its peak RSS comes from ``os.wait4`` (that child's own rusage).
+in its own process; its CPU time (user + system) and peak RSS come from ``os.wait4`` (that child's own rusage).
+On a shared machine wall time wanders with the neighbours' load; CPU time much less, so ratios are given for both.
 
 Also: ``ConvertTo-Json`` output at 1k/10k/100k objects (time per object should stay flat), ``hybridtls --help`` and
 ``hybridtls check`` on the founding incident (start-up). Prints figures; asserts nothing.
@@ -26,6 +27,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 FOUNDING = REPO / "examples" / "founding-incident"
@@ -136,20 +138,27 @@ def build_json(path: Path, objects: int) -> None:
     _write_utf16(path, json.dumps(items, indent=4).replace("\n", "\r\n"))
 
 
-def _run(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+class Figures(NamedTuple):
+    wall: float  # seconds, median of the runs
+    cpu: float  # user + system seconds, median
+    rss: float  # peak resident MiB, the largest of the runs
+
+
+def _run(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one child process."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     started = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, _, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = 0  # reaped by wait4
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def _measure(argv: list[str], runs: int) -> tuple[float, float]:
+def _measure(argv: list[str], runs: int) -> Figures:
     samples = [_run(argv) for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+    return Figures(statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples),
+                   max(s[2] for s in samples))
 
 
 def _size(root: Path) -> int:
@@ -160,12 +169,13 @@ def _estate_figures(label: str, root: Path, runs: int) -> None:
     size = _size(root)
     check = [sys.executable, "-m", "hybridtls", "check", str(root), "--format", "json", "--now", NOW]
     floor = [sys.executable, "-c", FLOOR, str(root)]
-    check_time, check_rss = _measure(check, runs)
-    floor_time, floor_rss = _measure(floor, runs)
+    ours, theirs = _measure(check, runs), _measure(floor, runs)
     mib = size / 2**20
-    print(f"{label:34} {mib:7.1f} MiB  check {check_time:6.2f}s {check_rss:6.0f} MiB ({check_rss / mib:4.1f}x input)"
-          f" | floor {floor_time:6.2f}s {floor_rss:6.0f} MiB ({floor_rss / mib:4.1f}x) | time x floor "
-          f"{check_time / floor_time:4.2f}")
+    print(f"{label} ({mib:.1f} MiB of UTF-16)")
+    for what, got in (("hybridtls check --format json", ours), ("floor: decode + one regex per line", theirs)):
+        print(f"  {what:36} wall {got.wall:6.2f}s  cpu {got.cpu:6.2f}s  peak {got.rss:5.0f} MiB "
+              f"({got.rss / mib:4.1f}x input)")
+    print(f"  {'check / floor':36} wall {ours.wall / theirs.wall:5.2f}x  cpu {ours.cpu / theirs.cpu:5.2f}x")
 
 
 def _json_figures(folder: Path, counts: list[int], runs: int) -> None:
@@ -177,15 +187,14 @@ def _json_figures(folder: Path, counts: list[int], runs: int) -> None:
     for count in counts:
         path = folder / f"trace-{count}.json"
         build_json(path, count)
-        check_time, check_rss = _measure([sys.executable, "-m", "hybridtls", "check", str(path), "--format", "json",
-                                          "--now", NOW], runs)
+        check = _measure([sys.executable, "-m", "hybridtls", "check", str(path), "--format", "json", "--now", NOW], runs)
         reads = []
         for _ in range(runs):
             out = subprocess.run([*reader, str(path)], capture_output=True, text=True, env=env, check=True).stdout
             reads.append(float(out.split()[0]))
         read = statistics.median(reads)
-        print(f"{count:34,} {path.stat().st_size / 2**20:7.1f}  {check_time:7.2f}s {read:9.2f}s "
-              f"{read / count * 1e6:8.1f} µs  (check peak {check_rss:.0f} MiB)")
+        print(f"{count:34,} {path.stat().st_size / 2**20:7.1f}  {check.wall:7.2f}s {read:9.2f}s "
+              f"{read / count * 1e6:8.1f} µs  (check cpu {check.cpu:.2f}s, peak {check.rss:.0f} MiB)")
 
 
 def main() -> None:
@@ -197,15 +206,15 @@ def main() -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        print(f"{'start-up':34} {'median':>9} {'peak RSS':>9}")
+        print(f"{'start-up':34} {'wall':>9} {'cpu':>9} {'peak RSS':>9}")
         for label, argv in [
             ("python3 -c pass (interpreter)", [python, "-c", "pass"]),
             ("hybridtls --help", [python, "-m", "hybridtls", "--help"]),
             ("hybridtls check founding-incident", [python, "-m", "hybridtls", "check", str(FOUNDING), "--format",
                                                    "json", "--now", NOW]),
         ]:
-            took, rss = _measure(argv, max(args.runs, 5))
-            print(f"{label:34} {took * 1000:7.0f}ms {rss:6.0f} MiB")
+            got = _measure(argv, max(args.runs, 5))
+            print(f"{label:34} {got.wall * 1000:7.0f}ms {got.cpu * 1000:7.0f}ms {got.rss:6.0f} MiB")
         print()
         estates = [("50 servers, 10,000 trace rows", 50, 10_000)]
         if not args.quick:

@@ -21,7 +21,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Union
 
-from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, text_value
 from hybridtls.model import Source
 
@@ -73,7 +73,7 @@ def iter_console_text(text: str, path: str) -> Iterator[RawRecord]:
 
 def _lines(text: str, quoted: bool) -> Iterator[str]:
     """The lines, right-stripped, odd spaces as spaces (and forum quote marks taken off, when quoted)."""
-    lines = chain.from_iterable(map(_piece_lines, _chunks(text)))
+    lines = chain.from_iterable(map(_piece_lines, pieces(text)))
     return map(_unquote, lines) if quoted else lines
 
 
@@ -93,7 +93,7 @@ def _quoted(text: str) -> bool:
     Counted a piece at a time, stopping as soon as there are too few marks in the whole text to make up 60%."""
     marks = text.count(">")  # no more lines can be marked than this
     marked = lines = 0
-    for piece in _chunks(text):
+    for piece in pieces(text):
         for line in _piece_lines(piece):
             if line:
                 lines += 1
@@ -101,16 +101,6 @@ def _quoted(text: str) -> bool:
         if marks + 1 < 1.5 * (lines - marked):
             return False
     return marked >= 0.6 * lines
-
-
-def _chunks(text: str, size: int = 1 << 20) -> Iterator[str]:
-    """The text in pieces of about ``size`` characters, each ending just after a ``\\n`` (a line end for every
-    way of splitting lines), so lines are split a piece at a time rather than into one list of the whole file."""
-    start = 0
-    while start < len(text):
-        cut = text.find("\n", start + size) + 1 or len(text)
-        yield text[start:cut]
-        start = cut
 
 
 def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:

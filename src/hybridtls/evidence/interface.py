@@ -104,6 +104,16 @@ class NotReadYet(EvidenceReader):
         raise EvidenceError(self._message, path=file.display, hint=self._hint)
 
 
+def pieces(text: str, start: int = 0, size: int = 1 << 20) -> Iterator[str]:
+    """The text from ``start`` in pieces of about ``size`` characters, each ending just after a ``\\n`` (a line
+    end however lines are split), so that a reader can split lines a piece at a time rather than hold a list of
+    every line of a large file."""
+    while start < len(text):
+        cut = text.find("\n", start + size) + 1 or len(text)
+        yield text[start:cut]
+        start = cut
+
+
 def at_least_one(records: Iterator[Record], path: str) -> Iterator[Record]:
     """The records, or an EvidenceError when there are none (text that holds no PowerShell output)."""
     empty = True

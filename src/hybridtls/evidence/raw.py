@@ -71,7 +71,7 @@ _new = tuple.__new__  # RawValue and RawField without their generated __new__: r
 class _Layout:
     """What records with the same properties in the same order share: where each key first appears."""
 
-    __slots__ = ("keys", "positions", "key_set", "_wanted", "_found")
+    __slots__ = ("keys", "positions", "key_set", "_wanted", "found")
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         positions: dict[str, int] = {}
@@ -81,15 +81,15 @@ class _Layout:
         self.positions = positions
         self.key_set = frozenset(positions)
         self._wanted: dict[frozenset[str], tuple[int, ...]] = {}
-        self._found: dict[tuple[str, ...], int] = {}  # RawRecord.get's answers: labels asked -> index or -1
+        self.found: dict[tuple[str, ...], int] = {}  # RawRecord.get's answers: labels asked -> index or -1
 
     def find(self, labels: tuple[str, ...]) -> int:
         """The index of the first field under the first of the labels present, or -1."""
-        found = self._found.get(labels)
+        found = self.found.get(labels)
         if found is None:
             positions = self.positions
             indexes = [positions.get(canonical_key(label)) for label in labels]
-            found = self._found[labels] = next((i for i in indexes if i is not None), -1)
+            found = self.found[labels] = next((i for i in indexes if i is not None), -1)
         return found
 
     def positions_of(self, wanted: frozenset[str]) -> tuple[int, ...]:
@@ -168,7 +168,10 @@ class RawRecord:
 
     def get(self, *keys: str) -> RawField | None:
         """The first field present under any of the keys given (labels or canonical keys)."""
-        index = self._layout.find(keys)
+        layout = self._layout
+        index = layout.found.get(keys)  # asked of every record of a shape: answered once per shape
+        if index is None:
+            index = layout.find(keys)
         return self.fields[index] if index >= 0 else None
 
     @property

@@ -10,12 +10,12 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Any
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
-from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, text_value
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
+from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, text_value
 from hybridtls.model import Source
 
 _SHALLOW_HINT = (
@@ -31,15 +31,24 @@ _OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # str.splitlines br
 
 
 def read_csv(text: str, path: str) -> list[RawRecord]:
-    lines = text.splitlines(keepends=True)
+    return list(iter_csv(text, path))
+
+
+def iter_csv(text: str, path: str) -> Iterator[RawRecord]:
+    """The rows of ``Export-Csv`` output, one record each, as they are parsed (the text is fed to the csv module
+    a piece at a time)."""
+    offset = position = 0  # lines (as str.splitlines splits them) and characters before the header
     type_hint = None
-    offset = 0
-    while offset < len(lines) and not lines[offset].strip():
-        offset += 1
-    if offset < len(lines) and lines[offset].startswith("#TYPE"):
-        type_hint = lines[offset][5:].strip()
-        offset += 1
-    reader = csv.reader(io.StringIO("".join(lines[offset:])), strict=True)
+    for line in chain.from_iterable(piece.splitlines(keepends=True) for piece in pieces(text)):
+        if not line.strip():
+            offset, position = offset + 1, position + len(line)
+            continue
+        if line.startswith("#TYPE"):
+            type_hint = line[5:].strip()
+            offset, position = offset + 1, position + len(line)
+        break
+    # io.StringIO splits lines at \n only, as the csv module has always been given them here
+    reader = csv.reader(chain.from_iterable(map(io.StringIO, pieces(text, position))), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -48,7 +57,7 @@ def read_csv(text: str, path: str) -> list[RawRecord]:
         raise EvidenceError(f"malformed CSV header ({exc})", path=path, line=offset + 1) from None
     if len(header) < 2 or any(not h.strip() for h in header):
         raise EvidenceError("expected a CSV header of property names", path=path, line=offset + 1)
-    records = []
+    labels = [(label, canonical_key(label)) for label in header]
     previous_end = reader.line_num
     try:
         for row in reader:
@@ -62,11 +71,11 @@ def read_csv(text: str, path: str) -> list[RawRecord]:
                     path=path,
                     line=start_line,
                 )
-            fields = tuple(raw_field(label, _csv_value(cell), start_line) for label, cell in zip(header, row, strict=True))
-            records.append(RawRecord(Source(path=path, line=start_line), fields, type_hint=type_hint))
+            fields = tuple(RawField(label, _csv_value(cell), start_line, key)
+                           for (label, key), cell in zip(labels, row, strict=True))
+            yield RawRecord(Source(path=path, line=start_line), fields, type_hint=type_hint)
     except csv.Error as exc:
         raise EvidenceError(f"malformed CSV ({exc})", path=path, line=offset + reader.line_num) from None
-    return records
 
 
 def _csv_value(cell: str) -> RawValue:
@@ -279,22 +288,12 @@ def _line_ends(text: str) -> array[int]:
     """The offset just past each line (and its line break), as ``str.splitlines`` splits lines."""
     ends = array("q")
     offset = 0
-    for chunk in _chunks(text):
+    for chunk in pieces(text):
         running = accumulate(map(len, chunk.splitlines(keepends=True)), initial=offset)
         next(running)  # the chunk's start
         ends.extend(running)
         offset += len(chunk)
     return ends
-
-
-def _chunks(text: str, size: int = 1 << 20) -> Iterator[str]:
-    """The text in pieces of about ``size`` characters, each ending just after a ``\n`` (a line end for every
-    way of splitting lines), so that lines can be split piece by piece without a list of the whole file."""
-    start = 0
-    while start < len(text):
-        cut = text.find("\n", start + size) + 1 or len(text)
-        yield text[start:cut]
-        start = cut
 
 
 def _object_lines(text: str) -> list[int]:
@@ -326,4 +325,4 @@ class CsvReader(EvidenceReader):
         return first_line.startswith("#TYPE") or _CSV_HEADER.match(first_line) is not None
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
-        return at_least_one(iter(read_csv(file.text, file.display)), file.display)
+        return at_least_one(iter_csv(file.text, file.display), file.display)
