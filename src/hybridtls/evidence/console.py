@@ -18,11 +18,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from typing import Any, Union
 
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
-from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, text_value
+from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, shape_of, text_value
 from hybridtls.model import Source
 
 _PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
@@ -32,7 +31,6 @@ _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
 _SERVER_ARG = re.compile(r"-(?:Server|ComputerName)\s+(['\"]?)(?P<server>[A-Za-z0-9][\w.\-]*)\1", re.I)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "})
 
-_KEY = itemgetter(3)
 _ODD_SPACES = "\t\u00a0\u202f\u2007"
 _QUOTE_MARKS = re.compile(r"^\s*(?:>\s?)+")
 
@@ -212,7 +210,8 @@ class _Grouper:
         self._count += count
         self._fields.extend(fields)
         command = segment.command
-        distinct = len(set(keys)) == count
+        shape = shape_of(keys)
+        distinct = len(shape.positions) == count
         if distinct:  # each segment apart, split where a property repeats
             self._apart.append((start, start + count, command))
         else:
@@ -223,7 +222,7 @@ class _Grouper:
             self._group_open, self._group_start, self._group_seen, self._group_command = True, start, frozenset(), command
         if distinct and keys[0] in self._group_seen:  # the common case: the next record begins
             self._grouped.append((self._group_start, start, command))
-            self._group_start, self._group_seen = start, frozenset(keys)
+            self._group_start, self._group_seen = start, shape.key_set
         else:
             self._group_start, self._group_seen = _split(self._grouped, keys, start, set(self._group_seen),
                                                          self._group_start, command)
@@ -278,8 +277,7 @@ class _Grouper:
             return item  # a table row
         start, end, command = item
         fields = tuple(self._fields[start - self._base:end - self._base])
-        return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command,
-                         keys=tuple(map(_KEY, fields)))
+        return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command)
 
     def _raw_fields(self, found: list[list[Any]]) -> tuple[list[RawField], tuple[str, ...]]:
         fields = []

@@ -50,9 +50,24 @@ _MONTH_NAME_DAY = re.compile(
 )
 
 
+def _numeric(value: str) -> re.Match[str] | None:
+    """``_NUMERIC.match(value)``, remembered for the last value: the loader asks order_evidence, is_ambiguous and
+    parse_datetime about the same value one after the other."""
+    global _last_numeric
+    last_value, last_match = _last_numeric
+    if value is last_value or value == last_value:
+        return last_match
+    match = _NUMERIC.match(value)
+    _last_numeric = (value, match)
+    return match
+
+
+_last_numeric: tuple[str, re.Match[str] | None] = ("", None)
+
+
 def order_evidence(text: str) -> DateOrder | None:
     """Which day/month order this one value proves, if any."""
-    match = _NUMERIC.match(text.strip())
+    match = _numeric(text.strip())
     if not match or match["sep"] == ".":
         return None
     a, b = int(match["a"]), int(match["b"])
@@ -65,7 +80,7 @@ def order_evidence(text: str) -> DateOrder | None:
 
 def is_ambiguous(text: str) -> bool:
     """True when the value needs a day/month order to be read."""
-    match = _NUMERIC.match(text.strip())
+    match = _numeric(text.strip())
     if not match or match["sep"] == ".":
         return False
     a, b = int(match["a"]), int(match["b"])
@@ -86,7 +101,7 @@ def parse_datetime(text: str, order: DateOrder | None = None) -> datetime:
             return datetime(1970, 1, 1) + timedelta(milliseconds=int(match["ms"]))
         except OverflowError:
             raise ValueError(f"{value!r} is out of the range of dates") from None
-    match = _NUMERIC.match(value)
+    match = _numeric(value)
     if match:
         first, sep, second, year = match.group("a", "sep", "b", "year")
         a, b = int(first), int(second)

@@ -115,6 +115,12 @@ def _shared(cache: dict[Any, Any], key: Any, make: Callable[[Any], Any]) -> Any:
     return found
 
 
+def shape_of(keys: tuple[str, ...]) -> _Layout:
+    """The layout shared by every record with these canonical keys in this order."""
+    layout = _LAYOUTS.get(keys)
+    return layout if layout is not None else _shared(_LAYOUTS, keys, _Layout)
+
+
 class FieldLines(Mapping[str, int]):
     """Canonical key -> the line of the property: a record's first line plus offsets that records of one shape
     share, so that 100,000 message-trace rows do not carry 100,000 dictionaries. Reads like the dictionary."""
@@ -161,10 +167,7 @@ class RawRecord:
         self.fields = fields
         self.type_hint = type_hint
         self.command = command
-        if keys is None:
-            keys = tuple(map(_KEY, fields))
-        layout = _LAYOUTS.get(keys)
-        self._layout: _Layout = layout if layout is not None else _shared(_LAYOUTS, keys, _Layout)
+        self._layout: _Layout = shape_of(tuple(map(_KEY, fields)) if keys is None else keys)
 
     def get(self, *keys: str) -> RawField | None:
         """The first field present under any of the keys given (labels or canonical keys)."""
