@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import typing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import ConsoleReader
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader
+from hybridtls.evidence.kinds import KINDS
 from hybridtls.evidence.loader import load_evidence
 from hybridtls.evidence.registry import FIELDS, READERS, read_records, reader_for
 from hybridtls.evidence.structured import CsvReader, JsonReader
@@ -95,9 +97,14 @@ def test_unread_formats_keep_their_words(head: str, words: str) -> None:
 
 
 def test_every_record_kind_has_its_field() -> None:
-    set_fields = {f for f in EvidenceSet.__dataclass_fields__}
+    """What each kind builds (by its builder's return type) is gathered into an EvidenceSet field."""
+    set_fields = set(EvidenceSet.__dataclass_fields__)
     assert set(FIELDS.values()) <= set_fields
     assert len(set(FIELDS.values())) == len(FIELDS)
+    built = {t for kind in KINDS for t in typing.get_args(typing.get_type_hints(kind.build)["return"])
+             or (typing.get_type_hints(kind.build)["return"],)} - {type(None)}
+    assert built and built <= set(FIELDS)
+    assert len({kind.name for kind in KINDS}) == len(KINDS)
     assert isinstance(READERS[-1], ConsoleReader)
 
 
