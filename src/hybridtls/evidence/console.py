@@ -208,10 +208,21 @@ class _Grouper:
         self._singles += count == 1
         start = self._count
         self._count += count
-        self._fields.extend(fields)
         command = segment.command
         shape = shape_of(keys)
         distinct = len(shape.positions) == count
+        apart = self._apart
+        if (distinct and segment.after_blank_only and self._group_open and command == self._group_command
+                and keys[0] in self._group_seen and not self._grouped and len(apart) == 1
+                and apart[0] == (self._group_start, start, command)):
+            # Ordinary output: the previous segment was one record and this one starts the next; both readings
+            # agree on it, and nothing before this segment is needed any more.
+            previous = self._record(apart[0])
+            apart[0] = (start, start + count, command)
+            self._fields, self._base = fields, start
+            self._group_start, self._group_seen = start, shape.key_set
+            return [previous]
+        self._fields.extend(fields)
         if distinct:  # each segment apart, split where a property repeats
             self._apart.append((start, start + count, command))
         else:
