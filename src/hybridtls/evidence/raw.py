@@ -71,7 +71,7 @@ _new = tuple.__new__  # RawValue and RawField without their generated __new__: r
 class _Layout:
     """What records with the same properties in the same order share: where each key first appears."""
 
-    __slots__ = ("keys", "positions", "key_set", "_wanted", "found")
+    __slots__ = ("keys", "positions", "key_set", "_wanted", "found", "found_each")
 
     def __init__(self, keys: tuple[str, ...]) -> None:
         positions: dict[str, int] = {}
@@ -82,6 +82,13 @@ class _Layout:
         self.key_set = frozenset(positions)
         self._wanted: dict[frozenset[str], tuple[int, ...]] = {}
         self.found: dict[tuple[str, ...], int] = {}  # RawRecord.get's answers: labels asked -> index or -1
+        self.found_each: dict[tuple[tuple[str, ...], ...], tuple[int, ...]] = {}
+
+    def find_each(self, wanted: tuple[tuple[str, ...], ...]) -> tuple[int, ...]:
+        found = self.found_each.get(wanted)
+        if found is None:
+            found = self.found_each[wanted] = tuple(self.find(labels) for labels in wanted)
+        return found
 
     def find(self, labels: tuple[str, ...]) -> int:
         """The index of the first field under the first of the labels present, or -1."""
@@ -176,6 +183,11 @@ class RawRecord:
         if index is None:
             index = layout.find(keys)
         return self.fields[index] if index >= 0 else None
+
+    def get_each(self, wanted: tuple[tuple[str, ...], ...]) -> list[RawField | None]:
+        """``get(*labels)`` for each tuple of labels, at once."""
+        fields = self.fields
+        return [fields[index] if index >= 0 else None for index in self._layout.find_each(wanted)]
 
     @property
     def keys(self) -> KeysView[str]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TypeVar, Union
 
 from hybridtls.evidence.console import command_server
-from hybridtls.evidence.dates import AmbiguousDate, DateOrder, parse_datetime
+from hybridtls.evidence.dates import DateOrder, is_ambiguous, parse_datetime
 from hybridtls.evidence.raw import RawField, RawRecord, canonical_key
 from hybridtls.evidence.structured import shallow_hint
 from hybridtls.model import (
@@ -77,7 +77,11 @@ def _keys(*labels: str) -> frozenset[str]:
 
 
 def _text(record: RawRecord, ctx: BuildContext, *keys: str, trusted: bool = True) -> str | None:
-    raw = record.get(*keys)
+    return _text_of(record.get(*keys), ctx, trusted=trusted)
+
+
+def _text_of(raw: RawField | None, ctx: BuildContext, *, trusted: bool = True) -> str | None:
+    """A property's text; None when absent or empty, a type name, or cut short (unless not trusted whole)."""
     if raw is None:
         return None
     value = raw.value
@@ -109,7 +113,10 @@ def _bool(record: RawRecord, ctx: BuildContext, *keys: str) -> bool | None:
 
 
 def _int(record: RawRecord, ctx: BuildContext, *keys: str) -> int | None:
-    raw = record.get(*keys)
+    return _int_of(record.get(*keys), ctx)
+
+
+def _int_of(raw: RawField | None, ctx: BuildContext) -> int | None:
     if raw is None or raw.value.empty:
         return None
     digits = raw.value.text.strip()
@@ -123,18 +130,20 @@ def _int(record: RawRecord, ctx: BuildContext, *keys: str) -> int | None:
 
 
 def _date(record: RawRecord, ctx: BuildContext, *keys: str) -> datetime | None:
-    raw = record.get(*keys)
+    return _date_of(record.get(*keys), ctx)
+
+
+def _date_of(raw: RawField | None, ctx: BuildContext) -> datetime | None:
     if raw is None or raw.value.empty:
         return None
+    text = raw.value.text
+    if is_ambiguous(text):  # day and month could be either way round: only the order settles it
+        if ctx.date_order is None:
+            ctx.ambiguous_dates.append(Source(path=ctx.path, line=raw.line))
+            return None
+        ctx.ordered_dates += 1
     try:
-        try:
-            return parse_datetime(raw.value.text)
-        except AmbiguousDate:
-            if ctx.date_order is None:
-                ctx.ambiguous_dates.append(Source(path=ctx.path, line=raw.line))
-                return None
-            ctx.ordered_dates += 1
-            return parse_datetime(raw.value.text, ctx.date_order)
+        return parse_datetime(text, ctx.date_order)
     except ValueError as exc:
         ctx.note(raw.line, f"{raw.label}: {exc}; ignored")
         return None
