@@ -18,7 +18,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Any, Union
+from operator import itemgetter
+from typing import Union
 
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, shape_of, text_value
@@ -31,15 +32,25 @@ _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
 _SERVER_ARG = re.compile(r"-(?:Server|ComputerName)\s+(['\"]?)(?P<server>[A-Za-z0-9][\w.\-]*)\1", re.I)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "})
 
+_KEY = itemgetter(3)
 _ODD_SPACES = "\t\u00a0\u202f\u2007"
 _QUOTE_MARKS = re.compile(r"^\s*(?:>\s?)+")
 
 
 @dataclass(slots=True)
 class _Segment:
-    fields: list[list[Any]]  # per property: [label, line, text or [(piece, physical line length), ...], length]
+    fields: list[RawField | _Wrapped]
     command: str | None
     after_blank_only: bool  # separated from the previous segment by blank lines only
+
+
+@dataclass(slots=True)
+class _Wrapped:
+    """A value on more than one line, joined once the console width is known (the longest line of the file)."""
+
+    label: str
+    line: int
+    pieces: list[tuple[str, int]]  # (text, physical line length)
 
 
 def command_server(command: str | None) -> str | None:
@@ -102,15 +113,17 @@ def _quoted(text: str) -> bool:
 
 
 def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
-    """One pass over the lines, yielding Format-List segments and table rows as they close.
+    """One pass over the lines, yielding Format-List segments (their properties already fields) and table rows as
+    they close.
 
     Written as one loop over locals because it runs once per line of files with 100,000 lines and more.
     """
-    current: list[list[Any]] = []
+    current: list[RawField | _Wrapped] = []
     command: str | None = None
     blank_only = True  # the open segment follows the previous one across blank lines only
     block_indent = 0
-    is_label = _is_label
+    last_length = 0  # of the last property's line
+    is_label, canonical, new, value_of = _is_label, canonical_key, tuple.__new__, text_value
     number = 0
     following = next(source, None)
     while following is not None:
@@ -127,13 +140,14 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
         if current and indent > block_indent:
             last = current[-1]
             piece = (line.strip(), len(line))
-            if type(last[2]) is str:
-                last[2] = [(last[2], last[3]), piece]
+            if isinstance(last, _Wrapped):
+                last.pieces.append(piece)
             else:
-                last[2].append(piece)
+                current[-1] = _Wrapped(last.label, last.line, [(last.value.text, last_length), piece])
             continue
         if ">" in line:
-            prompt = _PROMPT.match(line.lstrip())
+            stripped = line.lstrip()
+            prompt = _PROMPT.match(stripped) if stripped.startswith(("[", "PS")) or stripped[1:3] == ":\\" else None
             if prompt:
                 if current:
                     yield _Segment(current, command, blank_only)
@@ -156,7 +170,13 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
             if is_label(label):
                 if not current:
                     block_indent = indent
-                current.append([label, number, line[colon + 1:].strip(), len(line)])
+                text = line[colon + 1:].strip()
+                if not text or (text[0] not in "{@" and text[-1] not in "}.]\u2026"):  # text_value's common case
+                    value = new(RawValue, (text, None, False, None, False))
+                else:
+                    value = value_of(text)
+                current.append(new(RawField, (label, value, number, canonical(label))))
+                last_length = len(line)
                 continue
         if current:  # prose: ends the record
             yield _Segment(current, command, blank_only)
@@ -290,24 +310,16 @@ class _Grouper:
         fields = tuple(self._fields[start - self._base:end - self._base])
         return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command)
 
-    def _raw_fields(self, found: list[list[Any]]) -> tuple[list[RawField], tuple[str, ...]]:
-        fields = []
-        keys = []
-        canonical, new, value_of = canonical_key, tuple.__new__, text_value  # locals: once per property
-        for label, number, text, _ in found:
-            if type(text) is not str:
+    def _raw_fields(self, found: list[RawField | _Wrapped]) -> tuple[list[RawField], tuple[str, ...]]:
+        fields: list[RawField] = []
+        for item in found:
+            if isinstance(item, _Wrapped):
                 if self._width_known is None:
                     self._width_known = self._width()
-                text = _join(text, self._width_known)
-            key = canonical(label)
-            keys.append(key)
-            text = text.strip()
-            if not text or (text[0] not in "{@" and text[-1] not in "}.]\u2026"):  # text_value's common case
-                value = new(RawValue, (text, None, False, None, False))
+                fields.append(raw_field(item.label, text_value(_join(item.pieces, self._width_known)), item.line))
             else:
-                value = value_of(text)
-            fields.append(new(RawField, (label, value, number, key)))
-        return fields, tuple(keys)
+                fields.append(item)
+        return fields, tuple(map(_KEY, fields))
 
 
 def _split(out: deque[Pending], keys: tuple[str, ...], start: int, seen: set[str], chunk: int,
