@@ -5,9 +5,10 @@ built one by one as the reader yields them, so only model records are kept. A fi
 InputProblem and the run goes on with the rest. A file reached twice (named and inside a folder given, or through
 a link) is read once.
 
-Day/month order: a file's own dates settle its order, or else the order the other files of the run prove. A
-record whose dates need that order (``12/02/2016``) is built again once the order is known; it alone is kept as
-read until then.
+Day/month order: a file's own dates settle its order, or else the order the other files of the run prove. Once a
+file has proven one order, the records after are built with it (should the file go on to prove the other order
+too, it is read again without). A record whose dates need an order not known yet (``12/02/2016``) is built again
+once the run knows it; it alone is kept as read until then.
 """
 
 from __future__ import annotations
@@ -77,15 +78,14 @@ class _FileRead:
 def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]:
     found: list[_FileToRead] = []
     problems: list[InputProblem] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[object] = set()
 
     def add(item: _FileToRead) -> None:
         try:
             status = item.real.stat()
+            identity: object = (status.st_dev, status.st_ino)
         except OSError:
-            found.append(item)  # reading it names the problem
-            return
-        identity = (status.st_dev, status.st_ino)
+            identity = os.path.abspath(item.real)  # reading it names the problem, once
         if identity not in seen:  # the same file through a folder, a second mention or a link: read once
             seen.add(identity)
             found.append(item)
