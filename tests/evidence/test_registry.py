@@ -122,3 +122,14 @@ def test_a_file_given_twice_is_read_once(tmp_path: Path) -> None:
     assert cert.server is not None and cert.server.name == "excas1"  # as found first: in its server's folder
     linked_first = load_evidence([str(tmp_path / "link.txt"), str(tmp_path / "evidence")])
     assert linked_first.files == (str(tmp_path / "link.txt"),) and len(linked_first.certificates) == 1
+
+
+def test_a_file_lets_its_bytes_go_once_decoded() -> None:
+    data = "\ufeffThumbprint : AAAA\r\nServices : SMTP\r\n".encode("utf-16-le")
+    file = EvidenceFile("certs.txt", data)
+    assert file.data is data and not file.decoded
+    assert file.first_line() == "Thumbprint : AAAA"
+    with pytest.raises(RuntimeError):
+        file.data  # noqa: B018 - the bytes are gone: only the text is held
+    [record] = read_records(file)
+    assert record.get("Services").value.text == "SMTP"  # type: ignore[union-attr]
