@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.decoding import decode_evidence
-from hybridtls.evidence.loader import _read_records, load_evidence
+from hybridtls.evidence.interface import EvidenceFile
+from hybridtls.evidence.loader import load_evidence
+from hybridtls.evidence.registry import read_records
 from hybridtls.evidence.structured import read_csv, read_json
 from hybridtls.model import RootCAType, ServerBasis
 
@@ -96,8 +98,39 @@ def test_json_errors(text: str, line: int, words: str) -> None:
                  st.text(alphabet='[]{}",:0123456789 \n#TYPEabc', max_size=400).map(lambda t: t.encode())))
 def test_arbitrary_bytes_into_a_reader_raise_only_evidence_error(data: bytes) -> None:
     try:
-        records = _read_records(decode_evidence(data, "fuzz").text, "fuzz")
+        decode_evidence(data, "fuzz")  # text that decodes; any bytes into the registry: tests/evidence
+        records = list(read_records(EvidenceFile("fuzz", data)))
     except EvidenceError as exc:
         assert exc.path == "fuzz" and exc.message
     else:
         assert records
+
+
+def test_json_lines_stay_right_for_large_arrays(monkeypatch) -> None:
+    """Each object is decoded once, json.loads is never asked for the whole text, and the line cited for the
+    k-th object and each of its properties is the line it is on, however many objects there are."""
+    from hybridtls.evidence import structured
+
+    count = 5000
+    document = [{"MessageTraceId": f"id-{k}", "Size": k, "Status": "Pending" if k % 3 else "Delivered",
+                 "RecipientDomains": ["a.contoso.com", "b.contoso.com"], "FromIP": None} for k in range(count)]
+    text = json.dumps(document, indent=2).replace("\n", "\r\n")
+    decoded = 0
+    decode = structured._DECODER.raw_decode
+
+    def counting(text: str, index: int = 0) -> object:
+        nonlocal decoded
+        decoded += 1
+        return decode(text, index)
+
+    monkeypatch.setattr(structured._DECODER, "raw_decode", counting)
+    monkeypatch.setattr(structured.json, "loads", lambda *a, **k: pytest.fail("the whole text was parsed again"))
+    records = read_json(text, "big.json")
+    assert decoded == count and len(records) == count
+    lines = text.split("\r\n")
+    for k in (0, 1, count // 2, count - 1):
+        record = records[k]
+        assert lines[record.source.line - 1].strip() == "{"
+        for raw in record.fields:
+            assert lines[raw.line - 1].lstrip().startswith(f'"{raw.label}"'), (k, raw.label)
+        assert record.get("MessageTraceId").value.text == f"id-{k}"  # type: ignore[union-attr]

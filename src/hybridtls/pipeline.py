@@ -18,7 +18,7 @@ from hybridtls.model import Severity
 if TYPE_CHECKING:
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.dates import DateOrder
-    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem
+    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
     from hybridtls.smtp.targets import Target
@@ -71,6 +71,8 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
             "nothing usable was read from " + ", ".join(paths),
             hint="give saved output of Get-ExchangeCertificate | Format-List (from each server) or Get-MessageTrace",
             problems=_problem_lines(evidence.problems))
+    if evidence.recorded_anchors and not trust.use_recorded:
+        evidence = replace(evidence, notices=(*evidence.notices, *_ignored(evidence.recorded_anchors)))
     if _has_chains(evidence) or trust.trust or trust.intermediates:  # cryptography loads only when needed
         problems: list[InputProblem] = []
         store = _trust_store(trust, evidence.recorded_anchors, problems)
@@ -87,7 +89,7 @@ def judge_certificates(files: Sequence[str], *, now: datetime | None = None, tru
     would build for each leaf."""
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.certsource import build_chains_fetching, read_certificate_paths
-    from hybridtls.model import EvidenceSet, Notice
+    from hybridtls.model import EvidenceSet
 
     judged_at = _now(now)
     problems: list[InputProblem] = []
@@ -213,6 +215,13 @@ def _trust_store(options: TrustOptions, recorded: Sequence[AnchorRecord],
     if options.use_recorded:
         anchors.extend(recorded)
     return TrustStore(anchors, intermediates=intermediates)
+
+
+def _ignored(anchors: Sequence[AnchorRecord]) -> list[Notice]:
+    from hybridtls.model import Notice, Source
+
+    return [Notice(source=Source(path=anchor.origin), message=f"this anchor was not trusted (--ignore-recorded-trust): "
+                   f"{anchor.subject} (SHA-256 {anchor.sha256})") for anchor in anchors]
 
 
 def _with_problems(evidence: EvidenceSet, problems: Sequence[InputProblem]) -> EvidenceSet:

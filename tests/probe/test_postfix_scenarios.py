@@ -197,3 +197,25 @@ def test_saved_probe_is_evidence_for_check(postfix, tmp_path: Path) -> None:  # 
     run = run_cli("check", str(saved), "--format", "json", "--now", JUDGED)
     assert {f["check_id"] for f in json.loads(run.out)["findings"]} == {"HT-WIRE-002"}
     assert threading.active_count() >= 1
+
+
+def test_trust_travels_with_a_saved_probe(postfix, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, document = probe(postfix, "127.0.0.1:2601", "--resolve", "mx.contoso.test=127.0.0.1")
+    [anchor] = document["records"]["trust"]["anchors"]
+    assert code == 0 and ids(document) == set() and anchor["subject"].startswith("CN=Test Root CA")
+    saved = tmp_path / "probe.json"
+    saved.write_text(json.dumps(document))
+
+    run = run_cli("check", str(saved), "--format", "json", "--now", JUDGED)
+    checked = json.loads(run.out)
+    assert run.code == 0 and ids(checked) == set(), [(f["check_id"], f["message"]) for f in checked["findings"]]
+    assert [c["end"] for c in checked["records"]["chains"]] == ["trusted"]
+    [used] = checked["records"]["trust"]["anchors"]
+    assert used["sha256"] == anchor["sha256"] and used["origin"].startswith(f"recorded in {saved}")
+    assert any(anchor["sha256"] in n["message"] for n in checked["records"]["notices"])
+
+    run = run_cli("check", str(saved), "--format", "json", "--now", JUDGED, "--ignore-recorded-trust")
+    ignored = json.loads(run.out)
+    assert run.code == 1 and {"HT-CHAIN-001", "HT-CHAIN-002"} & ids(ignored)
+    assert ignored["records"]["trust"]["anchors"] == []
+    assert any("not trusted (--ignore-recorded-trust)" in n["message"] for n in ignored["records"]["notices"])

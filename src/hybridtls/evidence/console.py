@@ -12,10 +12,17 @@ Prose around the output is passed over.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
+from typing import Union
 
-from hybridtls.evidence.raw import RawField, RawRecord, canonical_key, raw_field, text_value
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
+from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, shape_of, text_value
 from hybridtls.model import Source
 
 _PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
@@ -25,19 +32,25 @@ _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
 _SERVER_ARG = re.compile(r"-(?:Server|ComputerName)\s+(['\"]?)(?P<server>[A-Za-z0-9][\w.\-]*)\1", re.I)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "})
 
-
-@dataclass(slots=True)
-class _Field:
-    label: str
-    line: int
-    pieces: list[tuple[str, int]] = field(default_factory=list)  # (text, physical line length)
+_KEY = itemgetter(3)
+_ODD_SPACES = "\t\u00a0\u202f\u2007"
+_QUOTE_MARKS = re.compile(r"^\s*(?:>\s?)+")
 
 
 @dataclass(slots=True)
 class _Segment:
-    fields: list[_Field]
+    fields: list[RawField | _Wrapped]
     command: str | None
     after_blank_only: bool  # separated from the previous segment by blank lines only
+
+
+@dataclass(slots=True)
+class _Wrapped:
+    """A value on more than one line, joined once the console width is known (the longest line of the file)."""
+
+    label: str
+    line: int
+    pieces: list[tuple[str, int]]  # (text, physical line length)
 
 
 def command_server(command: str | None) -> str | None:
@@ -48,48 +61,107 @@ def command_server(command: str | None) -> str | None:
     return match["server"] if match else None
 
 
-def _scan(lines: list[str], path: str) -> tuple[list[_Segment], list[RawRecord]]:
-    """One pass over the lines, collecting Format-List segments and table records.
+def read_console_text(text: str, path: str) -> list[RawRecord]:
+    return list(iter_console_text(text, path))
+
+
+def iter_console_text(text: str, path: str) -> Iterator[RawRecord]:
+    """The records of console text in file order, yielded as they are found: lines are split a piece of the text
+    at a time, and only records whose grouping is still open are held (see ``_Grouper``)."""
+    quoted = ">" in text[:4096] and _quoted(text)
+    grouper = _Grouper(path, lambda: max(map(len, _lines(text, quoted)), default=0))
+    for found in _scan(_lines(text, quoted), path):
+        if type(found) is _Segment:
+            ready = grouper.segment(found)
+        else:
+            ready = grouper.table(found)  # type: ignore[arg-type]
+        if ready:
+            yield from ready
+    yield from grouper.finish()
+
+
+def _lines(text: str, quoted: bool) -> Iterator[str]:
+    """The lines, right-stripped, odd spaces as spaces (and forum quote marks taken off, when quoted)."""
+    lines = chain.from_iterable(map(_piece_lines, pieces(text)))
+    return map(_unquote, lines) if quoted else lines
+
+
+def _piece_lines(piece: str) -> list[str]:
+    if any(odd in piece for odd in _ODD_SPACES):
+        piece = piece.translate(_SPACES)
+    return list(map(str.rstrip, piece.splitlines()))
+
+
+def _unquote(line: str) -> str:
+    return _QUOTE_MARKS.sub("", line)
+
+
+def _quoted(text: str) -> bool:
+    """A forum paste quoted with ``> ``: at least 60% of the lines that are not blank start with the mark.
+
+    Counted a piece at a time, stopping as soon as there are too few marks in the whole text to make up 60%."""
+    marks = text.count(">")  # no more lines can be marked than this
+    marked = lines = 0
+    for piece in pieces(text):
+        for line in _piece_lines(piece):
+            if line:
+                lines += 1
+                marked += line.lstrip().startswith(">")
+        if marks + 1 < 1.5 * (lines - marked):
+            return False
+    return marked >= 0.6 * lines
+
+
+def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
+    """One pass over the lines, yielding Format-List segments (their properties already fields) and table rows as
+    they close.
 
     Written as one loop over locals because it runs once per line of files with 100,000 lines and more.
     """
-    segments: list[_Segment] = []
-    tables: list[RawRecord] = []
-    current: list[_Field] = []
+    current: list[RawField | _Wrapped] = []
     command: str | None = None
     blank_only = True  # the open segment follows the previous one across blank lines only
     block_indent = 0
-    count = len(lines)
-    is_label = _is_label
-    index = 0
-    while index < count:
-        line = lines[index]
-        index += 1
+    last_length = 0  # of the last property's line
+    is_label, canonical, new, value_of = _is_label, canonical_key, tuple.__new__, text_value
+    number = 0
+    following = next(source, None)
+    while following is not None:
+        line = following
+        following = next(source, None)
+        number += 1
         if not line:  # lines arrive right-stripped
             if current:
-                segments.append(_Segment(current, command, blank_only))
+                yield _Segment(current, command, blank_only)
                 current = []
                 blank_only = True
             continue
         indent = 0 if line[0] != " " else len(line) - len(line.lstrip(" "))
         if current and indent > block_indent:
-            current[-1].pieces.append((line.strip(), len(line)))
+            last = current[-1]
+            piece = (line.strip(), len(line))
+            if isinstance(last, _Wrapped):
+                last.pieces.append(piece)
+            else:
+                current[-1] = _Wrapped(last.label, last.line, [(last.value.text, last_length), piece])
             continue
         if ">" in line:
-            prompt = _PROMPT.match(line.lstrip())
+            stripped = line.lstrip()
+            prompt = _PROMPT.match(stripped) if stripped.startswith(("[", "PS")) or stripped[1:3] == ":\\" else None
             if prompt:
                 if current:
-                    segments.append(_Segment(current, command, blank_only))
+                    yield _Segment(current, command, blank_only)
                     current = []
                 blank_only = False
                 command = prompt["command"].strip() or command
                 continue
-        if indent == 0 and index < count and lines[index][:1] == "-" and _is_table_header(line, lines[index]):
+        if indent == 0 and following is not None and following[:1] == "-" and _is_table_header(line, following):
             if current:
-                segments.append(_Segment(current, command, blank_only))
+                yield _Segment(current, command, blank_only)
                 current = []
             blank_only = False
-            index = _read_table(lines, index - 1, path, command, tables)
+            rows, following, number = _read_table(line, following, source, number, path, command)
+            yield from rows
             continue
         # ``Label : value`` (inline: this is the hot path); labels never hold a colon
         colon = line.find(":", indent)
@@ -98,15 +170,20 @@ def _scan(lines: list[str], path: str) -> tuple[list[_Segment], list[RawRecord]]
             if is_label(label):
                 if not current:
                     block_indent = indent
-                current.append(_Field(label, index, [(line[colon + 1:].strip(), len(line))]))
+                text = line[colon + 1:].strip()
+                if not text or (text[0] not in "{@" and text[-1] not in "}.]\u2026"):  # text_value's common case
+                    value = new(RawValue, (text, None, False, None, False))
+                else:
+                    value = value_of(text)
+                current.append(new(RawField, (label, value, number, canonical(label))))
+                last_length = len(line)
                 continue
         if current:  # prose: ends the record
-            segments.append(_Segment(current, command, blank_only))
+            yield _Segment(current, command, blank_only)
             current = []
         blank_only = False
     if current:
-        segments.append(_Segment(current, command, blank_only))
-    return segments, tables
+        yield _Segment(current, command, blank_only)
 
 
 @lru_cache(maxsize=4096)
@@ -114,51 +191,146 @@ def _is_label(text: str) -> bool:
     return _LABEL.fullmatch(text) is not None
 
 
-def read_console_text(text: str, path: str) -> list[RawRecord]:
-    lines = _normalise(text)
-    segments, tables = _scan(lines, path)
-    width = max(map(len, lines), default=0)
-    records = tables + _records_from_segments(segments, width, path)
-    records.sort(key=lambda r: r.source.line or 0)
-    return records
+Pending = Union[tuple[int, int, str | None], RawRecord]  # noqa: UP007 - runtime alias: fields start:end, or a row
 
 
-def _normalise(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.translate(_SPACES).splitlines()]
-    if ">" not in text[:4096]:
-        return lines
-    non_blank = [line for line in lines if line]
-    if sum(1 for line in non_blank if line.lstrip().startswith(">")) >= 0.6 * len(non_blank):
-        lines = [re.sub(r"^\s*(?:>\s?)+", "", line) for line in lines]
-    return lines
+class _Grouper:
+    """Segments into records, as they come.
 
+    Forum pastes put a blank line between every property: when most segments hold one property the file is
+    "spaced", and segments separated by blank lines only (under the same command) are one group, split into
+    records where a property repeats. Whether a file is spaced is known only at its end, so both readings are
+    followed: records on which both agree are yielded at once (in ordinary output they always agree), and from
+    the first record on which they differ, both are held until the end decides.
+    """
 
-def _records_from_segments(segments: list[_Segment], width: int, path: str) -> list[RawRecord]:
-    """Group fields into records; undo forum double-spacing; split where a property repeats."""
-    spaced = len(segments) >= 3 and sum(1 for s in segments if len(s.fields) == 1) >= 0.75 * len(segments)
-    groups: list[tuple[list[_Field], str | None]] = []
-    for segment in segments:
-        if spaced and groups and segment.after_blank_only and segment.command == groups[-1][1]:
-            groups[-1][0].extend(segment.fields)
+    def __init__(self, path: str, width: Callable[[], int]) -> None:
+        self._path = path
+        self._width = width
+        self._width_known: int | None = None
+        self._fields: list[RawField] = []  # the fields from index self._base on (indexes count every field read)
+        self._base = 0
+        self._count = 0
+        self._apart: deque[Pending] = deque()  # reading 1: each segment its own group
+        self._grouped: deque[Pending] = deque()  # reading 2 (spaced): segments across blank lines grouped
+        self._group_open = False
+        self._group_start = 0
+        self._group_seen: AbstractSet[str] = frozenset()
+        self._group_command: str | None = None
+        self._segments = 0
+        self._singles = 0
+        self._differ = False
+
+    def segment(self, segment: _Segment) -> list[RawRecord]:
+        fields, keys = self._raw_fields(segment.fields)
+        count = len(fields)
+        self._segments += 1
+        self._singles += count == 1
+        start = self._count
+        self._count += count
+        command = segment.command
+        shape = shape_of(keys)
+        distinct = len(shape.positions) == count
+        apart = self._apart
+        if (distinct and segment.after_blank_only and self._group_open and command == self._group_command
+                and keys[0] in self._group_seen and not self._grouped and len(apart) == 1
+                and apart[0] == (self._group_start, start, command)):
+            # Ordinary output: the previous segment was one record and this one starts the next; both readings
+            # agree on it, and nothing before this segment is needed any more.
+            previous = self._record(apart[0])
+            apart[0] = (start, start + count, command)
+            self._fields, self._base = fields, start
+            self._group_start, self._group_seen = start, shape.key_set
+            return [previous]
+        self._fields.extend(fields)
+        if distinct:  # each segment apart, split where a property repeats
+            self._apart.append((start, start + count, command))
         else:
-            groups.append((segment.fields, segment.command))
-    records = []
-    canonical, value_of, field_of = canonical_key, text_value, RawField  # locals: this loop runs once per property
-    for fields, command in groups:
-        chunk: list[RawField] = []
-        seen: set[str] = set()
-        for item in fields:
-            label, pieces = item.label, item.pieces
-            key = canonical(label)
-            if key in seen:
-                records.append(RawRecord(Source(path=path, line=chunk[0].line), tuple(chunk), command=command))
-                chunk, seen = [], set()
-            text = pieces[0][0] if len(pieces) == 1 else _join(pieces, width)
-            chunk.append(field_of(label, value_of(text), item.line, key))
-            seen.add(key)
-        if chunk:
-            records.append(RawRecord(Source(path=path, line=chunk[0].line), tuple(chunk), command=command))
-    return records
+            chunk, _ = _split(self._apart, keys, start, set(), start, command)
+            self._apart.append((chunk, start + count, command))
+        if not (self._group_open and segment.after_blank_only and command == self._group_command):
+            self._close_group(start)  # a group goes on across blank lines, under the same command
+            self._group_open, self._group_start, self._group_seen, self._group_command = True, start, frozenset(), command
+        if distinct and keys[0] in self._group_seen:  # the common case: the next record begins
+            self._grouped.append((self._group_start, start, command))
+            self._group_start, self._group_seen = start, shape.key_set
+        else:
+            self._group_start, self._group_seen = _split(self._grouped, keys, start, set(self._group_seen),
+                                                         self._group_start, command)
+        return self._agreed()
+
+    def table(self, row: RawRecord) -> list[RawRecord]:
+        self._close_group(self._count)  # nothing after a table continues a group
+        self._apart.append(row)
+        self._grouped.append(row)
+        return self._agreed()
+
+    def finish(self) -> Iterator[RawRecord]:
+        self._close_group(self._count)
+        yield from self._agreed()
+        spaced = self._segments >= 3 and self._singles >= 0.75 * self._segments
+        for item in self._grouped if spaced else self._apart:
+            yield self._record(item)
+
+    def _close_group(self, end: int) -> None:
+        if self._group_open:
+            if end > self._group_start:
+                self._grouped.append((self._group_start, end, self._group_command))
+            self._group_open = False
+
+    def _agreed(self) -> list[RawRecord]:
+        """The records both readings agree on, up to the first on which they differ."""
+        apart, grouped = self._apart, self._grouped
+        ready: list[RawRecord] = []
+        while not self._differ and apart and grouped:
+            if apart[0] != grouped[0]:
+                self._differ = True  # from here on, the end decides
+                return ready
+            grouped.popleft()
+            ready.append(self._record(apart.popleft()))
+        if ready and self._count - self._base > 8192:
+            self._forget_emitted()
+        return ready
+
+    def _forget_emitted(self) -> None:
+        keep = self._group_start if self._group_open else self._count
+        for queue in (self._apart, self._grouped):
+            for item in queue:
+                if type(item) is tuple:
+                    keep = min(keep, item[0])
+                    break
+        if keep - self._base > 4096:
+            del self._fields[:keep - self._base]
+            self._base = keep
+
+    def _record(self, item: Pending) -> RawRecord:
+        if not isinstance(item, tuple):
+            return item  # a table row
+        start, end, command = item
+        fields = tuple(self._fields[start - self._base:end - self._base])
+        return RawRecord(Source(path=self._path, line=fields[0].line), fields, command=command)
+
+    def _raw_fields(self, found: list[RawField | _Wrapped]) -> tuple[list[RawField], tuple[str, ...]]:
+        fields: list[RawField] = []
+        for item in found:
+            if isinstance(item, _Wrapped):
+                if self._width_known is None:
+                    self._width_known = self._width()
+                fields.append(raw_field(item.label, text_value(_join(item.pieces, self._width_known)), item.line))
+            else:
+                fields.append(item)
+        return fields, tuple(map(_KEY, fields))
+
+
+def _split(out: deque[Pending], keys: tuple[str, ...], start: int, seen: set[str], chunk: int,
+           command: str | None) -> tuple[int, set[str]]:
+    """Close a record at each key already seen in the open chunk; returns the open chunk's start and keys."""
+    for offset, key in enumerate(keys):
+        if key in seen:
+            out.append((chunk, start + offset, command))
+            chunk, seen = start + offset, set()
+        seen.add(key)
+    return chunk, seen
 
 
 def _join(pieces: list[tuple[str, int]], width: int) -> str:
@@ -181,27 +353,44 @@ def _is_table_header(line: str, underline: str) -> bool:
     return all(pos < len(line) and line[pos] != " " and (pos == 0 or line[pos - 1] == " ") for pos in starts)
 
 
-def _read_table(lines: list[str], index: int, path: str, command: str | None, out: list[RawRecord]) -> int:
-    header, underline = lines[index], lines[index + 1]
+def _read_table(header: str, underline: str, source: Iterator[str], number: int, path: str,
+                command: str | None) -> tuple[list[RawRecord], str | None, int]:
+    """The rows under a table header (on line ``number``); returns them, the line that ended the table (not
+    read yet) and the number of the line before it."""
     starts = [m.start() for m in re.finditer(r"-+", underline)]
     labels = [_cell(header, starts, k) for k in range(len(starts))]
-    index += 2
+    number += 1
     rows: list[tuple[int, list[str]]] = []
-    while index < len(lines) and lines[index].strip() and not _PROMPT.match(lines[index]):
-        cells = [_cell(lines[index], starts, k) for k in range(len(starts))]
+    line = next(source, None)
+    while line is not None and line.strip() and not _PROMPT.match(line):
+        number += 1
+        cells = [_cell(line, starts, k) for k in range(len(starts))]
         if rows and not cells[0]:  # Format-Table -Wrap continues a cell on the next line
             for k, cell in enumerate(cells):
                 if cell:
                     rows[-1][1][k] = (rows[-1][1][k] + " " + cell).strip()
         else:
-            rows.append((index + 1, cells))
-        index += 1
-    for number, cells in rows:
-        fields = tuple(raw_field(label, text_value(cell), number) for label, cell in zip(labels, cells, strict=True) if label)
-        out.append(RawRecord(Source(path=path, line=number), fields, command=command))
-    return index
+            rows.append((number, cells))
+        line = next(source, None)
+    out = []
+    for row_number, cells in rows:
+        fields = tuple(raw_field(label, text_value(cell), row_number) for label, cell in zip(labels, cells, strict=True) if label)
+        out.append(RawRecord(Source(path=path, line=row_number), fields, command=command))
+    return out, line, number
 
 
 def _cell(line: str, starts: list[int], k: int) -> str:
     end = starts[k + 1] if k + 1 < len(starts) else len(line)
     return line[starts[k]:end].strip()
+
+
+class ConsoleReader(EvidenceReader):
+    """Format-List text and default tables: what is left when no other reader recognises a file."""
+
+    name = "console output"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        return True
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        return at_least_one(iter_console_text(file.text, file.display), file.display)

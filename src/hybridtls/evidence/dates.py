@@ -50,9 +50,24 @@ _MONTH_NAME_DAY = re.compile(
 )
 
 
+def _numeric(value: str) -> re.Match[str] | None:
+    """``_NUMERIC.match(value)``, remembered for the last value: the loader asks order_evidence, is_ambiguous and
+    parse_datetime about the same value one after the other."""
+    global _last_numeric
+    last_value, last_match = _last_numeric
+    if value is last_value or value == last_value:
+        return last_match
+    match = _NUMERIC.match(value)
+    _last_numeric = (value, match)
+    return match
+
+
+_last_numeric: tuple[str, re.Match[str] | None] = ("", None)
+
+
 def order_evidence(text: str) -> DateOrder | None:
     """Which day/month order this one value proves, if any."""
-    match = _NUMERIC.match(text.strip())
+    match = _numeric(text.strip())
     if not match or match["sep"] == ".":
         return None
     a, b = int(match["a"]), int(match["b"])
@@ -65,7 +80,7 @@ def order_evidence(text: str) -> DateOrder | None:
 
 def is_ambiguous(text: str) -> bool:
     """True when the value needs a day/month order to be read."""
-    match = _NUMERIC.match(text.strip())
+    match = _numeric(text.strip())
     if not match or match["sep"] == ".":
         return False
     a, b = int(match["a"]), int(match["b"])
@@ -86,10 +101,11 @@ def parse_datetime(text: str, order: DateOrder | None = None) -> datetime:
             return datetime(1970, 1, 1) + timedelta(milliseconds=int(match["ms"]))
         except OverflowError:
             raise ValueError(f"{value!r} is out of the range of dates") from None
-    match = _NUMERIC.match(value)
+    match = _numeric(value)
     if match:
-        a, b = int(match["a"]), int(match["b"])
-        if match["sep"] == ".":
+        first, sep, second, year = match.group("a", "sep", "b", "year")
+        a, b = int(first), int(second)
+        if sep == ".":
             day, month = a, b
         elif a == b:
             day = month = a
@@ -103,7 +119,7 @@ def parse_datetime(text: str, order: DateOrder | None = None) -> datetime:
             day, month = a, b
         else:
             month, day = a, b
-        return _build(_year(match["year"]), month, day, match)
+        return _build(_year(year), month, day, match)
     match = _YEAR_FIRST.match(value)
     if match:
         return _build(int(match["year"]), int(match["month"]), int(match["day"]), match)
@@ -122,17 +138,18 @@ def _year(text: str) -> int:
 
 
 def _build(year: int, month: int, day: int, match: re.Match[str]) -> datetime:
-    hour = int(match["hour"] or 0)
-    minute = int(match["minute"] or 0)
-    second = int(match["second"] or 0)
-    micro = int((match["fraction"] or "0").ljust(6, "0")[:6])
-    ampm = (match["ampm"] or "").replace(".", "").replace(" ", "").upper()
+    hour_text, minute_text, second_text, fraction, ampm_text, tz = match.group(
+        "hour", "minute", "second", "fraction", "ampm", "tz")
+    hour = int(hour_text or 0)
+    minute = int(minute_text or 0)
+    second = int(second_text or 0)
+    micro = int(fraction.ljust(6, "0")[:6]) if fraction else 0
+    ampm = ampm_text.replace(".", "").replace(" ", "").upper() if ampm_text else ""
     if ampm:
         if not 1 <= hour <= 12:
             raise ValueError(f"hour {hour} with {ampm}")
         hour = hour % 12 + (12 if ampm == "PM" else 0)
     moment = datetime(year, month, day, hour, minute, second, micro)  # raises ValueError when invalid
-    tz = match["tz"]
     if tz and tz not in ("Z", "UTC", "GMT"):
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")

@@ -7,11 +7,13 @@ Windows PowerShell's ``>`` and ``Out-File`` write UTF-16 LE with a BOM; PowerShe
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from hybridtls.errors import EvidenceError
 
 _EXPECTED = "expected PowerShell output saved as text, CSV or JSON"
+_BLANK = re.compile(rb"[ \t\r\n\x00\xef\xbb\xbf\xff\xfe]*")  # what an empty file may still hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +24,19 @@ class DecodedText:
 
 
 def decode_evidence(data: bytes, path: str) -> DecodedText:
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    """The text of a file. The bytes are read in place (a memoryview past the BOM, never a copy of the file), so
+    a large file is in memory twice only while it is decoded: as bytes and as text."""
+    if _BLANK.fullmatch(data):
         raise EvidenceError(f"the file is empty; {_EXPECTED}", path=path)
     if data.startswith(codecs.BOM_UTF8):
-        return _strict(data[3:], "utf-8", path, label="UTF-8 with BOM")
+        return _strict(memoryview(data)[3:], "utf-8", path, label="UTF-8 with BOM")
     if data.startswith(codecs.BOM_UTF16_LE):
-        return _utf16(data[2:], "utf-16-le", path)
+        return _utf16(memoryview(data)[2:], "utf-16-le", path)
     if data.startswith(codecs.BOM_UTF16_BE):
-        return _utf16(data[2:], "utf-16-be", path)
+        return _utf16(memoryview(data)[2:], "utf-16-be", path)
     sniffed = _sniff_utf16(data)
     if sniffed:
-        return _utf16(data, sniffed, path)
+        return _utf16(memoryview(data), sniffed, path)
     _refuse_binary(data, path)
     try:
         text = data.decode("utf-8")
@@ -57,7 +61,7 @@ def _sniff_utf16(data: bytes) -> str | None:
     return None
 
 
-def _utf16(body: bytes, codec: str, path: str) -> DecodedText:
+def _utf16(body: memoryview, codec: str, path: str) -> DecodedText:
     warning = None
     if len(body) % 2:
         body = body[:-1]
@@ -67,12 +71,12 @@ def _utf16(body: bytes, codec: str, path: str) -> DecodedText:
     return DecodedText(decoded.text, decoded.encoding, warning)
 
 
-def _strict(body: bytes, codec: str, path: str, *, label: str) -> DecodedText:
+def _strict(body: bytes | memoryview, codec: str, path: str, *, label: str) -> DecodedText:
     try:
-        text = body.decode(codec)
+        text = codecs.decode(body, codec)
     except UnicodeDecodeError as exc:
         step = 2 if codec.startswith("utf-16") else 1
-        prefix = body[: exc.start - exc.start % step]
+        prefix = bytes(body[: exc.start - exc.start % step])
         line = prefix.decode(codec, errors="replace").count("\n") + 1
         raise EvidenceError(
             f"bytes that are not valid {label} at byte {exc.start}; {_EXPECTED}",

@@ -1,53 +1,46 @@
 """Walk the paths given to ``check``, read every evidence file, and build one EvidenceSet.
 
-A file that cannot be read becomes an InputProblem and the run goes on with the rest.
+Each file is read by the first reader of ``registry.READERS`` that recognises it; its records are classified and
+built one by one as the reader yields them, so only model records are kept. A file that cannot be read becomes an
+InputProblem and the run goes on with the rest. A file reached twice (named and inside a folder given, or through
+a link) is read once.
+
+Day/month order: a file's own dates settle its order, or else the order the other files of the run prove. Once a
+file has proven one order, the records after are built with it (should the file go on to prove the other order
+too, it is read again without). A record whose dates need an order not known yet (``12/02/2016``) is built again
+once the run knows it; it alone is kept as read until then.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.console import read_console_text
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
-from hybridtls.evidence.decoding import decode_evidence
+from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.kinds import BuildContext, RecordKind, classify
 from hybridtls.evidence.raw import RawRecord
-from hybridtls.evidence.saved_probes import is_hybridtls_report, read_saved_probes
-from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES, looks_like_certificate_file
-from hybridtls.evidence.structured import read_csv, read_json
+from hybridtls.evidence.registry import FIELDS, read_records
+from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES
 from hybridtls.model import (
     CertificateFile,
-    DeliveryError,
     EvidenceSet,
     ExchangeCertificate,
-    HybridConfiguration,
     InputProblem,
     Notice,
-    OnlineConnector,
     ProbeResult,
-    ReceiveConnector,
-    SendConnector,
     SkippedRecord,
     Source,
-    TraceEntry,
-    TransportService,
 )
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
 MAX_FILE_BYTES = 256 * 1024 * 1024
-_EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
-T = TypeVar("T")
-_CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
 
 
 @dataclass(frozen=True)
@@ -58,18 +51,42 @@ class _FileToRead:
 
 
 @dataclass
-class _ParsedFile:
+class _Deferred:
+    """A record whose dates need the day/month order, and where its first build (without an order) went."""
+
+    record: RawRecord
+    kind: RecordKind
+    entry: int  # its place in _FileRead.entries
+    notices: tuple[int, int]  # its notices in ctx.notices
+    ambiguous: tuple[int, int]  # its dates in ctx.ambiguous_dates
+
+
+@dataclass
+class _FileRead:
     file: _FileToRead
-    classified: list[tuple[RawRecord, RecordKind]]
-    skipped: list[SkippedRecord]
-    proven_orders: set[DateOrder]
-    certificates: list[CertificateFile]
-    probes: list[ProbeResult] = field(default_factory=list)
+    ctx: BuildContext  # the notices and ambiguous dates of the builds
+    entries: list[object] = field(default_factory=list)  # model records in file order (None: built to nothing)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    proven_orders: set[DateOrder] = field(default_factory=set)
+    has_ambiguous: bool = False  # a date that needs the order to be read
+    deferred: list[_Deferred] = field(default_factory=list)
 
 
 def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]:
     found: list[_FileToRead] = []
     problems: list[InputProblem] = []
+    seen: set[object] = set()
+
+    def add(item: _FileToRead) -> None:
+        try:
+            status = item.real.stat()
+            identity: object = (status.st_dev, status.st_ino)
+        except OSError:
+            identity = os.path.abspath(item.real)  # reading it names the problem, once
+        if identity not in seen:  # the same file through a folder, a second mention or a link: read once
+            seen.add(identity)
+            found.append(item)
+
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -82,10 +99,10 @@ def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]
                     full = Path(dirpath) / name
                     relative = full.relative_to(path)
                     folder = relative.parts[-2] if len(relative.parts) >= 2 else root_name
-                    found.append(_FileToRead(str(full), full, folder))
+                    add(_FileToRead(str(full), full, folder))
         elif path.is_file():
             parent = path.parent.resolve().name if path.parent != Path(".") else None
-            found.append(_FileToRead(given, path, parent or None))
+            add(_FileToRead(given, path, parent or None))
         else:
             problems.append(InputProblem(source=Source(path=given), message="no such file or folder"))
     return found, problems
@@ -111,56 +128,39 @@ def load_evidence(paths: list[str], date_order: DateOrder | None = None) -> Evid
 
 def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
     files, problems = find_files(paths)
-    notices: list[Notice] = []
-    parsed: list[_ParsedFile] = []
+    notices: list[Notice] = []  # what reading found (decoding, mixed date orders), before what building found
+    done: list[_FileRead] = []
     for item in files:
         try:
-            parsed.append(_parse_file(item, notices))
+            done.append(_read_file(item, date_order, notices))
         except EvidenceError as exc:
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
 
-    run_orders = set().union(*(p.proven_orders for p in parsed)) if parsed else set()
-    built: list[object] = []
+    run_orders = set().union(*(read.proven_orders for read in done)) if done else set()
+    gathered: dict[str, list[object]] = {name: [] for name in FIELDS.values()}
     skipped: list[SkippedRecord] = []
-    for done in parsed:
-        order, order_note = _file_date_order(done, date_order, run_orders)
-        ctx = BuildContext(path=done.file.display, date_order=order, folder_server=done.file.folder_server)
-        for record, kind in done.classified:
-            result = kind.build(record, ctx)
-            if result is not None:
-                built.append(result)
-        if order_note and ctx.date_order is not None and _has_ambiguous(done):
-            ctx.note(None, order_note, "pass --date-order dmy or --date-order mdy to say which")
-        if ctx.ambiguous_dates:
-            lines = ", ".join(str(s.line) for s in ctx.ambiguous_dates[:5])
-            ctx.note(ctx.ambiguous_dates[0].line,
-                     f"dates on lines {lines} could be day-first or month-first and nothing in the evidence "
-                     "settles it; they are not used (expiry and timing checks skip them)",
-                     "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
-        notices.extend(ctx.notices)
-        skipped.extend(done.skipped)
-    def of(kind: type[T]) -> list[T]:
-        return [b for b in built if isinstance(b, kind)]
+    for read in done:
+        _settle_dates(read, date_order, run_orders)
+        notices.extend(read.ctx.notices)
+        skipped.extend(read.skipped)
+        for entry in read.entries:
+            if entry is not None:
+                gathered[FIELDS[type(entry)]].append(entry)
 
-    certificate_files = [c for done in parsed for c in done.certificates]
-    certificates = _join_certificate_files(of(ExchangeCertificate), certificate_files, notices)
-    probes = [p for done in parsed for p in done.probes]
+    certificate_files: list[CertificateFile] = gathered.pop("certificate_files")  # type: ignore[assignment]
+    probes: list[ProbeResult] = gathered.pop("probes")  # type: ignore[assignment]
+    records: list[ExchangeCertificate] = gathered.pop("certificates")  # type: ignore[assignment]
+    certificates = _join_certificate_files(records, certificate_files, notices)
     return EvidenceSet(
         files=tuple(f.display for f in files),
         certificates=tuple(certificates),
-        trace_entries=tuple(of(TraceEntry)),
-        send_connectors=tuple(of(SendConnector)),
-        receive_connectors=tuple(of(ReceiveConnector)),
-        hybrid_configurations=tuple(of(HybridConfiguration)),
-        online_connectors=tuple(of(OnlineConnector)),
-        transport_services=tuple(of(TransportService)),
-        delivery_errors=tuple(of(DeliveryError)),
         certificate_files=tuple(certificate_files),
         probes=tuple(probes),
         skipped=tuple(skipped),
         notices=tuple(notices),
         problems=tuple(problems),
+        **{name: tuple(items) for name, items in gathered.items()},  # type: ignore[arg-type]
     )
 
 
@@ -184,7 +184,8 @@ def _join_certificate_files(records: list[ExchangeCertificate], files: list[Cert
     return joined
 
 
-def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
+def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Notice]) -> _FileRead:
+    """Read one file through its reader, classifying and building each record as it comes."""
     try:
         size = item.real.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -192,79 +193,89 @@ def _parse_file(item: _FileToRead, notices: list[Notice]) -> _ParsedFile:
         data = item.real.read_bytes()
     except OSError as exc:
         raise EvidenceError(f"cannot read the file ({exc.strerror or exc})", path=item.display) from None
-    if looks_like_certificate_file(item.display, data):
-        from hybridtls.evidence.certificates import read_certificate_file  # cryptography: only when needed
-
-        return _ParsedFile(item, [], [], set(), read_certificate_file(data, item.display, _environment_password))
-    decoded = decode_evidence(data, item.display)
-    if decoded.warning:
-        notices.append(Notice(source=Source(path=item.display), message=decoded.warning))
-    saved = _saved_report(decoded.text, item.display)
-    if saved is not None:
-        return _ParsedFile(item, [], [], set(), [], saved)
-    records = _read_records(decoded.text, item.display)
-    classified: list[tuple[RawRecord, RecordKind]] = []
-    skipped: list[SkippedRecord] = []
-    orders: set[DateOrder] = set()
-    for record in records:
-        kind = classify(record)
-        if kind is None:
-            skipped.append(SkippedRecord(source=record.source, properties=tuple(f.label for f in record.fields),
-                                         type_hint=record.type_hint))
-            continue
-        classified.append((record, kind))
-        for raw in record.fields:
-            if raw.key in kind.date_fields:
-                proven = order_evidence(raw.value.text)
-                if proven:
-                    orders.add(proven)
-    if len(orders) > 1:
+    evidence = EvidenceFile(item.display, data)
+    del data  # the file holds the bytes until its text is decoded, and no longer
+    try:
+        read, held = _read_through(item, evidence, override, assume=override is None)
+        if not held:  # an order was assumed and the file turned out to mix orders: read it again without
+            read, _ = _read_through(item, evidence, override, assume=False)
+    finally:
+        if evidence.warning:
+            notices.append(Notice(source=Source(path=item.display), message=evidence.warning))
+    if len(read.proven_orders) > 1:
         notices.append(Notice(source=Source(path=item.display),
                               message="the file mixes day-first and month-first dates; ambiguous ones are not used",
                               hint="pass --date-order dmy or --date-order mdy"))
-    return _ParsedFile(item, classified, skipped, orders, [])
+    return read
 
 
-def _environment_password(path: str) -> bytes | None:
-    password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
-    return password.encode() if password is not None else None
+def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder | None, *,
+                  assume: bool) -> tuple[_FileRead, bool]:
+    """Build each record as the file's reader yields it. With ``assume``, once the file's dates have proven one
+    order, later records are built with it: the file's order, unless the file proves the other one too (then
+    the assumption did not hold, and the file is read again without it)."""
+    read = _FileRead(item, BuildContext(path=item.display, date_order=override, folder_server=item.folder_server))
+    ctx, entries, orders = read.ctx, read.entries, read.proven_orders
+    defer = override is None
+    for record in read_records(evidence):
+        if not isinstance(record, RawRecord):
+            entries.append(record)  # already a model record (a certificate file, a saved probe)
+            continue
+        kind = classify(record)
+        if kind is None:
+            read.skipped.append(SkippedRecord(source=record.source, properties=tuple(f.label for f in record.fields),
+                                              type_hint=record.type_hint))
+            continue
+        fields = record.fields
+        for position in record.positions_of(kind.date_fields):
+            text = fields[position].value.text
+            proven = order_evidence(text)
+            if proven:
+                orders.add(proven)
+            elif not read.has_ambiguous and is_ambiguous(text):
+                read.has_ambiguous = True
+        if assume and ctx.date_order is None and len(orders) == 1:
+            ctx.date_order = next(iter(orders))
+        notices_before, dates_before = len(ctx.notices), len(ctx.ambiguous_dates)
+        built = kind.build(record, ctx)
+        if defer and len(ctx.ambiguous_dates) > dates_before:
+            read.deferred.append(_Deferred(record, kind, len(entries), (notices_before, len(ctx.notices)),
+                                           (dates_before, len(ctx.ambiguous_dates))))
+            entries.append(built)
+        elif built is not None:
+            entries.append(built)
+    return read, not (assume and len(orders) > 1 and ctx.ordered_dates)
 
 
-def _saved_report(text: str, path: str) -> list[ProbeResult] | None:
-    """The probes of a saved hybridtls report, or None when the text is not one."""
-    head = text.lstrip()[:400]
-    if not head.startswith("{") or '"hybridtls"' not in head:
-        return None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
-        return None  # read_json reports it with its line
-    if not is_hybridtls_report(document):
-        return None
-    return read_saved_probes(document, path)
-
-
-def _read_records(text: str, path: str) -> list[RawRecord]:
-    stripped = text.lstrip()
-    first_line = stripped.split("\n", 1)[0].strip()
-    if stripped.startswith(("{", "[")):
-        records = read_json(text, path)
-    elif stripped.startswith(("<Objs", "<?xml")):
-        raise EvidenceError("CliXML (Export-Clixml) is not read yet; " + _EXPECTED, path=path,
-                            hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json")
-    elif first_line.startswith("#Software: Microsoft Exchange"):
-        raise EvidenceError("an Exchange log file; check does not read logs yet; " + _EXPECTED, path=path)
-    elif first_line.startswith("#TYPE") or _CSV_HEADER.match(first_line):
-        records = read_csv(text, path)
-    else:
-        records = read_console_text(text, path)
-    if not records:
-        raise EvidenceError("no PowerShell output found; " + _EXPECTED, path=path)
-    return records
+def _settle_dates(read: _FileRead, override: DateOrder | None, run_orders: set[DateOrder]) -> None:
+    """Build again, with the order now known, the records whose dates needed it; then say what was assumed."""
+    order, order_note = _file_date_order(read, override, run_orders)
+    ctx = read.ctx
+    if order is not None and read.deferred:
+        notices, dates = [], []
+        notices_at = dates_at = 0
+        for deferred in read.deferred:
+            again = BuildContext(path=ctx.path, date_order=order, folder_server=ctx.folder_server)
+            read.entries[deferred.entry] = deferred.kind.build(deferred.record, again)
+            notices += ctx.notices[notices_at:deferred.notices[0]] + again.notices
+            dates += ctx.ambiguous_dates[dates_at:deferred.ambiguous[0]] + again.ambiguous_dates
+            notices_at, dates_at = deferred.notices[1], deferred.ambiguous[1]
+        ctx.notices[:] = notices + ctx.notices[notices_at:]
+        ctx.ambiguous_dates[:] = dates + ctx.ambiguous_dates[dates_at:]
+    read.deferred.clear()
+    ctx.date_order = order
+    if order_note and ctx.date_order is not None and read.has_ambiguous:
+        ctx.note(None, order_note, "pass --date-order dmy or --date-order mdy to say which")
+    if ctx.ambiguous_dates:
+        lines = ", ".join(str(s.line) for s in ctx.ambiguous_dates[:5])
+        ctx.note(ctx.ambiguous_dates[0].line,
+                 f"dates on lines {lines} could be day-first or month-first and nothing in the evidence "
+                 "settles it; they are not used (expiry and timing checks skip them)",
+                 "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
 
 
 def _file_date_order(
-    item: _ParsedFile, override: DateOrder | None, run_orders: set[DateOrder]
+    item: _FileRead, override: DateOrder | None, run_orders: set[DateOrder]
 ) -> tuple[DateOrder | None, str | None]:
     if override is not None:
         return override, None
@@ -276,12 +287,3 @@ def _file_date_order(
         return order, (f"dates here could be read either way; read as {word}, the order the other evidence "
                        "files of this run prove")
     return None, None
-
-
-def _has_ambiguous(item: _ParsedFile) -> bool:
-    return any(
-        is_ambiguous(raw.value.text)
-        for record, kind in item.classified
-        for raw in record.fields
-        if raw.key in kind.date_fields
-    )

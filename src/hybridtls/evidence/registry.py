@@ -1,0 +1,70 @@
+"""Every evidence reader, in the order they are asked, and where each kind of record goes in the EvidenceSet.
+
+To read a new format: write a module with an ``EvidenceReader`` (see ``interface``) and add it to ``READERS``,
+before the readers whose recognition would also take the file. To read a new cmdlet's output, add a
+``RecordKind`` to ``kinds.KINDS``; if it builds a new kind of model record, give that record its field here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from hybridtls.errors import EvidenceError
+from hybridtls.evidence.console import ConsoleReader
+from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
+from hybridtls.evidence.saved_report import SavedReportReader
+from hybridtls.evidence.sniff import CertificateFileReader
+from hybridtls.evidence.structured import CsvReader, JsonReader
+from hybridtls.model import (
+    AnchorRecord,
+    CertificateFile,
+    DeliveryError,
+    ExchangeCertificate,
+    HybridConfiguration,
+    OnlineConnector,
+    ProbeResult,
+    ReceiveConnector,
+    SendConnector,
+    TraceEntry,
+    TransportService,
+)
+
+READERS: tuple[EvidenceReader, ...] = (
+    CertificateFileReader(),  # from the bytes: before any decoding
+    SavedReportReader(),
+    JsonReader(),
+    NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
+               hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
+    NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
+               "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
+    CsvReader(),
+    ConsoleReader(),  # recognises anything: last
+)
+
+# The EvidenceSet field each kind of model record is gathered into.
+FIELDS: Mapping[type, str] = {
+    ExchangeCertificate: "certificates",
+    TraceEntry: "trace_entries",
+    SendConnector: "send_connectors",
+    ReceiveConnector: "receive_connectors",
+    HybridConfiguration: "hybrid_configurations",
+    OnlineConnector: "online_connectors",
+    TransportService: "transport_services",
+    DeliveryError: "delivery_errors",
+    CertificateFile: "certificate_files",
+    ProbeResult: "probes",
+    AnchorRecord: "recorded_anchors",
+}
+
+
+def reader_for(file: EvidenceFile, readers: tuple[EvidenceReader, ...] = READERS) -> EvidenceReader:
+    """The first reader that recognises the file (the console reader takes whatever is left)."""
+    for reader in readers:
+        if reader.recognises(file):
+            return reader
+    raise EvidenceError("no reader recognises the file; " + EXPECTED, path=file.display)
+
+
+def read_records(file: EvidenceFile, readers: tuple[EvidenceReader, ...] = READERS) -> Iterator[Record]:
+    """The records of one file, as its reader yields them."""
+    return reader_for(file, readers).read(file)

@@ -1,0 +1,62 @@
+"""Readers yield records as they read: the first records of a large file come before the rest of it is split into
+lines, and grouping that only the end of a file can decide (forum double-spacing) still comes out right."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from hybridtls.evidence import console, interface, structured
+from hybridtls.evidence.console import iter_console_text, read_console_text
+
+
+def _counting_pieces(monkeypatch: pytest.MonkeyPatch, module: object) -> list[int]:
+    taken: list[int] = []
+    pieces = interface.pieces
+
+    def counting(text: str, start: int = 0, size: int = 1 << 20) -> Iterator[str]:
+        for piece in pieces(text, start, 4096):
+            taken.append(len(piece))
+            yield piece
+
+    monkeypatch.setattr(module, "pieces", counting)
+    return taken
+
+
+def test_console_records_come_before_the_file_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = _counting_pieces(monkeypatch, console)
+    row = "Received         : 3/20/2026 8:00:00 AM\nSenderAddress    : a@contoso.com\nStatus           : Pending\n\n"
+    records = iter_console_text(row * 5000, "trace.txt")
+    first = next(records)
+    assert first.get("Status").value.text == "Pending"  # type: ignore[union-attr]
+    assert len(taken) <= 2  # of ~100 pieces
+    assert sum(1 for _ in records) == 4999
+
+
+def test_csv_rows_come_before_the_file_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = _counting_pieces(monkeypatch, structured)
+    text = '"Thumbprint","Services"\n' + '"AAAA","SMTP"\n' * 20000
+    rows = structured.iter_csv(text, "certs.csv")
+    assert next(rows).get("Services").value.text == "SMTP"  # type: ignore[union-attr]
+    assert len(taken) <= 3  # the header's piece, and the first piece of rows
+    assert sum(1 for _ in rows) == 19999
+
+
+def test_spaced_paste_is_grouped_once_its_end_shows_it_is_spaced() -> None:
+    """Blank lines between every property: the first segments read alone would be one-property records."""
+    lines = ["Thumbprint : AAAA", "Services : SMTP", "RootCAType : Registry"] * 3
+    records = read_console_text("\n\n".join(lines) + "\n", "paste.txt")
+    assert [len(r.fields) for r in records] == [3, 3, 3]
+    assert [r.source.line for r in records] == [1, 7, 13]
+
+
+def test_ordinary_output_with_an_odd_record_is_not_grouped() -> None:
+    """Most segments hold many properties: each is its own record, even one that shares no first property."""
+    text = ("Thumbprint : AAAA\nServices : SMTP\n\n"
+            "Services : IIS\nRootCAType : Registry\n\n"
+            "Thumbprint : BBBB\nServices : SMTP\n\n"
+            "Thumbprint : CCCC\nServices : SMTP\n")
+    records = read_console_text(text, "certs.txt")
+    assert [[f.label for f in r.fields] for r in records] == [
+        ["Thumbprint", "Services"], ["Services", "RootCAType"], ["Thumbprint", "Services"], ["Thumbprint", "Services"]]
