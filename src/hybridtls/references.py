@@ -12,6 +12,8 @@ EXPIRY_NOTICE_DAYS = 60  # ... within this many, a notice
 EDGE_TLS_NAME_LIMIT = 256  # characters the Edge Transport directory accepts in TlsCertificateName
 CORRELATION_WINDOW_DAYS = 60  # pending mail this soon after a certificate's NotBefore is blamed on it
 MINIMUM_NEW_CERTIFICATE_DAYS = 30  # a new certificate should be valid for at least this long (plan)
+MAX_CITATIONS = 20  # citations listed per finding; the rest are counted, so a report grows with the findings only
+MAX_NAMES_IN_MESSAGE = 10  # servers (or other names) a message lists before "and N more"
 
 # Object identifiers
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # EKU Server Authentication

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
 from hybridtls.powershell import check_pasteable
+from hybridtls.references import MAX_CITATIONS
 
 
 class NotApplicable(Exception):
@@ -91,13 +92,23 @@ class Check:
         server: str | None = None,
         severity: Severity | None = None,
         about: FindingSubject | None = None,
+        evidence_omitted: int = 0,
+        evidence_omitted_where: str = "",
     ) -> Finding:
+        """A finding of this check. Its citations are cut to MAX_CITATIONS (the first ones: put the most telling
+        first); the count of the rest, and where they are, are kept instead."""
+        cited = tuple(evidence)
+        if len(cited) > MAX_CITATIONS:
+            evidence_omitted += len(cited) - MAX_CITATIONS
+            cited = cited[:MAX_CITATIONS]
         return Finding(
             check_id=self.id,
             severity=severity or self.severity,
             subject=subject,
             message=message,
-            evidence=tuple(evidence),
+            evidence=cited,
+            evidence_omitted=evidence_omitted,
+            evidence_omitted_where=evidence_omitted_where if evidence_omitted else "",
             remediation=check_pasteable(remediation or self.remediation),  # a fix never carries a raw control character
             server=server,
             about=about or FindingSubject(server=server),

@@ -7,6 +7,7 @@ Certification Authorities" shows RootCAType Registry, and Exchange Online mail t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
@@ -64,16 +65,37 @@ def _ca_issued_groups(evidence: EvidenceSet) -> list[CertificateGroup]:
     return [g for g in group_certificates(with_root) if g.is_ca_issued]
 
 
-def _contrast(group: CertificateGroup, cert: ExchangeCertificate) -> tuple[str, list[Citation]]:
-    """How the same certificate reads on the other servers."""
-    others = [c for c in group.observations if c.root_ca_type is not cert.root_ca_type
-              and server_name(c).casefold() != server_name(cert).casefold()]
-    if not others:
-        return "", []
-    words = ", ".join(sorted({f"{server_name(c)} ({c.root_ca_type.value})" for c in others if c.root_ca_type}))
-    citations = [cite(c, "rootcatype", "RootCAType", c.root_ca_type.value if c.root_ca_type else "?")
-                 for c in others]
-    return f" The same certificate reads differently on {words}.", citations
+@dataclass(frozen=True, slots=True)
+class _Contrast:
+    """How one certificate group reads, RootCAType by RootCAType, worked out once per group."""
+
+    by_type: dict[RootCAType, list[ExchangeCertificate]]
+
+    @classmethod
+    def of(cls, group: CertificateGroup) -> _Contrast:
+        by_type: dict[RootCAType, list[ExchangeCertificate]] = {}
+        for cert in group.observations:
+            if cert.root_ca_type is not None:
+                by_type.setdefault(cert.root_ca_type, []).append(cert)
+        return cls(by_type)
+
+    def against(self, cert: ExchangeCertificate) -> tuple[str, list[Citation], int]:
+        """The words, the first citations and the count of the rest, for the servers where it reads otherwise."""
+        others = [c for kind, certs in self.by_type.items() if kind is not cert.root_ca_type for c in certs
+                  if server_name(c).casefold() != server_name(cert).casefold()][:refs.MAX_CITATIONS + 1]
+        if not others:
+            return "", [], 0
+        total = sum(len(certs) for kind, certs in self.by_type.items() if kind is not cert.root_ca_type)
+        names = sorted({f"{server_name(c)} ({c.root_ca_type.value})" for c in others if c.root_ca_type})
+        words = ", ".join(names[:refs.MAX_NAMES_IN_MESSAGE])
+        if total > refs.MAX_NAMES_IN_MESSAGE:
+            words += f" and {total - refs.MAX_NAMES_IN_MESSAGE} more"
+        citations = [cite(c, "rootcatype", "RootCAType", c.root_ca_type.value if c.root_ca_type else "?")
+                     for c in others[:refs.MAX_CITATIONS]]
+        return f" The same certificate reads differently on {words}.", citations, max(0, total - len(citations))
+
+
+_ELSEWHERE = "RootCAType of the same certificate on the other servers, in their Get-ExchangeCertificate output"
 
 
 def _severity_for(cert: ExchangeCertificate, high: Severity) -> Severity:
@@ -82,10 +104,11 @@ def _severity_for(cert: ExchangeCertificate, high: Severity) -> Severity:
 
 def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group in _ca_issued_groups(evidence):
+        contrasts = _Contrast.of(group)
         for cert in group.observations:
             if cert.root_ca_type is not RootCAType.REGISTRY:
                 continue
-            contrast, contrast_citations = _contrast(group, cert)
+            contrast, contrast_citations, omitted = contrasts.against(cert)
             yield ROOT_IN_REGISTRY.finding(
                 subject=f"{server_name(cert)}: {group.name}",
                 server=server_name(cert), about=about(cert),
@@ -102,6 +125,7 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
                           cite(cert, "isselfsigned", "IsSelfSigned", cert.is_self_signed),
                           cite(cert, "services", "Services", ", ".join(sorted(cert.services or ())) or "None"),
                           *contrast_citations],
+                evidence_omitted=omitted, evidence_omitted_where=_ELSEWHERE,
                 remediation=authroot_fix(cert),
             )
 
@@ -146,11 +170,12 @@ _OTHER_ROOT_WORDS = {
 
 def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for group in _ca_issued_groups(evidence):
+        contrasts = _Contrast.of(group)
         for cert in group.observations:
             if cert.root_ca_type not in _OTHER_ROOT_WORDS or cert.status is CertificateStatus.PENDING_REQUEST:
                 continue
             assert cert.root_ca_type is not None
-            contrast, contrast_citations = _contrast(group, cert)
+            contrast, contrast_citations, omitted = contrasts.against(cert)
             fix = authroot_fix(cert)
             if cert.root_ca_type is RootCAType.ENTERPRISE:
                 script = Script("# If this certificate is meant for hybrid mail, replace it with one from a public CA and",
@@ -163,6 +188,7 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 message=(f"On {server_name(cert)} the CA-issued certificate {group.name} has RootCAType "
                          f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast),
                 evidence=[cite(cert, "rootcatype", "RootCAType", cert.root_ca_type.value), *contrast_citations],
+                evidence_omitted=omitted, evidence_omitted_where=_ELSEWHERE,
                 remediation=fix,
             )
 

@@ -59,7 +59,9 @@ class Finding:
     severity: Severity
     subject: str  # what a person reads: "EXCAS1: CN=mail.contoso.com (thumbprint ...)"
     message: str
-    evidence: tuple[Citation, ...] = ()
+    evidence: tuple[Citation, ...] = ()  # at most MAX_CITATIONS, the most telling first
+    evidence_omitted: int = 0  # citations of the same kind not listed (a finding's size never grows with the estate)
+    evidence_omitted_where: str = ""  # where the ones not listed are, in words
     remediation: str = ""
     server: str | None = None
     about: FindingSubject = FindingSubject()

@@ -11,7 +11,7 @@ from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
+from hybridtls.report.views import certificate_matrix, omitted_words, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -35,6 +35,7 @@ class _Item:
     check: Check
     label: str
     references: tuple[_Reference, ...]
+    omitted: str
 
 
 def _reference(text: str) -> _Reference:
@@ -62,7 +63,8 @@ def environment() -> Environment:
 
 def render_html(report: Report) -> str:
     items = [_Item(f, report.check(f.check_id), _LABEL[f.severity.value],
-                   tuple(_reference(r) for r in report.check(f.check_id).references)) for f in report.findings]
+                   tuple(_reference(r) for r in report.check(f.check_id).references), omitted_words(f))
+             for f in report.findings]
     idle: dict[tuple[str, str], list[str]] = {}
     for outcome in report.outcomes:
         if outcome.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from hybridtls.model import CheckStatus, InputProblem, Notice
 from hybridtls.report.escape import inert
-from hybridtls.report.views import certificate_matrix, probe_rows, trace_timeline
+from hybridtls.report.views import certificate_matrix, omitted_words, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -54,6 +54,8 @@ def render_markdown(report: Report) -> str:
         if finding.evidence:
             out += ["", _table(["Evidence", "What it says"],
                                [[text(c.source), text(c.text)] for c in finding.evidence])]
+        if finding.evidence_omitted:
+            out += ["", f"*{text(omitted_words(finding))}*"]
         out += ["", f"*Why:* {text(check.explanation)}", "", "*Fix:*", "", code_block(finding.remediation)]
     matrix = certificate_matrix(report.evidence, report.now)
     if matrix:

@@ -17,6 +17,7 @@ from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem,
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
+from hybridtls.report.views import omitted_words
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -202,6 +203,8 @@ def _finding(report: Report, finding: Finding, console: Console) -> None:
             line = Text(inert(str(citation.source), single_line=True), style="cyan")
             line.append("  " + inert(citation.text, single_line=True), style="")
             lines.extend(_wrapped(line, 4, width))
+        if finding.evidence_omitted:
+            lines.extend(_wrapped(Text(omitted_words(finding), style="dim"), 4, width))
     lines.append(Text("  Why", style="underline"))
     lines.extend(_wrapped(Text(check.explanation, style="dim"), 4, width))
     lines.append(Text("  Fix", style="underline"))

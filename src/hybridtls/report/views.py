@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
-from hybridtls.model import EvidenceSet, ProbeOutcome, RootCAType, TraceStatus
+from hybridtls.model import EvidenceSet, Finding, ProbeOutcome, RootCAType, TraceStatus
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -200,3 +200,11 @@ def trace_timeline(evidence: EvidenceSet, width: int = 900, height: int = 240) -
 
 def _status_word(status: TraceStatus | None) -> str:
     return status.value if status in STATUS_ORDER else "Other"
+
+
+def omitted_words(finding: Finding) -> str:
+    """What a finding's cut citation list leaves out: how many, and where they are."""
+    if not finding.evidence_omitted:
+        return ""
+    where = f": {finding.evidence_omitted_where}" if finding.evidence_omitted_where else ""
+    return f"... and {finding.evidence_omitted} more citation(s) of the same kind, not listed{where}"
