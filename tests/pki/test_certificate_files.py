@@ -115,3 +115,36 @@ def test_truncated_and_mutated_certificates_raise_only_evidence_error(data) -> N
 
 
 _SAMPLE_DER = issue(name("fuzz.contoso.com", "Contoso", "US"), key=rsa_key(slot=9), dns=("fuzz.contoso.com",)).der
+
+
+def _with_mac_iterations(pfx: bytes, iterations: int) -> bytes:
+    """The same PFX with its MacData asking for another iteration count (lengths re-encoded)."""
+    from hybridtls.pki.der import children, read_tlv
+
+    def tlv(tag: int, body: bytes) -> bytes:
+        size = len(body)
+        head = bytes([size]) if size < 0x80 else bytes([0x80 | ((size.bit_length() + 7) // 8)]) + size.to_bytes(
+            (size.bit_length() + 7) // 8, "big")
+        return bytes([tag]) + head + body
+
+    outer = read_tlv(pfx, 0)
+    version, auth_safe, mac_data = list(children(pfx, outer))
+    digest, salt, _ = list(children(pfx, mac_data))
+    count = iterations.to_bytes((iterations.bit_length() + 8) // 8, "big")
+    mac = tlv(0x30, digest.whole(pfx) + salt.whole(pfx) + tlv(0x02, count))
+    return tlv(0x30, version.whole(pfx) + auth_safe.whole(pfx) + mac)
+
+
+def test_a_pfx_asking_for_absurd_iterations_is_refused_before_any_derivation(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    leaf = issue(name("mail.contoso.com"), dns=("mail.contoso.com",), key=rsa_key(slot=3))
+    pfx = pkcs12.serialize_key_and_certificates(b"x", leaf.key, leaf.cert, None, BestAvailableEncryption(b"pw"))
+    assert read_certificate_file(_with_mac_iterations(pfx, 2048), "same.pfx", lambda _: b"pw")  # still reads
+    hostile = _with_mac_iterations(pfx, 100_000_000)
+    with pytest.raises(EvidenceError, match=r"asks for 100,000,000 key-derivation iterations, over the limit of 1,000,000") as refused:
+        read_certificate_file(hostile, "hostile.pfx", lambda _: b"pw")
+    assert refused.value.hint == "if you trust the file, allow more with HYBRIDTLS_MAX_PFX_ITERATIONS=100000000"
+    huge = _with_mac_iterations(pfx, 10**40)
+    with pytest.raises(EvidenceError, match="more than 2\\^64"):
+        read_certificate_file(huge, "huge.pfx", lambda _: b"pw")

@@ -102,7 +102,34 @@ def _read_der(der: bytes, path: str, passwords: PasswordSource | None, *, what: 
     return _read_pfx(der, path, passwords)
 
 
+# The most key-derivation iterations a PFX may ask for before any derivation runs. Real exporters write far
+# fewer: Windows 2,000, OpenSSL 2,048, cryptography 20,000 (and 2,048 for its MAC), Java's keytool 10,000;
+# 1,000,000 PBKDF2-SHA256 rounds take about a second. A crafted file asking for 10^8 would hold a run for minutes.
+MAX_PFX_ITERATIONS = 1_000_000
+_ITERATIONS_VARIABLE = "HYBRIDTLS_MAX_PFX_ITERATIONS"
+
+
+def _refuse_costly_pfx(der: bytes, path: str) -> None:
+    import os
+
+    from hybridtls.pki.der import DerError, salted_iteration_counts
+
+    limit = MAX_PFX_ITERATIONS
+    if os.environ.get(_ITERATIONS_VARIABLE, "").isdigit():
+        limit = int(os.environ[_ITERATIONS_VARIABLE][:12])
+    try:
+        worst = max(salted_iteration_counts(der), default=0)
+    except DerError:
+        return  # not DER throughout (BER from some exporters): left to cryptography's parser
+    if worst > limit:
+        shown = f"{worst:,}" if worst < 1 << 64 else "more than 2^64"
+        raise EvidenceError(f"the PFX asks for {shown} key-derivation iterations, over the limit of {limit:,}; "
+                            "not opened", path=path,
+                            hint=f"if you trust the file, allow more with {_ITERATIONS_VARIABLE}={worst}")
+
+
 def _read_pfx(der: bytes, path: str, passwords: PasswordSource | None) -> list[CertificateFile]:
+    _refuse_costly_pfx(der, path)
     for attempt in (None, b"", "ask"):
         password = attempt
         if attempt == "ask":

@@ -105,3 +105,42 @@ def tbs_fields(tbs: bytes) -> TbsFields:
     if len(items) < 5 or items[0].tag != 0x02 or items[2].tag != 0x30 or items[4].tag != 0x30:
         raise DerError("TBSCertificate has an unexpected shape")
     return TbsFields(items[0].body(tbs), items[2].whole(tbs), items[4].whole(tbs))
+
+
+def salted_iteration_counts(data: bytes, *, max_nodes: int = 100_000, max_depth: int = 32) -> list[int]:
+    """Every iteration count in a PKCS#12 file, found without deriving a key: the INTEGER that follows a salt
+    (OCTET STRING) in a SEQUENCE, which is the shape of MacData, pkcs-12PbeParams and PBKDF2-params. OCTET STRINGs
+    that hold DER (the AuthenticatedSafe and its SafeContents) are walked too; encrypted contents are not, but
+    their algorithm parameters sit outside them. Bounded in nodes and depth; DerError when the bytes are not DER.
+    """
+    counts: list[int] = []
+    visited = 0
+
+    def walk(buffer: bytes, start: int, end: int, depth: int) -> None:
+        nonlocal visited
+        if depth > max_depth:
+            raise DerError("nested too deeply")
+        pos = start
+        previous = 0
+        while pos < end:
+            node = read_tlv(buffer, pos, end)
+            visited += 1
+            if visited > max_nodes:
+                raise DerError("too many elements")
+            if node.tag == 0x02 and previous == 0x04:
+                counts.append(int.from_bytes(node.body(buffer)[:9], "big") if node.end - node.content <= 8
+                              else 1 << 64)  # more than 8 octets: larger than any count worth deriving
+            elif node.tag & 0x20:
+                walk(buffer, node.content, node.end, depth + 1)
+            elif node.tag == 0x04 and node.end - node.content > 2 and buffer[node.content] == 0x30:
+                inner = node.body(buffer)
+                try:
+                    if read_tlv(inner, 0).end == len(inner):
+                        walk(inner, 0, len(inner), depth + 1)
+                except DerError:
+                    pass  # an octet string that merely starts like DER (a salt, a digest)
+            previous = node.tag
+            pos = node.end
+
+    walk(data, 0, len(data), 0)
+    return counts
