@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from hybridtls.errors import NothingUsable, UsageError
+from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 from hybridtls.model import Severity
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from hybridtls.report import Plan, Report
     from hybridtls.smtp.targets import Target
 
+MAX_PASSWORD_FILE_BYTES = 64 * 1024  # a password is one line; anything larger is not a password file
+MAX_TARGETS_FILE_BYTES = 16 * 1024 * 1024
 PasswordSource = Callable[[str], "bytes | None"]  # asked with a PFX file's name; None when no password is known
 
 
@@ -59,13 +62,14 @@ class ProbeOptions:
 
 
 def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
-                   date_order: DateOrder | None = None, fail_on: Severity | None = Severity.WARNING) -> Report:
+                   date_order: DateOrder | None = None, fail_on: Severity | None = Severity.WARNING,
+                   max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Report:
     """``hybridtls check``: read evidence files and folders, build the chains, run every check."""
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.loader import load_evidence
 
     judged_at = _now(now)
-    evidence = load_evidence(list(paths), date_order)
+    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size)
     if not evidence.usable:
         raise NothingUsable(
             "nothing usable was read from " + ", ".join(paths),
@@ -75,7 +79,7 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
         evidence = replace(evidence, notices=(*evidence.notices, *_ignored(evidence.recorded_anchors)))
     if _has_chains(evidence) or trust.trust or trust.intermediates:  # cryptography loads only when needed
         problems: list[InputProblem] = []
-        store = _trust_store(trust, evidence.recorded_anchors, problems)
+        store = _trust_store(trust, evidence.recorded_anchors, problems, max_file_size)
         evidence = judge_chains(_with_problems(evidence, problems), store)
     if now is None:
         evidence = _note_old_evidence(evidence, judged_at, paths)
@@ -84,7 +88,8 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
 
 def judge_certificates(files: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
                        names: Sequence[str] = (), tls_certificate_names: Sequence[str] = (),
-                       fetch_aia: bool = False, fail_on: Severity | None = Severity.WARNING) -> Report:
+                       fetch_aia: bool = False, fail_on: Severity | None = Severity.WARNING,
+                       max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Report:
     """``hybridtls cert``: certificate files as Windows and Exchange see them, and the chain Exchange Online
     would build for each leaf."""
     from hybridtls.checks import CheckContext
@@ -93,10 +98,10 @@ def judge_certificates(files: Sequence[str], *, now: datetime | None = None, tru
 
     judged_at = _now(now)
     problems: list[InputProblem] = []
-    subjects = read_certificate_paths(files, trust.passwords, problems)
+    subjects = read_certificate_paths(files, trust.passwords, problems, max_file_size=max_file_size)
     if not subjects:
         raise NothingUsable("no certificate was read from " + ", ".join(files), problems=_problem_lines(problems))
-    store = _trust_store(trust, (), problems)
+    store = _trust_store(trust, (), problems, max_file_size)
     notices: list[Notice] = []
     chains = build_chains_fetching(subjects, store, notices) if fetch_aia else store.chains_of_files(subjects)
     evidence = EvidenceSet(files=tuple(files), certificate_files=tuple(subjects), chains=chains,
@@ -134,7 +139,8 @@ def probe_and_judge(targets: Sequence[str], **kwargs: object) -> Report:
 
 
 def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime | None = None,
-                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.ERROR) -> Plan:
+                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.ERROR,
+                max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Plan:
     """``hybridtls plan``: what refers to the current certificate, the ordered steps to switch to the new one,
     and what would fail if it were done as planned."""
     from hybridtls.evidence.certsource import read_certificate_paths
@@ -145,11 +151,11 @@ def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime |
 
     planned_at = _now(now)
     problems: list[InputProblem] = []
-    new = read_certificate_paths([new_cert], trust.passwords, problems)
+    new = read_certificate_paths([new_cert], trust.passwords, problems, max_file_size=max_file_size)
     if not new:
         raise NothingUsable(f"no certificate was read from --new-cert {new_cert}", problems=_problem_lines(problems))
-    evidence = load_evidence(list(evidence_paths))
-    store = _trust_store(trust, evidence.recorded_anchors, problems)
+    evidence = load_evidence(list(evidence_paths), max_file_size=max_file_size)
+    store = _trust_store(trust, evidence.recorded_anchors, problems, max_file_size)
     evidence = judge_chains(_with_problems(evidence, problems), store)
     leaf = leaves(new)[0]
     chain = store.chain_of(leaf, new)
@@ -183,11 +189,14 @@ def read_password_file(path: str) -> PasswordSource:
     """A PFX password from the first line of a file (read when a PFX asks, never kept)."""
 
     def ask(_: str) -> bytes | None:
+        from hybridtls.errors import EvidenceError
+        from hybridtls.evidence.files import read_limited
+
         try:
-            with open(path, "rb") as handle:
-                return handle.readline().rstrip(b"\r\n")
-        except OSError as exc:
-            raise UsageError(f"cannot read --password-file {path}: {exc.strerror or exc}") from None
+            return read_limited(path, path, MAX_PASSWORD_FILE_BYTES, what="the --password-file").split(b"\n", 1)[0] \
+                .rstrip(b"\r")
+        except EvidenceError as exc:
+            raise UsageError(f"{exc.where}: {exc.message}") from None
 
     return ask
 
@@ -203,14 +212,15 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now().replace(microsecond=0)
 
 
-def _trust_store(options: TrustOptions, recorded: Sequence[AnchorRecord],
-                 problems: list[InputProblem]) -> TrustStore:
+def _trust_store(options: TrustOptions, recorded: Sequence[AnchorRecord], problems: list[InputProblem],
+                 max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> TrustStore:
     from hybridtls.evidence.certsource import read_certificate_paths
     from hybridtls.pki.trust import TrustStore, anchor_record
 
     passwords = options.passwords or environment_password
-    trusted: list[CertificateFile] = read_certificate_paths(options.trust, passwords, problems)
-    intermediates = read_certificate_paths(options.intermediates, passwords, problems)
+    trusted: list[CertificateFile] = read_certificate_paths(options.trust, passwords, problems,
+                                                            max_file_size=max_file_size)
+    intermediates = read_certificate_paths(options.intermediates, passwords, problems, max_file_size=max_file_size)
     anchors = [anchor_record(cert, f"--trust {cert.source.path}") for cert in trusted]
     if options.use_recorded:
         anchors.extend(recorded)
@@ -261,16 +271,20 @@ def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str
 
 
 def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
-    from pathlib import Path
-
     from hybridtls.smtp.targets import parse_target
 
     given = list(texts)
     if targets_file:
+        from hybridtls.errors import EvidenceError
+        from hybridtls.evidence.files import read_limited
+
         try:
-            lines = Path(targets_file).read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --targets-file {targets_file}: {exc}") from None
+            data = read_limited(targets_file, targets_file, MAX_TARGETS_FILE_BYTES, what="the --targets-file")
+            lines = data.decode("utf-8-sig").splitlines()
+        except EvidenceError as exc:
+            raise UsageError(f"{exc.where}: {exc.message}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read --targets-file {targets_file}: not UTF-8 ({exc.reason})") from None
         for number, line in enumerate(lines, 1):
             text = line.split("#", 1)[0].strip()
             if text:

@@ -6,6 +6,7 @@ import argparse
 from typing import TextIO
 
 from hybridtls.cli.common import (
+    add_input_options,
     add_report_options,
     add_trust_options,
     finish,
@@ -32,6 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="download missing intermediates from their caIssuers URLs (the only network access)")
     parser.add_argument("--tls-certificate-name", action="append", default=[], metavar="VALUE",
                         help="a TlsCertificateName ('<I>issuer<S>subject') to compare with the certificate")
+    add_input_options(parser)
     add_report_options(parser)
 
 
@@ -40,6 +42,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     report = judge_certificates(args.files, now=parse_now(args.now), trust=trust_options(args), names=args.name,
                                 tls_certificate_names=args.tls_certificate_name, fetch_aia=args.fetch_aia,
-                                fail_on=parse_fail_on(args.fail_on))
+                                fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size)
     status = finish(report, args, out, err, "files", "trust", "intermediates", "password_file")
     return status

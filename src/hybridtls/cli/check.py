@@ -6,6 +6,7 @@ import argparse
 from typing import TextIO
 
 from hybridtls.cli.common import (
+    add_input_options,
     add_report_options,
     add_trust_options,
     finish,
@@ -28,6 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--date-order", choices=("dmy", "mdy"),
                         help="day/month order of dates like 12/02/2016 when the evidence does not settle it")
     add_trust_options(parser, recorded=True)
+    add_input_options(parser)
     add_report_options(parser)
 
 
@@ -37,6 +39,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust_options(args),
                             date_order=DateOrder(args.date_order) if args.date_order else None,
-                            fail_on=parse_fail_on(args.fail_on))
+                            fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size)
     status = finish(report, args, out, err, "paths", "trust", "intermediates", "password_file")
     return status

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import enum
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from hybridtls.errors import UsageError
+from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from hybridtls.model import InputProblem, Notice, Severity
@@ -82,6 +84,21 @@ def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True,
     if password:
         parser.add_argument("--password-file", metavar="FILE",
                             help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-file-size", type=_byte_count, default=DEFAULT_MAX_FILE_BYTES, metavar="BYTES",
+                        help="the largest file read, e.g. 512M or 2G (default: 256M); larger files are refused")
+
+
+_SIZE = re.compile(r"^\s*(\d{1,15})\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE)
+
+
+def _byte_count(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match or int(match[1]) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 300000000, 512M or 2G")
+    return int(match[1]) * 1024 ** "_KMG".index(match[2].upper() or "_")
 
 
 def trust_options(args: argparse.Namespace) -> TrustOptions:

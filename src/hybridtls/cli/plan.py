@@ -6,6 +6,7 @@ import argparse
 from typing import TextIO
 
 from hybridtls.cli.common import (
+    add_input_options,
     add_report_options,
     add_trust_options,
     finish,
@@ -26,6 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("paths", nargs="*", metavar="EVIDENCE", help="the current configuration (as for check)")
     parser.add_argument("--new-cert", required=True, metavar="FILE", help="the new certificate (PFX, PEM bundle, .cer)")
     add_trust_options(parser, recorded=True)
+    add_input_options(parser)
     add_report_options(parser, fail_on="error", what="plan")
 
 
@@ -33,6 +35,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.pipeline import plan_change
 
     result = plan_change(args.new_cert, args.paths, now=parse_now(args.now), trust=trust_options(args),
-                         fail_on=parse_fail_on(args.fail_on))
+                         fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size)
     status = finish(result, args, out, err, "new_cert", "trust", "intermediates", "password_file")
     return status

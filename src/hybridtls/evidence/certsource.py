@@ -4,23 +4,20 @@ caIssuers URLs on request."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.certificates import PasswordSource, read_certificate_file
+from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES, read_limited
 from hybridtls.model import CertificateFile, ChainAnalysis, ChainEnd, InputProblem, Notice, Source
 from hybridtls.pki.trust import TrustStore
 
 
-def read_certificate_paths(paths: Sequence[str], passwords: PasswordSource | None,
-                           problems: list[InputProblem]) -> list[CertificateFile]:
+def read_certificate_paths(paths: Sequence[str], passwords: PasswordSource | None, problems: list[InputProblem],
+                           *, max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> list[CertificateFile]:
     found: list[CertificateFile] = []
     for given in paths:
         try:
-            data = Path(given).read_bytes()
-            found.extend(read_certificate_file(data, given, passwords))
-        except OSError as exc:
-            problems.append(InputProblem(source=Source(path=given), message=f"cannot read the file ({exc.strerror or exc})"))
+            found.extend(read_certificate_file(read_limited(given, given, max_file_size), given, passwords))
         except EvidenceError as exc:
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message, hint=exc.hint))
     return found

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
+from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES, not_regular, read_limited
 from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.kinds import BuildContext, RecordKind, classify
 from hybridtls.evidence.raw import RawRecord
@@ -40,7 +41,6 @@ from hybridtls.model import (
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
-MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -72,17 +72,24 @@ class _FileRead:
     deferred: list[_Deferred] = field(default_factory=list)
 
 
-def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]:
+def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem], list[Notice]]:
+    """The files to read, each once; what was passed over in folders (FIFOs, devices, sockets) as notices."""
     found: list[_FileToRead] = []
     problems: list[InputProblem] = []
+    notices: list[Notice] = []
     seen: set[object] = set()
 
-    def add(item: _FileToRead) -> None:
+    def add(item: _FileToRead, *, in_folder: bool) -> None:
         try:
             status = item.real.stat()
             identity: object = (status.st_dev, status.st_ino)
         except OSError:
             identity = os.path.abspath(item.real)  # reading it names the problem, once
+        else:
+            kind = not_regular(status.st_mode)
+            if kind and in_folder:
+                notices.append(Notice(source=Source(path=item.display), message=f"skipped: {kind}, not a regular file"))
+                return
         if identity not in seen:  # the same file through a folder, a second mention or a link: read once
             seen.add(identity)
             found.append(item)
@@ -99,13 +106,13 @@ def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem]]
                     full = Path(dirpath) / name
                     relative = full.relative_to(path)
                     folder = relative.parts[-2] if len(relative.parts) >= 2 else root_name
-                    add(_FileToRead(str(full), full, folder))
-        elif path.is_file():
+                    add(_FileToRead(str(full), full, folder), in_folder=True)
+        elif path.exists():  # a regular file, or something reading it will name (a FIFO, a device)
             parent = path.parent.resolve().name if path.parent != Path(".") else None
-            add(_FileToRead(given, path, parent or None))
+            add(_FileToRead(given, path, parent or None), in_folder=False)
         else:
             problems.append(InputProblem(source=Source(path=given), message="no such file or folder"))
-    return found, problems
+    return found, problems, notices
 
 
 @contextmanager
@@ -121,18 +128,18 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_evidence(paths: list[str], date_order: DateOrder | None = None) -> EvidenceSet:
+def load_evidence(paths: list[str], date_order: DateOrder | None = None, *,
+                  max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> EvidenceSet:
     with _no_cyclic_gc():
-        return _load(paths, date_order)
+        return _load(paths, date_order, max_file_size)
 
 
-def _load(paths: list[str], date_order: DateOrder | None) -> EvidenceSet:
-    files, problems = find_files(paths)
-    notices: list[Notice] = []  # what reading found (decoding, mixed date orders), before what building found
+def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int) -> EvidenceSet:
+    files, problems, notices = find_files(paths)  # then what reading found (decoding, date orders), then building
     done: list[_FileRead] = []
     for item in files:
         try:
-            done.append(_read_file(item, date_order, notices))
+            done.append(_read_file(item, date_order, notices, max_file_size))
         except EvidenceError as exc:
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
@@ -184,15 +191,9 @@ def _join_certificate_files(records: list[ExchangeCertificate], files: list[Cert
     return joined
 
 
-def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Notice]) -> _FileRead:
+def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Notice], max_file_size: int) -> _FileRead:
     """Read one file through its reader, classifying and building each record as it comes."""
-    try:
-        size = item.real.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise EvidenceError(f"the file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=item.display)
-        data = item.real.read_bytes()
-    except OSError as exc:
-        raise EvidenceError(f"cannot read the file ({exc.strerror or exc})", path=item.display) from None
+    data = read_limited(item.real, item.display, max_file_size)
     evidence = EvidenceFile(item.display, data)
     del data  # the file holds the bytes until its text is decoded, and no longer
     try:

@@ -1,0 +1,95 @@
+"""Inputs that are not what they claim: FIFOs, devices, files over the size limit, given directly, through a
+folder or through an option. Each is one line naming the file and why, never a hang or a MemoryError."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import CASES, CliRun, run_cli
+
+
+def run_bounded(*argv: str) -> CliRun:
+    """run_cli in a thread: a read that blocks fails the test instead of hanging the suite."""
+    done: list[CliRun] = []
+    worker = threading.Thread(target=lambda: done.append(run_cli(*argv)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert done, f"hybridtls {' '.join(argv)} did not finish: a read blocked"
+    return done[0]
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "evidence" / "excas1" / "pipe.txt"
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    return path
+
+
+def test_a_fifo_in_a_folder_is_skipped_with_a_note(fifo: Path) -> None:
+    (fifo.parent / "Get-ExchangeCertificate.txt").write_bytes(
+        (CASES / "founding-incident" / "excas1" / "Get-ExchangeCertificate.txt").read_bytes())
+    run = run_bounded("check", str(fifo.parent.parent), "--format", "json", "--now", "2016-02-20")
+    assert run.code == 1 and "HT-ROOT-001" in run.out
+    assert f"{fifo}: skipped: a FIFO, not a regular file" in run.err
+
+
+def test_a_fifo_named_directly_is_one_error_line(fifo: Path) -> None:
+    run = run_bounded("check", str(fifo))
+    assert run.code == 2 and f"hybridtls: error: {fifo}: the file is a FIFO, not a regular file; not read" in run.err
+    assert "Traceback" not in run.err and "internal error" not in run.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["cert", "/dev/zero"],
+    ["check", str(CASES / "founding-incident"), "--trust", "/dev/zero"],
+    ["plan", "--new-cert", "/dev/zero"],
+])
+def test_a_device_is_refused_wherever_it_is_given(argv: list[str]) -> None:
+    run = run_bounded(*argv)
+    assert "/dev/zero: the file is a device, not a regular file; not read" in run.err
+    assert "MemoryError" not in run.err and "internal error" not in run.err
+
+
+def test_a_link_to_a_device_inside_a_folder_is_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "c.txt").write_bytes((CASES / "founding-incident" / "excas1" / "Get-ExchangeCertificate.txt").read_bytes())
+    run = run_bounded("check", str(folder), "--now", "2016-02-20", "--width", "400")
+    assert "zero.txt: skipped: a device, not a regular file" in run.out and "HT-ROOT-001" in run.out
+
+
+def test_the_password_file_must_be_a_small_regular_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from factory import issue, name, rsa_key
+
+    leaf = issue(name("mail.contoso.com"), dns=("mail.contoso.com",), key=rsa_key(slot=3))
+    pfx = tmp_path / "new.pfx"
+    pfx.write_bytes(pkcs12.serialize_key_and_certificates(b"x", leaf.key, leaf.cert, None, BestAvailableEncryption(b"pw")))
+    run = run_bounded("cert", str(pfx), "--password-file", "/dev/zero")
+    assert run.code == 2 and "/dev/zero: the --password-file is a device, not a regular file" in run.err
+    secret = tmp_path / "password.txt"
+    secret.write_bytes(b"pw\r\nignored second line\n")
+    assert run_bounded("cert", str(pfx), "--password-file", str(secret), "--format", "json").code in (0, 1)
+
+
+def test_files_over_the_size_limit_say_which_limit_and_how_to_raise_it(tmp_path: Path) -> None:
+    evidence = tmp_path / "big.txt"
+    evidence.write_bytes((CASES / "founding-incident" / "excas1" / "Get-ExchangeCertificate.txt").read_bytes())
+    size = evidence.stat().st_size
+    run = run_bounded("check", str(evidence), "--max-file-size", str(size - 1))
+    assert run.code == 2
+    assert f"{evidence}: the file is {size:,} bytes, over the {size - 1:,}-byte limit; not read" in run.err
+    assert "hint: raise the limit with --max-file-size BYTES" in run.err
+    assert run_bounded("check", str(evidence), "--max-file-size", str(size), "--now", "2016-02-20").code == 1
+    run = run_bounded("check", str(evidence), "--max-file-size", "lots")
+    assert run.code == 2 and "'lots' is not a size such as 300000000, 512M or 2G" in run.err
+
+
+def test_a_targets_file_that_is_a_device_is_one_line(tmp_path: Path) -> None:
+    run = run_bounded("probe", "--targets-file", "/dev/zero")
+    assert run.code == 2 and "/dev/zero: the --targets-file is a device, not a regular file; not read" in run.err
