@@ -93,3 +93,32 @@ def test_files_over_the_size_limit_say_which_limit_and_how_to_raise_it(tmp_path:
 def test_a_targets_file_that_is_a_device_is_one_line(tmp_path: Path) -> None:
     run = run_bounded("probe", "--targets-file", "/dev/zero")
     assert run.code == 2 and "/dev/zero: the --targets-file is a device, not a regular file; not read" in run.err
+
+
+def test_a_raw_data_byte_list_with_a_value_above_255_is_one_line(tmp_path: Path) -> None:
+    listing = tmp_path / "raw.txt"
+    listing.write_text("48\n130\n3\n999\n" + "1\n" * 40)
+    run = run_bounded("cert", str(listing))
+    assert run.code == 2 and f"{listing}: a RawData byte list holds 999, not a byte (0-255)" in run.err
+    listing.write_text("48\n130\n" + "7" * 5000 + "\n" + "1\n" * 40)
+    run = run_bounded("cert", str(listing))
+    assert run.code == 2 and run.err.startswith(f"hybridtls: error: {listing}: ") and "internal error" not in run.err
+
+
+def test_plan_opens_a_pfx_among_the_evidence_with_the_password_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from factory import issue, name, rsa_key
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    current = issue(name("mail.contoso.com"), dns=("mail.contoso.com",), key=rsa_key(slot=3))
+    (evidence / "current.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"x", current.key, current.cert, None, BestAvailableEncryption(b"s3cret")))
+    new = tmp_path / "new.cer"
+    new.write_bytes(issue(name("mail.contoso.com"), dns=("mail.contoso.com",), key=rsa_key(slot=4)).der)
+    secret = tmp_path / "password.txt"
+    secret.write_text("s3cret\n")
+    without = run_bounded("plan", "--new-cert", str(new), str(evidence))
+    assert "current.pfx: the PFX is protected by a password" in without.err
+    run = run_bounded("plan", "--new-cert", str(new), str(evidence), "--password-file", str(secret))
+    assert "current.pfx" not in run.err, run.err

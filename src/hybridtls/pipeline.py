@@ -69,7 +69,7 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
     from hybridtls.evidence.loader import load_evidence
 
     judged_at = _now(now)
-    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size)
+    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size, passwords=trust.passwords)
     if not evidence.usable:
         raise NothingUsable(
             "nothing usable was read from " + ", ".join(paths),
@@ -154,7 +154,7 @@ def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime |
     new = read_certificate_paths([new_cert], trust.passwords, problems, max_file_size=max_file_size)
     if not new:
         raise NothingUsable(f"no certificate was read from --new-cert {new_cert}", problems=_problem_lines(problems))
-    evidence = load_evidence(list(evidence_paths), max_file_size=max_file_size)
+    evidence = load_evidence(list(evidence_paths), max_file_size=max_file_size, passwords=trust.passwords)
     store = _trust_store(trust, evidence.recorded_anchors, problems, max_file_size)
     evidence = judge_chains(_with_problems(evidence, problems), store)
     leaf = leaves(new)[0]

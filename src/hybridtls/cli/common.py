@@ -98,7 +98,7 @@ def _byte_count(text: str) -> int:
     match = _SIZE.match(text)
     if not match or int(match[1]) == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 300000000, 512M or 2G")
-    return int(match[1]) * 1024 ** "_KMG".index(match[2].upper() or "_")
+    return int(match[1]) * int(1024 ** "_KMG".index(match[2].upper() or "_"))
 
 
 def trust_options(args: argparse.Namespace) -> TrustOptions:

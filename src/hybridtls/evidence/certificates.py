@@ -21,7 +21,8 @@ from hybridtls.pki.facts import certificate_facts
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n(.*?)-----END \1-----", re.S)
-_BYTE_LIST = re.compile(rb"^\s*\{?\s*(\d{1,3}\s*,\s*)+\d{1,3}\s*\}?\s*$")
+# {48, 130, ...} or one byte per line, as `$cert.RawData` prints
+_BYTE_LIST = re.compile(rb"^\s*\{?\s*(?:\d{1,3}(?:\s*,\s*|\s+))+\d{1,3}\s*\}?\s*$")  # one way to match each run
 _EXPECTED = "expected a certificate: PEM, DER (.cer), PKCS#7 (.p7b), PKCS#12 (.pfx) or base64 RawData"
 
 
@@ -42,8 +43,11 @@ def _read(data: bytes, path: str, passwords: PasswordSource | None) -> list[Cert
     if stripped[:1] in (b"{", b"[") and b"RawData" in data[:100_000]:
         return _read_raw_data_json(data, path)
     if _BYTE_LIST.match(data[:1_000_000]):
-        der = bytes(int(n) for n in re.findall(rb"\d+", data))
-        return _read_der(der, path, passwords, what="a RawData byte list")
+        numbers = re.findall(rb"\d+", data)
+        wrong = next((n for n in numbers if len(n) > 3 or int(n) > 255), None)
+        if wrong is not None:
+            raise EvidenceError(f"a RawData byte list holds {wrong[:20].decode()}, not a byte (0-255)", path=path)
+        return _read_der(bytes(int(n) for n in numbers), path, passwords, what="a RawData byte list")
     if data[:1] != b"\x30":
         compact = re.sub(rb"\s+", b"", data)
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePath
 from typing import Union
 
@@ -29,10 +29,11 @@ class EvidenceFile:
     """One file being read: its name as given, its bytes, and its text (decoded once, when a reader first asks;
     the bytes are let go then, so a large file is in memory once, as text)."""
 
-    __slots__ = ("display", "suffix", "_data", "_text", "warning", "_start")
+    __slots__ = ("display", "suffix", "_data", "_text", "warning", "_start", "passwords")
 
-    def __init__(self, display: str, data: bytes) -> None:
+    def __init__(self, display: str, data: bytes, passwords: Callable[[str], bytes | None] | None = None) -> None:
         self.display = display
+        self.passwords = passwords  # for a PFX among the evidence: asked with the file's name
         self.suffix = PurePath(display).suffix.casefold()
         self._data: bytes | None = data
         self._text: str | None = None

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
@@ -38,6 +39,9 @@ from hybridtls.model import (
     SkippedRecord,
     Source,
 )
+
+if TYPE_CHECKING:
+    from hybridtls.evidence.certificates import PasswordSource
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
@@ -129,17 +133,20 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def load_evidence(paths: list[str], date_order: DateOrder | None = None, *,
-                  max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> EvidenceSet:
+                  max_file_size: int = DEFAULT_MAX_FILE_BYTES, passwords: PasswordSource | None = None) -> EvidenceSet:
+    """Every record in the files and folders given. ``passwords`` opens a PFX among them (else the
+    HYBRIDTLS_PFX_PASSWORD environment variable)."""
     with _no_cyclic_gc():
-        return _load(paths, date_order, max_file_size)
+        return _load(paths, date_order, max_file_size, passwords)
 
 
-def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int) -> EvidenceSet:
+def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
+          passwords: PasswordSource | None) -> EvidenceSet:
     files, problems, notices = find_files(paths)  # then what reading found (decoding, date orders), then building
     done: list[_FileRead] = []
     for item in files:
         try:
-            done.append(_read_file(item, date_order, notices, max_file_size))
+            done.append(_read_file(item, date_order, notices, max_file_size, passwords))
         except EvidenceError as exc:
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
@@ -191,10 +198,11 @@ def _join_certificate_files(records: list[ExchangeCertificate], files: list[Cert
     return joined
 
 
-def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Notice], max_file_size: int) -> _FileRead:
+def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Notice], max_file_size: int,
+               passwords: PasswordSource | None) -> _FileRead:
     """Read one file through its reader, classifying and building each record as it comes."""
     data = read_limited(item.real, item.display, max_file_size)
-    evidence = EvidenceFile(item.display, data)
+    evidence = EvidenceFile(item.display, data, passwords)
     del data  # the file holds the bytes until its text is decoded, and no longer
     try:
         read, held = _read_through(item, evidence, override, assume=override is None)

@@ -31,7 +31,7 @@ class CertificateFileReader(EvidenceReader):
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         from hybridtls.evidence.certificates import read_certificate_file
 
-        yield from read_certificate_file(file.data, file.display, _environment_password)
+        yield from read_certificate_file(file.data, file.display, file.passwords or _environment_password)
 
 
 def _environment_password(path: str) -> bytes | None:
