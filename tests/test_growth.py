@@ -60,3 +60,24 @@ def test_a_cut_citation_list_says_how_many_and_where(tmp_path: Path) -> None:
         out = io.StringIO()
         report.write(fmt, out, width=120, color=False)
         assert f"and {30 + 3 - MAX_CITATIONS} more citation(s) of the same kind" in out.getvalue()
+
+
+def test_the_same_note_on_many_lines_of_a_file_is_one_line_in_every_format() -> None:
+    import io
+    import json
+
+    from hybridtls.checks import checks_for
+    from hybridtls.model import EvidenceSet, Notice, Source
+    from hybridtls.report import Report
+
+    notices = tuple(Notice(source=Source(path="table.txt", line=n), message="Thumbprint 'x' is malformed")
+                    for n in range(6, 6006))
+    evidence = EvidenceSet(files=("table.txt",), notices=(*notices, Notice(source=Source(path="other.txt"), message="m")))
+    report = Report(command="check", evidence=evidence, checks=checks_for("check"), outcomes=(),
+                    now=datetime(2026, 11, 30), fail_on=None)
+    for fmt in ("terminal", "markdown", "html"):
+        out = io.StringIO()
+        report.write(fmt, out, width=200, color=False)
+        text = out.getvalue()
+        assert text.count("is malformed") == 1 and "table.txt:6, 7, 8, 9, 10 and 5,995 more lines" in text, fmt
+    assert len(json.loads(report.to_json())["records"]["notices"]) == 6001  # the JSON keeps every one

@@ -11,7 +11,7 @@ from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import certificate_matrix, omitted_words, probe_rows, trace_timeline
+from hybridtls.report.views import certificate_matrix, grouped_notes, omitted_words, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -82,6 +82,7 @@ def render_html(report: Report) -> str:
     return str(template.render(
         report=report, version=__version__, summary=summary, verdict_word="FAIL" if report.failed else "PASS",
         lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
+        problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
         findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
         certificate_files=evidence.certificate_files, timeline=trace_timeline(evidence), colours=COLOURS,
         idle=[(", ".join(ids) + f" ({word})", reason) for (word, reason), ids in idle.items()],

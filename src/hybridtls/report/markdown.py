@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from hybridtls.model import CheckStatus, InputProblem, Notice
 from hybridtls.report.escape import inert
-from hybridtls.report.views import certificate_matrix, omitted_words, probe_rows, trace_timeline
+from hybridtls.report.views import certificate_matrix, grouped_notes, omitted_words, probe_rows, trace_timeline
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -83,7 +83,8 @@ def render_markdown(report: Report) -> str:
     notes: list[InputProblem | Notice] = [*report.evidence.problems, *report.evidence.notices]
     if notes:
         out += ["", "## Notes on the evidence", ""]
-        out += [f"- {text(n.source)}: {text(n.message)}" + (f" ({text(n.hint)})" if n.hint else "") for n in notes]
+        out += [f"- {text(n.where)}: {text(n.message)}" + (f" ({text(n.hint)})" if n.hint else "")
+                for n in grouped_notes(notes)]
     idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
     if idle:
         out += ["", "## Checks that could not run", ""]

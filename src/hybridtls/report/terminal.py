@@ -17,7 +17,7 @@ from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem,
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import omitted_words
+from hybridtls.report.views import grouped_notes, omitted_words
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -217,8 +217,8 @@ def _notes(console: Console, title: str, style: str, notes: Sequence[Notice | In
         return
     console.print()
     console.print(Text(title, style=style))
-    for note in notes:
-        _indented(console, Text(f"{inert(str(note.source), single_line=True)}: {inert(note.message, single_line=True)}"), 2)
+    for note in grouped_notes(notes):
+        _indented(console, Text(f"{inert(note.where, single_line=True)}: {inert(note.message, single_line=True)}"), 2)
         if note.hint:
             _indented(console, Text(f"hint: {inert(note.hint, single_line=True)}", style="dim"), 4)
 

@@ -4,12 +4,13 @@ probe table and the message-trace timeline. Computed here once; each writer only
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
-from hybridtls.model import EvidenceSet, Finding, ProbeOutcome, RootCAType, TraceStatus
+from hybridtls.model import EvidenceSet, Finding, InputProblem, Notice, ProbeOutcome, RootCAType, TraceStatus
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -208,3 +209,27 @@ def omitted_words(finding: Finding) -> str:
         return ""
     where = f": {finding.evidence_omitted_where}" if finding.evidence_omitted_where else ""
     return f"... and {finding.evidence_omitted} more citation(s) of the same kind, not listed{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteLine:
+    """Notes that say the same thing about one file, shown once with the lines they are about."""
+
+    where: str  # "file.txt:6, 7, 8 and 7,727 more lines" or "file.txt"
+    message: str
+    hint: str | None
+
+
+def grouped_notes(notes: Sequence[Notice | InputProblem], shown_lines: int = 5) -> list[NoteLine]:
+    """One line per (file, message, hint), in the order first seen: a damaged file says what it says once."""
+    groups: dict[tuple[str, str, str | None], list[int | None]] = {}
+    for note in notes:
+        groups.setdefault((note.source.path, note.message, note.hint), []).append(note.source.line)
+    shown = []
+    for (path, message, hint), lines in groups.items():
+        numbers = [str(n) for n in lines if n is not None]
+        where = path + (":" + ", ".join(numbers[:shown_lines]) if numbers else "")
+        if len(numbers) > shown_lines:
+            where += f" and {len(numbers) - shown_lines:,} more lines"
+        shown.append(NoteLine(where, message, hint))
+    return shown
