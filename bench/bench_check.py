@@ -205,10 +205,10 @@ def _in_process(root: Path) -> None:
 
 
 def _json_figures(folder: Path, counts: list[int], runs: int) -> None:
-    print(f"{'ConvertTo-Json objects':34} {'MiB':>7}  {'check':>8} {'read only':>10} {'per object':>11}")
+    print(f"{'ConvertTo-Json objects':34} {'MiB':>7}  {'check':>8} {'read (cpu)':>10} {'per object':>11}")
     reader = [sys.executable, "-c",
-              "import sys, time; from hybridtls.evidence.loader import load_evidence; t = time.perf_counter(); "
-              "e = load_evidence(sys.argv[1:]); print(time.perf_counter() - t, len(e.trace_entries))"]
+              "import sys, time; from hybridtls.evidence.loader import load_evidence; t = time.process_time(); "
+              "e = load_evidence(sys.argv[1:]); print(time.process_time() - t, len(e.trace_entries))"]
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     for count in counts:
         path = folder / f"trace-{count}.json"

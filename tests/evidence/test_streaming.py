@@ -60,3 +60,18 @@ def test_ordinary_output_with_an_odd_record_is_not_grouped() -> None:
     records = read_console_text(text, "certs.txt")
     assert [[f.label for f in r.fields] for r in records] == [
         ["Thumbprint", "Services"], ["Services", "RootCAType"], ["Thumbprint", "Services"], ["Thumbprint", "Services"]]
+
+
+def test_records_that_repeat_a_shape_still_see_wraps_tables_and_prose() -> None:
+    """Lines taken by the previous record's prefixes: a wrapped value, a table under a line of that shape, and a
+    record cut short by prose are read as when each line is looked at afresh."""
+    record = "Name     : {a.contoso.com,\n           b.contoso.com}\nServices : SMTP\n\n"
+    table = "Name     : x\n-------- - -\n"
+    text = record + record + "Name     : last\nsome prose that ends it\nServices : IIS\n\n" + record
+    records = read_console_text(text, "shapes.txt")
+    assert [r.get("Name").value.items for r in records[:2]] == [("a.contoso.com", "b.contoso.com")] * 2  # type: ignore[union-attr]
+    assert [[f.label for f in r.fields] for r in records] == [["Name", "Services"]] * 2 + [["Name"], ["Services"]] + [
+        ["Name", "Services"]]
+    tabled = read_console_text(record + table + "AAAA     x y\n", "table.txt")
+    assert [r.source.line for r in tabled] == [1, 7]
+    assert tabled[1].get("Name").value.text == "AAAA"  # type: ignore[union-attr]

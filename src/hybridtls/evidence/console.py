@@ -116,13 +116,18 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
     """One pass over the lines, yielding Format-List segments (their properties already fields) and table rows as
     they close.
 
-    Written as one loop over locals because it runs once per line of files with 100,000 lines and more.
+    Written as one loop over locals because it runs once per line of files with 100,000 lines and more. Records of
+    one cmdlet repeat the same lines up to each colon: while a segment's lines start as the previous segment's did,
+    in the same order, each is taken by that prefix alone (a line so prefixed can be nothing but that property).
     """
     current: list[RawField | _Wrapped] = []
     command: str | None = None
     blank_only = True  # the open segment follows the previous one across blank lines only
     block_indent = 0
     last_length = 0  # of the last property's line
+    shape: list[tuple[str, str, str, int]] = []  # the last segment's (line up to its colon, label, key, indent)
+    found: list[tuple[str, str, str, int]] = []  # the same, of the open segment
+    replaying = True  # the open segment has so far followed the last one's shape
     is_label, canonical, new, value_of = _is_label, canonical_key, tuple.__new__, text_value
     number = 0
     following = next(source, None)
@@ -133,9 +138,24 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
         if not line:  # lines arrive right-stripped
             if current:
                 yield _Segment(current, command, blank_only)
-                current = []
+                current, shape, found, replaying = [], found, [], True
                 blank_only = True
             continue
+        if replaying and len(current) < len(shape):
+            prefix, label, key, shape_indent = shape[len(current)]
+            if (line.startswith(prefix) and (len(line) == len(prefix) or line[len(prefix)] == " ")
+                    and (following is None or following[:1] != "-")):
+                if not current:
+                    block_indent = shape_indent
+                text = line[len(prefix):].strip()
+                if not text or (text[0] not in "{@" and text[-1] not in "}.]\u2026"):  # text_value's common case
+                    value = new(RawValue, (text, None, False, None, False))
+                else:
+                    value = value_of(text)
+                found.append(shape[len(current)])
+                current.append(new(RawField, (label, value, number, key)))
+                last_length = len(line)
+                continue
         indent = 0 if line[0] != " " else len(line) - len(line.lstrip(" "))
         if current and indent > block_indent:
             last = current[-1]
@@ -151,14 +171,14 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
             if prompt:
                 if current:
                     yield _Segment(current, command, blank_only)
-                    current = []
+                    current, shape, found, replaying = [], found, [], True
                 blank_only = False
                 command = prompt["command"].strip() or command
                 continue
         if indent == 0 and following is not None and following[:1] == "-" and _is_table_header(line, following):
             if current:
                 yield _Segment(current, command, blank_only)
-                current = []
+                current, shape, found, replaying = [], found, [], True
             blank_only = False
             rows, following, number = _read_table(line, following, source, number, path, command)
             yield from rows
@@ -175,12 +195,15 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
                     value = new(RawValue, (text, None, False, None, False))
                 else:
                     value = value_of(text)
-                current.append(new(RawField, (label, value, number, canonical(label))))
+                key = canonical(label)
+                found.append((line[:colon + 1], label, key, indent))
+                replaying = False
+                current.append(new(RawField, (label, value, number, key)))
                 last_length = len(line)
                 continue
         if current:  # prose: ends the record
             yield _Segment(current, command, blank_only)
-            current = []
+            current, shape, found, replaying = [], found, [], True
         blank_only = False
     if current:
         yield _Segment(current, command, blank_only)
