@@ -481,3 +481,19 @@ def test_json_is_ascii_and_indented_whatever_the_writer() -> None:
     text = dump_json(document)
     assert text == json.dumps(document, indent=2, ensure_ascii=True) + "\n"  # orjson, made ASCII the same way
     assert text.isascii()
+
+
+def test_records_written_in_batches_are_the_same_document(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import hybridtls.report.json as writer
+    from hybridtls.checks import checks_for
+    from hybridtls.model import EvidenceSet, Source, TraceEntry
+    from hybridtls.report import Report
+
+    entries = tuple(TraceEntry(source=Source(path="trace.txt", line=n), subject=f"m\u00e9ssage {n} \u202e")
+                    for n in range(7))
+    report = Report(command="check", evidence=EvidenceSet(files=("trace.txt",), trace_entries=entries),
+                    checks=checks_for("check"), outcomes=(), now=datetime(2026, 11, 30), fail_on=None)
+    whole = writer.dump_json(writer.report_document(report))
+    for batch in (1, 2, 3, 6, 7, 100):
+        monkeypatch.setattr(writer, "_BATCH", batch)
+        assert writer.render_json(report) == whole

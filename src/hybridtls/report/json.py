@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hybridtls._version import __version__
 from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult
@@ -173,8 +173,8 @@ def _checks(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    return {
+def report_document(report: Report, *, records: bool = True) -> dict[str, Any]:
+    document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "hybridtls", "version": __version__},
         "command": report.command,
@@ -185,19 +185,59 @@ def report_document(report: Report) -> dict[str, Any]:
         "findings": [_finding(report, f) for f in report.findings],
         "checks": _checks(report),
         "servers": report.servers,
-        "records": _record(report.evidence),
     }
+    if records:
+        document["records"] = _record(report.evidence)
+    return document
 
 
 def render_json(report: Report) -> str:
-    return dump_json(report_document(report))
+    import io
+
+    buffer = io.StringIO()
+    write_json(report, buffer)
+    return buffer.getvalue()
+
+
+_BATCH = 2000  # records turned into JSON data at a time: memory holds one batch, not the whole estate
+
+
+def write_json(report: Report, stream: TextIO) -> None:
+    """The report as ``dump_json(report_document(report))`` writes it, record lists written a batch at a time, so
+    100,000 trace rows never exist as JSON data all at once (the document was four times the input in memory)."""
+    text = dump_json({**report_document(report, records=False), "records": {}})
+    opening = text.rindex('"records": {}')
+    stream.write(text[:opening] + '"records": {')
+    evidence = report.evidence
+    first = True
+    for key, name, convert in _plan(type(evidence)):
+        value = getattr(evidence, name)
+        stream.write(("" if first else ",") + "\n    " + json.dumps(key) + ": ")
+        first = False
+        if isinstance(value, tuple) and len(value) > _BATCH and convert is _plain:
+            _write_array(value, stream)
+        else:
+            stream.write(_indented(dump_json(value if convert is None else convert(value))[:-1], 4))
+    stream.write("\n  }\n}\n")
+
+
+def _write_array(items: tuple[Any, ...], stream: TextIO) -> None:
+    stream.write("[")
+    for start in range(0, len(items), _BATCH):
+        batch = dump_json(_array(items[start:start + _BATCH]))[:-1]  # "[\n  {...},\n  {...}\n]"
+        stream.write(("," if start else "") + _indented(batch[1:-2], 4))
+    stream.write("\n    ]")
+
+
+def _indented(text: str, spaces: int) -> str:
+    return text.replace("\n", "\n" + " " * spaces)
 
 
 # Everything past printable ASCII: DEL, C1 controls, bidi and other odd code points from evidence arrive escaped.
 _NOT_ASCII = re.compile("[\x7f-\U0010ffff]")
 
 
-def dump_json(document: dict[str, Any]) -> str:
+def dump_json(document: Any) -> str:
     """Indented, ASCII-only JSON. orjson writes it ~10x faster than the json module's pure-Python indenting
     encoder (10,000 trace rows: 11 ms against 190 ms); numbers it cannot hold fall back to the json module."""
     import orjson

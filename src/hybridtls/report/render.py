@@ -22,9 +22,9 @@ def render_report(report: Report, fmt: str, stream: TextIO, *, width: int | None
                   color: bool | None = None) -> None:
     _known(fmt)
     if fmt == "json":
-        from hybridtls.report.json import render_json
+        from hybridtls.report.json import write_json
 
-        stream.write(render_json(report))
+        write_json(report, stream)
     elif fmt == "html":
         from hybridtls.report.html import render_html
 
