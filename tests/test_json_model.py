@@ -200,7 +200,7 @@ DEFINITIONS = {
     "online_connector": model.OnlineConnector, "transport_service": model.TransportService,
     "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
-    "server_ref": model.ServerRef, "source": model.Source,
+    "server_ref": model.ServerRef, "source": model.Source, "configured_by": model.ConfiguredBy,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 

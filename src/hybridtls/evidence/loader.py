@@ -39,7 +39,7 @@ from hybridtls.model import (
 )
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
-EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
+EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ".md", ".ps1", ""}) | CERTIFICATE_SUFFIXES
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
