@@ -277,3 +277,20 @@ def test_explain_an_error_text_with_nested_responses() -> None:
     assert [c.meaning for c in explain_error_text(wrapper_only)] == [
         "a front end could not pass the mail on, and the reply it got is not one hybridtls knows"]
     assert explain_error_text("421 4.3.2 System not accepting network messages") == ()
+
+
+@pytest.mark.parametrize("text", [
+    "x Set-SendConnector " * 200_000,  # one huge line of prose naming the cmdlet
+    "(Set-SendConnector -A 'Set-SendConnector " * 50_000 + "'",  # commands inside a command
+    "Set-SendConnector -A " + "'a'," * 200_000 + "'b'\n",  # a huge array
+    "LastError : " + "x" * 2_000_000 + "\n",
+], ids=["prose naming it", "commands inside a command", "huge array", "huge error line"])
+def test_huge_hostile_input_takes_bounded_time(text: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    try:
+        list(CommandLinesReader().read(EvidenceFile("huge.txt", text.encode())))
+    except EvidenceError as exc:
+        assert "\n" not in str(exc)
+    assert time.perf_counter() - started < 10

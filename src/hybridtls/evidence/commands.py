@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import iter_console_text
-from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, pieces
 from hybridtls.evidence.kinds import classify
 from hybridtls.evidence.pscommand import (
     Command,
@@ -49,7 +49,9 @@ from hybridtls.model import (
 _CMDLET = re.compile(r"(?<![\w-])(?P<verb>New|Set)-(?P<noun>SendConnector|ReceiveConnector|OutboundConnector|"
                      r"InboundConnector|HybridConfiguration)(?![\w-])", re.I)
 # What may stand before a command on its line: nothing, a prompt, a quote or list marker, a table cell, a log prefix.
-_COMMAND_POSITION = re.compile(r"(?:|.*[>\]:=|;`{(]|[-*+]|\d+[.)])\s*", re.S)
+_LIST_MARKER = re.compile(r"[-*+]|\d+[.)]")
+_POSITION_ENDS = ">]:=|;`{("
+_LOOK_BACK = 256  # characters before a cmdlet name looked at to tell a command from prose
 _SPLAT = re.compile(r"^[ \t]*\$(?P<name>\w+)[ \t]*=[ \t]*@\{", re.M)
 _NDR = re.compile(r"diagnostic information for administrators", re.I)
 _NDR_END = re.compile(r"^\s*(?:>\s*)*(?:original message headers|message hops)\b", re.I)
@@ -208,8 +210,16 @@ class _Lines:
         return self.line
 
 
-def _line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
+def at_command_position(text: str, start: int) -> bool:
+    """Whether what stands before ``start`` on its line lets a command start there: nothing, a prompt, a quote,
+    list or table marker, a log prefix ending in ``]``, ``:`` or ``=``, an inline code span. Prose does not
+    ("ran Set-SendConnector to fix it"). Looks back a bounded distance, so a huge line costs no more."""
+    line_start = text.rfind("\n", max(0, start - _LOOK_BACK), start) + 1
+    before = text[max(line_start, start - _LOOK_BACK):start].rstrip()
+    if not before:
+        return line_start >= start - _LOOK_BACK
+    return before[-1] in _POSITION_ENDS or (line_start >= start - _LOOK_BACK and bool(
+        _LIST_MARKER.fullmatch(before.lstrip())))
 
 
 def _command_text(text: str, start: int) -> tuple[str, int]:
@@ -248,11 +258,11 @@ def read_commands(text: str, path: str) -> Iterator[Record]:
     splat_lines = _Lines(text)
     splats = sorted(_splats(text, path, splat_lines))
     known: dict[str, tuple[Mapping[str, Value], int]] = {}
+    consumed = 0
     for match in _CMDLET.finditer(text):
         start = match.start()
-        before = text[_line_start(text, start):start]
-        if not _COMMAND_POSITION.fullmatch(before):
-            continue  # named in prose ("ran Set-SendConnector to fix it")
+        if start < consumed or not at_command_position(text, start):
+            continue  # inside the command before, or named in prose ("ran Set-SendConnector to fix it")
         while splats and splats[0][0] < start:
             _, name, entries, line = splats.pop(0)
             known[name] = (entries, line)
@@ -261,8 +271,10 @@ def read_commands(text: str, path: str) -> Iterator[Record]:
         try:
             command = parse_command(span)
         except CommandSyntaxError as exc:
-            raise EvidenceError(f"the {match.group(0)} command cannot be read: {exc}", path=path, line=first_line,
+            longer = " (or the command is longer than 64 KiB)" if len(span) == MAX_COMMAND else ""
+            raise EvidenceError(f"the {match.group(0)} command cannot be read: {exc}{longer}", path=path, line=first_line,
                                 hint="PowerShell would not run it either; fix the quoting, or leave it out") from None
+        consumed = start + command.end
         settings = _settings(command, known, first_line, _offset_lines(span, first_line))
         record = build_record(command, settings, Source(path=path, line=first_line))
         if record is not None:
@@ -282,30 +294,44 @@ def _strip_quote_marks(line: str) -> str:
     return re.sub(r"^\s*(?:>\s?)+", "", line).strip()
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of the text (split at ``\n``, as line numbers are counted), a piece of the text at a time."""
+    for piece in pieces(text):
+        parts = piece.split("\n")
+        if parts and parts[-1] == "":
+            parts.pop()
+        yield from (part.rstrip("\r") for part in parts)
+
+
 def read_error_texts(text: str, path: str) -> Iterator[DeliveryError]:
     """Bare error text: LastError lines, NDR diagnostic sections, lines that start with an SMTP reply."""
-    lines = text.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        number = index + 1
+    numbered = enumerate(_lines(text), start=1)
+    pushed_back: tuple[int, str] | None = None
+    while True:
+        if pushed_back is not None:
+            (number, line), pushed_back = pushed_back, None
+        else:
+            step = next(numbered, None)
+            if step is None:
+                return
+            number, line = step
         if _NDR.search(line):
             section: list[str] = []
-            index += 1
             blanks = 0
-            while index < len(lines) and len(section) < MAX_NDR_LINES and not _NDR_END.match(lines[index]):
-                part = _strip_quote_marks(lines[index])
+            for after in numbered:
+                if len(section) >= MAX_NDR_LINES or _NDR_END.match(after[1]):
+                    pushed_back = after
+                    break
+                part = _strip_quote_marks(after[1])
                 blanks = blanks + 1 if not part else 0
                 if blanks >= 2 and section:
                     break
                 if part:
                     section.append(part)
-                index += 1
             if section:
                 yield DeliveryError(source=Source(path=path, line=number),
                                     origin=NDR_ORIGIN, text=" ".join(section))
             continue
-        index += 1
         labelled = _LABELLED.match(line) or _INLINE_ERROR.search(line)
         if labelled:
             message = _unquoted(labelled["text"])
@@ -325,11 +351,11 @@ class CommandLinesReader(EvidenceReader):
     name = "command lines and error text"
 
     def recognises(self, file: EvidenceFile) -> bool:
-        for match in _MARKERS.finditer(file.head(_RECOGNISE)):
+        head = file.head(_RECOGNISE)
+        for match in _MARKERS.finditer(head):
             if not match.group(0)[:1].isalpha() or match.group(0).casefold().startswith(("diag", "last")):
                 return True
-            head = file.head(_RECOGNISE)
-            if _COMMAND_POSITION.fullmatch(head[_line_start(head, match.start()):match.start()]):
+            if at_command_position(head, match.start()):
                 return True
         return False
 
