@@ -228,3 +228,15 @@ def test_a_change_ticket_is_judged_against_the_certificates(tmp_path: Path) -> N
     assert outcomes["HT-CMD-001"].status is Status.PASSED
     [unmatched] = [f for f in findings if f.check_id == "HT-CMD-003"]
     assert unmatched.evidence[0].source.line == 1 and "CHG0048213.md" in unmatched.evidence[0].source.path
+
+
+def test_a_finding_on_a_command_line_says_it_is_as_configured_by_that_command(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "fix.ps1").write_text(
+        "Set-SendConnector -Identity 'Outbound to Office 365' -CloudServicesMailEnabled $true `\n"
+        "    -SourceTransportServers EXMBX1 -TlsCertificateName '<I>CN=Gone CA<S>CN=mail.contoso.com'\n",
+        encoding="utf-8")
+    _, findings = judge(estate)
+    [finding] = [f for f in findings if f.check_id == "HT-CONN-001" and "fix.ps1" in str(f.evidence[0].source)]
+    assert finding.evidence[0].source.line == 2
+    assert finding.evidence[0].text.endswith("(as configured by Set-SendConnector)")

@@ -45,7 +45,9 @@ _TLS_NAME_FROM_CERT = ("$c = Get-ExchangeCertificate -Server <ServerName> -Thumb
 
 
 def _cite(record: SendConnector | ReceiveConnector, prop: str, label: str, value: object) -> Citation:
-    return Citation(source=record.cite(prop), text=f"{label} {value}")
+    """The property's line; for a record read from a command line, saying that it is as that command set it."""
+    configured = f" (as configured by {record.configured_by.command})" if record.configured_by else ""
+    return Citation(source=record.cite(prop), text=f"{label} {value}{configured}")
 
 
 def _cert_text(cert: ExchangeCertificate) -> str:
