@@ -481,3 +481,17 @@ def test_json_is_ascii_and_indented_whatever_the_writer() -> None:
     text = dump_json(document)
     assert text == json.dumps(document, indent=2, ensure_ascii=True) + "\n"  # orjson, made ASCII the same way
     assert text.isascii()
+
+
+def test_command_lines_and_error_text() -> None:
+    folder = FIXTURES / "commands"
+    run = run_cli("check", str(folder), "--format", "json", "--now", "2026-11-27", "--fail-on", "never")
+    records = valid(json.loads(run.out))["records"]
+    [script_send] = [s for s in records["send_connectors"] if s["source"]["path"].endswith("configure-hybrid.ps1")]
+    assert script_send["configured_by"] == {
+        "command": "New-SendConnector", "unknown": {"tlscertificatename": "$TLSCertName"},
+        "parameters": ["name", "addressspaces", "cloudservicesmailenabled", "requiretls", "tlsauthlevel", "tlsdomain",
+                       "sourcetransportservers", "usage", "dnsroutingenabled", "tlscertificatename", "fqdn"]}
+    assert script_send["tls_certificate_name"] is None
+    assert {e["origin"] for e in records["delivery_errors"]} == {"NDR diagnostic information", "LastError line",
+                                                                 "error line"}
