@@ -294,3 +294,17 @@ def test_huge_hostile_input_takes_bounded_time(text: str) -> None:
     except EvidenceError as exc:
         assert "\n" not in str(exc)
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_script_saved_on_windows_reads_the_same(tmp_path: Path, encoding: str) -> None:
+    original = (FIXTURES / "configure-hybrid.ps1").read_text(encoding="utf-8")
+    copy = tmp_path / "configure-hybrid.ps1"
+    copy.write_bytes(original.replace("\n", "\r\n").encode(encoding))
+    file = EvidenceFile(str(copy), copy.read_bytes())
+    records = [r for r in reader_for(file).read(file) if type(r).__name__ != "RawRecord"]
+    expected = read("configure-hybrid.ps1")
+    assert [(type(r), r.source.line, r.field_lines) for r in records] == [  # type: ignore[attr-defined]
+        (type(r), r.source.line, r.field_lines) for r in expected]  # type: ignore[attr-defined]
+    assert [getattr(r, "tls_certificate_name", None) for r in records] == [
+        getattr(r, "tls_certificate_name", None) for r in expected]

@@ -398,10 +398,8 @@ def parse_command(text: str, start: int = 0) -> Command:
             else:
                 positional.append(value)
             continue
-        if param.endswith(":") or reader.peek() == ":":
-            param = param.rstrip(":")
-            if reader.peek() == ":":
-                reader.pos += 1
+        if reader.peek() == ":":  # -Param:value binds the value, even one that starts with a dash
+            reader.pos += 1
             reader.skip_space()
             parameters.append(Parameter(param, reader.value(), offset))
             continue
