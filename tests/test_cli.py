@@ -246,3 +246,11 @@ def test_the_command_line_offers_every_report_format() -> None:
     from hybridtls.report.render import FORMATS as WRITTEN
 
     assert FORMATS == WRITTEN
+
+
+def test_explain_an_error_text() -> None:
+    run = run_cli("explain", "Remote server returned '450 4.4.317 Cannot connect to remote server [Message=451 5.7.3 "
+                  "STARTTLS is required to send mail]'", "HT-ERR-001", "599 9.9.9 \x1b[31mnew")
+    assert run.code == 0 and run.out.startswith("HT-ERR-001  Delivery errors explained")
+    assert "  Means: the on-premises server did not offer STARTTLS\n" in run.out
+    assert "Error text: 599 9.9.9 \\x1b[31mnew\n  Not in hybridtls's catalogue" in run.out

@@ -23,6 +23,7 @@ from hybridtls.model import (
     ChainAnalysis,
     ChainEnd,
     CheckStatus,
+    ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
     EvidenceSet,
@@ -120,6 +121,12 @@ def estate(h: str) -> EvidenceSet:
                       tls_certificate_name=f"garbage {h}", source_transport_servers=(cas,)),
         SendConnector(source=_src("send"), name=f"Long {h}", cloud_services_mail_enabled=True,
                       tls_certificate_name=f"<I>{issuer}<S>CN={'x' * 300}{h}", source_transport_servers=(mbx,)),
+        # command lines from a change ticket and a script: a pasted \<S>, a name set from a variable
+        SendConnector(source=_src("ticket"), name=f"Ticket {h}", tls_certificate_name=f"<I>{issuer}\\<S>{subject}",
+                      configured_by=ConfiguredBy(command="Set-SendConnector", parameters=("identity", "tlscertificatename"))),
+        SendConnector(source=_src("script"), name=f"Script {h}",
+                      configured_by=ConfiguredBy(command=f"New-SendConnector{h}", parameters=("name", "tlscertificatename"),
+                                                 unknown={"tlscertificatename": f"$Name{h}"})),
     )
     receive = (
         ReceiveConnector(source=_src("receive"), identity=f"{cas}\\Default Frontend {h}",
@@ -134,6 +141,11 @@ def estate(h: str) -> EvidenceSet:
         ReceiveConnector(source=_src("receive"), identity=f"{mbx}\\Default Frontend {h}",
                          server=ServerRef(name=mbx, basis=ServerBasis.IDENTITY),
                          tls_certificate_name=f"<I>{corp_issuer}<S>{subject}", tls_domain_capabilities=cloud),
+        # a change ticket's command naming an issuer no certificate has
+        ReceiveConnector(source=_src("ticket"), identity=f"{cas}\\Ticket {h}",
+                         server=ServerRef(name=cas, basis=ServerBasis.IDENTITY),
+                         tls_certificate_name=f"<I>CN=Elsewhere {h}<S>{subject}",
+                         configured_by=ConfiguredBy(command="Set-ReceiveConnector", parameters=("identity", "tlscertificatename"))),
     )
     hybrid = HybridConfiguration(source=_src("hybrid"), tls_certificate_name=tls_name, receiving_transport_servers=(mbx,),
                                  sending_transport_servers=(cas,), edge_transport_servers=(f"EDGE{h}",),
@@ -252,7 +264,7 @@ def _assert_quotes_doubled(body: str, token: str) -> None:
 ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT-CERT-003", "HT-CERT-004",
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001",
-                 "HT-TRACE-001", "HT-TRACE-002"}
+                 "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

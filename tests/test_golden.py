@@ -28,3 +28,14 @@ def test_golden(monkeypatch, name: str, extra: list[str]) -> None:
     if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
         path.write_text(run.out, encoding="utf-8")
     assert run.out == path.read_text(encoding="utf-8")
+
+
+def test_golden_change_ticket(monkeypatch) -> None:
+    """A change ticket in Markdown: its commands read as configuration, judged on their own."""
+    monkeypatch.chdir(Path(__file__).parent / "fixtures" / "commands")
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = run_cli("check", "change-ticket.md", "configure-hybrid.ps1", "--now", "2026-11-27T09:00", "--width", "100")
+    path = GOLDEN / "change-ticket.txt"
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(run.out, encoding="utf-8")
+    assert run.out == path.read_text(encoding="utf-8")

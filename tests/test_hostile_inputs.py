@@ -122,3 +122,16 @@ def test_plan_opens_a_pfx_among_the_evidence_with_the_password_file(tmp_path: Pa
     assert "current.pfx: the PFX is protected by a password" in without.err
     run = run_bounded("plan", "--new-cert", str(new), str(evidence), "--password-file", str(secret))
     assert "current.pfx" not in run.err, run.err
+
+
+def test_a_readme_or_a_script_in_an_evidence_folder_is_passed_over_with_a_note(tmp_path: Path) -> None:
+    folder = tmp_path / "evidence"
+    (folder / "excas1").mkdir(parents=True)
+    (folder / "excas1" / "Get-ExchangeCertificate.txt").write_bytes(
+        (CASES / "founding-incident" / "excas1" / "Get-ExchangeCertificate.txt").read_bytes())
+    (folder / "README.md").write_text("# How we collected this\n\nRan the script below on each server.\n")
+    (folder / "collect.ps1").write_text("Get-ExchangeCertificate | Format-List * | Out-File c.txt -Width 4096\n")
+    run = run_bounded("check", str(folder), "--format", "json", "--now", "2016-02-20")
+    assert run.code == 1 and "HT-ROOT-001" in run.out  # the finding, not an unreadable file
+    assert "README.md: skipped:" in run.err and "could not" not in run.err
+    assert '"problems": []' in run.out

@@ -200,7 +200,7 @@ DEFINITIONS = {
     "online_connector": model.OnlineConnector, "transport_service": model.TransportService,
     "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
-    "server_ref": model.ServerRef, "source": model.Source,
+    "server_ref": model.ServerRef, "source": model.Source, "configured_by": model.ConfiguredBy,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 
@@ -497,3 +497,17 @@ def test_records_written_in_batches_are_the_same_document(monkeypatch) -> None: 
     for batch in (1, 2, 3, 6, 7, 100):
         monkeypatch.setattr(writer, "_BATCH", batch)
         assert writer.render_json(report) == whole
+
+
+def test_command_lines_and_error_text() -> None:
+    folder = FIXTURES / "commands"
+    run = run_cli("check", str(folder), "--format", "json", "--now", "2026-11-27", "--fail-on", "never")
+    records = valid(json.loads(run.out))["records"]
+    [script_send] = [s for s in records["send_connectors"] if s["source"]["path"].endswith("configure-hybrid.ps1")]
+    assert script_send["configured_by"] == {
+        "command": "New-SendConnector", "unknown": {"tlscertificatename": "$TLSCertName"},
+        "parameters": ["name", "addressspaces", "cloudservicesmailenabled", "requiretls", "tlsauthlevel", "tlsdomain",
+                       "sourcetransportservers", "usage", "dnsroutingenabled", "tlscertificatename", "fqdn"]}
+    assert script_send["tls_certificate_name"] is None
+    assert {e["origin"] for e in records["delivery_errors"]} == {"NDR diagnostic information", "LastError line",
+                                                                 "error line"}

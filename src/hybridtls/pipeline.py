@@ -164,6 +164,23 @@ def plan_change(new_cert: str, evidence_paths: Sequence[str], *, now: datetime |
                 fail_on=fail_on)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorCause:
+    """One catalogue entry (HT-ERR-001) an error text matches: what it means, its usual cause, the fix."""
+
+    meaning: str
+    cause: str
+    fix: str
+
+
+def explain_error_text(text: str) -> tuple[ErrorCause, ...]:
+    """The causes the delivery-error catalogue gives for an error text (a queue's LastError, an NDR's diagnostic
+    information), nested responses included; empty when the text is not in the catalogue."""
+    from hybridtls.checks.errors import signatures_for
+
+    return tuple(ErrorCause(meaning=s.meaning, cause=s.cause, fix=s.fix) for s in signatures_for(text))
+
+
 def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
     """Every chain of the run, built by one store: certificate files from what was supplied, served chains as
     served. Records which anchors they were judged against."""

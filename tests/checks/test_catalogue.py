@@ -20,6 +20,7 @@ from hybridtls.model import (
     ChainAnalysis,
     ChainEnd,
     CheckStatus,
+    ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
     EvidenceSet,
@@ -173,6 +174,11 @@ def with_online(direction: ConnectorDirection, **changes: object) -> Case:
                                          for c in healthy().online_connectors))
 
 
+def configured(unknown: dict[str, str] | None = None) -> ConfiguredBy:
+    """What a Set-SendConnector line in a change ticket says: its name and TlsCertificateName."""
+    return ConfiguredBy(command="Set-SendConnector", parameters=("identity", "tlscertificatename"), unknown=unknown or {})
+
+
 QUIET: Case = lambda: (healthy(), CONTEXT())  # noqa: E731
 LONG_NAME = f"<I>{ISSUER}<S>CN=mail.contoso.com, OU={'x' * 250}"
 
@@ -258,6 +264,14 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
     "HT-ERR-001": (with_(delivery_errors=(DeliveryError(source=_src("queue"), origin="queue EXCAS1\\3",
                                                         text="451 5.7.3 STARTTLS is required to send mail"),)),
                    {("HT-ERR-001|name=the on-premises server did not offer starttls", "error")}, QUIET),
+    "HT-CMD-001": (with_send(tls_certificate_name=TLS_NAME.replace("<S>", "\\<S>")),
+                   {("HT-CMD-001|connector=outbound to office 365|name=tlscertificatename", "error")}, QUIET),
+    "HT-CMD-002": (with_send(tls_certificate_name=None, configured_by=configured(unknown={"tlscertificatename": "$Name"})),
+                   {("HT-CMD-002|connector=outbound to office 365|name=tlscertificatename", "warning")},
+                   with_send(configured_by=configured())),
+    "HT-CMD-003": (with_send(tls_certificate_name="<I>CN=Other CA<S>" + SUBJECT, configured_by=configured()),
+                   {("HT-CMD-003|connector=outbound to office 365|name=tlscertificatename", "error")},
+                   with_send(configured_by=configured())),
     "HT-TRACE-001": (with_(trace_entries=(_trace(TraceStatus.PENDING),)), {("HT-TRACE-001|name=pending", "warning")},
                      QUIET),
     "HT-TRACE-002": (lambda: (replace(on_both(not_before=NOW - timedelta(days=10))()[0],
@@ -319,7 +333,7 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors",
-                                          "mailflow"}
+                                          "mailflow", "configured"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

@@ -210,3 +210,33 @@ def test_internal_transport_certificate(tmp_path: Path) -> None:
     outcomes, findings = judge(estate)
     assert triples(findings, "HT-CONN-008") == {("HT-CONN-008", "EXCAS1", "error")}
     assert "event 12013" in next(f.message for f in findings if f.check_id == "HT-CONN-008")
+
+
+def test_a_change_ticket_is_judged_against_the_certificates(tmp_path: Path) -> None:
+    from hybridtls.model import CheckStatus as Status
+
+    estate = write_estate(tmp_path)
+    (estate / "CHG0048213.md").write_text(
+        "| 2 | EXCAS1 | `Set-SendConnector -Identity \"Outbound to Office 365\" -TlsCertificateName "
+        "\"<I>CN=Other CA, O=Other<S>CN=mail.contoso.com\"` |\n"
+        "| 3 | EXCAS1 | `Set-ReceiveConnector \"EXCAS1\\Default Frontend EXCAS1\" -TlsCertificateName $Name` |\n",
+        encoding="utf-8")
+    outcomes, findings = judge(estate)
+    found = {(f.check_id, f.subject, f.severity.value) for f in findings if f.check_id.startswith("HT-CMD")}
+    assert found == {("HT-CMD-003", "send connector 'Outbound to Office 365'", "error"),
+                     ("HT-CMD-002", "receive connector 'EXCAS1\\Default Frontend EXCAS1'", "warning")}
+    assert outcomes["HT-CMD-001"].status is Status.PASSED
+    [unmatched] = [f for f in findings if f.check_id == "HT-CMD-003"]
+    assert unmatched.evidence[0].source.line == 1 and "CHG0048213.md" in unmatched.evidence[0].source.path
+
+
+def test_a_finding_on_a_command_line_says_it_is_as_configured_by_that_command(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "fix.ps1").write_text(
+        "Set-SendConnector -Identity 'Outbound to Office 365' -CloudServicesMailEnabled $true `\n"
+        "    -SourceTransportServers EXMBX1 -TlsCertificateName '<I>CN=Gone CA<S>CN=mail.contoso.com'\n",
+        encoding="utf-8")
+    _, findings = judge(estate)
+    [finding] = [f for f in findings if f.check_id == "HT-CONN-001" and "fix.ps1" in str(f.evidence[0].source)]
+    assert finding.evidence[0].source.line == 2
+    assert finding.evidence[0].text.endswith("(as configured by Set-SendConnector)")

@@ -67,3 +67,26 @@ def test_delivered_details_and_empty_queues_are_not_errors(tmp_path: Path) -> No
     outcomes, findings = judge(estate)
     assert outcomes["HT-ERR-001"].status is CheckStatus.NOT_APPLICABLE
     assert not [f for f in findings if f.check_id == "HT-ERR-001"]
+
+
+def test_an_unknown_queue_error_is_a_warning_quoting_it(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    unknown = "421 4.3.2 The system is going down for maintenance"
+    (estate / "EXMBX1" / "Get-Queue.txt").write_text(format_list(dict(QUEUE, LastError=unknown)))
+    outcomes, findings = judge(estate)
+    [finding] = [f for f in findings if f.check_id == "HT-ERR-001"]
+    assert (finding.severity.value, finding.key) == ("warning", f"HT-ERR-001|name={unknown.casefold()}")
+    assert repr(unknown) in finding.message and "not in hybridtls's catalogue" in finding.message
+    assert finding.evidence[0].source.line == 11
+
+
+def test_a_nested_ndr_names_the_inner_cause_and_not_the_wrapper(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "ndr.txt").write_text(
+        "Diagnostic information for administrators:\n\n> Remote server returned '550 5.4.300 Message expired -> "
+        "450 4.4.101 Proxy session setup failed on Frontend with \u2018451 4.4.0 Primary target IP address responded "
+        "with: \u201c451 5.7.3 STARTTLS is required to send mail.\u201d\u2019'\n", encoding="utf-8")
+    _, findings = judge(estate)
+    assert {(f.subject, f.severity.value) for f in findings if f.check_id == "HT-ERR-001"} == {
+        ("the on-premises server did not offer STARTTLS", "error"),
+        ("mail expired in the queue after the retries", "error")}

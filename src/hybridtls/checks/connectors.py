@@ -34,6 +34,7 @@ from hybridtls.model import (
     ReceiveConnector,
     SendConnector,
     Severity,
+    states,
 )
 from hybridtls.pki.hostnames import domain_covered
 from hybridtls.pki.tlsname import TlsCertificateName, names_same_certificate
@@ -44,7 +45,9 @@ _TLS_NAME_FROM_CERT = ("$c = Get-ExchangeCertificate -Server <ServerName> -Thumb
 
 
 def _cite(record: SendConnector | ReceiveConnector, prop: str, label: str, value: object) -> Citation:
-    return Citation(source=record.cite(prop), text=f"{label} {value}")
+    """The property's line; for a record read from a command line, saying that it is as that command set it."""
+    configured = f" (as configured by {record.configured_by.command})" if record.configured_by else ""
+    return Citation(source=record.cite(prop), text=f"{label} {value}{configured}")
 
 
 def _cert_text(cert: ExchangeCertificate) -> str:
@@ -78,6 +81,8 @@ def _hybrid_send_connectors(evidence: EvidenceSet) -> list[SendConnector]:
 
 def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for connector in _hybrid_send_connectors(evidence):
+        if not states(connector, "tlscertificatename"):
+            continue  # a command line that leaves it alone, or sets it from a variable (HT-CMD-002)
         if not connector.tls_certificate_name:
             yield SEND_TLS_NAME.finding(
                 subject=connector.name,
@@ -163,8 +168,9 @@ def _selections(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[_Selection
     """What each Office 365-facing receive connector will present, where the server's certificates are known."""
     for connector in _cloud_receive_connectors(evidence):
         server = connector.server.name if connector.server else None
-        if not server or not has_certificate_evidence(evidence, server):
-            continue
+        if not server or not has_certificate_evidence(evidence, server) or not (
+                states(connector, "tlscertificatename") or states(connector, "fqdn")):
+            continue  # a command line that says nothing of the name the connector selects by
         certs = certificates_on(evidence, server)
         name = parse_name(connector.tls_certificate_name)
         if connector.tls_certificate_name and name is None:
@@ -278,7 +284,9 @@ def _enable_on(server: str, *comments: str) -> str:
 
 
 def _hybrid_configuration(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    config = evidence.hybrid_configurations[0]
+    config = next((c for c in evidence.hybrid_configurations if states(c, "tlscertificatename")), None)
+    if config is None:
+        return  # only command lines that leave TlsCertificateName alone, or set it from a variable (HT-CMD-002)
     name = parse_name(config.tls_certificate_name)
     if name is None:
         yield HYBRID_CONFIG.finding(
@@ -358,7 +366,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     cert = _hybrid_certificate(evidence)
     for connector in outbound:
         settings = (connector.tls_settings or "").casefold()
-        if settings not in ("domainvalidation", "certificatevalidation"):
+        if states(connector, "tlssettings") and settings not in ("domainvalidation", "certificatevalidation"):
             yield OUTBOUND.finding(
                 subject=connector.name, severity=Severity.WARNING,
                 about=FindingSubject(connector=connector.name, name="TlsSettings"),

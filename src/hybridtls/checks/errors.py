@@ -16,6 +16,7 @@ from hybridtls.model import (
     ChainEnd,
     Citation,
     ConnectorDirection,
+    DeliveryError,
     EvidenceSet,
     Finding,
     FindingSubject,
@@ -24,6 +25,7 @@ from hybridtls.model import (
     Severity,
 )
 from hybridtls.pki.hostnames import covers, domain_covered
+from hybridtls.powershell import Script
 
 Corroborate = Callable[[EvidenceSet, datetime], list[str]]
 
@@ -119,20 +121,28 @@ class Signature:
     cause: str
     fix: str
     corroborate: Corroborate | None = None
+    wrapper: bool = False  # an outer response (4.4.101, expired) that says what it wraps: used when nothing inside is known
+    benign: bool = False  # known, and no TLS or certificate matter (mailbox throttling): understood, no finding
 
 
-def _sig(pattern: str, meaning: str, cause: str, fix: str, corroborate: Corroborate | None = None) -> Signature:
-    return Signature(re.compile(pattern, re.I), meaning, cause, fix, corroborate)
+def _sig(pattern: str, meaning: str, cause: str, fix: str, corroborate: Corroborate | None = None, *,
+         wrapper: bool = False, benign: bool = False) -> Signature:
+    return Signature(re.compile(pattern, re.I), meaning, cause, fix, corroborate, wrapper, benign)
 
 
 SIGNATURES = (
-    _sig(r"454 4\.7\.5", "the send connector's TlsCertificateName names no usable certificate",
+    _sig(r"454 4\.7\.5|TlsCertificateName of the SendConnector could not be found", "the send connector's TlsCertificateName names no usable certificate",
          "the certificate was replaced or removed and the connector still names the old one",
          "Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"",
          _send_name),
     _sig(r"STARTTLS is required", "the on-premises server did not offer STARTTLS",
          "no certificate matches the receive connector's TlsCertificateName or FQDN (event 12014), or a firewall "
          "strips STARTTLS", "Set-ReceiveConnector '<Server>\\Default Frontend <Server>' -TlsCertificateName "
+         "\"<I>$($c.Issuer)<S>$($c.Subject)\"", _starttls),
+    _sig(r"4\.7\.321|starttls-not-supported", "Exchange Online requires TLS to on-premises, and none was offered",
+         "the outbound connector requires TLS (TlsSettings) and the on-premises receive connector offers no STARTTLS "
+         "(no certificate matches its TlsCertificateName or FQDN: event 12014), or a firewall strips it",
+         "Set-ReceiveConnector '<Server>\\Default Frontend <Server>' -TlsCertificateName "
          "\"<I>$($c.Issuer)<S>$($c.Subject)\"", _starttls),
     _sig(r"SubjectMismatch", "the certificate presented does not carry the name Exchange Online expects",
          "the outbound connector's TlsDomain is not in the certificate, or the wrong certificate is presented",
@@ -174,14 +184,31 @@ SIGNATURES = (
          "a firewall's SMTP inspection or a middlebox", "Disable ESMTP inspection for Microsoft 365 traffic"),
     _sig(r"4\.4\.397", "the connection dropped after the certificate was sent",
          "a middlebox or a client-certificate problem", "Capture a verbose send protocol log (ProtocolLoggingLevel Verbose)"),
-    _sig(r"QUEUE\.Expired|\b4\.4\.7\b", "mail expired in the queue after the retries",
+    _sig(r"QUEUE\.Expired|\b4\.4\.7\b|\b5\.4\.300\b", "mail expired in the queue after the retries",
          "the underlying error above persisted for two days", "Fix the cause, then resubmit from the sender"),
+    _sig(r"4\.4\.101 Proxy session setup failed|Primary target IP address responded with",
+         "a front end could not pass the mail on, and the reply it got is not one hybridtls knows",
+         "the response quoted inside (after 'responded with' or 'failed on Frontend with') is the real error",
+         "Read the quoted response; hybridtls explain \"<that response>\"", wrapper=True),
+    _sig(r"STOREDRV\.Deliver.*thread limit exceeded", "mailbox delivery was throttled (a transient limit)",
+         "many messages for one mailbox at once; Exchange retries, and this is no TLS or certificate matter",
+         "Nothing to fix for hybrid TLS; the queue drains by itself", benign=True),
 )
 
 
+def signatures_for(text: str) -> tuple[Signature, ...]:
+    """The catalogue entries an error text matches: every specific one (the nested responses of ``450 4.4.101
+    ... '451 4.4.0 ... 451 5.7.3 ...'`` included); a wrapper only when nothing inside it is known."""
+    found = tuple(s for s in SIGNATURES if s.pattern.search(text))
+    specific = tuple(s for s in found if not s.wrapper)
+    return specific or found
+
+
+
 def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for signature in SIGNATURES:
-        hits = [e for e in evidence.delivery_errors if signature.pattern.search(e.text)]
+    matched = {id(e): signatures_for(e.text) for e in evidence.delivery_errors}
+    for signature in (s for s in SIGNATURES if not s.benign):
+        hits = [e for e in evidence.delivery_errors if signature in matched[id(e)]]
         if not hits:
             continue
         notes = signature.corroborate(evidence, ctx.now) if signature.corroborate else []
@@ -197,16 +224,33 @@ def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             evidence=[Citation(source=e.source, text=f"{e.origin}: {e.text[:300]}") for e in hits[:10]],
             remediation=signature.fix,
         )
+    unknown: dict[str, list[DeliveryError]] = {}
+    for error in evidence.delivery_errors:
+        if not matched[id(error)]:
+            unknown.setdefault(" ".join(error.text.split()), []).append(error)
+    for text, errors in unknown.items():
+        origins = sorted({e.origin for e in errors})
+        yield DELIVERY_ERRORS.finding(
+            subject=f"not in the catalogue: {text[:80]}", about=FindingSubject(name=text[:300]),
+            severity=Severity.WARNING,
+            message=(f"{len(errors)} error(s) ({', '.join(origins[:4])}) say {text[:300]!r}, which is not in "
+                     "hybridtls's catalogue of delivery errors: the mail is stuck for a reason it cannot name."),
+            evidence=[Citation(source=e.source, text=f"{e.origin}: {e.text[:300]}") for e in errors[:10]],
+            remediation=str(Script().comment("Not in hybridtls's catalogue: look up the status code and the text; "
+                                             "probe the next hop with: hybridtls probe <smart host>")),
+        )
 
 
 DELIVERY_ERRORS = Check(
     id="HT-ERR-001", title="Delivery errors explained", severity=Severity.ERROR,
     needs=needs(ERROR_TEXTS, also="the rest of the evidence (certificates, connectors, probes), to confirm or rule "
                 "out each cause"),
-    explanation=("The text of a queue's LastError or a message trace Defer event names the failing step "
-                 "(4.4.317 with SubjectMismatch, 451 5.7.3 STARTTLS is required, 454 4.7.5, 550 5.7.64, "
-                 "UnknownCredentials, NoCredentials...). Each is mapped to its usual cause and checked against the "
-                 "rest of the evidence."),
+    explanation=("The text of a queue's LastError, a message trace Defer event or an NDR's diagnostic information "
+                 "names the failing step (4.4.317 with SubjectMismatch, 451 5.7.3 STARTTLS is required, 454 4.7.5, "
+                 "550 5.7.64, UnknownCredentials, NoCredentials...), often nested inside an outer response (450 "
+                 "4.4.101 ... with '451 4.4.0 ... responded with: \"451 5.7.3 ...\"'). Each is mapped to its usual "
+                 "cause and checked against the rest of the evidence; an error not in the catalogue is a warning "
+                 "that quotes it."),
     remediation="Fix the cause named; the error clears on the next retry.",
     references=(refs.MAIL_FLOW_INTELLIGENCE, refs.HYBRID_TLS_BLOG),
     run=_errors,

@@ -18,9 +18,20 @@ from typing import Union
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.raw import RawRecord
-from hybridtls.model import AnchorRecord, CertificateFile, ProbeResult
+from hybridtls.model import (
+    AnchorRecord,
+    CertificateFile,
+    DeliveryError,
+    HybridConfiguration,
+    OnlineConnector,
+    ProbeResult,
+    ReceiveConnector,
+    SendConnector,
+)
 
-Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+# A runtime alias, Python 3.10 compatible
+Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
+               HybridConfiguration, OnlineConnector, DeliveryError]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

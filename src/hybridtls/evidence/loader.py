@@ -44,7 +44,10 @@ if TYPE_CHECKING:
     from hybridtls.evidence.certificates import PasswordSource
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
-EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ""}) | CERTIFICATE_SUFFIXES
+EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ".md", ".ps1", ""}) | CERTIFICATE_SUFFIXES
+# Read from folders too, but a change ticket or a script with nothing hybridtls reads in it is passed over with a
+# note, not reported as a file that could not be read.
+OPTIONAL_SUFFIXES = frozenset({".md", ".ps1"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class _FileToRead:
     display: str
     real: Path
     folder_server: str | None
+    optional: bool = False  # found in a folder, of a kind that often holds nothing to read (a ticket, a script)
 
 
 @dataclass
@@ -110,7 +114,8 @@ def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem],
                     full = Path(dirpath) / name
                     relative = full.relative_to(path)
                     folder = relative.parts[-2] if len(relative.parts) >= 2 else root_name
-                    add(_FileToRead(str(full), full, folder), in_folder=True)
+                    add(_FileToRead(str(full), full, folder, full.suffix.casefold() in OPTIONAL_SUFFIXES),
+                        in_folder=True)
         elif path.exists():  # a regular file, or something reading it will name (a FIFO, a device)
             parent = path.parent.resolve().name if path.parent != Path(".") else None
             add(_FileToRead(given, path, parent or None), in_folder=False)
@@ -148,6 +153,9 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
         try:
             done.append(_read_file(item, date_order, notices, max_file_size, passwords))
         except EvidenceError as exc:
+            if item.optional and exc.line is None:
+                notices.append(Notice(source=Source(path=exc.path), message=f"skipped: {exc.message}"))
+                continue
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.console import ConsoleReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.saved_report import SavedReportReader
@@ -38,6 +39,7 @@ READERS: tuple[EvidenceReader, ...] = (
     NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
                "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
     CsvReader(),
+    CommandLinesReader(),  # New-/Set- connector command lines, bare error text (then any console output)
     ConsoleReader(),  # recognises anything: last
 )
 

@@ -10,6 +10,7 @@ from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
     CertificateStatus,
+    ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
     ExchangeCertificate,
@@ -21,6 +22,7 @@ from hybridtls.model.exchange import (
     TraceEntry,
     TraceStatus,
     TransportService,
+    states,
 )
 from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
@@ -37,6 +39,7 @@ __all__ = [
     "CheckStatus",
     "Citation",
     "Cited",
+    "ConfiguredBy",
     "ConnectorDirection",
     "DeliveryError",
     "EvidenceSet",
@@ -65,4 +68,5 @@ __all__ = [
     "TransportService",
     "TrustBasis",
     "certificate_identity_keys",
+    "states",
 ]

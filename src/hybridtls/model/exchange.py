@@ -109,6 +109,26 @@ class ExchangeCertificate(Cited):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConfiguredBy:
+    """A record read from a command line (``Set-SendConnector ...`` in a script, a change ticket, an HCW log), not
+    from the cmdlet's output: what the command sets, as configured by it, and nothing of what it leaves alone."""
+
+    command: str  # "Set-SendConnector", as written
+    parameters: tuple[str, ...]  # the properties it sets, as canonical keys ("tlscertificatename")
+    unknown: Mapping[str, str] = field(default_factory=dict)  # key -> the variable or expression it is set from
+
+    def sets(self, prop: str) -> bool:
+        """Whether the command gives the property a value the line shows (not a variable's)."""
+        return prop in self.parameters and prop not in self.unknown
+
+
+def states(record: object, prop: str) -> bool:
+    """Whether the record says what the property is: always for cmdlet output; for a command, when it sets it."""
+    configured: ConfiguredBy | None = getattr(record, "configured_by", None)
+    return configured is None or configured.sets(prop)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TraceEntry(Cited):
     """One row of ``Get-MessageTrace`` (Exchange Online)."""
 
@@ -144,6 +164,7 @@ class SendConnector(Cited):
     address_spaces: tuple[str, ...] = ()
     cloud_services_mail_enabled: bool | None = None
     source_transport_servers: tuple[str, ...] = ()
+    configured_by: ConfiguredBy | None = None  # read from a command line, not the cmdlet's output
 
 
     @property
@@ -169,6 +190,7 @@ class ReceiveConnector(Cited):
     tls_domain_capabilities: tuple[str, ...] = ()
     bindings: tuple[str, ...] = ()
     transport_role: str | None = None
+    configured_by: ConfiguredBy | None = None  # read from a command line, not the cmdlet's output
 
 
     @property
@@ -187,6 +209,7 @@ class HybridConfiguration(Cited):
     domains: tuple[str, ...] = ()
     on_premises_smart_host: str | None = None
     features: tuple[str, ...] = ()
+    configured_by: ConfiguredBy | None = None  # read from a command line, not the cmdlet's output
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,6 +230,7 @@ class OnlineConnector(Cited):
     tls_sender_certificate_name: str | None = None
     require_tls: bool | None = None
     restrict_domains_to_certificate: bool | None = None
+    configured_by: ConfiguredBy | None = None  # read from a command line, not the cmdlet's output
 
 
     @property
