@@ -18,9 +18,10 @@ from typing import Union
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.raw import RawRecord
-from hybridtls.model import AnchorRecord, CertificateFile, ProbeResult
+from hybridtls.model import AnchorRecord, CertificateFile, Notice, ProbeResult, WindowsEvent
 
-Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+# A Notice is what a reader says about the file as it reads it (lines it passed over); the loader keeps it.
+Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, WindowsEvent, Notice]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import ConsoleReader
+from hybridtls.evidence.events import EventTextReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
@@ -27,6 +28,7 @@ from hybridtls.model import (
     SendConnector,
     TraceEntry,
     TransportService,
+    WindowsEvent,
 )
 
 READERS: tuple[EvidenceReader, ...] = (
@@ -38,6 +40,7 @@ READERS: tuple[EvidenceReader, ...] = (
     NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
                "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
     CsvReader(),
+    EventTextReader(),  # before the console reader: it hands it what is not an event
     ConsoleReader(),  # recognises anything: last
 )
 
@@ -54,6 +57,7 @@ FIELDS: Mapping[type, str] = {
     CertificateFile: "certificate_files",
     ProbeResult: "probes",
     AnchorRecord: "recorded_anchors",
+    WindowsEvent: "events",
 }
 
 
