@@ -211,3 +211,31 @@ def test_any_bytes_raise_only_evidence_error(data: bytes) -> None:
         list(EventTextReader().read(EvidenceFile("e.txt", data)))
     except EvidenceError as exc:
         assert exc.path == "e.txt" and "\n" not in exc.message
+
+
+# --- the same events as objects: ConvertTo-Json and Export-Csv -----------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("get-winevent.json", (2, EventLayout.GET_WINEVENT, None, FRONTEND, 12014, EventLevel.ERROR,
+                           datetime(2016, 2, 18, 0, 20, 5, tzinfo=UTC), "EXCAS1.contoso.com", "TransportService")),
+    ("get-eventlog.csv", (3, EventLayout.GET_EVENTLOG, None, TRANSPORT, 12016, EventLevel.ERROR,
+                          datetime(2016, 2, 21, 6, 0, 1), "EXMBX1.contoso.com", "TransportService")),
+])
+def test_exported_events_are_record_kinds(name: str, expected: tuple[object, ...]) -> None:
+    assert not isinstance(reader_for(EvidenceFile(name, (EVENTS / name).read_bytes())), EventTextReader)
+    evidence = load_evidence([str(EVENTS / name)])
+    [event] = evidence.events
+    assert summary(event)[1:] == expected[1:] and event.source.line == expected[0]
+    assert not evidence.skipped and not evidence.notices
+
+
+def test_json_enums_as_numbers(tmp_path: Path) -> None:
+    (tmp_path / "events.json").write_text(json.dumps([
+        {"Source": "MSExchangeTransport", "InstanceId": 3221237488, "EntryType": 2, "Message": "a",
+         "TimeGenerated": "/Date(1455996001000)/"},
+        {"ProviderName": "MSExchangeTransport", "Id": 12018, "Level": 3, "Message": "b", "TimeCreated": "2016-02-21T06:00:01Z"},
+    ]), encoding="utf-8")
+    found = load_evidence([str(tmp_path)]).events
+    assert [(e.event_id, e.level, e.time) for e in found] == [
+        (12016, EventLevel.WARNING, datetime(2016, 2, 20, 19, 20, 1, tzinfo=UTC)),
+        (12018, EventLevel.WARNING, datetime(2016, 2, 21, 6, 0, 1, tzinfo=UTC))]

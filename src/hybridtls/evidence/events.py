@@ -405,7 +405,8 @@ def _fl_is_event(event: _Event) -> bool:
     return bool(event.description) and "source" in values and ("id" in values or "instanceid" in values)
 
 
-def _level(text: str | None) -> EventLevel | None:
+def level_of(text: str | None) -> EventLevel | None:
+    """The level, from its name in any of the languages read, Get-EventLog's EntryType, or its number."""
     return _LEVELS.get(text.strip().casefold()) if text else None
 
 
@@ -469,7 +470,7 @@ def _record(event: _Event, path: str, notices: list[Notice]) -> WindowsEvent:
     lines = {key: line for key, line in event.lines.items() if key != "systemtime"}
     if time_line is not None:
         lines["time"] = time_line
-    level = _level(values.get("level")) or _level(values.get("levelnumber"))
+    level = level_of(values.get("level")) or level_of(values.get("levelnumber"))
     return WindowsEvent(
         source=Source(path=path, line=event.line),
         field_lines={_FIELD_KEYS.get(key, key): line for key, line in lines.items()},

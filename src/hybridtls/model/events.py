@@ -27,8 +27,8 @@ class EventLayout(str, enum.Enum):
 
     EVENT_VIEWER = "Event Viewer copy"  # "Copy details as text": Log Name:, Source:, ... Description:
     FLATTENED = "Event Viewer copy on one line"  # the same, its line breaks lost in a paste
-    GET_WINEVENT = "Get-WinEvent | Format-List"
-    GET_EVENTLOG = "Get-EventLog | Format-List"
+    GET_WINEVENT = "Get-WinEvent"  # Format-List text, ConvertTo-Json or Export-Csv
+    GET_EVENTLOG = "Get-EventLog"
     DESCRIPTION = "description alone"  # only the text; the event id is read from its wording
 
 
