@@ -69,6 +69,11 @@ FRONTEND, TRANSPORT = "MSExchangeFrontEndTransport", "MSExchangeTransport"
         (18, EventLayout.GET_EVENTLOG, None, FRONTEND, 12014, EventLevel.ERROR, datetime(2016, 2, 18, 10, 2, 40), None,
          "TransportService")]),
     ("description-only.txt", [(3, EventLayout.DESCRIPTION, None, None, 12014, None, None, None, None)]),
+    ("wevtutil.txt", [
+        (3, EventLayout.WEVTUTIL, "en", FRONTEND, 12014, EventLevel.ERROR, datetime(2016, 2, 18, 11, 20, 5),
+         "EXCAS1.contoso.com", "TransportService"),
+        (18, EventLayout.WEVTUTIL, "en", TRANSPORT, 12016, EventLevel.ERROR, datetime(2016, 2, 21, 6, 0, 1),
+         "EXMBX1.contoso.com", "TransportService")]),
 ])
 def test_each_layout_and_language(name: str, expected: list[tuple[object, ...]]) -> None:
     assert isinstance(reader_for(EvidenceFile(name, (EVENTS / name).read_bytes())), EventTextReader)
@@ -239,3 +244,12 @@ def test_json_enums_as_numbers(tmp_path: Path) -> None:
     assert [(e.event_id, e.level, e.time) for e in found] == [
         (12016, EventLevel.WARNING, datetime(2016, 2, 20, 19, 20, 1, tzinfo=UTC)),
         (12018, EventLevel.WARNING, datetime(2016, 2, 21, 6, 0, 1, tzinfo=UTC))]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("*.txt")))
+def test_any_chunking_reads_the_same(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Lines are split a piece of the text at a time; however small the pieces, the records are the same."""
+    whole = read(name)
+    for size in (1, 7, 64):
+        monkeypatch.setattr("hybridtls.evidence.events._PIECE", size)
+        assert read(name) == whole

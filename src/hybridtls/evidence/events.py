@@ -32,8 +32,9 @@ from hybridtls.model import EventLayout, EventLevel, Notice, Source, WindowsEven
 # Event Viewer; alternatives cover spellings that differ between Windows versions.
 LABELS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {"log": ("Log Name",), "source": ("Source",), "date": ("Date",), "id": ("Event ID",),
-           "task": ("Task Category",), "level": ("Level",), "keywords": ("Keywords",), "user": ("User",),
-           "computer": ("Computer",), "opcode": ("OpCode",), "description": ("Description",), "xml": ("Event Xml",)},
+           "task": ("Task Category", "Task"), "level": ("Level",), "keywords": ("Keywords", "Keyword"),
+           "user": ("User", "User Name"), "computer": ("Computer",), "opcode": ("OpCode",),
+           "description": ("Description",), "xml": ("Event Xml",)},  # Task, Keyword, User Name: wevtutil /f:text
     "de": {"log": ("Protokollname",), "source": ("Quelle",), "date": ("Datum",), "id": ("Ereignis-ID",),
            "task": ("Aufgabenkategorie",), "level": ("Ebene",), "keywords": ("Schlüsselwörter",),
            "user": ("Benutzer",), "computer": ("Computer",), "opcode": ("Vorgangscode",),
@@ -74,6 +75,7 @@ _LEVEL_WORDS: dict[EventLevel, tuple[str, ...]] = {
     EventLevel.AUDIT_FAILURE: ("Audit Failure", "FailureAudit"),
 }
 _LEVELS = {word.casefold(): level for level, words in _LEVEL_WORDS.items() for word in words}
+_COPIES = (EventLayout.EVENT_VIEWER, EventLayout.FLATTENED, EventLayout.WEVTUTIL)
 _HEADER = ("log", "source", "date", "id", "task", "level", "keywords", "user", "computer", "opcode")
 
 # The label of each copy-layout line, whatever its language: "Label:" (French puts a space before the colon;
@@ -114,6 +116,7 @@ WORDINGS: tuple[tuple[int, re.Pattern[str]], ...] = tuple((event_id, re.compile(
 
 _SYSTEM_TIME = re.compile(r"<TimeCreated\s+SystemTime=['\"](?P<time>[0-9T:.\-]+)Z?['\"]")
 _XML_END = "</Event>"
+_EVENT_INDEX = re.compile(r"^Event\[\d+\]:\s*$")
 _PROMPT = re.compile(r"^\s*(?:\[PS\]\s*(?:[A-Za-z]:\\[^>]*)?>|PS\s*(?:[A-Za-z]:\\[^>]*)?>|[A-Za-z]:\\[^>]*>)")
 _MAX_DESCRIPTION = 64 * 1024  # characters kept of one description (a runaway paste is cut, and said)
 
@@ -207,6 +210,7 @@ class _Scanner:
         self._held_blank: list[int] = []  # blank lines inside an open Format-List message, kept if it goes on
         self._paragraph: list[tuple[int, str]] = []
         self._command_server: str | None = None  # -ComputerName on the last prompt line
+        self._indexed = False  # "Event[n]:" lines seen: wevtutil's text
 
     # --- events opening and closing
 
@@ -252,6 +256,12 @@ class _Scanner:
             return
         blanks, self._blank_run = self._blank_run, 0
         if self._mode in ("fl", "fl-message") and self._fl_line(number, line, blanks):
+            return
+        if line.startswith("Event[") and _EVENT_INDEX.match(line):  # wevtutil qe /f:text: "Event[0]:" before each
+            self._close()
+            self._flush_paragraph()
+            self.found.taken.append((number, number))
+            self._indexed = True
             return
         flat = _flattened(line) if len(line) > 40 and self._mode != "xml" else None
         if flat is not None:
@@ -301,11 +311,11 @@ class _Scanner:
             return flattened
         name, language, value = found
         event = self._open
-        if name == "log" and (event is None or event.layout not in (EventLayout.EVENT_VIEWER, EventLayout.FLATTENED)
-                              or "log" in event.values or self._mode != "header"):
-            event = self._start(EventLayout.FLATTENED if flattened else EventLayout.EVENT_VIEWER, number, language)
+        if name == "log" and (event is None or event.layout not in _COPIES or "log" in event.values or self._mode != "header"):
+            layout = EventLayout.FLATTENED if flattened else EventLayout.EVENT_VIEWER
+            event = self._start(EventLayout.WEVTUTIL if self._indexed and not flattened else layout, number, language)
             self._mode = "header"
-        elif event is None or event.layout not in (EventLayout.EVENT_VIEWER, EventLayout.FLATTENED):
+        elif event is None or event.layout not in _COPIES:
             return False
         if self._mode == "description" and name != "xml":
             self._describe(number, line)
@@ -503,8 +513,11 @@ def _ranges(numbers: Iterable[int]) -> str:
     return ", ".join(words) + (", ..." if len(spans) > 8 else "")
 
 
+_PIECE = 1 << 20  # characters split into lines at a time
+
+
 def _lines(text: str) -> Iterator[str]:
-    for piece in pieces(text):
+    for piece in pieces(text, size=_PIECE):
         yield from piece.splitlines()
 
 
@@ -542,12 +555,21 @@ class EventTextReader(EvidenceReader):
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         text, path = file.text, file.display
         scanner = _Scanner(path)
-        count = 0
+        found = scanner.found
+        count = read = 0
+        notices: list[Notice] = []
         for number, line in enumerate(_lines(text), start=1):
             scanner.feed(number, line)
             count = number
-        found = scanner.finish()
-        notices: list[Notice] = []
+            if found.events:  # each event as it closes: a large file is not held as records
+                read += len(found.events)
+                for event in found.events:
+                    yield _record(event, path, notices)
+                found.events.clear()
+                yield from notices
+                notices.clear()
+        scanner.finish()
+        read += len(found.events)
         for event in found.events:
             yield _record(event, path, notices)
         yield from notices
@@ -565,7 +587,7 @@ class EventTextReader(EvidenceReader):
             words = f"lines {_ranges(left)} are" if len(left) > 1 else f"line {left[0]} is"
             yield Notice(source=Source(path=path, line=left[0]),
                          message=f"{words} neither Windows events nor PowerShell output; passed over")
-        if not found.events and not others:
+        if not read and not others:
             raise EvidenceError("no Windows events found", path=path,
                                 hint="copy the event with Event Viewer's 'Copy details as text', or save "
                                      "Get-WinEvent ... | Format-List")
