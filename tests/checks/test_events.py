@@ -113,3 +113,19 @@ def test_an_expired_certificate_already_renewed_in_the_evidence_is_a_warning(tmp
     found = findings(estate(tmp_path, certificates=renewed))
     assert keys(found) == {("HT-EVT-002|server=exmbx1|name=12016:mail.contoso.com", "warning")}
     assert "the event predates it" in found[0].message
+
+
+def test_the_founding_case_seen_from_the_transport(tmp_path: Path) -> None:
+    """The founding incident's evidence, with the 12014 its CAS would log for the hybrid name: the event, the
+    certificate's RootCAType Registry and the Pending message trace, cited together."""
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "cases" / "founding-incident", case, ignore=shutil.ignore_patterns("after-fix"))
+    text = (EVENTS / "en-copy.txt").read_text(encoding="utf-8").split("\n\n")[0]
+    (case / "excas1" / "events.txt").write_text(text.replace("mail.contoso.com", "owa.domain.com")
+                                                .replace("EXCAS1.contoso.com", "excas1.domain.com"), encoding="utf-8")
+    [finding] = findings(case, datetime(2016, 2, 20))
+    assert (finding.key, finding.severity.value) == (
+        "HT-EVT-001|server=excas1|connector=default frontend excas1|name=owa.domain.com", "error")
+    assert "founding fault" in finding.message and "1 message(s) Pending" in finding.message
+    assert [c.text.split(":")[0] for c in finding.evidence] == [
+        "event 12014 (MSExchangeFrontEndTransport) on excas1.domain.com at 2016-02-18 00", "excas1", "message trace"]

@@ -253,3 +253,9 @@ def test_any_chunking_reads_the_same(monkeypatch: pytest.MonkeyPatch, name: str)
     for size in (1, 7, 64):
         monkeypatch.setattr("hybridtls.evidence.events._PIECE", size)
         assert read(name) == whole
+
+
+def test_a_header_line_whose_label_is_not_in_the_tables_does_not_end_the_event() -> None:
+    text = (EVENTS / "de-copy.txt").read_text(encoding="utf-8").replace("Ebene:", "Vorgang:       Info\nEbene:")
+    [event] = events("de.txt", text)
+    assert (event.event_id, event.level, event.description[:30]) == (12014, EventLevel.ERROR, "Microsoft Exchange konnte im p")

@@ -28,6 +28,7 @@ from hybridtls.model import (
     FindingSubject,
     RootCAType,
     Severity,
+    TraceStatus,
     WindowsEvent,
 )
 from hybridtls.pki.hostnames import covers
@@ -97,8 +98,13 @@ def _server(event: WindowsEvent) -> str | None:
     return event.computer.split(".", 1)[0] if event.computer else None
 
 
+def _moment(time: datetime) -> str:
+    """A time as the event gave it: UTC said as such (from the Event Xml or an export), local time as printed."""
+    return f"{time:%Y-%m-%d %H:%M:%S} UTC" if time.tzinfo is not None else f"{time:%Y-%m-%d %H:%M:%S}"
+
+
 def _when(event: WindowsEvent) -> str:
-    return f" at {event.time.isoformat(sep=' ')}" if event.time else ""
+    return f" at {_moment(event.time)}" if event.time else ""
 
 
 def _citation(event: WindowsEvent) -> Citation:
@@ -119,8 +125,8 @@ def _times(events: list[WindowsEvent]) -> str:
     """``3 times, from ... to ...`` or ``once``."""
     if len(events) == 1:
         return "once" + _when(events[0])
-    dated = sorted(e.time.replace(tzinfo=None) for e in events if e.time)
-    span = f", from {dated[0]:%Y-%m-%d %H:%M} to {dated[-1]:%Y-%m-%d %H:%M}" if dated else ""
+    dated = sorted((e.time for e in events if e.time), key=lambda t: t.replace(tzinfo=None))
+    span = f", from {_moment(dated[0])} to {_moment(dated[-1])}" if dated else ""
     return f"{len(events)} times{span}"
 
 
@@ -234,6 +240,12 @@ def _no_certificate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                      "Root Certification Authorities' (AuthRoot). This is the founding fault (HT-ROOT-001) seen from "
                      "the transport's side: Exchange does not count the certificate as usable for that name.")
             evidence_cited.append(cite(fix_cert, "rootcatype", "RootCAType", "Registry"))
+            pending = [t for t in evidence.trace_entries if t.status is TraceStatus.PENDING]
+            if pending:
+                cause += (f" Exchange Online's message trace shows {len(pending)} message(s) Pending: its mail to this "
+                          "server is being deferred.")
+                evidence_cited.append(Citation(source=pending[0].source, text=f"message trace: Status Pending "
+                                               f"({pending[0].recipient_address or '?'})"))
         elif matches:
             problems = [(c, _unusable(c, ctx.now)) for c in matches]
             broken = [(c, why) for c, why in problems if why]

@@ -287,6 +287,9 @@ class _Scanner:
             event = self._start(EventLayout.GET_WINEVENT, number)
             self._fl_field(event, match, number)
             return
+        if self._mode == "header" and 0 < line.find(":", 0, _LONGEST_LABEL) and self._open is not None:
+            self._open.last = number  # a header line whose label is not in the tables (a language not listed)
+            return
         self._close()  # prose (after a header, or on its own)
         self._paragraph.append((number, line))
 
