@@ -129,3 +129,9 @@ def test_the_founding_case_seen_from_the_transport(tmp_path: Path) -> None:
     assert "founding fault" in finding.message and "1 message(s) Pending" in finding.message
     assert [c.text.split(":")[0] for c in finding.evidence] == [
         "event 12014 (MSExchangeFrontEndTransport) on excas1.domain.com at 2016-02-18 00", "excas1", "message trace"]
+
+
+def test_a_12014_event_viewer_could_not_format_is_read_from_its_parameters(tmp_path: Path) -> None:
+    found = findings(estate(tmp_path, "en-no-message-file.txt", certificates=CAS_CERT))
+    assert keys(found) == {(KEY_12014, "error")}
+    assert "founding fault" in found[0].message

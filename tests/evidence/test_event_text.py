@@ -259,3 +259,12 @@ def test_a_header_line_whose_label_is_not_in_the_tables_does_not_end_the_event()
     text = (EVENTS / "de-copy.txt").read_text(encoding="utf-8").replace("Ebene:", "Vorgang:       Info\nEbene:")
     [event] = events("de.txt", text)
     assert (event.event_id, event.level, event.description[:30]) == (12014, EventLevel.ERROR, "Microsoft Exchange konnte im p")
+
+
+def test_the_parameters_of_an_event() -> None:
+    strings = ("mail.contoso.com", "Default Frontend EXCAS1", "mail.contoso.com")
+    assert [e.insertion_strings for e in events("en-copy.txt")] == [strings, (), ()]  # the Event Xml's <Data>
+    [unformatted] = events("en-no-message-file.txt")  # Event Viewer without Exchange's message file
+    assert unformatted.insertion_strings == strings and unformatted.event_id == 12014
+    assert [e.insertion_strings for e in events("flat.txt", " ".join(
+        (EVENTS / "en-copy.txt").read_text(encoding="utf-8").split()))] == [strings, (), ()]

@@ -50,6 +50,7 @@ _EXPIRED = re.compile(r"for the FQDN of (?P<fqdn>[^\s]+?)\.?\s+The existing cert
 _EXPIRING = re.compile(r"subject: (?P<subject>.{1,500}?), thumbprint: ?(?P<thumbprint>[0-9A-Fa-f]{40}), hours remaining: "
                        r"?(?P<hours>\d+)", re.I)
 _INTERNAL_EXPIRING = re.compile(r"Thumbprint: ?(?P<thumbprint>[0-9A-Fa-f]{40}), hours remaining: ?(?P<hours>\d+)", re.I)
+_HOST_NAME = re.compile(r"[A-Za-z0-9*][A-Za-z0-9-]{0,62}(?:\.[A-Za-z0-9-]{1,63}){1,126}\.?")
 _THUMBPRINT = re.compile(r"\b(?P<thumbprint>[0-9A-Fa-f]{40})\b")
 _AUTH_FAILED = re.compile(
     r"Inbound authentication failed with error (?P<error>\w+) for Receive connector (?P<connector>.{1,300}?)\. The "
@@ -142,10 +143,14 @@ class _Named:
 
 
 def _named(event: WindowsEvent) -> _Named:
+    """From the English wording; else from the event's parameters (in a translated or unformatted description):
+    the one that is a host name or a TlsCertificateName is the name, the first other one the connector."""
     match = _NO_CERTIFICATE.search(event.description)
-    if not match:
-        return _Named(None, None)
-    return _Named(" ".join(match["name"].split()), " ".join(match["connector"].split()))
+    if match:
+        return _Named(" ".join(match["name"].split()), " ".join(match["connector"].split()))
+    names = [s for s in event.insertion_strings if s.startswith("<I>") or _HOST_NAME.fullmatch(s)]
+    others = [s for s in event.insertion_strings if s not in names]
+    return _Named(names[0] if names else None, others[0] if others else None)
 
 
 def _named_in(evidence: EvidenceSet, server: str | None, text: str) -> str | None:

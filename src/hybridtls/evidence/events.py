@@ -17,6 +17,7 @@ paste still counts), and the lines that are neither are named in a notice.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -116,6 +117,9 @@ WORDINGS: tuple[tuple[int, re.Pattern[str]], ...] = tuple((event_id, re.compile(
 
 _SYSTEM_TIME = re.compile(r"<TimeCreated\s+SystemTime=['\"](?P<time>[0-9T:.\-]+)Z?['\"]")
 _XML_END = "</Event>"
+_DATA = re.compile(r"<Data(?:\s+Name=['\"][^'\"<>]{0,100}['\"])?\s*>(?P<value>[^<]{1,4000})</Data>")
+_INCLUDED = "the following information was included with the event"  # Event Viewer without the message file
+_MAX_STRINGS = 64
 _EVENT_INDEX = re.compile(r"^Event\[\d+\]:\s*$")
 _PROMPT = re.compile(r"^\s*(?:\[PS\]\s*(?:[A-Za-z]:\\[^>]*)?>|PS\s*(?:[A-Za-z]:\\[^>]*)?>|[A-Za-z]:\\[^>]*>)")
 _MAX_DESCRIPTION = 64 * 1024  # characters kept of one description (a runaway paste is cut, and said)
@@ -132,6 +136,7 @@ class _Event:
     lines: dict[str, int] = field(default_factory=dict)
     description: list[str] = field(default_factory=list)
     system_time: str | None = None
+    strings: list[str] = field(default_factory=list)  # the Event Xml's <Data> values
     last: int = 0  # the last line it took
 
     def put(self, name: str, value: str, line: int) -> None:
@@ -301,6 +306,8 @@ class _Scanner:
             self._close()
         elif self._mode in ("description", "xml") and self._blank_run >= 2:
             self._close()  # two blank lines end a description: what follows is the paste's prose
+        elif self._mode == "description" and self._open is not None:
+            self._open.description.append("")  # paragraphs (the parameters' list ends at one)
         elif self._open is None:
             self._flush_paragraph()
 
@@ -358,6 +365,8 @@ class _Scanner:
         if match and event.system_time is None:
             event.system_time = match["time"]
             event.lines["systemtime"] = number
+        if "<Data" in line and len(event.strings) < _MAX_STRINGS:
+            event.strings += [html.unescape(m["value"]).strip() for m in _DATA.finditer(line)][:_MAX_STRINGS]
         if _XML_END in line:
             self._close()
 
@@ -479,6 +488,7 @@ def _record(event: _Event, path: str, notices: list[Notice]) -> WindowsEvent:
                               message=f"a description of {len(description)} characters; only the first "
                                       f"{_MAX_DESCRIPTION} are kept"))
         description = description[:_MAX_DESCRIPTION]
+    strings = event.strings or _included(event.description)
     moment, time_line = _time(event, notices, path)
     lines = {key: line for key, line in event.lines.items() if key != "systemtime"}
     if time_line is not None:
@@ -498,7 +508,26 @@ def _record(event: _Event, path: str, notices: list[Notice]) -> WindowsEvent:
         computer=values.get("computer") or values.get("commandcomputer") or None,
         task_category=values.get("task") or None,
         description=description,
+        insertion_strings=tuple(strings),
     )
+
+
+def _included(lines: list[str]) -> list[str]:
+    """The parameters Event Viewer lists when it cannot format the description (no message file on the computer
+    that showed the event): the lines after "The following information was included with the event:"."""
+    marker = next((i for i, line in enumerate(lines) if _INCLUDED in line.casefold()), None)
+    if marker is None:
+        return []
+    found: list[str] = []
+    for line in lines[marker + 1:]:
+        if not line.strip():
+            if found:
+                break
+            continue
+        found.append(line.strip())
+        if len(found) >= _MAX_STRINGS:
+            break
+    return found
 
 
 _FIELD_KEYS = {"log": "logname", "source": "provider", "id": "eventid", "task": "taskcategory",

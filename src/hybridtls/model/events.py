@@ -55,6 +55,9 @@ class WindowsEvent(Cited):
     computer: str | None = None
     task_category: str | None = None
     description: str = ""
+    # The event's parameters where the evidence lists them (the Event Xml's <Data>, an exported ReplacementStrings,
+    # the "following information" of a description Event Viewer could not format), in order.
+    insertion_strings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:

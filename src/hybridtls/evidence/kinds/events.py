@@ -50,7 +50,17 @@ def build_event(record: RawRecord, ctx: BuildContext) -> WindowsEvent | None:
         computer=_text(record, ctx, "MachineName", "PSComputerName"),
         task_category=_text(record, ctx, "TaskDisplayName", "Category", trusted=False),
         description=" ".join(message.split()),
+        insertion_strings=_strings(record),
     )
+
+
+def _strings(record: RawRecord) -> tuple[str, ...]:
+    """ReplacementStrings as a list. From ConvertTo-Json it is exact; from text ("{a, b}") a value holding a comma
+    (a TlsCertificateName) comes apart: the checks only use these values to recognise names and connectors."""
+    raw = record.get("ReplacementStrings")
+    if raw is None or raw.value.items is None or raw.value.truncated or raw.value.shallow:
+        return ()
+    return tuple(item.strip() for item in raw.value.items)
 
 
 WIN_EVENT = _kind(
