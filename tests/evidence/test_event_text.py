@@ -63,6 +63,11 @@ FRONTEND, TRANSPORT = "MSExchangeFrontEndTransport", "MSExchangeTransport"
     ("get-winevent-fl.txt", [
         (4, EventLayout.GET_WINEVENT, None, TRANSPORT, 12016, None, datetime(2016, 2, 21, 6, 0, 1), "EXMBX1", None),
         (11, EventLayout.GET_WINEVENT, None, TRANSPORT, 12014, None, datetime(2016, 2, 20, 21, 14, 38), "EXMBX1", None)]),
+    ("get-winevent-fl-star.txt", [
+        (4, EventLayout.GET_WINEVENT, None, TRANSPORT, 12016, EventLevel.ERROR, datetime(2016, 2, 21, 6, 0, 1),
+         "EXMBX1.contoso.com", "TransportService"),
+        (34, EventLayout.GET_WINEVENT, None, FRONTEND, 1035, EventLevel.WARNING, datetime(2016, 2, 21, 6, 0, 2),
+         "EXCAS1.contoso.com", None)]),
     ("get-eventlog-fl.txt", [
         (4, EventLayout.GET_EVENTLOG, None, FRONTEND, 1035, EventLevel.WARNING, datetime(2016, 2, 18, 10, 5, 12), None,
          "SmtpReceive"),
