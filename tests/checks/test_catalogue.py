@@ -302,6 +302,11 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
     "HT-EVT-004": (with_events(EXCHANGE_AUTH),
                    {("HT-EVT-004|server=excas1|connector=default frontend excas1|name=unexpectedexchangeauthblob:"
                      "exchangeauth", "warning")}, with_events(EXPIRING)),
+    "HT-EVT-006": (with_events(event(36888, "A fatal alert was generated and sent to the remote endpoint. This may "
+                                            "result in termination of the connection. The TLS protocol defined fatal "
+                                            "error code is 40. The Windows SChannel error state is 1205.",
+                                     provider="Schannel")),
+                   {("HT-EVT-006|server=excas1|name=schannel:36888:40", "warning")}, with_events(EXPIRING)),
     "HT-EVT-005": (with_events(UNKNOWN_EVENT, EXPIRING), {("HT-EVT-005|name=msexchangetransport:12030", "warning")},
                    with_events(EXPIRING, NOT_LOADED, EXCHANGE_AUTH, event(12014, NO_CERT_TEXT))),
 }

@@ -135,3 +135,13 @@ def test_a_12014_event_viewer_could_not_format_is_read_from_its_parameters(tmp_p
     found = findings(estate(tmp_path, "en-no-message-file.txt", certificates=CAS_CERT))
     assert keys(found) == {(KEY_12014, "error")}
     assert "founding fault" in found[0].message
+
+
+def test_schannel_failures_say_what_the_alert_means(tmp_path: Path) -> None:
+    found = findings(estate(tmp_path, "schannel-system.txt"))
+    assert keys(found) == {("HT-EVT-006|server=excas1|name=schannel:36888:40", "warning"),
+                           ("HT-EVT-006|server=exmbx1|name=schannel:36882:", "warning")}
+    alert = next(f for f in found if "36888" in f.key)
+    assert "alert 40: handshake_failure" in alert.message and "Get-TlsCipherSuite" in alert.remediation
+    untrusted = next(f for f in found if "36882" in f.key)
+    assert "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4" in untrusted.remediation

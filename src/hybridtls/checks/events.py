@@ -77,6 +77,8 @@ def _is_exchange(event: WindowsEvent) -> bool:
 
 def _kind(event: WindowsEvent) -> str | None:
     """What the event is, in hybridtls's catalogue; None when it is none of them."""
+    if (event.provider or "").casefold() == "schannel" and event.event_id in _SCHANNEL:
+        return "schannel"
     if not _is_exchange(event):
         return None
     text = event.description
@@ -503,6 +505,79 @@ AUTHENTICATION = Check(
 )
 
 
+# ---------------------------------------------------------------- HT-EVT-006: Schannel's TLS failures
+
+_SCHANNEL = {
+    36871: "Windows could not create a TLS credential: commonly the protocols or cipher suites asked for are all "
+           "disabled on this server, or the certificate's private key cannot be used",
+    36874: "a client offered only cipher suites this server does not enable: no common cipher suite",
+    36882: "a certificate this server received was issued by a CA it does not trust (for Exchange Online: its "
+           "current root, DigiCert Global Root G2, missing from the server's roots)",
+    36884: "a certificate this server received does not carry the name it expected",
+    36887: "the other side refused the TLS handshake with a fatal alert",
+    36888: "this server refused the TLS handshake with a fatal alert",
+}
+_ALERTS = {10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure: no protocol or cipher suite in "
+           "common", 42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
+           45: "certificate_expired", 46: "certificate_unknown: the certificate was not accepted (chain or name)",
+           47: "illegal_parameter", 48: "unknown_ca: the certificate's issuer is not trusted", 49: "access_denied",
+           50: "decode_error", 51: "decrypt_error", 70: "protocol_version: no TLS version in common",
+           71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback", 90: "user_canceled",
+           109: "missing_extension", 112: "unrecognized_name", 116: "certificate_required"}
+_ALERT = re.compile(r"fatal (?:alert|error) code is (?P<code>\d{1,3})", re.I)
+_EXO_ROOT = "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"  # DigiCert Global Root G2
+
+
+def _schannel(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    hits = [e for e in evidence.events if _kind(e) == "schannel"]
+
+    def alert(event: WindowsEvent) -> str:
+        match = _ALERT.search(event.description)
+        return match["code"] if match else ""
+
+    for group in _groups(hits, lambda e: ((_server(e) or "").casefold(), str(e.event_id), alert(e))).values():
+        first = group[0]
+        server, code = _server(first), alert(first)
+        meaning = _SCHANNEL[first.event_id or 0]
+        message = f"{first.label} ({_times(group)}): {meaning}"
+        if code:
+            message += f"; alert {code}: {_ALERTS.get(int(code), 'an alert code hybridtls does not name')}"
+        message += (". Schannel does not say which connection: compare the times with the SMTP protocol logs, or "
+                    "probe the server (hybridtls probe).")
+        script = Script()
+        if first.event_id in (36882, 36884):
+            script.comment("Is Exchange Online's root (DigiCert Global Root G2) among this server's roots?")
+            script.add(f"Get-ChildItem Cert:\\LocalMachine\\Root, Cert:\\LocalMachine\\AuthRoot | Where-Object "
+                       f"{{ $_.Thumbprint -eq '{_EXO_ROOT}' }} | Format-List PSParentPath, Subject, NotAfter")
+        else:
+            script.comment("The TLS protocols and cipher suites this server enables (TLS 1.2 must be on, both ways):")
+            script.add("Get-ChildItem 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols' "
+                       "-Recurse | Get-ItemProperty | Format-List PSPath, Enabled, DisabledByDefault",
+                       "Get-TlsCipherSuite | Format-Table Name   # Windows Server 2016 and later")
+        yield SCHANNEL.finding(
+            subject=f"{server or '?'}: Schannel {first.event_id}{' alert ' + code if code else ''}", server=server,
+            message=message, evidence=[_citation(e) for e in group[:5]], remediation=str(script),
+            about=FindingSubject(server=server, name=f"schannel:{first.event_id}:{code}"))
+
+
+SCHANNEL = Check(
+    id="HT-EVT-006",
+    title="Windows refused or failed a TLS handshake (Schannel 36871, 36874, 36882, 36884, 36887, 36888)",
+    severity=Severity.WARNING,
+    needs=needs(EVENTS, also="the System log's Schannel events of the Exchange servers"),
+    explanation=(
+        "Schannel logs TLS failures in the System log without saying which connection: 36874 no cipher suite in "
+        "common, 36871 no usable credential, 36882 and 36884 a received certificate untrusted or for another name, "
+        "36887 and 36888 a fatal alert received or sent, with its TLS alert code (40 handshake_failure, 42-46 the "
+        "certificate refused, 48 unknown_ca, 70 protocol_version). On a hybrid server they are the Windows side of "
+        "IllegalMessage, UntrustedRoot and TLS-version failures; they are warnings, since other clients cause them "
+        "too."),
+    remediation="Enable TLS 1.2 and the Microsoft 365 cipher suites; trust Exchange Online's current root.",
+    references=(refs.EXO_ENCRYPTION, refs.HYBRID_TLS_BLOG),
+    run=_schannel,
+)
+
+
 # ---------------------------------------------------------------- HT-EVT-005: an event hybridtls does not know
 
 
@@ -552,6 +627,6 @@ UNKNOWN = Check(
 
 
 FAMILY = Family(name="events", commands=frozenset({Command.CHECK}),
-                checks=(NO_CERTIFICATE, EXPIRY, INTERNAL, AUTHENTICATION, UNKNOWN))
+                checks=(NO_CERTIFICATE, EXPIRY, INTERNAL, AUTHENTICATION, SCHANNEL, UNKNOWN))
 CHECKS = FAMILY.checks
 
