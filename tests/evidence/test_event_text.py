@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.events import LABELS, EventTextReader
+from hybridtls.evidence.events import LABELS, EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.loader import load_evidence
 from hybridtls.evidence.registry import read_records, reader_for
@@ -118,7 +118,7 @@ def test_a_description_pasted_alone_says_what_was_around_it() -> None:
 @pytest.mark.parametrize("path", sorted(p for p in (FIXTURES / "cases").rglob("*") if p.is_file())
                          + sorted(p for p in (FIXTURES / "plan").rglob("*") if p.is_file()), ids=str)
 def test_other_evidence_is_not_taken(path: Path) -> None:
-    assert not isinstance(reader_for(EvidenceFile(path.name, path.read_bytes())), EventTextReader)
+    assert not isinstance(reader_for(EvidenceFile(path.name, path.read_bytes())), (EventTextReader, EventViewerSavedReader))
 
 
 @pytest.mark.parametrize("text", [
@@ -273,3 +273,32 @@ def test_the_parameters_of_an_event() -> None:
     assert unformatted.insertion_strings == strings and unformatted.event_id == 12014
     assert [e.insertion_strings for e in events("flat.txt", " ".join(
         (EVENTS / "en-copy.txt").read_text(encoding="utf-8").split()))] == [strings, (), ()]
+
+
+
+# --- Event Viewer's "Save All Events As..." -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("saved.csv", [(2, EventLayout.SAVED, "en", FRONTEND, 12014, EventLevel.ERROR, datetime(2016, 2, 18, 11, 20, 5), None,
+                    "TransportService"),
+                   (4, EventLayout.SAVED, "en", FRONTEND, 1035, EventLevel.WARNING, datetime(2016, 2, 18, 11, 31, 47),
+                    None, "SmtpReceive")]),
+    ("saved-de.txt", [(2, EventLayout.SAVED, "de", FRONTEND, 12014, EventLevel.ERROR, datetime(2016, 2, 18, 11, 20, 5),
+                       None, "TransportService")]),
+])
+def test_saved_events(name: str, expected: list[tuple[object, ...]]) -> None:
+    assert isinstance(reader_for(EvidenceFile(name, (EVENTS / name).read_bytes())), EventViewerSavedReader)
+    found = events(name)
+    assert [summary(e) for e in found] == expected
+    assert found[0].description.startswith(D12014) and found[0].description.endswith("access to the certificate key.")
+
+
+@given(st.binary(max_size=2000), st.sampled_from(["Level,Date and Time,Source,Event ID,Task Category\r\n",
+                                                  "Ebene\tDatum und Uhrzeit\tQuelle\tEreignis-ID\tAufgabenkategorie\n"]))
+def test_any_bytes_under_a_saved_header_raise_only_evidence_error(data: bytes, header: str) -> None:
+    file = EvidenceFile("s.csv", header.encode() + data)
+    try:
+        assert isinstance(reader_for(file), EventViewerSavedReader)
+        list(read_records(file))
+    except EvidenceError as exc:
+        assert exc.path == "s.csv" and "\n" not in exc.message

@@ -17,6 +17,7 @@ paste still counts), and the lines that are neither are named in a notice.
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 from collections.abc import Iterable, Iterator
@@ -488,7 +489,7 @@ def _record(event: _Event, path: str, notices: list[Notice]) -> WindowsEvent:
                               message=f"a description of {len(description)} characters; only the first "
                                       f"{_MAX_DESCRIPTION} are kept"))
         description = description[:_MAX_DESCRIPTION]
-    strings = event.strings or _included(event.description)
+    strings = event.strings or (_included(event.description) if event.layout is not EventLayout.SAVED else [])
     moment, time_line = _time(event, notices, path)
     lines = {key: line for key, line in event.lines.items() if key != "systemtime"}
     if time_line is not None:
@@ -623,3 +624,69 @@ class EventTextReader(EvidenceReader):
             raise EvidenceError("no Windows events found", path=path,
                                 hint="copy the event with Event Viewer's 'Copy details as text', or save "
                                      "Get-WinEvent ... | Format-List")
+
+
+# --- Event Viewer's "Save All Events As..." CSV or tab-delimited text -------------------------------------------
+
+# The header's "Date and Time" column, by language (the other columns use the copy layout's labels).
+DATE_AND_TIME = ("Date and Time", "Datum und Uhrzeit", "Date et heure", "Fecha y hora", "Дата и время", "日期和时间",
+                 "日付と時刻")
+_DATE_AND_TIME = frozenset(label.casefold() for label in DATE_AND_TIME)
+
+
+def _saved_header(line: str) -> tuple[str, str | None] | None:
+    """(delimiter, language) when the line is the header Event Viewer writes: Level, Date and Time, Source,
+    Event ID, Task Category."""
+    for delimiter in ("\t", ","):
+        cells = [cell.strip().strip('"') for cell in line.split(delimiter)]
+        if len(cells) != 5:
+            continue
+        fields = [_LABEL_FIELD.get(cell.casefold()) for cell in cells]
+        if (cells[1].casefold() in _DATE_AND_TIME and [f[0] if f else None for f in fields[:1] + fields[2:]]
+                == ["level", "source", "id", "task"]):
+            return delimiter, fields[0][1] if fields[0] else None
+    return None
+
+
+def _keep_ends(text: str) -> Iterator[str]:
+    for piece in pieces(text, size=_PIECE):
+        yield from piece.splitlines(keepends=True)
+
+
+class EventViewerSavedReader(EvidenceReader):
+    """Event Viewer's "Save All Events As..." (or "Save Selected Events...") as CSV or tab-delimited text: a header
+    of five columns and rows of six, the sixth the description (quoted, over several lines)."""
+
+    name = "Event Viewer saved events"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        return _saved_header(file.first_line()) is not None
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        path = file.display
+        header = _saved_header(file.first_line())
+        assert header is not None
+        delimiter, language = header
+        notices: list[Notice] = []
+        rows = csv.reader(_keep_ends(file.text), delimiter=delimiter)
+        line, started = 1, False
+        try:
+            for row in rows:
+                if not any(cell.strip() for cell in row) or not started:
+                    started = started or any(cell.strip() for cell in row)  # the header: the first row with text
+                    line = rows.line_num + 1
+                    continue
+                if len(row) < 5:
+                    raise EvidenceError(f"a row of {len(row)} values where Event Viewer writes 6", path=path, line=line)
+                event = _Event(layout=EventLayout.SAVED, line=line, language=language, last=rows.line_num)
+                for name, value in zip(("level", "date", "source", "id", "task"), row, strict=False):
+                    event.put(name, value, line)
+                event.description = row[5:6]
+                event.strings = _included(row[5].splitlines()) if len(row) > 5 else []
+                event.lines["description"] = line
+                yield _record(event, path, notices)
+                yield from notices
+                notices.clear()
+                line = rows.line_num + 1
+        except csv.Error as exc:
+            raise EvidenceError(f"not Event Viewer's saved text: {exc}", path=path, line=rows.line_num or line) from None

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import ConsoleReader
-from hybridtls.evidence.events import EventTextReader
+from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
@@ -39,6 +39,7 @@ READERS: tuple[EvidenceReader, ...] = (
                hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
     NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
                "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
+    EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
     EventTextReader(),  # before the console reader: it hands it what is not an event
     ConsoleReader(),  # recognises anything: last

@@ -29,6 +29,7 @@ class EventLayout(str, enum.Enum):
     FLATTENED = "Event Viewer copy on one line"  # the same, its line breaks lost in a paste
     GET_WINEVENT = "Get-WinEvent"  # Format-List text, ConvertTo-Json or Export-Csv
     GET_EVENTLOG = "Get-EventLog"
+    SAVED = "Event Viewer saved as CSV or text"  # "Save All Events As...": a row per event
     WEVTUTIL = "wevtutil qe /f:text"  # "Event[0]:" and the copy's labels, indented
     DESCRIPTION = "description alone"  # only the text; the event id is read from its wording
 
