@@ -9,7 +9,12 @@
 - ``Get-WinEvent | Format-List`` (``TimeCreated``, ``ProviderName``, ``Id``, ``Message``...) and ``Get-EventLog |
   Format-List`` (``TimeGenerated``, ``Source``, ``EventID``/``InstanceId``, ``EntryType``...): the message's
   continuation lines are indented, and may be separated by blank lines.
+- ``wevtutil qe ... /f:text``: ``Event[0]:`` and the copy's labels, indented.
 - A description pasted alone: a paragraph in the wording of a known Exchange event (``WORDINGS``).
+- Event Viewer's "Save All Events As..." CSV or tab-delimited text: ``EventViewerSavedReader``, placed before the
+  CSV reader (its header has five columns and its rows six).
+
+Exported objects (``Get-WinEvent | ConvertTo-Json``, ``Export-Csv``) are record kinds (``kinds.events``).
 
 Whatever else the file holds is read as the console reader reads it (a Get-ExchangeCertificate listing in the same
 paste still counts), and the lines that are neither are named in a notice.
@@ -150,7 +155,6 @@ class _Event:
 class _Found:
     events: list[_Event] = field(default_factory=list)
     taken: list[tuple[int, int]] = field(default_factory=list)  # line ranges read as events
-    notices: list[Notice] = field(default_factory=list)
 
 
 def _copy_label(line: str) -> tuple[str, str | None, str] | None:
