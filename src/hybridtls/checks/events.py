@@ -18,7 +18,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.estate import cite, get_certificate, server_name
 from hybridtls.checks.roots import authroot_fix
-from hybridtls.checks.selection import certificates_on, named_by, parse_name, server_matches
+from hybridtls.checks.selection import candidates, certificates_on, parse_name, server_matches
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -31,7 +31,6 @@ from hybridtls.model import (
     TraceStatus,
     WindowsEvent,
 )
-from hybridtls.pki.hostnames import covers
 from hybridtls.powershell import Script
 
 EVENTS = Need(what="Windows events (Event Viewer copies, Get-WinEvent or Get-EventLog | Format-List)",
@@ -180,10 +179,10 @@ def _connector_name(evidence: EvidenceSet, server: str | None, connector: str | 
 
 
 def _matching(certs: list[ExchangeCertificate], name: str) -> list[ExchangeCertificate]:
-    parsed = parse_name(name) if name.startswith("<I>") else None
-    if parsed is not None:
-        return [c for c in certs if named_by(c, parsed)]
-    return [c for c in certs if any(covers(d, name) for d in c.certificate_domains)]
+    """The certificates an event's name stands for: a TlsCertificateName names one, an FQDN any that covers it."""
+    if name.startswith("<I>"):
+        return candidates(certs, parse_name(name), None)
+    return candidates(certs, None, name)
 
 
 def _unusable(cert: ExchangeCertificate, now: datetime) -> str | None:
