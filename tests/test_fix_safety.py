@@ -26,6 +26,7 @@ from hybridtls.model import (
     ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
+    EventLayout,
     EvidenceSet,
     ExchangeCertificate,
     HybridConfiguration,
@@ -44,6 +45,7 @@ from hybridtls.model import (
     TranscriptDirection,
     TranscriptLine,
     TransportService,
+    WindowsEvent,
 )
 from hybridtls.pki.facts import certificate_facts
 from hybridtls.planning.build import build_plan
@@ -161,7 +163,7 @@ def estate(h: str) -> EvidenceSet:
     )
     return EvidenceSet(
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
-        online_connectors=online,
+        online_connectors=online, events=events(h, cas, mbx, domain),
         transport_services=(TransportService(source=_src("transport"), server=cas,
                                              internal_transport_certificate_thumbprint=f"DEAD{h}"),),
         delivery_errors=(DeliveryError(source=_src("queue"), origin=f"queue {cas}\\4", server=cas,
@@ -169,6 +171,37 @@ def estate(h: str) -> EvidenceSet:
         trace_entries=(TraceEntry(source=_src("trace"), status=TraceStatus.PENDING, received=NOW - timedelta(days=2),
                                   sender_address=f"a{h}@contoso.com", recipient_address=f"b{h}@contoso.com",
                                   subject=h, message_id=f"<{h}@x.prod.outlook.com>"),),
+    )
+
+
+def events(h: str, cas: str, mbx: str, domain: str) -> tuple[WindowsEvent, ...]:
+    """Events whose computer, source and every value their text names carry the payload."""
+    def event(event_id: int, text: str, computer: str, provider: str = "MSExchangeFrontEndTransport") -> WindowsEvent:
+        return WindowsEvent(source=_src("events"), layout=EventLayout.EVENT_VIEWER, provider=provider,
+                            event_id=event_id, computer=computer, time=NOW - timedelta(days=1), description=text)
+
+    def no_certificate(name: str, connector: str) -> str:
+        return (f"Microsoft Exchange could not find a certificate that contains the domain name {name} in the personal "
+                f"store on the local computer. Therefore, it is unable to support the STARTTLS SMTP verb for the "
+                f"connector {connector} with a FQDN parameter of {name}. If the connector's FQDN is not specified")
+
+    return (
+        event(12014, no_certificate(domain, f"Default Frontend {h}"), f"{cas}.contoso.com"),  # Registry: AuthRoot
+        event(12014, no_certificate(f"other{h}.contoso.com", f"Frontend {h}"), cas),  # no certificate has the name
+        event(12023, no_certificate(f"<I>CN=X{h}<S>CN=Y{h}", f"Outbound to Office 365 {h}"), mbx, "MSExchangeTransport"),
+        event(12016, f"There is no valid SMTP Transport Layer Security (TLS) certificate for the FQDN of {domain}. The "
+                     "existing certificate for that FQDN has expired.", cas, "MSExchangeTransport"),
+        event(12018, f"The STARTTLS certificate will expire soon: subject: {domain}, thumbprint: {'A' * 40}, hours "
+                     "remaining: 5.", mbx, "MSExchangeTransport"),
+        event(12013, f"Microsoft Exchange could not load the certificate with thumbprint of {h} from the personal store",
+              cas, "MSExchangeTransport"),
+        event(1035, f"Inbound authentication failed with error LogonDenied for Receive connector Client {h}. The "
+                    f"authentication mechanism is Login. The source IP address of the client who tried to "
+                    f"authenticate to Microsoft Exchange is [10.0.0.{h}].", cas),
+        event(2004, f"OAuth {h}", f"{mbx}.contoso.com", f"MSExchange OAuth{h}"),
+        event(99, f"unknown {h}", cas, f"MSExchange{h}"),
+        event(36887, f"A fatal alert was received from the remote endpoint. The TLS protocol defined fatal alert code "
+                     f"is 46{h}.", cas, "Schannel"),
     )
 
 
@@ -264,7 +297,8 @@ def _assert_quotes_doubled(body: str, token: str) -> None:
 ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT-CERT-003", "HT-CERT-004",
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001",
-                 "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003"}
+                 "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
+                 "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

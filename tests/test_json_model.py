@@ -125,6 +125,7 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     (estate / "EXMBX1" / "Get-Mailbox.txt").write_text(format_list({"Alias": "someone", "Database": "DB1"}))
     (estate / "EXMBX1" / "broken.json").write_bytes(b'{"Thumbprint": ')
     (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
+    shutil.copy(FIXTURES / "events" / "en-copy.txt", estate / "EXMBX1" / "events.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
     assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices"}
@@ -136,6 +137,8 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     assert [link["subject"] for link in chain["path"]] == [c["subject"] for c in records["certificate_files"]]
     assert chain["end"] == "missing_issuer" and chain["missing_issuer_urls"] == [
         "http://crt.testtrust.example.com/root.crt"]
+    assert [(e["event_id"], e["time"]) for e in records["events"]] == [
+        (12014, "2016-02-18T00:20:05+00:00"), (1035, "2016-02-18T11:31:47"), (12018, "2016-02-18T14:02:11")]
 
 
 def test_cert_report(tmp_path: Path) -> None:
@@ -201,6 +204,7 @@ DEFINITIONS = {
     "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
     "server_ref": model.ServerRef, "source": model.Source, "configured_by": model.ConfiguredBy,
+    "windows_event": model.WindowsEvent,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 
@@ -229,7 +233,8 @@ def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
              ("online_connector", "direction"): model.ConnectorDirection,
              ("trace_entry", "status"): model.TraceStatus, ("chain", "end"): model.ChainEnd,
              ("probe", "outcome"): model.ProbeOutcome, ("server_ref", "basis"): model.ServerBasis,
-             ("check", "status"): model.CheckStatus}
+             ("check", "status"): model.CheckStatus, ("windows_event", "layout"): model.EventLayout,
+             ("windows_event", "level"): model.EventLevel}
     for (definition, field), kind in enums.items():
         listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
         assert listed == {member.value for member in kind}, (definition, field)

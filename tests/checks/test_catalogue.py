@@ -23,6 +23,7 @@ from hybridtls.model import (
     ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
+    EventLayout,
     EvidenceSet,
     ExchangeCertificate,
     HybridConfiguration,
@@ -39,6 +40,7 @@ from hybridtls.model import (
     TraceEntry,
     TraceStatus,
     TransportService,
+    WindowsEvent,
 )
 from hybridtls.pki.facts import certificate_facts
 
@@ -180,6 +182,30 @@ def configured(unknown: dict[str, str] | None = None) -> ConfiguredBy:
 
 
 QUIET: Case = lambda: (healthy(), CONTEXT())  # noqa: E731
+
+
+def event(event_id: int, text: str, computer: str = "EXCAS1.contoso.com",
+          provider: str = "MSExchangeFrontEndTransport") -> WindowsEvent:
+    return WindowsEvent(source=_src("events"), layout=EventLayout.EVENT_VIEWER, language="en", provider=provider,
+                        event_id=event_id, computer=computer, time=NOW - timedelta(days=1), description=text)
+
+
+NO_CERT_TEXT = ("Microsoft Exchange could not find a certificate that contains the domain name mail.contoso.com in the "
+                "personal store on the local computer. Therefore, it is unable to support the STARTTLS SMTP verb for "
+                "the connector Default Frontend EXCAS1 with a FQDN parameter of mail.contoso.com. If the connector's "
+                "FQDN is not specified, the computer's FQDN is used.")
+EXCHANGE_AUTH = event(1035, "Inbound authentication failed with error UnexpectedExchangeAuthBlob for Receive connector "
+                            "Default Frontend EXCAS1. The authentication mechanism is ExchangeAuth. The source IP "
+                            "address of the client who tried to authenticate to Microsoft Exchange is [10.0.0.5].")
+EXPIRING = event(12018, f"The STARTTLS certificate will expire soon: subject: mail.contoso.com, thumbprint: {T1}, "
+                        "hours remaining: 100.", "EXMBX1.contoso.com", "MSExchangeTransport")
+NOT_LOADED = event(12013, f"Microsoft Exchange could not load the certificate with thumbprint of {'C' * 40} from the "
+                          "personal store on the local computer.", "EXMBX1", "MSExchangeTransport")
+UNKNOWN_EVENT = event(12030, "A transport event hybridtls has no entry for.", "EXMBX1", "MSExchangeTransport")
+
+
+def with_events(*events: WindowsEvent, **changes: object) -> Case:
+    return with_(events=events, **changes)
 LONG_NAME = f"<I>{ISSUER}<S>CN=mail.contoso.com, OU={'x' * 250}"
 
 # id: (a case where it fires, the exact (key, severity) of its findings there, a case where it stays quiet)
@@ -278,6 +304,25 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                                       trace_entries=(_trace(TraceStatus.PENDING),)), CONTEXT()),
                      {(f"HT-TRACE-002|certificate={T1.casefold()}", "warning")},
                      with_(trace_entries=(_trace(TraceStatus.PENDING),))),
+    "HT-EVT-001": (with_events(event(12014, NO_CERT_TEXT), certificates=(
+        public("EXCAS1", root_ca_type=RootCAType.REGISTRY), public("EXMBX1"))),
+        {("HT-EVT-001|server=excas1|connector=default frontend excas1|name=mail.contoso.com", "error")},
+        with_events(EXCHANGE_AUTH)),
+    "HT-EVT-002": (with_events(EXPIRING),
+                   {(f"HT-EVT-002|server=exmbx1|certificate={T1.casefold()}|name=12018:mail.contoso.com", "warning")},
+                   with_events(EXCHANGE_AUTH)),
+    "HT-EVT-003": (with_events(NOT_LOADED), {(f"HT-EVT-003|server=exmbx1|name=12013:{'c' * 40}", "error")},
+                   with_events(EXCHANGE_AUTH)),
+    "HT-EVT-004": (with_events(EXCHANGE_AUTH),
+                   {("HT-EVT-004|server=excas1|connector=default frontend excas1|name=unexpectedexchangeauthblob:"
+                     "exchangeauth", "warning")}, with_events(EXPIRING)),
+    "HT-EVT-006": (with_events(event(36888, "A fatal alert was generated and sent to the remote endpoint. This may "
+                                            "result in termination of the connection. The TLS protocol defined fatal "
+                                            "error code is 40. The Windows SChannel error state is 1205.",
+                                     provider="Schannel")),
+                   {("HT-EVT-006|server=excas1|name=schannel:36888:40", "warning")}, with_events(EXPIRING)),
+    "HT-EVT-005": (with_events(UNKNOWN_EVENT, EXPIRING), {("HT-EVT-005|name=msexchangetransport:12030", "warning")},
+                   with_events(EXPIRING, NOT_LOADED, EXCHANGE_AUTH, event(12014, NO_CERT_TEXT))),
 }
 
 
@@ -333,7 +378,7 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors",
-                                          "mailflow", "configured"}
+                                          "mailflow", "configured", "events"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

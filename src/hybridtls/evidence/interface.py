@@ -23,15 +23,18 @@ from hybridtls.model import (
     CertificateFile,
     DeliveryError,
     HybridConfiguration,
+    Notice,
     OnlineConnector,
     ProbeResult,
     ReceiveConnector,
     SendConnector,
+    WindowsEvent,
 )
 
-# A runtime alias, Python 3.10 compatible
+# A runtime alias, Python 3.10 compatible. A Notice is what a reader says about the file as it reads it (lines it
+# passed over); the loader keeps it.
 Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
-               HybridConfiguration, OnlineConnector, DeliveryError]
+               HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, Notice]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

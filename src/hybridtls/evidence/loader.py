@@ -235,6 +235,9 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
     ctx, entries, orders = read.ctx, read.entries, read.proven_orders
     defer = override is None
     for record in read_records(evidence):
+        if isinstance(record, Notice):
+            ctx.notices.append(record)  # what the reader said about the file
+            continue
         if not isinstance(record, RawRecord):
             entries.append(record)  # already a model record (a certificate file, a saved probe)
             continue

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.console import ConsoleReader
+from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
@@ -28,6 +29,7 @@ from hybridtls.model import (
     SendConnector,
     TraceEntry,
     TransportService,
+    WindowsEvent,
 )
 
 READERS: tuple[EvidenceReader, ...] = (
@@ -38,7 +40,9 @@ READERS: tuple[EvidenceReader, ...] = (
                hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
     NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
                "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
+    EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
+    EventTextReader(),  # before the console reader: it hands it what is not an event
     CommandLinesReader(),  # New-/Set- connector command lines, bare error text (then any console output)
     ConsoleReader(),  # recognises anything: last
 )
@@ -56,6 +60,7 @@ FIELDS: Mapping[type, str] = {
     CertificateFile: "certificate_files",
     ProbeResult: "probes",
     AnchorRecord: "recorded_anchors",
+    WindowsEvent: "events",
 }
 
 

@@ -311,7 +311,8 @@ class JsonReader(EvidenceReader):
     name = "ConvertTo-Json output"
 
     def recognises(self, file: EvidenceFile) -> bool:
-        return file.head(1).startswith(("{", "["))
+        head = file.head(4)  # "[PS] C:\>" is the Exchange Management Shell's prompt, not a JSON array
+        return head.startswith("{") or (head.startswith("[") and not head.startswith("[PS]"))
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         return at_least_one(iter_json(file.text, file.display), file.display)

@@ -7,6 +7,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 from __future__ import annotations
 
 from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
     CertificateStatus,
@@ -42,6 +43,8 @@ __all__ = [
     "ConfiguredBy",
     "ConnectorDirection",
     "DeliveryError",
+    "EventLayout",
+    "EventLevel",
     "EvidenceSet",
     "ExchangeCertificate",
     "Finding",
@@ -67,6 +70,7 @@ __all__ = [
     "TranscriptLine",
     "TransportService",
     "TrustBasis",
+    "WindowsEvent",
     "certificate_identity_keys",
     "states",
 ]

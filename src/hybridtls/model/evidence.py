@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.events import WindowsEvent
 from hybridtls.model.exchange import (
     DeliveryError,
     ExchangeCertificate,
@@ -40,9 +41,10 @@ class EvidenceSet:
     skipped: tuple[SkippedRecord, ...] = ()
     notices: tuple[Notice, ...] = ()
     problems: tuple[InputProblem, ...] = ()
+    events: tuple[WindowsEvent, ...] = ()  # Windows events (Event Viewer copies, Get-WinEvent, Get-EventLog)
 
     @property
     def usable(self) -> bool:
         return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
-                    or self.online_connectors or self.transport_services or self.delivery_errors)
+                    or self.online_connectors or self.transport_services or self.delivery_errors or self.events)

@@ -28,11 +28,12 @@ from hybridtls.model import (
     Source,
     TraceEntry,
     TransportService,
+    WindowsEvent,
 )
 
 Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
     ExchangeCertificate, TraceEntry, SendConnector, ReceiveConnector, HybridConfiguration, OnlineConnector,
-    TransportService, DeliveryError, None]
+    TransportService, DeliveryError, WindowsEvent, None]
 E = TypeVar("E", bound=enum.Enum)
 
 
