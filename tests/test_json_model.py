@@ -127,7 +127,9 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
-    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices"}
+    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices",
+                                                                     "smtp_sessions", "smtp_summaries",
+                                                                     "tracking_summaries"}
     assert {c["direction"] for c in records["online_connectors"]} == {"inbound", "outbound"}
     assert records["transport_services"][0]["internal_transport_certificate_thumbprint"] == "F" * 40
     [queue] = records["delivery_errors"]
@@ -200,7 +202,9 @@ DEFINITIONS = {
     "online_connector": model.OnlineConnector, "transport_service": model.TransportService,
     "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
-    "server_ref": model.ServerRef, "source": model.Source,
+    "server_ref": model.ServerRef, "source": model.Source, "smtp_session": model.SmtpSession,
+    "smtp_log_summary": model.SmtpLogSummary, "tracking_summary": model.TrackingSummary,
+    "logged_certificate": model.LoggedCertificate,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 
@@ -229,7 +233,8 @@ def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
              ("online_connector", "direction"): model.ConnectorDirection,
              ("trace_entry", "status"): model.TraceStatus, ("chain", "end"): model.ChainEnd,
              ("probe", "outcome"): model.ProbeOutcome, ("server_ref", "basis"): model.ServerBasis,
-             ("check", "status"): model.CheckStatus}
+             ("check", "status"): model.CheckStatus, ("smtp_session", "tls"): model.TlsOutcome,
+             ("smtp_session", "log_type"): model.SmtpLogType, ("smtp_log_summary", "log_type"): model.SmtpLogType}
     for (definition, field), kind in enums.items():
         listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
         assert listed == {member.value for member in kind}, (definition, field)

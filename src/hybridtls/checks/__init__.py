@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hybridtls.checks import certificates, chain, connectors, errors, mailflow, roots, tlsnames, wire
+from hybridtls.checks import certificates, chain, connectors, errors, logs, mailflow, roots, tlsnames, wire
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Needs, NotApplicable
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
-                                connectors.FAMILY, errors.FAMILY, mailflow.FAMILY)
+                                connectors.FAMILY, errors.FAMILY, mailflow.FAMILY, logs.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
 

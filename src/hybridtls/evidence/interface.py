@@ -18,9 +18,18 @@ from typing import Union
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.raw import RawRecord
-from hybridtls.model import AnchorRecord, CertificateFile, ProbeResult
+from hybridtls.model import (
+    AnchorRecord,
+    CertificateFile,
+    DeliveryError,
+    ProbeResult,
+    SmtpLogSummary,
+    SmtpSession,
+    TrackingSummary,
+)
 
-Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
+Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SmtpSession, SmtpLogSummary, TrackingSummary,  # noqa: UP007
+               DeliveryError]  # noqa: UP007 - a runtime alias, Python 3.10 compatible
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import ConsoleReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
+from hybridtls.evidence.logs import ExchangeLogReader
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
 from hybridtls.evidence.structured import CsvReader, JsonReader
@@ -25,7 +26,10 @@ from hybridtls.model import (
     ProbeResult,
     ReceiveConnector,
     SendConnector,
+    SmtpLogSummary,
+    SmtpSession,
     TraceEntry,
+    TrackingSummary,
     TransportService,
 )
 
@@ -35,8 +39,7 @@ READERS: tuple[EvidenceReader, ...] = (
     JsonReader(),
     NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
                hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
-    NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
-               "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
+    ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     CsvReader(),
     ConsoleReader(),  # recognises anything: last
 )
@@ -54,6 +57,9 @@ FIELDS: Mapping[type, str] = {
     CertificateFile: "certificate_files",
     ProbeResult: "probes",
     AnchorRecord: "recorded_anchors",
+    SmtpSession: "smtp_sessions",
+    SmtpLogSummary: "smtp_summaries",
+    TrackingSummary: "tracking_summaries",
 }
 
 
