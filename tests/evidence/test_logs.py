@@ -221,3 +221,12 @@ def test_check_reads_a_folder_of_logs() -> None:
     assert len(evidence.smtp_summaries) == 10 and len(evidence.tracking_summaries) == 1
     run = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--format", "json")
     assert run.code == 1 and '"HT-LOG-001"' in run.out and '"HT-LOG-005"' in run.out
+
+
+def test_get_message_tracking_log_format_list() -> None:
+    """Records separated only by the repeating RunspaceId line; a DEFER's RecipientStatus becomes a delivery error
+    (the folder names the server), the RECEIVE builds nothing."""
+    evidence = load_evidence([str(FIXTURES / "tracking" / "Get-MessageTrackingLog.txt")])
+    [error] = evidence.delivery_errors
+    assert (error.source.line, error.origin, error.server) == (16, "message tracking log tracking", "tracking")
+    assert error.text.startswith('451 4.4.0 Primary target IP address responded with: "454 4.7.5') and not evidence.skipped
