@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import chain
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import pieces
@@ -38,12 +39,22 @@ def server_from_path(display: str) -> str | None:
 def csv_rows(text: str, path: str) -> Iterator[tuple[int, list[str]]]:
     """(line, fields) for every row, header lines included, as the csv module parses the text a piece at a time;
     malformed CSV is an EvidenceError naming the line."""
-    reader = csv.reader(chain.from_iterable(map(io.StringIO, pieces(text, 0, PIECE))))
+    reader = log_rows(text)
     try:
         for row in reader:
             yield reader.line_num, row
     except csv.Error as exc:
-        raise EvidenceError(f"malformed CSV in an Exchange log ({exc})", path=path, line=reader.line_num + 1) from None
+        raise malformed(exc, path, reader.line_num) from None
+
+
+def log_rows(text: str) -> Any:
+    """A csv reader over the text, fed a piece at a time (its ``line_num`` is the line of the row just read): for
+    a reader's hot loop, which asks the line only when it keeps one."""
+    return csv.reader(chain.from_iterable(map(io.StringIO, pieces(text, 0, PIECE))))
+
+
+def malformed(exc: csv.Error, path: str, line_num: int) -> EvidenceError:
+    return EvidenceError(f"malformed CSV in an Exchange log ({exc})", path=path, line=line_num + 1)
 
 
 def log_time(text: str, path: str, line: int) -> datetime | None:

@@ -20,14 +20,16 @@ TLS rows, both styles Exchange 2013 to SE write:
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Any
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile, Record
-from hybridtls.evidence.logs.common import PROTOCOL_FIELDS, csv_rows, log_time, server_from_path
+from hybridtls.evidence.logs.common import PROTOCOL_FIELDS, log_rows, log_time, malformed, server_from_path
 from hybridtls.model import LoggedCertificate, SmtpLogSummary, SmtpLogType, SmtpSession, Source, TlsOutcome
 from hybridtls.model.logs import endpoint_address
 
@@ -101,21 +103,33 @@ class _ProtocolLog:
         self.shapes_seen: set[tuple[object, ...]] = set()
 
     def read(self) -> Iterator[Record]:
+        reader = log_rows(self.file.text)
+        try:
+            yield from self._rows(reader)
+        except csv.Error as exc:
+            raise malformed(exc, self.path, reader.line_num) from None
+        open_ = self.open
+        for session_id in list(open_):
+            yield from self._finish(session_id, open_.pop(session_id), complete=False)
+        yield from self._summaries()
+
+    def _rows(self, reader: Any) -> Iterator[Record]:
+        """The hot loop: one dictionary lookup per row, the row's line asked only when it is kept."""
         rows = 0
-        open_, path = self.open, self.path
-        for line, row in csv_rows(self.file.text, path):
+        open_, path, get = self.open, self.path, self.open.get
+        for row in reader:
             if len(row) < _MIN_COLUMNS or row[0][:1] == "#":
                 if not row or row[0][:1] == "#" or not "".join(row).strip():
                     continue
                 raise EvidenceError(f"a protocol-log row of {len(row)} fields, expected 9 "
-                                    f"({','.join(PROTOCOL_FIELDS)})", path=path, line=line)
+                                    f"({','.join(PROTOCOL_FIELDS)})", path=path, line=reader.line_num)
             rows += 1
             session_id = row[2]
-            session = open_.get(session_id)
+            session = get(session_id)
             if session is None:
                 if self.kind is None:
                     self.kind = SmtpLogType.RECEIVE if "\\" in row[1] else SmtpLogType.SEND
-                session = open_[session_id] = _Open(line, row[1], row[4], row[5], row[0])
+                session = open_[session_id] = _Open(reader.line_num, row[1], row[4], row[5], row[0])
                 if len(open_) > MAX_OPEN:
                     oldest = next(iter(open_))
                     yield from self._finish(oldest, open_.pop(oldest), complete=False)
@@ -129,14 +143,11 @@ class _ProtocolLog:
             elif session.rows > MAX_ROWS:
                 continue
             elif event == "*":
-                _information(session, row[7], row[8] if len(row) > 8 else "", line)
+                _information(session, row[7], row[8] if len(row) > 8 else "", reader)
             elif event == "<" and session.remote_name is None:
                 _remote_name(session, row[7], self.kind)
         if not rows:
             raise EvidenceError("an Exchange protocol log with no rows", path=path)
-        for session_id in list(open_):
-            yield from self._finish(session_id, open_.pop(session_id), complete=False)
-        yield from self._summaries()
 
     def _finish(self, session_id: str, open_: _Open, *, complete: bool) -> Iterator[Record]:
         kind = self.kind or SmtpLogType.RECEIVE
@@ -213,7 +224,7 @@ def _log_type(declared: str | None, display: str) -> SmtpLogType | None:
     return None
 
 
-def _information(session: _Open, data: str, context: str, line: int) -> None:
+def _information(session: _Open, data: str, context: str, reader: Any) -> None:
     """A ``*`` row: TLS outcome, certificates."""
     if context.startswith("TLS ") or data.startswith("TLS "):
         text = context if context.startswith("TLS ") else data
@@ -225,7 +236,7 @@ def _information(session: _Open, data: str, context: str, line: int) -> None:
         failure = _FAILURE.match(text)
         if failure:
             session.tls, session.error, session.failure, session.failure_line = (
-                TlsOutcome.FAILED, failure[1], text, line)
+                TlsOutcome.FAILED, failure[1], text, reader.line_num)
         return
     if not context.startswith(("Sending", "Received", "Remote", "Certificate")):
         return
