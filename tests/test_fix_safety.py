@@ -163,7 +163,7 @@ def estate(h: str) -> EvidenceSet:
                          certificate_received=LoggedCertificate(subject=f"CN=fw{h}", issuer=h, thumbprint=f"C0{h}"))
     odd = replace(failed, session_id=f"2{h}", tls_error=f"Odd{h}", failure=f"TLS negotiation failed with error Odd{h}")
     summary = SmtpLogSummary(source=_src("send-log"), log_type=SmtpLogType.SEND, server=cas,
-                             connector=f"Outbound to Office 365 {h}", remote_address=h, sessions=2,
+                             connector=f"Outbound to Office 365 {h}", remote_address=h, sessions=2, sessions_cut=1,
                              tls_failed=(("UnknownCredentials", 1), (f"Odd{h}", 1)))
     return EvidenceSet(
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
@@ -274,7 +274,7 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001",
                  "HT-TRACE-001", "HT-TRACE-002", "HT-LOG-001", "HT-LOG-002", "HT-LOG-003", "HT-LOG-004",
-                 "HT-LOG-005"}
+                 "HT-LOG-005", "HT-LOG-006"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

@@ -324,6 +324,9 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                    {("HT-LOG-005|name=550 5.9.99 quux.unheard; nobody knows", "warning")},
                    with_(delivery_errors=(DeliveryError(source=_src("MSGTRK"), origin="message tracking log EXMBX1",
                                                         text="451 4.4.316 Connection refused"),))),
+    "HT-LOG-006": (with_(smtp_summaries=(_summary(sessions=4, sessions_cut=3, tls_succeeded=1),)),
+                   {("HT-LOG-006|server=exmbx1|connector=outbound to office 365", "info")},
+                   with_(smtp_summaries=(_summary(sessions=4, sessions_unfinished=3, tls_succeeded=1),))),
 }
 
 

@@ -12,6 +12,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.errors import SIGNATURES
 from hybridtls.checks.selection import candidates, certificates_on, parse_name, selected
+from hybridtls.evidence.logs.protocol import MAX_OPEN, MAX_ROWS
 from hybridtls.model import (
     Citation,
     EvidenceSet,
@@ -19,6 +20,7 @@ from hybridtls.model import (
     Finding,
     FindingSubject,
     Severity,
+    SmtpLogSummary,
     SmtpLogType,
     SmtpSession,
     Source,
@@ -393,6 +395,39 @@ UNEXPLAINED_TRACKING = Check(
 )
 
 
+def _read_in_part(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    cut: dict[tuple[str, str], list[SmtpLogSummary]] = {}
+    for summary in evidence.smtp_summaries:
+        if summary.sessions_cut:
+            cut.setdefault(((summary.server or "").casefold(), (summary.connector or "").casefold()), []).append(summary)
+    for summaries in cut.values():
+        first = summaries[0]
+        count = sum(s.sessions_cut for s in summaries)
+        files = sorted({s.source.path for s in summaries})
+        yield READ_IN_PART.finding(
+            subject=f"{first.server or '?'}: {first.connector or '?'}", server=first.server,
+            about=FindingSubject(server=first.server, connector=first.connector),
+            message=(f"{count} session(s) in {len(files)} file(s) were read only in part: more than {MAX_OPEN:,} "
+                     f"sessions were open at once, or a session ran past {MAX_ROWS:,} rows; their later rows were "
+                     "counted but not read for TLS, so a failure among them is not in these findings."),
+            evidence=[Citation(source=s.source, text=f"{s.sessions_cut} of {s.sessions} session(s) with "
+                               f"{s.remote_address or '?'} read in part") for s in summaries[:CITED]])
+
+
+READ_IN_PART = Check(
+    id="HT-LOG-006", title="Protocol-log sessions read only in part", severity=Severity.INFO,
+    needs=needs(PROTOCOL_LOGS),
+    explanation=("Memory stays bounded on a month of logs: at most a fixed number of sessions are open at once and "
+                 "a fixed number of rows of each session are read for TLS facts. A session past either cap is still "
+                 "counted; this says how many were, so that nothing is left out silently."),
+    remediation=str(Script("# Give hybridtls the log files of the hours in question only, so that each session is "
+                           "read whole.")),
+    references=(refs.PROTOCOL_LOGGING,),
+    run=_read_in_part,
+)
+
+
 FAMILY = Family(name="logs", commands=frozenset({Command.CHECK}),
-                checks=(TLS_FAILURES, UNKNOWN_TLS_FAILURES, AFTER_CHANGE, EXO_CERTIFICATE, UNEXPLAINED_TRACKING))
+                checks=(TLS_FAILURES, UNKNOWN_TLS_FAILURES, AFTER_CHANGE, EXO_CERTIFICATE, UNEXPLAINED_TRACKING,
+                        READ_IN_PART))
 CHECKS = FAMILY.checks

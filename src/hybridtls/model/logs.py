@@ -82,7 +82,8 @@ class SmtpLogSummary:
     tls_succeeded: int = 0
     tls_failed: tuple[tuple[str, int], ...] = ()  # (error, sessions), most first
     sessions_not_kept: int = 0  # counted here only (not kept as SmtpSession records)
-    sessions_cut: int = 0  # closed early by the open-session cap, or left open at the end of the file
+    sessions_cut: int = 0  # read in part: closed early by the open-session cap, or rows past the per-session cap
+    sessions_unfinished: int = 0  # no disconnect row before the file ended (usual where a log rotates)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

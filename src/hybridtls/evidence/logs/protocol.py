@@ -83,6 +83,7 @@ class _Tally:
     failed: dict[str, int] = field(default_factory=dict)
     not_kept: int = 0
     cut: int = 0
+    unfinished: int = 0
 
 
 def read_protocol_log(file: EvidenceFile, log_type: str | None, fields: tuple[str, ...] | None) -> Iterator[Record]:
@@ -132,7 +133,7 @@ class _ProtocolLog:
                 session = open_[session_id] = _Open(reader.line_num, row[1], row[4], row[5], row[0])
                 if len(open_) > MAX_OPEN:
                     oldest = next(iter(open_))
-                    yield from self._finish(oldest, open_.pop(oldest), complete=False)
+                    yield from self._finish(oldest, open_.pop(oldest), complete=False, capped=True)
             session.rows += 1
             session.last = row[0]
             if not session.local and row[4]:  # a send session's first row ("attempting to connect") has none
@@ -149,7 +150,7 @@ class _ProtocolLog:
         if not rows:
             raise EvidenceError("an Exchange protocol log with no rows", path=path)
 
-    def _finish(self, session_id: str, open_: _Open, *, complete: bool) -> Iterator[Record]:
+    def _finish(self, session_id: str, open_: _Open, *, complete: bool, capped: bool = False) -> Iterator[Record]:
         kind = self.kind or SmtpLogType.RECEIVE
         server, _, connector = open_.connector.rpartition("\\")
         remote = endpoint_address(open_.remote)
@@ -159,8 +160,10 @@ class _ProtocolLog:
         tally.sessions += 1
         tally.last = max(tally.last, open_.last)
         tally.first = min(tally.first, open_.first)
-        if not complete:
+        if capped or open_.rows > MAX_ROWS:
             tally.cut += 1
+        elif not complete:
+            tally.unfinished += 1
         if open_.tls is TlsOutcome.SUCCEEDED:
             tally.succeeded += 1
         elif open_.tls is TlsOutcome.FAILED and open_.error:
@@ -203,7 +206,8 @@ class _ProtocolLog:
                 last_seen=log_time(tally.last, self.path, tally.line), sessions=tally.sessions,
                 tls_succeeded=tally.succeeded,
                 tls_failed=tuple(sorted(tally.failed.items(), key=lambda item: (-item[1], item[0]))),
-                sessions_not_kept=tally.not_kept, sessions_cut=tally.cut)
+                sessions_not_kept=tally.not_kept, sessions_cut=tally.cut,
+                sessions_unfinished=tally.unfinished)
 
 
 def _log_type(declared: str | None, display: str) -> SmtpLogType | None:
