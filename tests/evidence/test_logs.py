@@ -18,7 +18,7 @@ from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.loader import load_evidence
 from hybridtls.evidence.logs import common as logs_module
-from hybridtls.evidence.logs import protocol
+from hybridtls.evidence.logs import protocol, tracking
 from hybridtls.evidence.logs.common import server_from_path
 from hybridtls.evidence.registry import read_records
 from hybridtls.model import (
@@ -122,6 +122,17 @@ def test_message_tracking_log() -> None:
     assert summary.first_seen == datetime(2026, 11, 2, 9, 5, 1, 101000)
 
 
+def test_a_tracking_log_of_all_different_errors_yields_bounded_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tracking, "MAX_KEPT", 3)
+    monkeypatch.setattr(tracking, "MAX_EVENTS", 2)
+    rows = "".join(f"2026-11-02T08:00:0{i}.000Z,,EXMBX1,,{'DEFER' if i % 2 else f'EVENT{i}'},a@b,45{i} error {i}\n"
+                   for i in range(8))
+    records = list(read_records(EvidenceFile("EXMBX1/MSGTRK.LOG", (TRACK + rows).encode())))
+    assert [r.text for r in records if isinstance(r, DeliveryError)] == ["451 error 1", "453 error 3", "455 error 5"]
+    [summary] = [r for r in records if isinstance(r, TrackingSummary)]
+    assert summary.events == (("EVENT0", 1), ("DEFER", 4), ("(other)", 3))
+
+
 def _render(records: list[object]) -> str:
     lines = []
     for r in records:
@@ -138,17 +149,22 @@ def _render(records: list[object]) -> str:
                          f"{r.first_seen:%Y-%m-%d %H:%M:%S} .. {r.last_seen:%Y-%m-%d %H:%M:%S} sessions={r.sessions} "
                          f"ok={r.tls_succeeded} failed={dict(r.tls_failed)} not_kept={r.sessions_not_kept} "
                          f"cut={r.sessions_cut} unfinished={r.sessions_unfinished}")
+        elif isinstance(r, DeliveryError):
+            lines.append(f"delivery error line {r.source.line} {r.origin} | {r.server} | {r.when} | {r.text}")
+        elif isinstance(r, TrackingSummary):
+            lines.append(f"tracking line {r.source.line} {r.server} {r.first_seen} .. {r.last_seen} {dict(r.events)}")
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("name", ["SEND2026110209-1.LOG", "RECV2026110208-1.LOG"])
-def test_golden_session_summary(name: str) -> None:
-    folder = "EXMBX1" if name.startswith("SEND") else "EXCAS1"
-    out = _render(read(LOGS / folder / name, f"logs/{folder}/{name}"))
-    golden = GOLDEN / f"logs-{name.split('2', 1)[0].lower()}-sessions.txt"
+@pytest.mark.parametrize(("name", "golden"), [("EXMBX1/SEND2026110209-1.LOG", "logs-send-sessions.txt"),
+                                             ("EXCAS1/RECV2026110208-1.LOG", "logs-recv-sessions.txt"),
+                                             ("EXMBX1/MSGTRK2026110209-1.LOG", "logs-tracking.txt")])
+def test_golden_records(name: str, golden: str) -> None:
+    out = _render(read(LOGS / name, f"logs/{name}"))
+    path = GOLDEN / golden
     if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
-        golden.write_text(out, encoding="utf-8")
-    assert out == golden.read_text(encoding="utf-8")
+        path.write_text(out, encoding="utf-8")
+    assert out == path.read_text(encoding="utf-8")
 
 
 @given(st.integers(min_value=1, max_value=4096))
@@ -203,6 +219,20 @@ def test_memory_is_bounded_open_sessions_and_rows(monkeypatch: pytest.MonkeyPatc
     assert counted == {"192.0.2.0": (1, 1, 0, ()), "192.0.2.1": (1, 1, 0, ()),  # closed early: a third was open
                        "192.0.2.2": (1, 0, 1, ()),  # left open at the end of the file
                        "192.0.2.3": (1, 1, 0, ())}  # its rows past the cap (the failure among them) not read
+
+
+def test_a_file_of_all_different_sessions_yields_bounded_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(protocol, "MAX_KEPT", 3)
+    monkeypatch.setattr(protocol, "MAX_TALLIES", 4)
+    rows = []
+    for i in range(10):  # each from its own address, each failing TLS with its own error
+        rows += [f"2026-11-02T08:00:0{i}.000Z,S\\C,{i:02d},0,10.0.0.5:25,192.0.2.{i}:1,*,,TLS negotiation failed with "
+                 f"error E{i}", f"2026-11-02T08:00:0{i}.500Z,S\\C,{i:02d},1,10.0.0.5:25,192.0.2.{i}:1,-,,"]
+    records = list(read_records(EvidenceFile("RECV.LOG", (HEADER + "\n".join(rows) + "\n").encode())))
+    assert [s.session_id for s in sessions(records)] == ["00", "01", "02"]
+    counted = [(s.remote_address, s.sessions, s.sessions_not_kept, len(s.tls_failed)) for s in summaries(records)]
+    assert counted == [("192.0.2.0", 1, 0, 1), ("192.0.2.1", 1, 0, 1), ("192.0.2.2", 1, 0, 1), ("192.0.2.3", 1, 1, 1),
+                       (None, 6, 6, 6)]
 
 
 @pytest.mark.parametrize(("display", "server"), [

@@ -6,7 +6,8 @@ session id), and a session is finished when its ``-`` (disconnect) row arrives. 
 at most ``MAX_ROWS`` rows of a session are read for TLS facts (the rest are counted). A finished session is counted
 in the summary of its connector and remote address; it is yielded whole only when it failed TLS (the first
 ``KEEP_FAILURES`` per connector, remote address and error) or is the first of the file to show its certificates
-and protocol, so that a month of logs yields a few thousand records.
+and protocol, so that a month of logs yields a few thousand records. However hostile the file, at most
+``MAX_KEPT`` sessions and ``MAX_TALLIES`` summaries come of it (addresses past that are summarised as None).
 
 TLS rows, both styles Exchange 2013 to SE write:
 - one attribute per row: ``*,,Sending certificate`` (or ``Received certificate`` / ``Remote certificate``) then
@@ -36,6 +37,8 @@ from hybridtls.model.logs import endpoint_address
 MAX_OPEN = 10_000
 MAX_ROWS = 400
 KEEP_FAILURES = 20
+MAX_KEPT = 5_000  # sessions kept whole per file, whatever else: a hostile file of all-different sessions stays bounded
+MAX_TALLIES = 20_000  # summaries per file; past it, new remote addresses are counted under "other" (None)
 
 _SUCCESS = re.compile(r"TLS protocol SP_PROT_(\w+?)_(?:SERVER|CLIENT) negotiation succeeded using bulk encryption "
                       r"algorithm (\w+) with strength \d+ bits, MAC hash algorithm (\w+) with strength \d+ bits and "
@@ -102,6 +105,7 @@ class _ProtocolLog:
         self.tallies: dict[tuple[str, str | None], _Tally] = {}
         self.failures_kept: dict[tuple[str, str | None, str], int] = {}
         self.shapes_seen: set[tuple[object, ...]] = set()
+        self.kept = 0
 
     def read(self) -> Iterator[Record]:
         reader = log_rows(self.file.text)
@@ -156,7 +160,11 @@ class _ProtocolLog:
         remote = endpoint_address(open_.remote)
         tally = self.tallies.get((open_.connector, remote))
         if tally is None:
-            tally = self.tallies[(open_.connector, remote)] = _Tally(open_.line, open_.first, open_.last)
+            if len(self.tallies) >= MAX_TALLIES:
+                remote = None
+            tally = self.tallies.get((open_.connector, remote))
+            if tally is None:
+                tally = self.tallies[(open_.connector, remote)] = _Tally(open_.line, open_.first, open_.last)
         tally.sessions += 1
         tally.last = max(tally.last, open_.last)
         tally.first = min(tally.first, open_.first)
@@ -171,6 +179,7 @@ class _ProtocolLog:
         if not self._keep(open_, remote):
             tally.not_kept += 1
             return
+        self.kept += 1
         yield SmtpSession(
             source=Source(path=self.path, line=open_.line), log_type=kind, session_id=session_id,
             server=server or self.folder_server, connector=connector or None, local_endpoint=open_.local or None,
@@ -182,6 +191,8 @@ class _ProtocolLog:
             rows=open_.rows, rows_cut=max(0, open_.rows - MAX_ROWS), complete=complete)
 
     def _keep(self, open_: _Open, remote: str | None) -> bool:
+        if self.kept >= MAX_KEPT:
+            return False
         if open_.tls is TlsOutcome.FAILED:
             key = (open_.connector, remote, open_.error or "")
             kept = self.failures_kept.get(key, 0)

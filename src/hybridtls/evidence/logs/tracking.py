@@ -2,8 +2,8 @@
 
 The columns are found by name in ``#Fields`` (30 from ``date-time`` to ``schema-version``; older 2013 builds end at
 ``custom-data``). A DEFER or FAIL row's ``recipient-status`` (else its ``source-context``) is the error text the
-delivery-error catalogue reads; at most ``KEEP_PER_TEXT`` rows of one text are kept per file, the rest are counted
-in the file's ``TrackingSummary``.
+delivery-error catalogue reads; at most ``KEEP_PER_TEXT`` rows of one text are kept per file, and at most
+``MAX_KEPT`` in all; the rest are counted in the file's ``TrackingSummary``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from hybridtls.evidence.logs.common import csv_rows, log_time, server_from_path
 from hybridtls.model import DeliveryError, Source, TrackingSummary
 
 KEEP_PER_TEXT = 50
+MAX_KEPT = 5_000  # delivery errors per file, whatever else (a hostile file of all-different texts stays bounded)
+MAX_EVENTS = 64  # distinct event ids counted per file; past it they are counted as "(other)"
 _ERROR_EVENTS = frozenset({"DEFER", "FAIL"})
 
 
@@ -27,6 +29,7 @@ def read_tracking_log(file: EvidenceFile, fields: tuple[str, ...]) -> Iterator[R
     folder_server = server_from_path(path)
     counts: dict[str, int] = {}
     kept: dict[str, int] = {}
+    total = 0
     first = last = ""
     first_line = None
     server = folder_server  # else the server-hostname of the first RECEIVE (a SEND's names the next hop)
@@ -40,7 +43,8 @@ def read_tracking_log(file: EvidenceFile, fields: tuple[str, ...]) -> Iterator[R
         when = row[when_at] if when_at is not None else ""
         first, last = (when if not first or when < first else first), max(last, when)
         event = row[event_at].upper()
-        counts[event] = counts.get(event, 0) + 1
+        counted = event if event in counts or len(counts) < MAX_EVENTS else "(other)"
+        counts[counted] = counts.get(counted, 0) + 1
         if host_at is not None and not server and event == "RECEIVE" and row[host_at]:
             server = row[host_at]
         if event not in _ERROR_EVENTS:
@@ -49,9 +53,9 @@ def read_tracking_log(file: EvidenceFile, fields: tuple[str, ...]) -> Iterator[R
         if not text:
             continue
         seen = kept.get(text, 0)
-        kept[text] = seen + 1
-        if seen >= KEEP_PER_TEXT:
+        if seen >= KEEP_PER_TEXT or total >= MAX_KEPT:
             continue
+        kept[text], total = seen + 1, total + 1
         yield DeliveryError(source=Source(path=path, line=line), origin=f"message tracking log {server or '?'}",
                             text=text, server=server, when=log_time(when, path, line))
     if first_line is None:
