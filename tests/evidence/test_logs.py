@@ -252,6 +252,11 @@ def test_check_reads_a_folder_of_logs() -> None:
     assert len(evidence.smtp_summaries) == 10 and len(evidence.tracking_summaries) == 1
     run = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--format", "json")
     assert run.code == 1 and '"HT-LOG-001"' in run.out and '"HT-LOG-005"' in run.out
+    text = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--width", "200")
+    assert text.out.startswith("hybridtls check: 5 files, 0 certificate records, 0 message trace entries, "
+                               "11 protocol-log sessions, 4 tracking-log events\n")
+    html = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--format", "html")
+    assert "11 protocol-log session(s), 4 tracking-log event(s)" in html.out
 
 
 def test_get_message_tracking_log_format_list() -> None:
