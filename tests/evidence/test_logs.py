@@ -111,6 +111,26 @@ def test_a_forum_paste_without_its_header() -> None:
         serial_number="5C2F9A0B7E11D3A64F8E2C70B1D95E33")
 
 
+@pytest.mark.parametrize("path", [SEND, TRACKING])
+def test_field_names_as_a_plain_csv_header(path: Path) -> None:
+    """A log saved again by a tool (Log Parser, Excel): the '#' lines gone, the field names as a CSV header."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if not line.startswith("#") or line.startswith("#Fields: ")]
+    plain = "\n".join(lines).replace("#Fields: ", "") + "\n"
+    display = f"x/{path.parent.name}/{path.name}"
+    moved = []
+    for r in read_text(plain, display):  # four header lines fewer: every line four earlier
+        record = replace(r, source=replace(r.source, line=r.source.line + 4))  # type: ignore[attr-defined]
+        if isinstance(record, SmtpSession) and record.failure_line:
+            record = replace(record, failure_line=record.failure_line + 4)
+        moved.append(record)
+    assert moved == read(path, display)
+
+
+def read_text(text: str, display: str) -> list[object]:
+    return list(read_records(EvidenceFile(display, text.encode())))
+
+
 def test_message_tracking_log() -> None:
     records = read(TRACKING)
     errors = [r for r in records if isinstance(r, DeliveryError)]

@@ -23,7 +23,8 @@ class ExchangeLogReader(EvidenceReader):
 
     def recognises(self, file: EvidenceFile) -> bool:
         first = file.first_line()
-        return (first.startswith(("#Software: Microsoft Exchange", "#Fields: date-time,"))
+        return (first.startswith(("#Software: Microsoft Exchange", "#Fields: date-time,", "date-time,connector-id,",
+                                  "date-time,client-ip,"))
                 or HEADERLESS.match(first) is not None)
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
@@ -45,6 +46,8 @@ def _header(file: EvidenceFile) -> tuple[str | None, tuple[str, ...] | None]:
     log_type = fields = None
     for line in file.head(8192).splitlines():
         line = line.strip()
+        if line.startswith("date-time,"):  # the field names as a plain CSV header (a log saved again by a tool)
+            return log_type, tuple(f.strip().casefold() for f in line.split(","))
         if not line.startswith("#"):
             break
         name, _, value = line[1:].partition(":")

@@ -132,6 +132,8 @@ class _ProtocolLog:
             session_id = row[2]
             session = get(session_id)
             if session is None:
+                if row[0] == "date-time":  # the field names as a plain CSV header
+                    continue
                 if self.kind is None:
                     self.kind = SmtpLogType.RECEIVE if "\\" in row[1] else SmtpLogType.SEND
                 session = open_[session_id] = _Open(reader.line_num, row[1], row[4], row[5], row[0])

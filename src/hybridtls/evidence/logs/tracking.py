@@ -34,7 +34,7 @@ def read_tracking_log(file: EvidenceFile, fields: tuple[str, ...]) -> Iterator[R
     first_line = None
     server = folder_server  # else the server-hostname of the first RECEIVE (a SEND's names the next hop)
     for line, row in csv_rows(file.text, path):
-        if not row or row[0].startswith("#") or not "".join(row).strip():
+        if not row or row[0].startswith("#") or row[0] == "date-time" or not "".join(row).strip():
             continue
         if len(row) <= max(event_at, status_at):
             raise EvidenceError(f"a message-tracking row of {len(row)} fields, expected {len(fields)}", path=path,
