@@ -4,6 +4,7 @@ quoting with commas and doubled quotes, a localised connector name, a UTF-16 fil
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import datetime
@@ -13,6 +14,7 @@ import pytest
 from conftest import FIXTURES, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
+from test_json_model import valid
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile
@@ -271,7 +273,17 @@ def test_check_reads_a_folder_of_logs() -> None:
     assert not evidence.problems and evidence.usable
     assert len(evidence.smtp_summaries) == 10 and len(evidence.tracking_summaries) == 1
     run = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--format", "json")
-    assert run.code == 1 and '"HT-LOG-001"' in run.out and '"HT-LOG-005"' in run.out
+    document = valid(json.loads(run.out))
+    assert run.code == 1 and {(f["check_id"], f["key"], f["severity"]) for f in document["findings"]} == {
+        ("HT-ERR-001", "HT-ERR-001|name=the send connector's tlscertificatename names no usable certificate", "error"),
+        ("HT-LOG-001", "HT-LOG-001|server=ex2016|connector=default frontend ex2016|name=invalidtoken", "error"),
+        ("HT-LOG-001", "HT-LOG-001|server=excas1|connector=default frontend excas1|name=socketerror", "error"),
+        ("HT-LOG-001", "HT-LOG-001|server=exmbx1|connector=ausgehend zu office 365 (übergang)|name=unknowncredentials",
+         "error"),
+        ("HT-LOG-002", "HT-LOG-002|server=ex2016|connector=default frontend ex2016|name=algorithmmismatch", "warning"),
+        ("HT-LOG-005", "HT-LOG-005|name=550 5.9.99 quux.unheard; something nobody has catalogued", "warning")}
+    [sent] = [s for s in document["records"]["smtp_sessions"] if s["certificate_sent"] and s["log_type"] == "send"]
+    assert sent["certificate_sent"]["thumbprint"] == "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
     text = run_cli("check", str(LOGS), "--now", "2026-11-05T00:00", "--width", "200")
     assert text.out.startswith("hybridtls check: 5 files, 0 certificate records, 0 message trace entries, "
                                "11 protocol-log sessions, 4 tracking-log events\n")
