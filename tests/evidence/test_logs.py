@@ -252,9 +252,10 @@ def test_a_file_of_all_different_sessions_yields_bounded_records(monkeypatch: py
                  f"error E{i}", f"2026-11-02T08:00:0{i}.500Z,S\\C,{i:02d},1,10.0.0.5:25,192.0.2.{i}:1,-,,"]
     records = list(read_records(EvidenceFile("RECV.LOG", (HEADER + "\n".join(rows) + "\n").encode())))
     assert [s.session_id for s in sessions(records)] == ["00", "01", "02"]
-    counted = [(s.remote_address, s.sessions, s.sessions_not_kept, len(s.tls_failed)) for s in summaries(records)]
-    assert counted == [("192.0.2.0", 1, 0, 1), ("192.0.2.1", 1, 0, 1), ("192.0.2.2", 1, 0, 1), ("192.0.2.3", 1, 1, 1),
-                       (None, 6, 6, 6)]
+    counted = [(s.connector, s.remote_address, s.sessions, s.sessions_not_kept, len(s.tls_failed))
+               for s in summaries(records)]
+    assert counted == [("C", "192.0.2.0", 1, 0, 1), ("C", "192.0.2.1", 1, 0, 1), ("C", "192.0.2.2", 1, 0, 1),
+                       ("C", "192.0.2.3", 1, 1, 1), (None, None, 6, 6, 6)]
 
 
 @pytest.mark.parametrize(("display", "server"), [

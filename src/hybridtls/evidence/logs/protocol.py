@@ -7,7 +7,8 @@ at most ``MAX_ROWS`` rows of a session are read for TLS facts (the rest are coun
 in the summary of its connector and remote address; it is yielded whole only when it failed TLS (the first
 ``KEEP_FAILURES`` per connector, remote address and error) or is the first of the file to show its certificates
 and protocol, so that a month of logs yields a few thousand records. However hostile the file, at most
-``MAX_KEPT`` sessions and ``MAX_TALLIES`` summaries come of it (addresses past that are summarised as None).
+``MAX_KEPT`` sessions and ``MAX_TALLIES`` summaries come of it (past that, new connectors and addresses are
+summarised together, as None).
 
 TLS rows, both styles Exchange 2013 to SE write:
 - one attribute per row: ``*,,Sending certificate`` (or ``Received certificate`` / ``Remote certificate``) then
@@ -38,7 +39,7 @@ MAX_OPEN = 10_000
 MAX_ROWS = 400
 KEEP_FAILURES = 20
 MAX_KEPT = 5_000  # sessions kept whole per file, whatever else: a hostile file of all-different sessions stays bounded
-MAX_TALLIES = 20_000  # summaries per file; past it, new remote addresses are counted under "other" (None)
+MAX_TALLIES = 20_000  # summaries per file; past it, new connectors and addresses are counted together (None)
 
 _SUCCESS = re.compile(r"TLS protocol SP_PROT_(\w+?)_(?:SERVER|CLIENT) negotiation succeeded using bulk encryption "
                       r"algorithm (\w+) with strength \d+ bits, MAC hash algorithm (\w+) with strength \d+ bits and "
@@ -51,6 +52,7 @@ _THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 _SERIAL_THEN_THUMBPRINT = re.compile(r"(?:^|\s)([0-9A-Fa-f]{2,64})\s+([0-9A-Fa-f]{40})(?=\s|$)")
 _NEXT_NAME = re.compile(r"(?<!,) (?=(?:CN|OU|O|L|S|ST|C|DC|E|SERIALNUMBER)=)")
 _MIN_COLUMNS = 7
+_KEEP_CHARS = 2048  # of a value kept from a row (a failure's text, a certificate's subject): a hostile row stays small
 
 
 @dataclass(slots=True)
@@ -160,13 +162,14 @@ class _ProtocolLog:
         kind = self.kind or SmtpLogType.RECEIVE
         server, _, connector = open_.connector.rpartition("\\")
         remote = endpoint_address(open_.remote)
-        tally = self.tallies.get((open_.connector, remote))
+        key: tuple[str, str | None] = (open_.connector, remote)
+        tally = self.tallies.get(key)
         if tally is None:
-            if len(self.tallies) >= MAX_TALLIES:
-                remote = None
-            tally = self.tallies.get((open_.connector, remote))
+            if len(self.tallies) >= MAX_TALLIES:  # past the cap, every new connector and address counted together
+                key = ("", None)
+            tally = self.tallies.get(key)
             if tally is None:
-                tally = self.tallies[(open_.connector, remote)] = _Tally(open_.line, open_.first, open_.last)
+                tally = self.tallies[key] = _Tally(open_.line, open_.first, open_.last)
         tally.sessions += 1
         tally.last = max(tally.last, open_.last)
         tally.first = min(tally.first, open_.first)
@@ -253,7 +256,7 @@ def _information(session: _Open, data: str, context: str, reader: Any) -> None:
         failure = _FAILURE.match(text)
         if failure:
             session.tls, session.error, session.failure, session.failure_line = (
-                TlsOutcome.FAILED, failure[1], text, reader.line_num)
+                TlsOutcome.FAILED, failure[1][:_KEEP_CHARS], text[:_KEEP_CHARS], reader.line_num)
         return
     if not context.startswith(("Sending", "Received", "Remote", "Certificate")):
         return
@@ -261,18 +264,18 @@ def _information(session: _Open, data: str, context: str, reader: Any) -> None:
     attribute = _ATTRIBUTES.get(lowered)
     if attribute is not None:
         if data:
-            (session.sent if session.target == "sent" else session.received)[attribute] = data
+            (session.sent if session.target == "sent" else session.received)[attribute] = data[:_KEEP_CHARS]
         return
     for marker, target in _MARKERS.items():
         if lowered == marker:
             session.target = target
             if data:  # a marker row that carries the certificate itself: its thumbprint, or its subject
                 key = "thumbprint" if _THUMBPRINT.fullmatch(data) else "subject"
-                (session.sent if target == "sent" else session.received)[key] = data
+                (session.sent if target == "sent" else session.received)[key] = data[:_KEEP_CHARS]
             return
         if lowered.startswith(marker + " ") and data:
             session.target = target
-            (session.sent if target == "sent" else session.received).update(_single_row(data))
+            (session.sent if target == "sent" else session.received).update(_single_row(data[:_KEEP_CHARS * 4]))
             return
 
 
@@ -296,7 +299,7 @@ def _remote_name(session: _Open, data: str, kind: SmtpLogType | None) -> None:
     """The name the other end gives: its EHLO (receive side) or its banner (send side)."""
     word, _, rest = data.partition(" ")
     if word.upper() in ("EHLO", "HELO") or (kind is SmtpLogType.SEND and word == "220"):
-        session.remote_name = rest.split(" ", 1)[0] or None
+        session.remote_name = rest.split(" ", 1)[0][:_KEEP_CHARS] or None
 
 
 def _certificate(values: dict[str, str]) -> LoggedCertificate | None:
