@@ -151,6 +151,7 @@ def build_logs(root: Path, megabytes: int, seed: int = 7) -> int:
     """Write DAYS x SERVERS receive logs of about ``megabytes`` MB in all; returns the bytes written."""
     rng = random.Random(seed)
     per_file = megabytes * 1_000_000 // (DAYS * SERVERS)
+    step = max(2, 2 * 86_400_000 * 150 // per_file)  # milliseconds between rows, at most (so a file spans about a day)
     start = datetime(2026, 11, 1)
     total = number = 0
     for s in range(SERVERS):
@@ -173,7 +174,7 @@ def build_logs(root: Path, megabytes: int, seed: int = 7) -> int:
                     open_sessions.append((f"08DE{number:012X}", connector, remote, rows, 0))
                 index = rng.randrange(len(open_sessions))  # sessions interleave, as they do in a real log
                 session_id, connector, remote, rows, sequence = open_sessions[index]
-                moment += timedelta(milliseconds=rng.randint(1, 40))
+                moment += timedelta(milliseconds=rng.randint(1, step))  # the rows spread over the day
                 event, data, context = rows[sequence]
                 line = (f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z,{connector},{session_id},"
                         f"{sequence},10.0.0.{s + 5}:25,{remote},{event},{data},{context}\r\n")
@@ -183,7 +184,7 @@ def build_logs(root: Path, megabytes: int, seed: int = 7) -> int:
                     open_sessions.pop(index)
                 else:
                     open_sessions[index] = (session_id, connector, remote, rows, sequence + 1)
-            path = folder / f"RECV{moment:%Y%m%d}-1.LOG"
+            path = folder / f"RECV{start + timedelta(days=day):%Y%m%d}-1.LOG"
             path.write_text("".join(lines), encoding="utf-8", newline="")
             total += path.stat().st_size
     return total
