@@ -220,7 +220,8 @@ def test_any_bytes_after_a_log_start_raise_only_evidence_error(start: str, tail:
     (HEADER + "2026-11-02T08:15:01Z,a\\b,01,0,x\n", 5, "a protocol-log row of 5 fields"),
     (HEADER + "yesterday,a\\b,01,0,x,y,-,,\n", 5, "not an ISO 8601 UTC time"),
     (TRACK + "2026-11-02T08:15:01Z,1.2.3.4\n", 4, "a message-tracking row of 2 fields"),
-])
+    (HEADER + ROW + "2026-11-02T08:15:01Z,a\\b,01,1,x,y,*,\"" + "x" * 200_000 + "\",\n", 6, "field larger than field limit"),
+], ids=["short row", "bad time", "short tracking row", "huge field"])
 def test_bad_rows_name_their_line(text: str, line: int, words: str) -> None:
     with pytest.raises(EvidenceError) as caught:
         list(read_records(EvidenceFile("RECV.LOG", text.encode())))

@@ -7,13 +7,12 @@ pasted without their header (as they reach a forum) are recognised by their shap
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record
 from hybridtls.evidence.logs import protocol, tracking
-from hybridtls.evidence.logs.common import HEADERLESS, MAX_FIELD, PROTOCOL_FIELDS
+from hybridtls.evidence.logs.common import HEADERLESS, PROTOCOL_FIELDS
 
 
 class ExchangeLogReader(EvidenceReader):
@@ -28,7 +27,6 @@ class ExchangeLogReader(EvidenceReader):
                 or HEADERLESS.match(first) is not None)
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
-        csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
         log_type, fields = _header(file)
         if fields is None and file.first_line().startswith("#"):
             raise EvidenceError(f"an Exchange log ({log_type or 'no #Log-type'}) whose header has no #Fields line; "

@@ -22,7 +22,6 @@ HEADERLESS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z,[^,\n]*,[0-9
 # Folders of an Exchange installation that name no server (a server is the nearest folder above them).
 _LOG_FOLDERS = frozenset({"smtpreceive", "smtpsend", "protocollog", "frontend", "hub", "edge", "logs", "transportroles",
                           "messagetracking", "mailbox", "v15", "exchange server", "microsoft", "program files"})
-MAX_FIELD = 1 << 20  # a field longer than this is not a log's
 PIECE = 1 << 20  # characters of text handed to the csv module at a time
 
 
@@ -54,7 +53,8 @@ def log_rows(text: str) -> Any:
 
 
 def malformed(exc: csv.Error, path: str, line_num: int) -> EvidenceError:
-    return EvidenceError(f"malformed CSV in an Exchange log ({exc})", path=path, line=line_num + 1)
+    """The csv module has counted the line it failed on when it raises."""
+    return EvidenceError(f"malformed CSV in an Exchange log ({exc})", path=path, line=max(line_num, 1))
 
 
 def log_time(text: str, path: str, line: int) -> datetime | None:
