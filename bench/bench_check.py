@@ -34,26 +34,34 @@ REPO = Path(__file__).resolve().parents[1]
 FOUNDING = REPO / "examples" / "founding-incident"
 NOW = "2026-04-01"
 
-# The floor: the same walk and decoding as hybridtls (BOM or UTF-8), one compiled regex per line, nothing kept.
-FLOOR = r"""
-import codecs, os, re, sys
+# Every file under argv[1], in order, decoded as hybridtls decodes it (BOM or UTF-8): the start of every floor.
+WALK_AND_DECODE = r"""
+import codecs, os, sys
+def texts(root):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            data = open(os.path.join(dirpath, name), "rb").read()
+            if data.startswith(codecs.BOM_UTF16_LE):
+                text = data[2:].decode("utf-16-le")
+            elif data.startswith(codecs.BOM_UTF8):
+                text = data[3:].decode("utf-8")
+            else:
+                text = data.decode("utf-8")
+            del data  # the bytes are not held while the text is read
+            yield text
+"""
+
+# The floor: the same walk and decoding as hybridtls, one compiled regex per line, nothing kept.
+FLOOR = WALK_AND_DECODE + r"""
+import re
 LINE = re.compile(r"^\s*([A-Za-z_][\w .\-/#()]*?)\s*:(?:\s(.*))?$")
 matched = 0
-for dirpath, dirnames, filenames in os.walk(sys.argv[1]):
-    dirnames.sort()
-    for name in sorted(filenames):
-        data = open(os.path.join(dirpath, name), "rb").read()
-        if data.startswith(codecs.BOM_UTF16_LE):
-            text = data[2:].decode("utf-16-le")
-        elif data.startswith(codecs.BOM_UTF8):
-            text = data[3:].decode("utf-8")
-        else:
-            text = data.decode("utf-8")
-        del data
-        match = LINE.match
-        for line in text.splitlines():
-            if match(line):
-                matched += 1
+for text in texts(sys.argv[1]):
+    match = LINE.match
+    for line in text.splitlines():
+        if match(line):
+            matched += 1
 print(matched)
 """
 

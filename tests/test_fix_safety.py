@@ -30,6 +30,7 @@ from hybridtls.model import (
     EvidenceSet,
     ExchangeCertificate,
     HybridConfiguration,
+    LoggedCertificate,
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
@@ -39,9 +40,14 @@ from hybridtls.model import (
     SendConnector,
     ServerBasis,
     ServerRef,
+    SmtpLogSummary,
+    SmtpLogType,
+    SmtpSession,
     Source,
+    TlsOutcome,
     TraceEntry,
     TraceStatus,
+    TrackingSummary,
     TranscriptDirection,
     TranscriptLine,
     TransportService,
@@ -161,13 +167,29 @@ def estate(h: str) -> EvidenceSet:
         OnlineConnector(source=_src("eo"), direction=ConnectorDirection.INBOUND, name=f"Inbound from {h}",
                         connector_type="OnPremises", tls_sender_certificate_name=f"other{h}"),
     )
+    # protocol logs: a send session that failed (UnknownCredentials) after the certificate of 10 days ago, one with
+    # an error not in the catalogue, a certificate from "Exchange Online" that is not Microsoft's
+    failed = SmtpSession(source=_src("send-log"), log_type=SmtpLogType.SEND, session_id=h, server=cas,
+                         connector=f"Outbound to Office 365 {h}", remote_endpoint=f"{h}:25", remote_name=f"x{h}.outlook.com",
+                         first_seen=NOW - timedelta(days=5), last_seen=NOW - timedelta(days=4), tls=TlsOutcome.FAILED,
+                         tls_error="UnknownCredentials", failure=f"TLS negotiation failed with error UnknownCredentials{h}",
+                         failure_line=3, certificate_sent=LoggedCertificate(subject=subject, thumbprint=f"A1{h}"),
+                         certificate_received=LoggedCertificate(subject=f"CN=fw{h}", issuer=h, thumbprint=f"C0{h}"))
+    odd = replace(failed, session_id=f"2{h}", tls_error=f"Odd{h}", failure=f"TLS negotiation failed with error Odd{h}")
+    summary = SmtpLogSummary(source=_src("send-log"), log_type=SmtpLogType.SEND, server=cas,
+                             connector=f"Outbound to Office 365 {h}", remote_address=h, sessions=2, sessions_cut=1,
+                             tls_failed=(("UnknownCredentials", 1), (f"Odd{h}", 1)))
     return EvidenceSet(
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
         online_connectors=online, events=events(h, cas, mbx, domain),
+        smtp_sessions=(failed, odd), smtp_summaries=(summary,),
+        tracking_summaries=(TrackingSummary(source=_src("tracking"), server=mbx, events=(("FAIL", 1),)),),
         transport_services=(TransportService(source=_src("transport"), server=cas,
                                              internal_transport_certificate_thumbprint=f"DEAD{h}"),),
         delivery_errors=(DeliveryError(source=_src("queue"), origin=f"queue {cas}\\4", server=cas,
-                                       text=f"451 5.7.3 STARTTLS is required to send mail {h}"),),
+                                       text=f"451 5.7.3 STARTTLS is required to send mail {h}"),
+                         DeliveryError(source=_src("tracking"), origin=f"message tracking log {mbx}", server=mbx,
+                                       text=f"599 9.9.9 {h}")),
         trace_entries=(TraceEntry(source=_src("trace"), status=TraceStatus.PENDING, received=NOW - timedelta(days=2),
                                   sender_address=f"a{h}@contoso.com", recipient_address=f"b{h}@contoso.com",
                                   subject=h, message_id=f"<{h}@x.prod.outlook.com>"),),
@@ -298,7 +320,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001",
                  "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
-                 "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006"}
+                 "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-LOG-001",
+                 "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

@@ -128,7 +128,9 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "events" / "en-copy.txt", estate / "EXMBX1" / "events.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
-    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices"}
+    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices",
+                                                                     "smtp_sessions", "smtp_summaries",
+                                                                     "tracking_summaries"}
     assert {c["direction"] for c in records["online_connectors"]} == {"inbound", "outbound"}
     assert records["transport_services"][0]["internal_transport_certificate_thumbprint"] == "F" * 40
     [queue] = records["delivery_errors"]
@@ -205,6 +207,9 @@ DEFINITIONS = {
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
     "server_ref": model.ServerRef, "source": model.Source, "configured_by": model.ConfiguredBy,
     "windows_event": model.WindowsEvent,
+    "smtp_session": model.SmtpSession,
+    "smtp_log_summary": model.SmtpLogSummary, "tracking_summary": model.TrackingSummary,
+    "logged_certificate": model.LoggedCertificate,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 
@@ -234,7 +239,9 @@ def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
              ("trace_entry", "status"): model.TraceStatus, ("chain", "end"): model.ChainEnd,
              ("probe", "outcome"): model.ProbeOutcome, ("server_ref", "basis"): model.ServerBasis,
              ("check", "status"): model.CheckStatus, ("windows_event", "layout"): model.EventLayout,
-             ("windows_event", "level"): model.EventLevel}
+             ("windows_event", "level"): model.EventLevel,
+             ("smtp_session", "tls"): model.TlsOutcome,
+             ("smtp_session", "log_type"): model.SmtpLogType, ("smtp_log_summary", "log_type"): model.SmtpLogType}
     for (definition, field), kind in enums.items():
         listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
         assert listed == {member.value for member in kind}, (definition, field)

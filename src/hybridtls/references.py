@@ -33,6 +33,7 @@ SET_HYBRID_CONFIGURATION = "https://learn.microsoft.com/powershell/module/exchan
 SET_INBOUND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-inboundconnector"
 SET_OUTBOUND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-outboundconnector"
 SET_SEND_CONNECTOR = "https://learn.microsoft.com/powershell/module/exchange/set-sendconnector"
+PROTOCOL_LOGGING = "https://learn.microsoft.com/exchange/mail-flow/connectors/protocol-logging"
 EXO_ENCRYPTION = "https://learn.microsoft.com/purview/technical-reference-details-about-encryption"
 SYSTEM_STORE_LOCATIONS = "https://learn.microsoft.com/windows/win32/seccrypto/system-store-locations"
 KB_3212877 = "https://support.microsoft.com/help/3212877"

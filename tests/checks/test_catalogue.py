@@ -27,6 +27,7 @@ from hybridtls.model import (
     EvidenceSet,
     ExchangeCertificate,
     HybridConfiguration,
+    LoggedCertificate,
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
@@ -36,9 +37,14 @@ from hybridtls.model import (
     SendConnector,
     ServerBasis,
     ServerRef,
+    SmtpLogSummary,
+    SmtpLogType,
+    SmtpSession,
     Source,
+    TlsOutcome,
     TraceEntry,
     TraceStatus,
+    TrackingSummary,
     TransportService,
     WindowsEvent,
 )
@@ -128,7 +134,41 @@ def healthy() -> EvidenceSet:
         certificate_files=(LEAF, INTER, ROOT),
         chains=(ChainAnalysis(leaf=LEAF, path=(LEAF, INTER, ROOT), end=ChainEnd.TRUSTED),),
         probes=(probe("mail.contoso.com", "192.0.2.1"), probe("mail.contoso.com", "192.0.2.2")),
+        smtp_sessions=(_session(),), smtp_summaries=(_summary(tls_succeeded=1),),
+        tracking_summaries=(TrackingSummary(source=_src("MSGTRK"), server="EXMBX1", events=(("RECEIVE", 4),)),),
     )
+
+
+EXO_CERT = LoggedCertificate(subject="CN=mail.protection.outlook.com, O=Microsoft Corporation, C=US",
+                             issuer="CN=DigiCert Cloud Services CA-1, O=DigiCert Inc, C=US", thumbprint="6B" * 20)
+
+
+def _session(**changes: object) -> SmtpSession:
+    """A send-log session of the hybrid send connector with Exchange Online, TLS 1.2, both certificates."""
+    session = SmtpSession(source=_src("SEND"), log_type=SmtpLogType.SEND, session_id="08DE01", server="EXMBX1",
+                          connector=SEND, remote_endpoint="52.101.68.10:25", remote_name="am4.mail.protection.outlook.com",
+                          first_seen=NOW - timedelta(days=3), last_seen=NOW - timedelta(days=3),
+                          tls=TlsOutcome.SUCCEEDED, tls_protocol="TLS1_2",
+                          certificate_sent=LoggedCertificate(subject=SUBJECT, issuer=ISSUER, thumbprint=T1),
+                          certificate_received=EXO_CERT)
+    return replace(session, **changes)  # type: ignore[arg-type]
+
+
+def _summary(**changes: object) -> SmtpLogSummary:
+    summary = SmtpLogSummary(source=_src("SEND"), log_type=SmtpLogType.SEND, server="EXMBX1", connector=SEND,
+                             remote_address="52.101.68.10", sessions=1)
+    return replace(summary, **changes)  # type: ignore[arg-type]
+
+
+def tls_failed(error: str, days_ago: int = 3) -> tuple[SmtpSession, SmtpLogSummary]:
+    return (_session(tls=TlsOutcome.FAILED, tls_protocol=None, tls_error=error, certificate_received=None,
+                     first_seen=NOW - timedelta(days=days_ago), failure=f"TLS negotiation failed with error {error}"),
+            _summary(tls_failed=((error, 1),)))
+
+
+def with_failure(error: str, days_ago: int = 3, **changes: object) -> Case:
+    session, summary = tls_failed(error, days_ago)
+    return with_(smtp_sessions=(session,), smtp_summaries=(summary,), **changes)
 
 
 def _trace(status: TraceStatus) -> TraceEntry:
@@ -323,6 +363,29 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                    {("HT-EVT-006|server=excas1|name=schannel:36888:40", "warning")}, with_events(EXPIRING)),
     "HT-EVT-005": (with_events(UNKNOWN_EVENT, EXPIRING), {("HT-EVT-005|name=msexchangetransport:12030", "warning")},
                    with_events(EXPIRING, NOT_LOADED, EXCHANGE_AUTH, event(12014, NO_CERT_TEXT))),
+    "HT-LOG-001": (with_failure("UnknownCredentials"),
+                   {("HT-LOG-001|server=exmbx1|connector=outbound to office 365|name=unknowncredentials", "error")},
+                   with_failure("SomethingNew")),
+    "HT-LOG-002": (with_failure("SomethingNew"),
+                   {("HT-LOG-002|server=exmbx1|connector=outbound to office 365|name=somethingnew", "warning")},
+                   with_failure("NoCredentials")),
+    "HT-LOG-003": (with_failure("UnknownCredentials", 9, certificates=(public("EXCAS1"), own("EXCAS1"),
+                                                                       public("EXMBX1", not_before=NOW - timedelta(days=10)),
+                                                                       own("EXMBX1"))),
+                   {(f"HT-LOG-003|server=exmbx1|certificate={T1.casefold()}|connector=outbound to office 365"
+                     "|name=unknowncredentials", "warning")}, with_failure("UnknownCredentials", 9)),
+    "HT-LOG-004": (with_(smtp_sessions=(_session(certificate_received=LoggedCertificate(
+                        subject="CN=fw.contoso.com", issuer="CN=Firewall CA", thumbprint="F0" * 20)),)),
+                   {("HT-LOG-004|server=exmbx1|certificate=" + "f0" * 20 + "|connector=outbound to office 365"
+                     "|address=am4.mail.protection.outlook.com", "warning")}, QUIET),
+    "HT-LOG-005": (with_(delivery_errors=(DeliveryError(source=_src("MSGTRK"), origin="message tracking log EXMBX1",
+                                                        text="550 5.9.99 QUUX.Unheard; nobody knows"),)),
+                   {("HT-LOG-005|name=550 5.9.99 quux.unheard; nobody knows", "warning")},
+                   with_(delivery_errors=(DeliveryError(source=_src("MSGTRK"), origin="message tracking log EXMBX1",
+                                                        text="451 4.4.316 Connection refused"),))),
+    "HT-LOG-006": (with_(smtp_summaries=(_summary(sessions=4, sessions_cut=3, tls_succeeded=1),)),
+                   {("HT-LOG-006|server=exmbx1|connector=outbound to office 365", "info")},
+                   with_(smtp_summaries=(_summary(sessions=4, sessions_unfinished=3, tls_succeeded=1),))),
 }
 
 
@@ -378,7 +441,7 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors",
-                                          "mailflow", "configured", "events"}
+                                          "mailflow", "configured", "events", "logs"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

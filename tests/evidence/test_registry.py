@@ -85,7 +85,9 @@ def test_any_bytes_into_the_registry_raise_only_evidence_error(data: bytes, name
     [
         ('<?xml version="1.0"?>\n<Objs Version="1.1.0.1">', "CliXML (Export-Clixml) is not read yet"),
         ("<Objs>", "CliXML (Export-Clixml) is not read yet"),
-        ("\n#Software: Microsoft Exchange Server\n#Version: 15.0.0.0\n", "an Exchange log file; check does not read"),
+        ("\n#Software: Microsoft Exchange Server\n#Version: 15.0.0.0\n", "whose header has no #Fields line"),
+        ("#Software: Microsoft Exchange Server\n#Log-type: Transport Connectivity Log\n#Fields: date-time,session,"
+         "source,Destination,direction,description\n", "'Transport Connectivity Log', not read yet"),
         ("\n\n   \n", "the file is empty"),
         ("no output here, only prose.\n", "no PowerShell output found"),
     ],

@@ -11,6 +11,7 @@ from hybridtls.checks import (
     connectors,
     errors,
     events,
+    logs,
     mailflow,
     roots,
     tlsnames,
@@ -21,7 +22,7 @@ from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
                                 connectors.FAMILY, errors.FAMILY, mailflow.FAMILY, configured.FAMILY,
-                                events.FAMILY)
+                                events.FAMILY, logs.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
 

@@ -96,6 +96,9 @@ def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:
     return _coverage(evidence, ConnectorDirection.INBOUND, "TlsSenderCertificateName")
 
 
+TRACKING_ORIGIN = "message tracking log"  # DeliveryError.origin of a tracking log's DEFER/FAIL
+
+
 def _unknown_credentials(evidence: EvidenceSet, now: datetime) -> list[str]:
     return [f"confirmed: {c.display_name} is on {c.server.name if c.server else '?'} without SMTP"
             for c in evidence.certificates if c.is_ca_issued and c.has_smtp is False]
@@ -226,7 +229,8 @@ def _errors(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         )
     unknown: dict[str, list[DeliveryError]] = {}
     for error in evidence.delivery_errors:
-        if not matched[id(error)]:
+        # a message tracking log's unknown status is HT-LOG-005's, said with the log's context
+        if not matched[id(error)] and not error.origin.startswith(TRACKING_ORIGIN):
             unknown.setdefault(" ".join(error.text.split()), []).append(error)
     for text, errors in unknown.items():
         origins = sorted({e.origin for e in errors})

@@ -28,13 +28,17 @@ from hybridtls.model import (
     ProbeResult,
     ReceiveConnector,
     SendConnector,
+    SmtpLogSummary,
+    SmtpSession,
+    TrackingSummary,
     WindowsEvent,
 )
 
 # A runtime alias, Python 3.10 compatible. A Notice is what a reader says about the file as it reads it (lines it
 # passed over); the loader keeps it.
 Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
-               HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, Notice]
+               HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, SmtpSession, SmtpLogSummary,
+               TrackingSummary, Notice]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

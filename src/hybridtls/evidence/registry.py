@@ -14,6 +14,7 @@ from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.console import ConsoleReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
+from hybridtls.evidence.logs import ExchangeLogReader
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
 from hybridtls.evidence.structured import CsvReader, JsonReader
@@ -27,7 +28,10 @@ from hybridtls.model import (
     ProbeResult,
     ReceiveConnector,
     SendConnector,
+    SmtpLogSummary,
+    SmtpSession,
     TraceEntry,
+    TrackingSummary,
     TransportService,
     WindowsEvent,
 )
@@ -38,8 +42,7 @@ READERS: tuple[EvidenceReader, ...] = (
     JsonReader(),
     NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
                hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
-    NotReadYet("Exchange log", ("#Software: Microsoft Exchange",),
-               "an Exchange log file; check does not read logs yet; " + EXPECTED, first_line=True),
+    ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
     EventTextReader(),  # before the console reader: it hands it what is not an event
@@ -61,6 +64,9 @@ FIELDS: Mapping[type, str] = {
     ProbeResult: "probes",
     AnchorRecord: "recorded_anchors",
     WindowsEvent: "events",
+    SmtpSession: "smtp_sessions",
+    SmtpLogSummary: "smtp_summaries",
+    TrackingSummary: "tracking_summaries",
 }
 
 

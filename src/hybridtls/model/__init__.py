@@ -26,6 +26,14 @@ from hybridtls.model.exchange import (
     states,
 )
 from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
+from hybridtls.model.logs import (
+    LoggedCertificate,
+    SmtpLogSummary,
+    SmtpLogType,
+    SmtpSession,
+    TlsOutcome,
+    TrackingSummary,
+)
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
@@ -51,6 +59,7 @@ __all__ = [
     "FindingSubject",
     "HybridConfiguration",
     "InputProblem",
+    "LoggedCertificate",
     "Notice",
     "OnlineConnector",
     "ProbeOutcome",
@@ -63,9 +72,14 @@ __all__ = [
     "ServerRef",
     "Severity",
     "SkippedRecord",
+    "SmtpLogSummary",
+    "SmtpLogType",
+    "SmtpSession",
     "Source",
+    "TlsOutcome",
     "TraceEntry",
     "TraceStatus",
+    "TrackingSummary",
     "TranscriptDirection",
     "TranscriptLine",
     "TransportService",

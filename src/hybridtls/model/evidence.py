@@ -16,6 +16,7 @@ from hybridtls.model.exchange import (
     TraceEntry,
     TransportService,
 )
+from hybridtls.model.logs import SmtpLogSummary, SmtpSession, TrackingSummary
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, TrustBasis
 from hybridtls.model.probe import ProbeResult
 
@@ -42,9 +43,13 @@ class EvidenceSet:
     notices: tuple[Notice, ...] = ()
     problems: tuple[InputProblem, ...] = ()
     events: tuple[WindowsEvent, ...] = ()  # Windows events (Event Viewer copies, Get-WinEvent, Get-EventLog)
+    smtp_sessions: tuple[SmtpSession, ...] = ()  # protocol-log sessions kept whole (TLS failures, first of a kind)
+    smtp_summaries: tuple[SmtpLogSummary, ...] = ()  # every protocol-log session, counted by connector and remote
+    tracking_summaries: tuple[TrackingSummary, ...] = ()
 
     @property
     def usable(self) -> bool:
         return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
-                    or self.online_connectors or self.transport_services or self.delivery_errors or self.events)
+                    or self.online_connectors or self.transport_services or self.delivery_errors or self.events
+                    or self.smtp_sessions or self.smtp_summaries or self.tracking_summaries)

@@ -77,6 +77,9 @@ def render_html(report: Report) -> str:
         f"{len(evidence.trace_entries)} message trace entries" if evidence.trace_entries else "",
         f"{len(evidence.certificate_files)} certificate file(s)" if evidence.certificate_files else "",
         f"{len(evidence.probes)} address(es) probed" if evidence.probes else "",
+        f"{sum(s.sessions for s in evidence.smtp_summaries)} protocol-log session(s)" if evidence.smtp_summaries else "",
+        f"{sum(n for t in evidence.tracking_summaries for _, n in t.events)} tracking-log event(s)"
+        if evidence.tracking_summaries else "",
     ) if part)
     template = environment().get_template("report.html.j2")
     return str(template.render(

@@ -58,6 +58,12 @@ def _header(report: Report, console: Console) -> None:
     if servers:
         summary[-1] += f" on {_plural(len(servers), 'server')} ({', '.join(inert(s, single_line=True) for s in servers)})"
     summary.append(_plural(len(evidence.trace_entries), "message trace entry").replace("entrys", "entries"))
+    sessions = sum(s.sessions for s in evidence.smtp_summaries)
+    if sessions:
+        summary.append(_plural(sessions, "protocol-log session"))
+    events = sum(count for t in evidence.tracking_summaries for _, count in t.events)
+    if events:
+        summary.append(_plural(events, "tracking-log event"))
     console.print(Text("hybridtls check: " + ", ".join(summary), style="bold"))
     console.print(Text(f"Dates judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
 

@@ -23,13 +23,15 @@ from hybridtls.evidence.kinds.connectors import (
 from hybridtls.evidence.kinds.events import EVENT_LOG_ENTRY, WIN_EVENT
 from hybridtls.evidence.kinds.queue import QUEUE
 from hybridtls.evidence.kinds.trace import MESSAGE_TRACE, MESSAGE_TRACE_DETAIL
+from hybridtls.evidence.kinds.tracking import MESSAGE_TRACKING_EVENT
 from hybridtls.evidence.raw import RawRecord
 
 __all__ = ["KINDS", "BuildContext", "RecordKind", "classify"]
 
 KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNECTOR, RECEIVE_CONNECTOR,
                                  HYBRID_CONFIGURATION, OUTBOUND_CONNECTOR, INBOUND_CONNECTOR, TRANSPORT_SERVICE,
-                                 QUEUE, MESSAGE_TRACE_DETAIL, WIN_EVENT, EVENT_LOG_ENTRY)
+                                 QUEUE, MESSAGE_TRACE_DETAIL, WIN_EVENT, EVENT_LOG_ENTRY,
+                                 MESSAGE_TRACKING_EVENT)
 
 
 def classify(record: RawRecord) -> RecordKind | None:
