@@ -135,3 +135,19 @@ def test_a_readme_or_a_script_in_an_evidence_folder_is_passed_over_with_a_note(t
     assert run.code == 1 and "HT-ROOT-001" in run.out  # the finding, not an unreadable file
     assert "README.md: skipped:" in run.err and "could not" not in run.err
     assert '"problems": []' in run.out
+
+
+def test_a_huge_value_is_shown_as_its_start_and_a_count_in_every_format(tmp_path: Path) -> None:
+    lines = ["", "Received         : 2/18/2016 11:23:21 AM",
+             "SenderAddress    : Office365user@domain.com", *(["                   continued"] * 30_000),
+             "RecipientAddress : onpremuser@domain.com", "Subject          : test", "Status           : Pending",
+             "MessageTraceId   : 0c5e4a8f-8d9e-4b1a-9b7e-0a1b2c3d4e5f", ""]
+    evidence = tmp_path / "Get-MessageTrace.txt"
+    evidence.write_text("\n".join(lines))
+    for fmt in ("terminal", "markdown", "html"):
+        run = run_bounded("check", str(evidence), "--format", fmt, "--width", "120", "--now", "2016-02-20")
+        assert "HT-TRACE-001" in run.out
+        assert len(run.out) < 200_000, (fmt, len(run.out))  # the value is 870,000 characters
+        assert "more characters not shown" in run.out
+    document = run_bounded("check", str(evidence), "--format", "json", "--now", "2016-02-20").out
+    assert document.count("continued") >= 30_000  # the JSON report keeps the value whole

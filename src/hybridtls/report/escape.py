@@ -24,14 +24,24 @@ def _shown(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+MAX_SHOWN = 4000  # characters of one value or message shown; the JSON report keeps every one
+
+
+def _clipped(text: str) -> str:
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text) - MAX_SHOWN:,} more characters not shown)"
+
+
 def inert(text: str, *, single_line: bool = False) -> str:
     """``text`` with nothing in it that a terminal, a browser or a Markdown viewer would act on or hide.
 
-    ``single_line``: also newlines as ``\\n`` and tabs as spaces. Without it, newlines stay (for the fix blocks,
+    ``single_line``: also newlines as ``\\n`` and tabs as spaces, and at most MAX_SHOWN characters (a 500 KB
+    value from a damaged file is shown as its start and a count). Without it, newlines stay (for the fix blocks,
     whose lines are ours and whose evidence values are literals already) and every other separator is escaped.
     """
     if single_line:
-        return _UNSAFE_ONE_LINE.sub(_shown, text).replace("\t", " ")
+        return _UNSAFE_ONE_LINE.sub(_shown, _clipped(text)).replace("\t", " ")
     return _UNSAFE.sub(_shown, text)
 
 
