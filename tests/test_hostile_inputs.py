@@ -151,3 +151,43 @@ def test_a_huge_value_is_shown_as_its_start_and_a_count_in_every_format(tmp_path
         assert "more characters not shown" in run.out
     document = run_bounded("check", str(evidence), "--format", "json", "--now", "2016-02-20").out
     assert document.count("continued") >= 30_000  # the JSON report keeps the value whole
+
+
+def test_a_reader_failing_on_one_file_loses_no_other_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from hybridtls.evidence import structured
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("a bug in a reader")
+
+    monkeypatch.setattr(structured, "iter_csv", broken)
+    folder = tmp_path / "evidence"
+    (folder / "excas1").mkdir(parents=True)
+    (folder / "excas1" / "Get-ExchangeCertificate.txt").write_bytes(
+        (CASES / "founding-incident" / "excas1" / "Get-ExchangeCertificate.txt").read_bytes())
+    (folder / "connectors.csv").write_text('"Name","Enabled"\n"Outbound to Office 365","True"\n')
+    run = run_bounded("check", str(folder), "--format", "json", "--now", "2016-02-20")
+    assert run.code == 1 and "HT-ROOT-001" in run.out and "internal error" not in run.err
+    assert "connectors.csv: not read: hybridtls failed on it (ValueError: a bug in a reader)" in run.err
+
+
+THUMB = "A" * 40
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("deep.json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply to be ConvertTo-Json output"),
+    ("bigint.json", '[{"Thumbprint":"' + THUMB + '","RootCAType":' + "9" * 5000 + ',"Subject":"CN=x"}]',
+     "a number of 5,000 digits: more than any Exchange property holds"),
+    ("bigkey.txt", f"\nThumbprint    : {THUMB}\nSubject       : CN=x\nRootCAType    : Registry\n"
+                   f"PublicKeySize : {'7' * 5000}\n\n", "PublicKeySize is a number of 5,000 digits"),
+    ("bigkey.csv", f'"Thumbprint","RootCAType","PublicKeySize","Subject"\n"{THUMB}","3","{"9" * 5000}","CN=x"\n',
+     "PublicKeySize is a number of 5,000 digits"),
+    ("dates.txt", f"\nThumbprint : {THUMB}\nSubject    : CN=x\nRootCAType : Registry\n"
+                  "NotAfter   : 9999-12-31 23:59:59 -14:00\n\n", "'9999-12-31 23:59:59 -14:00' is out of the range of dates"),
+])
+def test_numbers_nesting_and_dates_past_any_real_value_are_one_line(tmp_path: Path, name: str, content: str,
+                                                                    said: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    run = run_bounded("check", str(path), "--format", "json")
+    assert "internal error" not in run.err and "Traceback" not in run.err
+    assert said in run.err, run.err

@@ -92,6 +92,13 @@ def parse_datetime(text: str, order: DateOrder | None = None) -> datetime:
 
     Returned values are naive: local console time as printed, or UTC for ``/Date(ms)/`` and zoned ISO values.
     """
+    try:
+        return _parse_datetime(text, order)
+    except OverflowError:  # 9999-12-31 23:59:59 -14:00 is past the last date Python holds once made UTC
+        raise ValueError(f"{text.strip()[:60]!r} is out of the range of dates") from None
+
+
+def _parse_datetime(text: str, order: DateOrder | None) -> datetime:
     value = text.strip()
     if not value:
         raise ValueError("empty date")

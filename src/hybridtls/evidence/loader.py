@@ -158,6 +158,12 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
                 continue
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
+        except (ValueError, OverflowError, RecursionError, MemoryError, UnicodeError, LookupError) as exc:
+            # a reader's bug must not lose every other file's results: said, with the file, never silent
+            problems.append(InputProblem(
+                source=Source(path=item.display),
+                message=f"not read: hybridtls failed on it ({type(exc).__name__}: {str(exc)[:200]})",
+                hint="this is a hybridtls bug; please report it with the file if you can share it"))
 
     run_orders = set().union(*(read.proven_orders for read in done)) if done else set()
     gathered: dict[str, list[object]] = {name: [] for name in FIELDS.values()}

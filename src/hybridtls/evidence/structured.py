@@ -25,7 +25,22 @@ _SHALLOW_HINT = (
 )
 _CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what json.loads skips between values
-_DECODER = json.JSONDecoder()
+MAX_JSON_DIGITS = 40  # longer numbers are refused before Python turns them into integers (4,300 digits raise)
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_JSON_DIGITS:
+        raise _NumberTooLong(len(text))
+    return int(text)
+
+
+class _NumberTooLong(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"a number of {digits:,} digits")
+        self.digits = digits
+
+
+_DECODER = json.JSONDecoder(parse_int=_bounded_int)
 _EMPTY = RawValue("")
 _OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # str.splitlines breaks lines there too (and at a lone \r)
 
@@ -80,8 +95,9 @@ def iter_csv(text: str, path: str) -> Iterator[RawRecord]:
 
 def _csv_value(cell: str) -> RawValue:
     value = text_value(cell)
-    if re.fullmatch(r"-?\d+", cell.strip()):
-        return RawValue(value.text, number=int(cell.strip()))
+    digits = cell.strip()
+    if len(digits) <= MAX_JSON_DIGITS and re.fullmatch(r"-?\d+", digits):  # longer: text, judged as text
+        return RawValue(value.text, number=int(digits))
     return value
 
 
@@ -111,14 +127,20 @@ def iter_json(text: str, path: str) -> Iterator[RawRecord]:
                 done += 1
             else:
                 return
-        except json.JSONDecodeError:
-            pass  # json.loads below names the error as it always has
+        except (json.JSONDecodeError, _NumberTooLong, RecursionError):
+            pass  # reading the whole text below names the error as it always has
     yield from _document_records(_load_json(text, path), text, lines, path, skip=done)
 
 
 def _load_json(text: str, path: str) -> Any:
     try:
-        return json.loads(text)
+        return _DECODER.decode(text)
+    except _NumberTooLong as exc:
+        raise EvidenceError(f"{exc}: more than any Exchange property holds; expected ConvertTo-Json output",
+                            path=path) from None
+    except RecursionError:
+        raise EvidenceError("JSON nested too deeply to be ConvertTo-Json output (it writes at most 100 levels)",
+                            path=path) from None
     except json.JSONDecodeError as exc:
         raise EvidenceError(
             f"not valid JSON ({exc.msg}, column {exc.colno}); expected ConvertTo-Json output",

@@ -113,6 +113,9 @@ def _bool(record: RawRecord, ctx: BuildContext, *keys: str) -> bool | None:
     return None
 
 
+MAX_DIGITS = 40  # the longest whole number an Exchange property holds is a 64-bit count; 40 is generous
+
+
 def _int(record: RawRecord, ctx: BuildContext, *keys: str) -> int | None:
     return _int_of(record.get(*keys), ctx)
 
@@ -121,11 +124,14 @@ def _int_of(raw: RawField | None, ctx: BuildContext) -> int | None:
     if raw is None or raw.value.empty:
         return None
     digits = raw.value.text.strip()
-    if digits.isdecimal():  # the common case: what \d+ matches
-        return int(digits)
-    digits = digits.replace(",", "").replace("\u00a0", "")
-    if re.fullmatch(r"\d+", digits):
-        return int(digits)
+    if not digits.isdecimal():
+        digits = digits.replace(",", "").replace("\u00a0", "")
+    if re.fullmatch(r"\d+", digits) or digits.isdecimal():
+        if len(digits) <= MAX_DIGITS:
+            return int(digits)
+        ctx.note(raw.line, f"{raw.label} is a number of {len(digits):,} digits, more than any Exchange property "
+                           "holds; ignored")
+        return None
     ctx.note(raw.line, f"{raw.label} should be a whole number, found {raw.value.text!r}; ignored")
     return None
 
