@@ -161,3 +161,22 @@ def test_any_text_reads_without_crashing(text: str) -> None:
     for record in read_console_text(text, "any.txt"):
         assert record.fields
         assert all(f.line >= 1 for f in record.fields)
+
+
+def _join_by_hand(pieces: list[tuple[str, int]], width: int) -> str:
+    """The rule as first written, one concatenation at a time (quadratic): the oracle for the linear _join."""
+    text, previous_length = pieces[0]
+    for piece, length in pieces[1:]:
+        cut_mid_word = previous_length >= width >= 60 and not text.endswith(",")
+        text = text + piece if cut_mid_word or not text else text + " " + piece
+        previous_length = length
+    return text
+
+
+@given(pieces=st.lists(st.tuples(st.sampled_from(["", "a", "b,", "x y", ",", " ", "word" * 20]),
+                                 st.sampled_from([0, 10, 59, 60, 80, 120])), min_size=1, max_size=8),
+       width=st.sampled_from([0, 59, 60, 80, 120]))
+def test_wrapped_values_rejoin_as_the_rule_says(pieces: list[tuple[str, int]], width: int) -> None:
+    from hybridtls.evidence.console import _join
+
+    assert _join(pieces, width) == _join_by_hand(pieces, width)

@@ -357,13 +357,20 @@ def _split(out: deque[Pending], keys: tuple[str, ...], start: int, seen: set[str
 
 
 def _join(pieces: list[tuple[str, int]], width: int) -> str:
-    """Rejoin a wrapped value. A line cut at the console width continues mid-word; a word-wrapped one at a space."""
-    text, previous_length = pieces[0]
+    """Rejoin a wrapped value. A line cut at the console width continues mid-word; a word-wrapped one at a space.
+    Built as a list and joined once: linear however many continuation lines a value has."""
+    first, previous_length = pieces[0]
+    parts = [first]
+    tail = first[-1:]  # the last character joined so far ("" while nothing is)
     for piece, length in pieces[1:]:
-        cut_mid_word = previous_length >= width >= 60 and not text.endswith(",")
-        text = text + piece if cut_mid_word or not text else text + " " + piece
+        cut_mid_word = previous_length >= width >= 60 and tail != ","
+        if not (cut_mid_word or not tail):
+            parts.append(" ")
+            tail = " "
+        parts.append(piece)
+        tail = piece[-1:] or tail
         previous_length = length
-    return text
+    return "".join(parts)
 
 
 def _is_table_header(line: str, underline: str) -> bool:
