@@ -81,3 +81,14 @@ def test_the_same_note_on_many_lines_of_a_file_is_one_line_in_every_format() -> 
         text = out.getvalue()
         assert text.count("is malformed") == 1 and "table.txt:6, 7, 8, 9, 10 and 5,995 more lines" in text, fmt
     assert len(json.loads(report.to_json())["records"]["notices"]) == 6001  # the JSON keeps every one
+
+
+def test_records_of_unread_kinds_are_listed_up_to_a_bound_and_counted(tmp_path: Path) -> None:
+    from hybridtls.evidence.loader import MAX_SKIPPED_LISTED, load_evidence
+
+    path = tmp_path / "unknown.txt"
+    path.write_text("\n\n".join(f"Colour : blue\nShape  : round {n}" for n in range(MAX_SKIPPED_LISTED + 800)))
+    evidence = load_evidence([str(path)])
+    assert len(evidence.skipped) == MAX_SKIPPED_LISTED
+    assert [n.message for n in evidence.notices] == [
+        f"800 more records of kinds hybridtls does not read were skipped here, beyond the {MAX_SKIPPED_LISTED} listed"]

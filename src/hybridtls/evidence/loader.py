@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ".md", ".ps1", ""}) | CERTIFICATE_SUFFIXES
+MAX_SKIPPED_LISTED = 200  # records of unread kinds listed per file; the rest are counted (memory stays linear)
 # Read from folders too, but a change ticket or a script with nothing hybridtls reads in it is passed over with a
 # note, not reported as a file that could not be read.
 OPTIONAL_SUFFIXES = frozenset({".md", ".ps1"})
@@ -74,7 +75,8 @@ class _FileRead:
     file: _FileToRead
     ctx: BuildContext  # the notices and ambiguous dates of the builds
     entries: list[object] = field(default_factory=list)  # model records in file order (None: built to nothing)
-    skipped: list[SkippedRecord] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)  # the first MAX_SKIPPED_LISTED
+    skipped_more: int = 0  # records of unread kinds past those, counted
     proven_orders: set[DateOrder] = field(default_factory=set)
     has_ambiguous: bool = False  # a date that needs the order to be read
     deferred: list[_Deferred] = field(default_factory=list)
@@ -172,6 +174,10 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
         _settle_dates(read, date_order, run_orders)
         notices.extend(read.ctx.notices)
         skipped.extend(read.skipped)
+        if read.skipped_more:
+            notices.append(Notice(source=Source(path=read.file.display),
+                                  message=f"{read.skipped_more:,} more records of kinds hybridtls does not read were "
+                                          f"skipped here, beyond the {MAX_SKIPPED_LISTED} listed"))
         for entry in read.entries:
             if entry is not None:
                 gathered[FIELDS[type(entry)]].append(entry)
@@ -249,8 +255,11 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
             continue
         kind = classify(record)
         if kind is None:
-            read.skipped.append(SkippedRecord(source=record.source, properties=tuple(f.label for f in record.fields),
-                                              type_hint=record.type_hint))
+            if len(read.skipped) < MAX_SKIPPED_LISTED:
+                read.skipped.append(SkippedRecord(source=record.source, properties=tuple(f.label for f in record.fields),
+                                                  type_hint=record.type_hint))
+            else:
+                read.skipped_more += 1
             continue
         fields = record.fields
         for position in record.positions_of(kind.date_fields):
