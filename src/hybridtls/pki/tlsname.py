@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from hybridtls.powershell import ps_literal
 
-_TAGS = re.compile(r"^\s*[\"'\u2018\u2019\u201c\u201d]?\s*<\\?I\\?>(?P<issuer>.*?)\\?<\\?S\\?>(?P<subject>.*?)\s*"
-                   r"[\"'\u2018\u2019\u201c\u201d]?\s*$", re.I | re.S)
+# One way to match: the quotes and white space around the value are taken off before, not by, the pattern (a lazy
+# subject before optional spaces and quote was cubic on a long run of spaces).
+_TAGS = re.compile(r"<\\?I\\?>(?P<issuer>.*?)\\?<\\?S\\?>(?P<subject>.*)", re.I | re.S)
+_QUOTES = "\"'\u2018\u2019\u201c\u201d"
 
 
 class TlsNameError(ValueError):
@@ -35,8 +37,17 @@ class TlsCertificateName:
         return ps_literal(str(self))
 
 
+def _unquoted(text: str) -> str:
+    value = text.strip()
+    if value[:1] and value[0] in _QUOTES:
+        value = value[1:].lstrip()
+    if value[-1:] and value[-1] in _QUOTES:
+        value = value[:-1].rstrip()
+    return value
+
+
 def parse_tls_certificate_name(text: str) -> TlsCertificateName:
-    match = _TAGS.match(text)
+    match = _TAGS.match(_unquoted(text))
     if not match:
         raise TlsNameError(f"{text.strip()[:80]!r} is not of the form <I>issuer<S>subject")
     issuer, subject = match["issuer"].strip(), match["subject"].strip()
