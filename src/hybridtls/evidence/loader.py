@@ -156,7 +156,8 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
             done.append(_read_file(item, date_order, notices, max_file_size, passwords))
         except EvidenceError as exc:
             if item.optional and exc.line is None:
-                notices.append(Notice(source=Source(path=exc.path), message=f"skipped: {exc.message}"))
+                notices.append(Notice(source=Source(path=exc.path), message="skipped: nothing hybridtls reads in it "
+                                      "(no cmdlet output, connector command lines or error text)"))
                 continue
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
