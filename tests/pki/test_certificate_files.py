@@ -148,3 +148,21 @@ def test_a_pfx_asking_for_absurd_iterations_is_refused_before_any_derivation(mon
     huge = _with_mac_iterations(pfx, 10**40)
     with pytest.raises(EvidenceError, match="more than 2\\^64"):
         read_certificate_file(huge, "huge.pfx", lambda _: b"pw")
+
+
+def test_pem_blocks_are_found_in_linear_time_and_cited_by_line() -> None:
+    import subprocess
+    import sys
+
+    # 20,000 BEGIN lines and no END: a lazy pattern rescanned the rest of the file per BEGIN (96 s; found by
+    # bench/fuzz.py). In a process of its own, since a backtracking pattern would not let a thread time out.
+    code = ("from hybridtls.evidence.certificates import read_certificate_file as r\n"
+            "try:\n    r(b'-----BEGIN CERTIFICATE-----\\nAAAA\\n' * 20000, 'x.pem')\n"
+            "except Exception as e:\n    print(type(e).__name__)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout == "EvidenceError\n", run.stderr
+    pki = public_like_pki()
+    bundle = b"junk\n" + pki.leaf.pem + b"\n\n" + b"-----BEGIN CERTIFICATE-----\nnot base64\n" + pki.intermediate.pem
+    with pytest.raises(EvidenceError) as bad:
+        read_certificate_file(bundle, "bundle.pem")
+    assert bad.value.line == 2 + pki.leaf.pem.count(b"\n") + 2  # the block that does not parse, by its line

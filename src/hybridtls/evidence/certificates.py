@@ -8,7 +8,7 @@ import binascii
 import json
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from cryptography import x509
@@ -20,7 +20,26 @@ from hybridtls.pki.facts import certificate_facts
 
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n(.*?)-----END \1-----", re.S)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----\r?\n")
+
+
+def _pem_blocks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(kind, start, end) of each BEGIN ... END block of one kind. Linear: a kind whose END is not found after one
+    BEGIN is not looked for again (a lazy ``(.*?)-----END`` pattern rescanned the rest of the file per BEGIN)."""
+    position = 0
+    unended: set[bytes] = set()
+    while (begin := _PEM_BEGIN.search(data, position)) is not None:
+        kind = begin.group(1)
+        position = begin.end()
+        if kind in unended:
+            continue
+        marker = b"-----END " + kind + b"-----"
+        end = data.find(marker, begin.end())
+        if end < 0:
+            unended.add(kind)
+            continue
+        position = end + len(marker)
+        yield kind, begin.start(), position
 # {48, 130, ...} or one byte per line, as `$cert.RawData` prints
 _BYTE_LIST = re.compile(rb"^\s*\{?\s*(?:\d{1,3}(?:\s*,\s*|\s+))+\d{1,3}\s*\}?\s*$")  # one way to match each run
 _EXPECTED = "expected a certificate: PEM, DER (.cer), PKCS#7 (.p7b), PKCS#12 (.pfx) or base64 RawData"
@@ -61,10 +80,12 @@ def _read(data: bytes, path: str, passwords: PasswordSource | None) -> list[Cert
 def _read_pem(data: bytes, path: str) -> list[CertificateFile]:
     found: list[CertificateFile] = []
     keys = 0
-    for match in _PEM_BLOCK.finditer(data):
-        kind = match.group(1).decode()
-        line = data[:match.start()].count(b"\n") + 1
-        block = match.group(0)
+    line, counted = 1, 0  # line numbers counted on from the previous block, not from the top each time
+    for raw_kind, start, end in _pem_blocks(data):
+        kind = raw_kind.decode()
+        line += data.count(b"\n", counted, start)
+        counted = start
+        block = data[start:end]
         if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
             try:
                 cert = x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
