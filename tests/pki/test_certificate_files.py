@@ -154,8 +154,8 @@ def test_pem_blocks_are_found_in_linear_time_and_cited_by_line() -> None:
     import subprocess
     import sys
 
-    # 20,000 BEGIN lines and no END: a lazy pattern rescanned the rest of the file per BEGIN (96 s; found by
-    # bench/fuzz.py). In a process of its own, since a backtracking pattern would not let a thread time out.
+    # 20,000 BEGIN lines and no END: a lazy pattern rescanned the rest of the file per BEGIN (96 s; found looking
+    # for patterns like the one bench/fuzz.py caught). In a process of its own: a thread could not time out.
     code = ("from hybridtls.evidence.certificates import read_certificate_file as r\n"
             "try:\n    r(b'-----BEGIN CERTIFICATE-----\\nAAAA\\n' * 20000, 'x.pem')\n"
             "except Exception as e:\n    print(type(e).__name__)")
