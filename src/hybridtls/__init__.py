@@ -132,18 +132,12 @@ def _paths(given: PathsLike | None) -> list[str]:
 
 
 def _trust(trust: Any, intermediates: Any, use_recorded: bool, password: str | bytes | None = None) -> Any:
-    from hybridtls.pipeline import TrustOptions, environment_password
+    from hybridtls.pipeline import TrustOptions
 
-    if password is None:
-        passwords = environment_password
-    else:
-        secret = password.encode() if isinstance(password, str) else password
-
-        def passwords(_: str) -> bytes | None:
-            return secret
-
+    secret = password.encode() if isinstance(password, str) else password
     return TrustOptions(trust=tuple(_paths(trust)), intermediates=tuple(_paths(intermediates)),
-                        use_recorded=use_recorded, passwords=passwords)
+                        use_recorded=use_recorded,  # without a password, the pipeline asks the environment
+                        passwords=None if secret is None else lambda _: secret)
 
 
 def _severity(value: Severity | str | None) -> Severity | None:

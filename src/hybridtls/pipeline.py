@@ -7,17 +7,19 @@ chain of the run is built by it, so the same facts reach the same verdict whiche
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from hybridtls.errors import NothingUsable, UsageError
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
+from hybridtls.evidence.sniff import environment_password
 from hybridtls.model import Severity
 
 if TYPE_CHECKING:
     from hybridtls.checks import CheckContext
+    from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.evidence.dates import DateOrder
     from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice
     from hybridtls.pki.trust import TrustStore
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 
 MAX_PASSWORD_FILE_BYTES = 64 * 1024  # a password is one line; anything larger is not a password file
 MAX_TARGETS_FILE_BYTES = 16 * 1024 * 1024
-PasswordSource = Callable[[str], "bytes | None"]  # asked with a PFX file's name; None when no password is known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,12 +218,6 @@ def read_password_file(path: str) -> PasswordSource:
 
     return ask
 
-
-def environment_password(_: str) -> bytes | None:
-    import os
-
-    password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
-    return password.encode() if password is not None else None
 
 
 def _now(now: datetime | None) -> datetime:

@@ -20,8 +20,9 @@ from hybridtls.errors import UsageError
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 
 if TYPE_CHECKING:
+    from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.model import InputProblem, Notice, Severity
-    from hybridtls.pipeline import PasswordSource, TrustOptions
+    from hybridtls.pipeline import TrustOptions
     from hybridtls.report import Plan, Report
 
 FORMATS = ("terminal", "json", "html", "markdown")  # as report.render.FORMATS, without importing it at start-up
@@ -111,7 +112,8 @@ def trust_options(args: argparse.Namespace) -> TrustOptions:
 
 def password_source(password_file: str | None) -> PasswordSource:
     """Where a PFX password comes from: a file, the environment, or a prompt on a terminal. Never echoed or kept."""
-    from hybridtls.pipeline import environment_password, read_password_file
+    from hybridtls.evidence.sniff import environment_password
+    from hybridtls.pipeline import read_password_file
 
     if password_file:
         return read_password_file(password_file)

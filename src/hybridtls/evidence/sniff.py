@@ -31,9 +31,10 @@ class CertificateFileReader(EvidenceReader):
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         from hybridtls.evidence.certificates import read_certificate_file
 
-        yield from read_certificate_file(file.data, file.display, file.passwords or _environment_password)
+        yield from read_certificate_file(file.data, file.display, file.passwords or environment_password)
 
 
-def _environment_password(path: str) -> bytes | None:
+def environment_password(path: str) -> bytes | None:
+    """The PFX password in the HYBRIDTLS_PFX_PASSWORD environment variable, if set."""
     password = os.environ.get("HYBRIDTLS_PFX_PASSWORD")
     return password.encode() if password is not None else None
