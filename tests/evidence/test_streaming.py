@@ -75,3 +75,41 @@ def test_records_that_repeat_a_shape_still_see_wraps_tables_and_prose() -> None:
     tabled = read_console_text(record + table + "AAAA     x y\n", "table.txt")
     assert [r.source.line for r in tabled] == [1, 7]
     assert tabled[1].get("Name").value.text == "AAAA"  # type: ignore[union-attr]
+
+
+def test_records_without_blank_lines_come_before_the_file_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Get-MessageTrackingLog | fl`` pasted without blank lines: records are separated only by the first property
+    repeating. They are passed on as the segment grows, not held until a blank line that never comes."""
+    taken = _counting_pieces(monkeypatch, console)
+    row = "RunspaceId : 5e1c\nEventId : DEFER\nSource : SMTP\n"
+    records = iter_console_text(row * 20000, "tracking.txt")
+    first = next(records)
+    assert first.get("EventId").value.text == "DEFER"  # type: ignore[union-attr]
+    assert len(taken) <= 8  # of ~250 pieces: the first records come once a thousand properties are read
+    rest = list(records)
+    assert len(rest) == 19999
+    assert all(len(r.fields) == 3 for r in rest)
+    assert rest[-1].source.line == 3 * 19999 + 1
+
+
+def test_a_long_segment_is_cut_only_where_a_record_ends() -> None:
+    """Cut at the start of the last record, a segment gives the records it gives whole: the cut point is where a
+    property repeats, not where the first property repeats (``A B B A`` is the records ``A B`` and ``B A``)."""
+    keys = ["A", "B", "B", "A", "C"] * 600
+    text = "".join(f"{k} : {n}\n" for n, k in enumerate(keys))
+    records = read_console_text(text, "odd.txt")
+    expected: list[list[str]] = []
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen or not expected:
+            expected.append([])
+            seen = set()
+        expected[-1].append(key)
+        seen.add(key)
+    assert [[f.label for f in r.fields] for r in records] == expected
+
+
+def test_one_record_of_many_properties_stays_one_record() -> None:
+    text = "".join(f"Property{n} : {n}\n" for n in range(5000))
+    records = read_console_text(text, "wide.txt")
+    assert [len(r.fields) for r in records] == [5000]

@@ -35,6 +35,8 @@ _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\t": " "}
 _KEY = itemgetter(3)
 _ODD_SPACES = "\t\u00a0\u202f\u2007"
 _QUOTE_MARKS = re.compile(r"^\s*(?:>\s?)+")
+# Fields a segment without blank lines may gather before its finished records are passed on (see ``_cut``).
+_LONGEST_SEGMENT = 1024
 
 
 @dataclass(slots=True)
@@ -129,6 +131,7 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
     found: list[tuple[str, str, str, int]] = []  # the same, of the open segment
     replaying = True  # the open segment has so far followed the last one's shape
     is_label, canonical, new, value_of = _is_label, canonical_key, tuple.__new__, text_value
+    longest = _LONGEST_SEGMENT
     number = 0
     following = next(source, None)
     while following is not None:
@@ -155,6 +158,13 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
                 found.append(shape[len(current)])
                 current.append(new(RawField, (label, value, number, key)))
                 last_length = len(line)
+                if len(current) >= longest:
+                    head = _cut(current)
+                    if head:
+                        yield _Segment(current[:head], command, blank_only)
+                        del current[:head], found[:head]
+                        blank_only = False
+                    longest = max(_LONGEST_SEGMENT, 2 * len(current))  # one long record: look again when doubled
                 continue
         indent = 0 if line[0] != " " else len(line) - len(line.lstrip(" "))
         if current and indent > block_indent:
@@ -200,6 +210,13 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
                 replaying = False
                 current.append(new(RawField, (label, value, number, key)))
                 last_length = len(line)
+                if len(current) >= longest:
+                    head = _cut(current)
+                    if head:
+                        yield _Segment(current[:head], command, blank_only)
+                        del current[:head], found[:head]
+                        blank_only = False
+                    longest = max(_LONGEST_SEGMENT, 2 * len(current))  # one long record: look again when doubled
                 continue
         if current:  # prose: ends the record
             yield _Segment(current, command, blank_only)
@@ -207,6 +224,22 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
         blank_only = False
     if current:
         yield _Segment(current, command, blank_only)
+
+
+def _cut(fields: list[RawField | _Wrapped]) -> int:
+    """Where a long segment may be cut without changing its records: the start of its last record (records end where
+    a property repeats), or 0 when it is all one record.
+
+    A segment is otherwise held whole until a blank line or prose ends it, and output whose records are separated only
+    by a repeating first property (``Get-MessageTrackingLog | fl``) may have no blank line at all."""
+    seen: set[str] = set()
+    start = 0
+    for index, item in enumerate(fields):
+        key = item.key if isinstance(item, RawField) else canonical_key(item.label)
+        if key in seen:
+            start, seen = index, set()
+        seen.add(key)
+    return start
 
 
 @lru_cache(maxsize=4096)
