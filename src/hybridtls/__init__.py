@@ -49,17 +49,19 @@ def check(paths: PathsLike, *, now: datetime | None = None,
           trust: PathsLike | None = None,
           intermediates: PathsLike | None = None,
           date_order: str | None = None, use_recorded_trust: bool = True,
-          fail_on: Severity | str | None = "warning") -> Report:
+          fail_on: Severity | str | None = "warning", servers: Iterable[str] = ()) -> Report:
     """Judge saved evidence (files and folders of PowerShell output, certificate files, saved probes).
 
     ``date_order`` is ``"dmy"`` or ``"mdy"`` for dates the evidence does not settle; ``trust`` and
-    ``intermediates`` are certificate files, as ``--trust`` and ``--intermediates``; ``fail_on=None`` never fails.
+    ``intermediates`` are certificate files, as ``--trust`` and ``--intermediates``; ``fail_on=None`` never fails;
+    ``servers`` are ``--server`` values (``"NAME"`` or ``"PATH=NAME"``) for records that do not name their server.
     """
     from hybridtls.evidence.dates import DateOrder
     from hybridtls.pipeline import judge_evidence
 
     return judge_evidence(_paths(paths), now=now, trust=_trust(trust, intermediates, use_recorded_trust),
-                          date_order=DateOrder(date_order) if date_order else None, fail_on=_severity(fail_on))
+                          date_order=DateOrder(date_order) if date_order else None, fail_on=_severity(fail_on),
+                          servers=tuple(servers))
 
 
 def cert(files: PathsLike, *, now: datetime | None = None,

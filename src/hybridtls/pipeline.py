@@ -64,13 +64,16 @@ class ProbeOptions:
 
 def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
                    date_order: DateOrder | None = None, fail_on: Severity | None = Severity.WARNING,
-                   max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Report:
-    """``hybridtls check``: read evidence files and folders, build the chains, run every check."""
+                   max_file_size: int = DEFAULT_MAX_FILE_BYTES, servers: Sequence[str] = ()) -> Report:
+    """``hybridtls check``: read evidence files and folders, build the chains, run every check. ``servers`` are
+    ``--server`` values: ``NAME`` or ``PATH=NAME``, the server of records that do not name theirs."""
     from hybridtls.checks import CheckContext
+    from hybridtls.evidence.attribution import server_assignments
     from hybridtls.evidence.loader import load_evidence
 
     judged_at = _now(now)
-    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size, passwords=trust.passwords)
+    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size, passwords=trust.passwords,
+                             servers=server_assignments(servers))
     if not evidence.usable:
         raise NothingUsable(
             "nothing usable was read from " + ", ".join(paths),

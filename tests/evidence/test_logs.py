@@ -21,7 +21,6 @@ from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.loader import load_evidence
 from hybridtls.evidence.logs import common as logs_module
 from hybridtls.evidence.logs import protocol, tracking
-from hybridtls.evidence.logs.common import server_from_path
 from hybridtls.evidence.registry import read_records
 from hybridtls.model import (
     DeliveryError,
@@ -257,17 +256,6 @@ def test_a_file_of_all_different_sessions_yields_bounded_records(monkeypatch: py
                for s in summaries(records)]
     assert counted == [("C", "192.0.2.0", 1, 0, 1), ("C", "192.0.2.1", 1, 0, 1), ("C", "192.0.2.2", 1, 0, 1),
                        ("C", "192.0.2.3", 1, 1, 1), (None, None, 6, 6, 6)]
-
-
-@pytest.mark.parametrize(("display", "server"), [
-    ("logs/EXCAS1/RECV2026.LOG", "EXCAS1"),
-    ("C:\\Program Files\\Microsoft\\Exchange Server\\V15\\TransportRoles\\Logs\\FrontEnd\\ProtocolLog\\SmtpReceive\\R.LOG",
-     None),
-    ("EXMBX1\\TransportRoles\\Logs\\Hub\\ProtocolLog\\SmtpSend\\SEND1.LOG", "EXMBX1"),
-    ("SEND1.LOG", None),
-])
-def test_server_from_path(display: str, server: str | None) -> None:
-    assert server_from_path(display) == server
 
 
 def test_check_reads_a_folder_of_logs() -> None:

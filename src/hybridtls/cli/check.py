@@ -28,6 +28,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("paths", nargs="+", metavar="PATH", help="evidence files or folders (read recursively)")
     parser.add_argument("--date-order", choices=("dmy", "mdy"),
                         help="day/month order of dates like 12/02/2016 when the evidence does not settle it")
+    parser.add_argument("--server", action="append", default=[], metavar="NAME|PATH=NAME",
+                        help="the server of records that do not name theirs (no Identity, PSComputerName or -Server): "
+                             "NAME for every file, PATH=NAME for the files under one path; instead of the folder name")
     add_trust_options(parser, recorded=True)
     add_input_options(parser)
     add_report_options(parser)
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust_options(args),
                             date_order=DateOrder(args.date_order) if args.date_order else None,
-                            fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size)
+                            fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size,
+                            servers=args.server)
     status = finish(report, args, out, err, "paths", "trust", "intermediates", "password_file")
     return status

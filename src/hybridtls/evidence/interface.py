@@ -16,6 +16,7 @@ from pathlib import PurePath
 from typing import Union
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.attribution import folder_server
 from hybridtls.evidence.decoding import decode_evidence
 from hybridtls.evidence.raw import RawRecord
 from hybridtls.model import (
@@ -28,6 +29,7 @@ from hybridtls.model import (
     ProbeResult,
     ReceiveConnector,
     SendConnector,
+    ServerRef,
     SmtpLogSummary,
     SmtpSession,
     TrackingSummary,
@@ -47,11 +49,14 @@ class EvidenceFile:
     """One file being read: its name as given, its bytes, and its text (decoded once, when a reader first asks;
     the bytes are let go then, so a large file is in memory once, as text)."""
 
-    __slots__ = ("display", "suffix", "_data", "_text", "warning", "_start", "passwords")
+    __slots__ = ("display", "suffix", "_data", "_text", "warning", "_start", "passwords", "server")
 
-    def __init__(self, display: str, data: bytes, passwords: Callable[[str], bytes | None] | None = None) -> None:
+    def __init__(self, display: str, data: bytes, passwords: Callable[[str], bytes | None] | None = None,
+                 server: ServerRef | None = None) -> None:
         self.display = display
         self.passwords = passwords  # for a PFX among the evidence: asked with the file's name
+        # the server of records that do not name theirs: given with --server, or else the folder's, if it can be one
+        self.server = server or folder_server(display)
         self.suffix = PurePath(display).suffix.casefold()
         self._data: bytes | None = data
         self._text: str | None = None

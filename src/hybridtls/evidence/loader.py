@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.attribution import ServerAssignments
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES, not_regular, read_limited
 from hybridtls.evidence.interface import EvidenceFile
@@ -31,14 +32,18 @@ from hybridtls.evidence.registry import FIELDS, read_records
 from hybridtls.evidence.sniff import CERTIFICATE_SUFFIXES
 from hybridtls.model import (
     CertificateFile,
+    Coverage,
     EvidenceSet,
     ExchangeCertificate,
     InputProblem,
     Notice,
     ProbeResult,
+    ServerBasis,
+    ServerRef,
     SkippedRecord,
     Source,
 )
+from hybridtls.references import MAX_NAMES_IN_MESSAGE
 
 if TYPE_CHECKING:
     from hybridtls.evidence.certificates import PasswordSource
@@ -49,13 +54,21 @@ MAX_SKIPPED_LISTED = 200  # records of unread kinds listed per file; the rest ar
 # Read from folders too, but a change ticket or a script with nothing hybridtls reads in it is passed over with a
 # note, not reported as a file that could not be read.
 OPTIONAL_SUFFIXES = frozenset({".md", ".ps1"})
+_KNOWN_KINDS = {
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".svg"), "an image"),
+    **dict.fromkeys((".pdf", ".doc", ".docx", ".rtf", ".odt", ".xls", ".xlsx", ".ppt", ".pptx", ".msg", ".eml"),
+                    "a document"),
+    **dict.fromkeys((".zip", ".7z", ".rar", ".gz", ".tgz", ".cab", ".tar"), "an archive (unpack it first)"),
+    **dict.fromkeys((".evtx", ".etl"), "a binary Windows log (save it as text: Get-WinEvent ... | Format-List)"),
+    **dict.fromkeys((".exe", ".dll", ".msi"), "a program"),
+}
 
 
 @dataclass(frozen=True)
 class _FileToRead:
     display: str
     real: Path
-    folder_server: str | None
+    server: ServerRef | None  # of records that do not name theirs
     optional: bool = False  # found in a folder, of a kind that often holds nothing to read (a ticket, a script)
 
 
@@ -82,12 +95,16 @@ class _FileRead:
     deferred: list[_Deferred] = field(default_factory=list)
 
 
-def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem], list[Notice]]:
-    """The files to read, each once; what was passed over in folders (FIFOs, devices, sockets) as notices."""
+def find_files(paths: list[str], servers: ServerAssignments | None = None,
+               ) -> tuple[list[_FileToRead], list[InputProblem], list[Notice], int]:
+    """The files to read, each once; what was passed over in folders (FIFOs, devices, sockets, files of kinds
+    that are not evidence) as notices, and how many files that was."""
     found: list[_FileToRead] = []
     problems: list[InputProblem] = []
     notices: list[Notice] = []
     seen: set[object] = set()
+    passed_over: list[tuple[str, str]] = []
+    assigned = servers or ServerAssignments()
 
     def add(item: _FileToRead, *, in_folder: bool) -> None:
         try:
@@ -98,7 +115,7 @@ def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem],
         else:
             kind = not_regular(status.st_mode)
             if kind and in_folder:
-                notices.append(Notice(source=Source(path=item.display), message=f"skipped: {kind}, not a regular file"))
+                passed_over.append((item.display, f"{kind}, not a regular file"))
                 return
         if identity not in seen:  # the same file through a folder, a second mention or a link: read once
             seen.add(identity)
@@ -107,23 +124,39 @@ def find_files(paths: list[str]) -> tuple[list[_FileToRead], list[InputProblem],
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            root_name = path.resolve().name or None
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
-                    if name.startswith(".") or Path(name).suffix.casefold() not in EVIDENCE_SUFFIXES:
-                        continue
                     full = Path(dirpath) / name
-                    relative = full.relative_to(path)
-                    folder = relative.parts[-2] if len(relative.parts) >= 2 else root_name
-                    add(_FileToRead(str(full), full, folder, full.suffix.casefold() in OPTIONAL_SUFFIXES),
-                        in_folder=True)
+                    if name.startswith("."):
+                        continue
+                    if full.suffix.casefold() not in EVIDENCE_SUFFIXES:
+                        passed_over.append((str(full), _not_evidence(full)))
+                        continue
+                    add(_FileToRead(str(full), full, assigned.server_of(given, full),
+                                    full.suffix.casefold() in OPTIONAL_SUFFIXES), in_folder=True)
         elif path.exists():  # a regular file, or something reading it will name (a FIFO, a device)
-            parent = path.parent.resolve().name if path.parent != Path(".") else None
-            add(_FileToRead(given, path, parent or None), in_folder=False)
+            add(_FileToRead(given, path, assigned.server_of(given, path)), in_folder=False)
         else:
             problems.append(InputProblem(source=Source(path=given), message="no such file or folder"))
-    return found, problems, notices
+    notices.extend(Notice(source=Source(path=display), message=f"skipped: {why}")
+                   for display, why in passed_over[:MAX_SKIPPED_LISTED])
+    if len(passed_over) > MAX_SKIPPED_LISTED:
+        notices.append(Notice(source=Source(path=" ".join(paths)),
+                              message=f"{len(passed_over) - MAX_SKIPPED_LISTED:,} more files of kinds that are not "
+                                      "evidence were skipped"))
+    return found, problems, notices, len(passed_over)
+
+
+def _not_evidence(path: Path) -> str:
+    """Why a file in a folder is passed over: what its ending says it is."""
+    suffix = path.suffix.casefold()
+    kind = _KNOWN_KINDS.get(suffix)
+    if kind:
+        return f"{kind} ({suffix}), not evidence hybridtls reads"
+    return (f"files ending {suffix} are not read from folders" if suffix else "not read from folders") + \
+        " (name the file itself to have it read)"
+
 
 
 @contextmanager
@@ -140,16 +173,18 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def load_evidence(paths: list[str], date_order: DateOrder | None = None, *,
-                  max_file_size: int = DEFAULT_MAX_FILE_BYTES, passwords: PasswordSource | None = None) -> EvidenceSet:
+                  max_file_size: int = DEFAULT_MAX_FILE_BYTES, passwords: PasswordSource | None = None,
+                  servers: ServerAssignments | None = None) -> EvidenceSet:
     """Every record in the files and folders given. ``passwords`` opens a PFX among them (else the
-    HYBRIDTLS_PFX_PASSWORD environment variable)."""
+    HYBRIDTLS_PFX_PASSWORD environment variable); ``servers`` says whose records do not name their server."""
     with _no_cyclic_gc():
-        return _load(paths, date_order, max_file_size, passwords)
+        return _load(paths, date_order, max_file_size, passwords, servers)
 
 
 def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
-          passwords: PasswordSource | None) -> EvidenceSet:
-    files, problems, notices = find_files(paths)  # then what reading found (decoding, date orders), then building
+          passwords: PasswordSource | None, servers: ServerAssignments | None) -> EvidenceSet:
+    files, problems, notices, skipped_files = find_files(paths, servers)  # then what reading found, then building
+    passed_over = 0  # files with nothing to read that often have none (a ticket, a script)
     done: list[_FileRead] = []
     for item in files:
         try:
@@ -158,6 +193,7 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
             if item.optional and exc.line is None:
                 notices.append(Notice(source=Source(path=exc.path), message="skipped: nothing hybridtls reads in it "
                                       "(no cmdlet output, connector command lines or error text)"))
+                passed_over += 1
                 continue
             problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
                                          hint=exc.hint))
@@ -168,6 +204,9 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
                 message=f"not read: hybridtls failed on it ({type(exc).__name__}: {str(exc)[:200]})",
                 hint="this is a hybridtls bug; please report it with the file if you can share it"))
 
+    coverage = Coverage(files=len(files) - passed_over, files_read=len(done), files_skipped=skipped_files + passed_over,
+                        records=sum(1 for read in done for entry in read.entries if entry is not None),
+                        records_not_understood=sum(len(read.skipped) + read.skipped_more for read in done))
     run_orders = set().union(*(read.proven_orders for read in done)) if done else set()
     gathered: dict[str, list[object]] = {name: [] for name in FIELDS.values()}
     skipped: list[SkippedRecord] = []
@@ -183,6 +222,7 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
             if entry is not None:
                 gathered[FIELDS[type(entry)]].append(entry)
 
+    notices.extend(_servers_from_folders(gathered))
     certificate_files: list[CertificateFile] = gathered.pop("certificate_files")  # type: ignore[assignment]
     probes: list[ProbeResult] = gathered.pop("probes")  # type: ignore[assignment]
     records: list[ExchangeCertificate] = gathered.pop("certificates")  # type: ignore[assignment]
@@ -195,8 +235,29 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
         skipped=tuple(skipped),
         notices=tuple(notices),
         problems=tuple(problems),
+        coverage=coverage,
         **{name: tuple(items) for name, items in gathered.items()},  # type: ignore[arg-type]
     )
+
+
+def _servers_from_folders(gathered: dict[str, list[object]]) -> list[Notice]:
+    """The servers known only from the names of the folders their records were saved in, said once."""
+    first_seen: dict[str, Source] = {}
+    for records in gathered.values():
+        for record in records:
+            server = getattr(record, "server", None)
+            if isinstance(server, ServerRef) and server.basis is ServerBasis.FOLDER:
+                first_seen.setdefault(server.name, record.source)  # type: ignore[attr-defined]
+    if not first_seen:
+        return []
+    names = list(first_seen)
+    shown = ", ".join(repr(n) for n in names[:MAX_NAMES_IN_MESSAGE])
+    if len(names) > MAX_NAMES_IN_MESSAGE:
+        shown += f" and {len(names) - MAX_NAMES_IN_MESSAGE:,} more"
+    return [Notice(source=next(iter(first_seen.values())),
+                   message=f"server name{'s' if len(names) > 1 else ''} {shown} taken from the folders the files are "
+                           "in: the records do not name their server (no Identity, PSComputerName or -Server)",
+                   hint="if a folder is not named after its server, pass --server NAME (or --server PATH=NAME)")]
 
 
 def _join_certificate_files(records: list[ExchangeCertificate], files: list[CertificateFile],
@@ -223,7 +284,7 @@ def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Noti
                passwords: PasswordSource | None) -> _FileRead:
     """Read one file through its reader, classifying and building each record as it comes."""
     data = read_limited(item.real, item.display, max_file_size)
-    evidence = EvidenceFile(item.display, data, passwords)
+    evidence = EvidenceFile(item.display, data, passwords, item.server)
     del data  # the file holds the bytes until its text is decoded, and no longer
     try:
         read, held = _read_through(item, evidence, override, assume=override is None)
@@ -244,7 +305,7 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
     """Build each record as the file's reader yields it. With ``assume``, once the file's dates have proven one
     order, later records are built with it: the file's order, unless the file proves the other one too (then
     the assumption did not hold, and the file is read again without it)."""
-    read = _FileRead(item, BuildContext(path=item.display, date_order=override, folder_server=item.folder_server))
+    read = _FileRead(item, BuildContext(path=item.display, date_order=override, server=item.server))
     ctx, entries, orders = read.ctx, read.entries, read.proven_orders
     defer = override is None
     for record in read_records(evidence):
@@ -291,7 +352,7 @@ def _settle_dates(read: _FileRead, override: DateOrder | None, run_orders: set[D
         notices, dates = [], []
         notices_at = dates_at = 0
         for deferred in read.deferred:
-            again = BuildContext(path=ctx.path, date_order=order, folder_server=ctx.folder_server)
+            again = BuildContext(path=ctx.path, date_order=order, server=ctx.server)
             read.entries[deferred.entry] = deferred.kind.build(deferred.record, again)
             notices += ctx.notices[notices_at:deferred.notices[0]] + again.notices
             dates += ctx.ambiguous_dates[dates_at:deferred.ambiguous[0]] + again.ambiguous_dates

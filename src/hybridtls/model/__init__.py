@@ -6,7 +6,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 
 from __future__ import annotations
 
-from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
@@ -39,6 +39,7 @@ from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, Transcri
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
 
 __all__ = [
+    "Coverage",
     "AnchorRecord",
     "CertificateFile",
     "CertificateStatus",

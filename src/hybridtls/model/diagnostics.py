@@ -32,3 +32,14 @@ class InputProblem:
     source: Source
     message: str
     hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """How much of the evidence given was read and understood: what a verdict rests on."""
+
+    files: int  # files hybridtls set out to read
+    files_read: int  # of those, read without a problem
+    files_skipped: int  # passed over in folders: not evidence, or not regular files
+    records: int  # records read into the model
+    records_not_understood: int  # records of kinds hybridtls does not read

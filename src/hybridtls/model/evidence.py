@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
+from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
 from hybridtls.model.events import WindowsEvent
 from hybridtls.model.exchange import (
     DeliveryError,
@@ -46,6 +46,7 @@ class EvidenceSet:
     smtp_sessions: tuple[SmtpSession, ...] = ()  # protocol-log sessions kept whole (TLS failures, first of a kind)
     smtp_summaries: tuple[SmtpLogSummary, ...] = ()  # every protocol-log session, counted by connector and remote
     tracking_summaries: tuple[TrackingSummary, ...] = ()
+    coverage: Coverage | None = None  # for evidence read from files and folders (check, plan)
 
     @property
     def usable(self) -> bool:

@@ -38,6 +38,7 @@ class ServerBasis(str, enum.Enum):
     PS_COMPUTER_NAME = "PSComputerName property"
     SERVER_PROPERTY = "Server property"
     COMMAND_LINE = "-Server on the command line in the file"
+    GIVEN = "--server given to hybridtls"
     FOLDER = "folder name"
 
 

@@ -11,7 +11,14 @@ from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import CheckStatus, Finding
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import certificate_matrix, grouped_notes, omitted_words, probe_rows, trace_timeline
+from hybridtls.report.views import (
+    certificate_matrix,
+    grouped_notes,
+    omitted_words,
+    probe_rows,
+    trace_timeline,
+    understood_words,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -84,6 +91,7 @@ def render_html(report: Report) -> str:
     template = environment().get_template("report.html.j2")
     return str(template.render(
         report=report, version=__version__, summary=summary, verdict_word="FAIL" if report.failed else "PASS",
+        understood=understood_words(report.evidence),
         lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
         problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
         findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 from hybridtls.model import CheckStatus, InputProblem, Notice
 from hybridtls.report.escape import inert
-from hybridtls.report.views import certificate_matrix, grouped_notes, omitted_words, probe_rows, trace_timeline
+from hybridtls.report.views import (
+    certificate_matrix,
+    grouped_notes,
+    omitted_words,
+    probe_rows,
+    trace_timeline,
+    understood_words,
+)
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -45,8 +52,11 @@ def render_markdown(report: Report) -> str:
     out = [f"# hybridtls {report.command}: {'FAIL' if report.failed else 'PASS'}", "",
            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} notice(s); "
            f"dates judged as of {report.now:%Y-%m-%d %H:%M}."]
-    if report.evidence.problems:
-        out.append(f"{len(report.evidence.problems)} file(s) could not be read.")
+    understood = understood_words(report.evidence)
+    if understood:
+        out.append(text(understood.capitalize()) + ".")
+    elif report.evidence.problems:
+        out.append(f"{len(report.evidence.problems)} problem(s) with the input.")
     for number, finding in enumerate(report.findings, 1):
         check = report.check(finding.check_id)
         out += ["", f"## {number}. {finding.severity.value.upper()} {finding.check_id}: {text(check.title)}", "",

@@ -17,7 +17,7 @@ from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem,
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import grouped_notes, omitted_words
+from hybridtls.report.views import grouped_notes, omitted_words, understood_words
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -78,10 +78,14 @@ def _verdict(report: Report, console: Console) -> None:
         verdict.append("PASS", style="bold white on green")
     verdict.append(f"  {_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, "
                    f"{_plural(counts['info'], 'notice')}")
+    understood = understood_words(evidence)
+    if understood:
+        partial = evidence.coverage is not None and evidence.coverage.files_read < evidence.coverage.files
+        verdict.append(f" \N{EM DASH} {understood}", style="bold red" if partial else "")
+    elif evidence.problems:
+        verdict.append(f"  {_plural(len(evidence.problems), 'problem')} with the input", style="bold red")
     if report.fail_on is not None:
         verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
-    if evidence.problems:
-        verdict.append(f"  {_plural(len(evidence.problems), 'file')} could not be read", style="bold red")
     console.print()
     console.print(verdict)
 

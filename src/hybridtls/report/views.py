@@ -233,3 +233,21 @@ def grouped_notes(notes: Sequence[Notice | InputProblem], shown_lines: int = 5) 
             where += f" and {len(numbers) - shown_lines:,} more lines"
         shown.append(NoteLine(where, message, hint))
     return shown
+
+
+def understood_words(evidence: EvidenceSet) -> str:
+    """How much the verdict rests on: "3 of 5 files read; 2 records not understood". A PASS is only as good as
+    what was read, so every format shows this beside the verdict. Empty for runs not read from files."""
+    coverage = evidence.coverage
+    if coverage is None:
+        return ""
+    def files(count: int) -> str:
+        return f"{count:,} file{'' if count == 1 else 's'}"
+    parts = [f"{files(coverage.files)} read" if coverage.files_read == coverage.files
+             else f"{coverage.files_read:,} of {files(coverage.files)} read"]
+    if coverage.records_not_understood:
+        count = coverage.records_not_understood
+        parts.append(f"{count:,} record{'' if count == 1 else 's'} not understood")
+    if coverage.files_skipped:
+        parts.append(f"{files(coverage.files_skipped)} skipped")
+    return "; ".join(parts)

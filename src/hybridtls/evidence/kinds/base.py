@@ -39,11 +39,12 @@ E = TypeVar("E", bound=enum.Enum)
 
 @dataclass
 class BuildContext:
-    """What a builder may use besides the record: the file's date order and where the file sits."""
+    """What a builder may use besides the record: the file's date order, and the server of records that do not name
+    theirs (given with --server, or the folder's)."""
 
     path: str
     date_order: DateOrder | None
-    folder_server: str | None
+    server: ServerRef | None
     notices: list[Notice] = field(default_factory=list)
     ambiguous_dates: list[Source] = field(default_factory=list)
     ordered_dates: int = 0  # dates read with date_order that could not be read without it
@@ -189,9 +190,7 @@ def _server(record: RawRecord, ctx: BuildContext) -> ServerRef | None:
     from_command = command_server(record.command)
     if from_command:
         return ServerRef(name=from_command, basis=ServerBasis.COMMAND_LINE)
-    if ctx.folder_server:
-        return ServerRef(name=ctx.folder_server, basis=ServerBasis.FOLDER)
-    return None
+    return ctx.server
 
 
 def _items(record: RawRecord, ctx: BuildContext, *keys: str) -> tuple[str, ...]:

@@ -76,7 +76,7 @@ def build_inbound_connector(record: RawRecord, ctx: BuildContext) -> OnlineConne
 
 
 def build_transport_service(record: RawRecord, ctx: BuildContext) -> TransportService:
-    server = _text(record, ctx, "Name", "Identity", "Server", trusted=False) or (ctx.folder_server or "?")
+    server = _text(record, ctx, "Name", "Identity", "Server", trusted=False) or (ctx.server.name if ctx.server else "?")
     return TransportService(source=record.source, server=server,
                             internal_transport_certificate_thumbprint=_text(
                                 record, ctx, "InternalTransportCertificateThumbprint"))

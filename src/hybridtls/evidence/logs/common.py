@@ -1,4 +1,4 @@
-"""What the Exchange log readers share: the protocol log's columns, the server a file's folders name, the rows of a
+"""What the Exchange log readers share: the protocol log's columns, the rows of a
 log as the csv module parses them a piece at a time, and a log's UTC times."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import chain
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from hybridtls.errors import EvidenceError
@@ -19,20 +18,7 @@ PROTOCOL_FIELDS = ("date-time", "connector-id", "session-id", "sequence-number",
                    "event", "data", "context")
 # A protocol-log row as pasted without its header: a UTC time, a connector, a session id, a sequence number.
 HEADERLESS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z,[^,\n]*,[0-9A-Fa-f]+,\d+,")
-# Folders of an Exchange installation that name no server (a server is the nearest folder above them).
-_LOG_FOLDERS = frozenset({"smtpreceive", "smtpsend", "protocollog", "frontend", "hub", "edge", "logs", "transportroles",
-                          "messagetracking", "mailbox", "v15", "exchange server", "microsoft", "program files"})
 PIECE = 1 << 20  # characters of text handed to the csv module at a time
-
-
-def server_from_path(display: str) -> str | None:
-    """The nearest folder above the file that is not one of Exchange's own log folders (``EXCAS1/SmtpReceive``)."""
-    path = PureWindowsPath(display) if "\\" in display else PurePosixPath(display)
-    for part in reversed(path.parent.parts):
-        name = part.strip("\\/")
-        if name and name not in (".", "..") and name.casefold() not in _LOG_FOLDERS and not name.endswith(":"):
-            return name
-    return None
 
 
 def csv_rows(text: str, path: str) -> Iterator[tuple[int, list[str]]]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile, Record
-from hybridtls.evidence.logs.common import PROTOCOL_FIELDS, log_rows, log_time, malformed, server_from_path
+from hybridtls.evidence.logs.common import PROTOCOL_FIELDS, log_rows, log_time, malformed
 from hybridtls.model import LoggedCertificate, SmtpLogSummary, SmtpLogType, SmtpSession, Source, TlsOutcome
 from hybridtls.model.logs import endpoint_address
 
@@ -102,7 +102,7 @@ class _ProtocolLog:
         if log_type is not None and fields is None:
             raise EvidenceError("the log's header has no #Fields line", path=self.path)
         self.kind = _log_type(log_type, file.display)
-        self.folder_server = server_from_path(file.display)
+        self.folder_server = file.server.name if file.server else None
         self.open: dict[str, _Open] = {}
         self.tallies: dict[tuple[str, str | None], _Tally] = {}
         self.failures_kept: dict[tuple[str, str | None, str], int] = {}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile, Record
-from hybridtls.evidence.logs.common import csv_rows, log_time, server_from_path
+from hybridtls.evidence.logs.common import csv_rows, log_time
 from hybridtls.model import DeliveryError, Source, TrackingSummary
 
 KEEP_PER_TEXT = 50
@@ -26,7 +26,7 @@ def read_tracking_log(file: EvidenceFile, fields: tuple[str, ...]) -> Iterator[R
     column = {name: index for index, name in enumerate(fields)}
     when_at, event_at, status_at = column.get("date-time"), column["event-id"], column["recipient-status"]
     context_at, host_at = column.get("source-context"), column.get("server-hostname")
-    folder_server = server_from_path(path)
+    folder_server = file.server.name if file.server else None
     counts: dict[str, int] = {}
     kept: dict[str, int] = {}
     total = 0
