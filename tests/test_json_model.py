@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, FIXTURES, format_list, run_cli
+from conftest import CASES, FIXTURES, certificate, format_list, run_cli
 from factory import public_like_pki
 from hypothesis import given
 from hypothesis import strategies as st
@@ -124,6 +124,8 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
         "LastError": "454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found."}))
     (estate / "EXMBX1" / "Get-Mailbox.txt").write_text(format_list({"Alias": "someone", "Database": "DB1"}))
     (estate / "EXMBX1" / "broken.json").write_bytes(b'{"Thumbprint": ')
+    (estate / "EXMBX1" / "before-and-after.txt").write_text(format_list(  # a transcript: the same certificate twice
+        certificate(Thumbprint="E" * 40, RootCAType="Registry"), certificate(Thumbprint="E" * 40, RootCAType="ThirdParty")))
     (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
     shutil.copy(FIXTURES / "events" / "en-copy.txt", estate / "EXMBX1" / "events.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
@@ -132,6 +134,7 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
                                                                      "smtp_sessions", "smtp_summaries",
                                                                      "tracking_summaries"}
     assert {c["direction"] for c in records["online_connectors"]} == {"inbound", "outbound"}
+    assert [c["root_ca_type"] for c in records["superseded_certificates"]] == ["Registry"]
     assert records["transport_services"][0]["internal_transport_certificate_thumbprint"] == "F" * 40
     [queue] = records["delivery_errors"]
     assert queue["server"] == "EXMBX1" and queue["text"].startswith("454 4.7.5")

@@ -259,11 +259,13 @@ def _problem_lines(problems: Sequence[InputProblem]) -> tuple[tuple[str, str | N
 
 def _report(command: str, evidence: EvidenceSet, context: CheckContext, *, fail_on: Severity | None,
             now: datetime) -> Report:
-    from hybridtls.checks import checks_for, run_checks
+    from hybridtls.checks import checks_for
+    from hybridtls.checks.history import run_checks_over_time
     from hybridtls.report import Report
 
     checks = checks_for(command)
-    outcomes = tuple(run_checks(evidence, context, checks))
+    evidence, judged = run_checks_over_time(evidence, context, checks)
+    outcomes = tuple(judged)
     return Report(command=command, evidence=evidence, checks=checks, outcomes=outcomes, now=now,
                   fail_on=fail_on)
 

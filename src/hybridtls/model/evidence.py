@@ -46,6 +46,7 @@ class EvidenceSet:
     smtp_sessions: tuple[SmtpSession, ...] = ()  # protocol-log sessions kept whole (TLS failures, first of a kind)
     smtp_summaries: tuple[SmtpLogSummary, ...] = ()  # every protocol-log session, counted by connector and remote
     tracking_summaries: tuple[TrackingSummary, ...] = ()
+    superseded_certificates: tuple[ExchangeCertificate, ...] = ()  # earlier states of certificates read again later
     coverage: Coverage | None = None  # for evidence read from files and folders (check, plan)
 
     @property

@@ -65,6 +65,7 @@ class Finding:
     remediation: str = ""
     server: str | None = None
     about: FindingSubject = FindingSubject()
+    fixed_at: Source | None = None  # seen on an earlier state of the evidence, no longer on the later one read here
 
     @property
     def key(self) -> str:
