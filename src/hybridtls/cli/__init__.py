@@ -12,7 +12,7 @@ from typing import TextIO
 
 from hybridtls._version import __version__
 from hybridtls.cli import cert, check, explain, plan, probe
-from hybridtls.cli.common import ExitStatus, Parser, error_line
+from hybridtls.cli.common import ExitStatus, Parser, error_line, write_error_document
 from hybridtls.errors import HybridTlsError, NothingUsable
 
 COMMANDS = (check, cert, probe, plan, explain)
@@ -35,30 +35,34 @@ def parser() -> Parser:
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    words = list(sys.argv[1:] if argv is None else argv)
     args = None
+
+    def failed(message: str, hint: str | None = None, problems: Sequence[tuple[str, str | None]] = (),
+               status: int = ExitStatus.ERROR) -> int:
+        for where, problem_hint in problems:
+            error_line(err, where, problem_hint)
+        error_line(err, message, hint)
+        write_error_document(words, args, out, message, hint, problems)
+        return status
+
     try:
-        args = parser().parse_args(argv)
+        args = parser().parse_args(words)
         for command in COMMANDS:
             if args.command == command.NAME:
                 return int(command.run(args, out, err))
         parser().print_help(out)
         return ExitStatus.ERROR
     except NothingUsable as exc:
-        for where, hint in exc.problems:
-            error_line(err, where, hint)
-        error_line(err, str(exc), exc.hint)
-        return ExitStatus.ERROR
+        return failed(str(exc), exc.hint, exc.problems)
     except HybridTlsError as exc:
-        error_line(err, str(exc), exc.hint)
-        return ExitStatus.ERROR
+        return failed(str(exc), exc.hint)
     except KeyboardInterrupt:
-        error_line(err, "interrupted")
-        return ExitStatus.INTERRUPTED
+        return failed("interrupted", status=ExitStatus.INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
         if args is not None and getattr(args, "debug", False):
             raise
-        error_line(err, f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
-        return ExitStatus.ERROR
+        return failed(f"internal error: {type(exc).__name__}: {exc}", "run again with --debug for the traceback")
 
 
 def entry_point() -> None:

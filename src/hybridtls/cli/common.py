@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -168,20 +168,67 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
         result.write(args.format, out, width=args.width, color=None)
         return
     _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
-    target = Path(args.output)
+    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False))
+
+
+def _write_whole(output: str, write: Callable[[TextIO], object]) -> None:
+    """Write a file whole or not at all: to a temporary file beside it, renamed into place."""
+    target = Path(output)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            result.write(args.format, stream, width=args.width or 100, color=False)
+            write(stream)
         os.replace(temporary, target)
     except OSError as exc:
-        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def write_error_document(argv: Sequence[str], args: argparse.Namespace | None, out: TextIO, message: str,
+                         hint: str | None, problems: Sequence[tuple[str, str | None]] = ()) -> None:
+    """With ``--format json``, a run that ends in an error still writes a JSON document (``verdict`` "error"),
+    where the report would have gone: a pipeline reading the report reads why there is none. It goes to standard
+    output when --output cannot take it (the error may be about --output itself)."""
+    fmt = getattr(args, "format", None) if args is not None else _format_in(argv)
+    if fmt != "json":
+        return
+    from hybridtls.report.json import dump_json, error_document
+
+    command = getattr(args, "command", None) if args is not None else next((a for a in argv if a in _COMMAND_NAMES), None)
+    text = dump_json(error_document(command, message, hint, problems))
+    output = getattr(args, "output", None)
+    inputs = given_files(args, "paths", "trust", "intermediates", "password_file", "files", "new_cert") if args else []
+    if output and not _among_inputs(output, inputs):
+        try:
+            _write_whole(output, lambda stream: stream.write(text))
+            return
+        except UsageError:
+            pass
+    out.write(text)
+
+
+def _among_inputs(output: str, inputs: Sequence[str]) -> bool:
+    """The output is one of the inputs or inside a folder given (nothing was read, so the files are not known)."""
+    target = Path(output).resolve()
+    return any(target == Path(given).resolve() or Path(given).resolve() in target.parents for given in inputs)
+
+
+_COMMAND_NAMES = frozenset({"check", "cert", "probe", "plan", "explain"})
+
+
+def _format_in(argv: Sequence[str]) -> str | None:
+    """``--format`` as written on a command line that did not parse."""
+    for index, word in enumerate(argv):
+        if word.startswith("--format="):
+            return word.partition("=")[2]
+        if word == "--format" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
 
 
 def _refuse_overwriting_inputs(output: str, inputs: Sequence[str]) -> None:

@@ -17,7 +17,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -197,6 +197,23 @@ def render_json(report: Report) -> str:
     buffer = io.StringIO()
     write_json(report, buffer)
     return buffer.getvalue()
+
+
+ERROR_SCHEMA_VERSION = 1  # schema/error-v1.json
+
+
+def error_document(command: str | None, message: str, hint: str | None,
+                   problems: Sequence[tuple[str, str | None]] = ()) -> dict[str, Any]:
+    """What ``--format json`` writes when a run ends in an error instead of a report: the error line, its hint,
+    and each input problem behind it."""
+    return {
+        "schema_version": ERROR_SCHEMA_VERSION,
+        "tool": {"name": "hybridtls", "version": __version__},
+        "command": command,
+        "verdict": "error",
+        "error": {"message": message, "hint": hint},
+        "problems": [{"where": where, "hint": problem_hint} for where, problem_hint in problems],
+    }
 
 
 _BATCH = 2000  # records turned into JSON data at a time: memory holds one batch, not the whole estate
