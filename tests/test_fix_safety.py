@@ -31,6 +31,7 @@ from hybridtls.model import (
     ExchangeCertificate,
     HybridConfiguration,
     LoggedCertificate,
+    MailQueue,
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
@@ -190,6 +191,8 @@ def estate(h: str) -> EvidenceSet:
                                        text=f"451 5.7.3 STARTTLS is required to send mail {h}"),
                          DeliveryError(source=_src("tracking"), origin=f"message tracking log {mbx}", server=mbx,
                                        text=f"599 9.9.9 {h}")),
+        queues=(MailQueue(source=_src("queue"), identity=f"{cas}\\4{h}", server=cas, status="Suspended",
+                          next_hop_domain=f"contoso{h}.mail.onmicrosoft.com", last_error=f"599 9.9.9 {h}"),),
         trace_entries=(TraceEntry(source=_src("trace"), status=TraceStatus.PENDING, received=NOW - timedelta(days=2),
                                   sender_address=f"a{h}@contoso.com", recipient_address=f"b{h}@contoso.com",
                                   subject=h, message_id=f"<{h}@x.prod.outlook.com>"),),
@@ -318,7 +321,7 @@ def _assert_quotes_doubled(body: str, token: str) -> None:
 
 ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT-CERT-003", "HT-CERT-004",
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
-                 "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001",
+                 "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001", "HT-QUEUE-001",
                  "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
                  "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-LOG-001",
                  "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006"}

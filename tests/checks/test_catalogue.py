@@ -28,6 +28,7 @@ from hybridtls.model import (
     ExchangeCertificate,
     HybridConfiguration,
     LoggedCertificate,
+    MailQueue,
     OnlineConnector,
     ProbeOutcome,
     ProbeResult,
@@ -330,6 +331,11 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
     "HT-ERR-001": (with_(delivery_errors=(DeliveryError(source=_src("queue"), origin="queue EXCAS1\\3",
                                                         text="451 5.7.3 STARTTLS is required to send mail"),)),
                    {("HT-ERR-001|name=the on-premises server did not offer starttls", "error")}, QUIET),
+    "HT-QUEUE-001": (with_(queues=(MailQueue(source=_src("queue"), identity="EXCAS1\\9", server="EXCAS1",
+                                             status="Suspended", message_count=14),)),
+                     {("HT-QUEUE-001|server=excas1|name=queue excas1\\9", "warning")},
+                     with_(queues=(MailQueue(source=_src("queue"), identity="EXCAS1\\9", server="EXCAS1", status="Ready",
+                                             message_count=2, last_error="451 4.4.0 DNS query failed"),))),
     "HT-CMD-001": (with_send(tls_certificate_name=TLS_NAME.replace("<S>", "\\<S>")),
                    {("HT-CMD-001|connector=outbound to office 365|name=tlscertificatename", "error")}, QUIET),
     "HT-CMD-002": (with_send(tls_certificate_name=None, configured_by=configured(unknown={"tlscertificatename": "$Name"})),
@@ -440,7 +446,7 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE"}
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
-    assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors",
+    assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
                                           "mailflow", "configured", "events", "logs"}
     with pytest.raises(ValueError):
         checks_for("nonsense")

@@ -13,6 +13,7 @@ from hybridtls.checks import (
     events,
     logs,
     mailflow,
+    queues,
     roots,
     tlsnames,
     wire,
@@ -21,7 +22,7 @@ from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Ne
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
-                                connectors.FAMILY, errors.FAMILY, mailflow.FAMILY, configured.FAMILY,
+                                connectors.FAMILY, errors.FAMILY, queues.FAMILY, mailflow.FAMILY, configured.FAMILY,
                                 events.FAMILY, logs.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}

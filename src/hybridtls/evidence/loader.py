@@ -87,7 +87,8 @@ class _Deferred:
 class _FileRead:
     file: _FileToRead
     ctx: BuildContext  # the notices and ambiguous dates of the builds
-    entries: list[object] = field(default_factory=list)  # model records in file order (None: built to nothing)
+    entries: list[object] = field(default_factory=list)  # model records in file order (None: built to nothing;
+    # a tuple: one record read as several)
     skipped: list[SkippedRecord] = field(default_factory=list)  # the first MAX_SKIPPED_LISTED
     skipped_more: int = 0  # records of unread kinds past those, counted
     proven_orders: set[DateOrder] = field(default_factory=set)
@@ -219,7 +220,10 @@ def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
                                   message=f"{read.skipped_more:,} more records of kinds hybridtls does not read were "
                                           f"skipped here, beyond the {MAX_SKIPPED_LISTED} listed"))
         for entry in read.entries:
-            if entry is not None:
+            if type(entry) is tuple:  # one record read as two (a queue, and its LastError)
+                for part in entry:
+                    gathered[FIELDS[type(part)]].append(part)
+            elif entry is not None:
                 gathered[FIELDS[type(entry)]].append(entry)
 
     notices.extend(_servers_from_folders(gathered))

@@ -10,6 +10,7 @@ from hybridtls.model.exchange import (
     DeliveryError,
     ExchangeCertificate,
     HybridConfiguration,
+    MailQueue,
     OnlineConnector,
     ReceiveConnector,
     SendConnector,
@@ -38,6 +39,7 @@ class EvidenceSet:
     online_connectors: tuple[OnlineConnector, ...] = ()
     transport_services: tuple[TransportService, ...] = ()
     delivery_errors: tuple[DeliveryError, ...] = ()
+    queues: tuple[MailQueue, ...] = ()  # on-premises queues (Get-Queue), held or not
     trace_entries: tuple[TraceEntry, ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()
     notices: tuple[Notice, ...] = ()
@@ -53,5 +55,6 @@ class EvidenceSet:
     def usable(self) -> bool:
         return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
-                    or self.online_connectors or self.transport_services or self.delivery_errors or self.events
+                    or self.online_connectors or self.transport_services or self.delivery_errors or self.queues
+                    or self.events
                     or self.smtp_sessions or self.smtp_summaries or self.tracking_summaries)

@@ -246,6 +246,26 @@ class TransportService:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MailQueue:
+    """One on-premises queue as ``Get-Queue`` showed it; its LastError is also read as a DeliveryError."""
+
+    source: Source
+    identity: str | None = None
+    server: str | None = None
+    delivery_type: str | None = None
+    status: str | None = None  # as given: Ready, Active, Retry, Suspended ...
+    message_count: int | None = None
+    next_hop_domain: str | None = None
+    last_error: str | None = None
+    last_retry_time: datetime | None = None
+
+    @property
+    def held(self) -> bool:
+        """Mail waits here: the queue is in Retry, or suspended."""
+        return (self.status or "").casefold() in ("retry", "suspended")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryError:
     """An error text where mail is stuck: a queue's LastError, or a message trace detail (Defer, Fail)."""
 

@@ -19,6 +19,7 @@ from hybridtls.model import (
     DeliveryError,
     ExchangeCertificate,
     HybridConfiguration,
+    MailQueue,
     Notice,
     OnlineConnector,
     ReceiveConnector,
@@ -33,7 +34,7 @@ from hybridtls.model import (
 
 Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
     ExchangeCertificate, TraceEntry, SendConnector, ReceiveConnector, HybridConfiguration, OnlineConnector,
-    TransportService, DeliveryError, WindowsEvent, None]
+    TransportService, DeliveryError, WindowsEvent, MailQueue, tuple[MailQueue, DeliveryError], None]
 E = TypeVar("E", bound=enum.Enum)
 
 

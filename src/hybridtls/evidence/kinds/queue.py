@@ -1,26 +1,37 @@
-"""On-premises ``Get-Queue``: a queue's last error, as a delivery error."""
+"""On-premises ``Get-Queue``: every queue, held or not, and its LastError as a delivery error."""
 
 from __future__ import annotations
 
 from hybridtls.evidence.kinds.base import BuildContext, _date, _kind, _server, _text
 from hybridtls.evidence.raw import RawRecord
-from hybridtls.model import (
-    DeliveryError,
-    Source,
-)
+from hybridtls.model import DeliveryError, MailQueue, Source
 
 
-def build_queue(record: RawRecord, ctx: BuildContext) -> DeliveryError | None:
+def build_queue(record: RawRecord, ctx: BuildContext) -> MailQueue | tuple[MailQueue, DeliveryError]:
+    """The queue; with a LastError, also that error, for the error catalogue."""
+    identity = _text(record, ctx, "Identity", trusted=False)
+    server_ref = _server(record, ctx)
+    server = server_ref.name if server_ref else None
+    next_hop = _text(record, ctx, "NextHopDomain", trusted=False)
     error = _text(record, ctx, "LastError", trusted=False)
+    last_retry = _date(record, ctx, "LastRetryTime")
+    queue = MailQueue(source=record.source, identity=identity, server=server,
+                      delivery_type=_text(record, ctx, "DeliveryType", trusted=False),
+                      status=_text(record, ctx, "Status", trusted=False),
+                      message_count=_count(_text(record, ctx, "MessageCount", trusted=False)),
+                      next_hop_domain=next_hop, last_error=error, last_retry_time=last_retry)
     if not error:
-        return None
-    identity = _text(record, ctx, "Identity", trusted=False) or "?"
-    server = _server(record, ctx)
+        return queue
     raw = record.get("LastError")
-    return DeliveryError(source=Source(path=record.source.path, line=raw.line if raw else record.source.line),
-                         origin=f"queue {identity} (next hop {_text(record, ctx, 'NextHopDomain', trusted=False) or '?'})",
-                         text=error, server=server.name if server else None,
-                         when=_date(record, ctx, "LastRetryTime"))
+    return queue, DeliveryError(source=Source(path=record.source.path, line=raw.line if raw else record.source.line),
+                                origin=f"queue {identity or '?'} (next hop {next_hop or '?'})",
+                                text=error, server=server, when=last_retry)
+
+
+def _count(text: str | None) -> int | None:
+    """MessageCount as printed (``12481``, ``12,481``)."""
+    digits = (text or "").replace(",", "").replace("\u00a0", "").strip()
+    return int(digits) if digits.isdigit() and len(digits) <= 12 else None
 
 
 QUEUE = _kind(
