@@ -7,7 +7,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from conftest import FIXTURES, certificate, format_list
+from conftest import FIXTURES, auth_certificate, certificate, format_list
 
 from hybridtls.checks import CheckContext, run_checks
 from hybridtls.checks.events import CHECKS
@@ -154,16 +154,14 @@ KEY_2004 = f"HT-EVT-007|server=exmbx1|certificate={OAUTH.casefold()}|name=2004"
 NEW_AUTH = "9E8D7C6B5A49382716A5B4C3D2E1F00918273645"
 
 
-def auth_certificate(**overrides: str) -> dict[str, str]:
-    """The Auth certificate as Get-ExchangeCertificate lists it: self-signed, RootCAType None, no names."""
-    return certificate(**{"CertificateDomains": "{}", "IsSelfSigned": "True", "RootCAType": "None", "Services": "SMTP",
-                          "Issuer": "CN=Microsoft Exchange Server Auth Certificate",
-                          "Subject": "CN=Microsoft Exchange Server Auth Certificate", "Thumbprint": OAUTH,
-                          "NotBefore": "2/13/2016 8:00:00 AM", "NotAfter": "2/13/2021 8:00:00 AM", **overrides})
+def oauth_certificate(**overrides: str) -> dict[str, str]:
+    """The Auth certificate whose thumbprint the events name, valid from before they were logged."""
+    return auth_certificate(**{"Thumbprint": OAUTH, "NotBefore": "2/13/2016 8:00:00 AM",
+                               "NotAfter": "2/13/2021 8:00:00 AM", **overrides})
 
 
 def test_2004_in_the_copy_layout_with_another_auth_certificate_on_the_server(tmp_path: Path) -> None:
-    certs = {"exmbx1": format_list(certificate()) + "\n" + format_list(auth_certificate(Thumbprint=NEW_AUTH))}
+    certs = {"exmbx1": format_list(certificate()) + "\n" + format_list(oauth_certificate(Thumbprint=NEW_AUTH))}
     [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
     assert (finding.key, finding.severity.value) == (KEY_2004, "error")
     assert f"Confirmed: none of the 2 certificate(s) read from EXMBX1 has the thumbprint {OAUTH}" in finding.message
@@ -176,7 +174,7 @@ def test_2004_in_the_copy_layout_with_another_auth_certificate_on_the_server(tmp
 
 
 def test_2004_from_get_winevent_when_the_certificate_has_no_private_key(tmp_path: Path) -> None:
-    certs = {"exmbx1": format_list(auth_certificate(HasPrivateKey="False"))}
+    certs = {"exmbx1": format_list(oauth_certificate(HasPrivateKey="False"))}
     [finding] = findings(estate(tmp_path, "oauth-2004-winevent-fl.txt", certificates=certs))
     assert (finding.key, finding.severity.value) == (KEY_2004, "error")
     assert "2 times, from 2016-02-19 07:12:40 to 2016-02-19 08:12:41" in finding.message
@@ -185,14 +183,14 @@ def test_2004_from_get_winevent_when_the_certificate_has_no_private_key(tmp_path
 
 
 def test_2004_when_the_certificate_expired(tmp_path: Path) -> None:
-    certs = {"exmbx1": format_list(auth_certificate())}
+    certs = {"exmbx1": format_list(oauth_certificate())}
     [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs), now=datetime(2021, 3, 1))
     assert (finding.key, finding.severity.value) == (KEY_2004, "error")
     assert "expired 2021-02-13; tokens it signs are refused" in finding.message
 
 
 def test_2004_whose_certificate_is_present_with_its_key_is_a_warning(tmp_path: Path) -> None:
-    certs = {"exmbx1": format_list(auth_certificate())}
+    certs = {"exmbx1": format_list(oauth_certificate())}
     [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
     assert (finding.key, finding.severity.value) == (KEY_2004, "warning")
     assert "the event may predate its import" in finding.message

@@ -494,6 +494,17 @@ def _authentication(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             about=FindingSubject(server=server, connector=connector, name=f"{error}:{mechanism}"))
 
 
+def certificate_authentication_failures(evidence: EvidenceSet) -> list[str]:
+    """Event 1035s where another Exchange server (ExchangeAuth, TLS) failed to authenticate: what each says."""
+    found = []
+    for event in evidence.events:
+        match = _AUTH_FAILED.search(event.description) if _kind(event) == "authentication" else None
+        if match and match["mechanism"].casefold() in _CERTIFICATE_MECHANISMS:
+            found.append(f"event 1035 on {event.computer or '?'}: {match['mechanism']} from {match['ip']} failed with "
+                         f"{match['error']} on {match['connector']}")
+    return found
+
+
 AUTHENTICATION = Check(
     id="HT-EVT-004",
     title="Inbound authentication failed on a receive connector (event 1035)",
