@@ -208,3 +208,20 @@ def test_a_2004_from_another_source_is_not_the_oauth_certificate(tmp_path: Path)
     text = (EVENTS / "oauth-2004-copy.txt").read_text(encoding="utf-8").replace("MSExchange OAuth", "MSExchangeRepl")
     (tmp_path / "events.txt").write_text(text, encoding="utf-8")
     assert keys(findings(tmp_path)) == {("HT-EVT-005|name=msexchangerepl:2004", "warning")}
+
+
+def test_an_auth_certificate_not_yet_valid_is_not_offered_as_the_current_one(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(oauth_certificate(Thumbprint=NEW_AUTH, NotBefore="3/14/2016 8:00:00 AM"))}
+    [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "error")
+    assert NEW_AUTH not in finding.message and "$auth = New-ExchangeCertificate" in finding.remediation
+
+
+def test_event_5003_is_not_guessed(tmp_path: Path) -> None:
+    """No source could be confirmed for a hybrid or certificate meaning of 5003: it is quoted, not explained."""
+    text = (EVENTS / "oauth-2004-copy.txt").read_text(encoding="utf-8").replace("2004", "5003")
+    (tmp_path / "events.txt").write_text(text.replace("MSExchange OAuth", "MSExchangeFrontEndTransport"),
+                                         encoding="utf-8")
+    found = findings(tmp_path)
+    assert keys(found) == {("HT-EVT-005|name=msexchangefrontendtransport:5003", "warning")}
+    assert "is not in hybridtls's catalogue" in found[0].message

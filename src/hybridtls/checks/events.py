@@ -570,7 +570,8 @@ def _oauth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if named is not None:
             cited.append(cite(named, "thumbprint", "Thumbprint", named.thumbprint or "?"))
         others = [c for c in certs if _is_auth_certificate(c) and c is not named and c.has_private_key is not False
-                  and (c.not_after is None or c.not_after > ctx.now)]
+                  and (c.not_after is None or c.not_after > ctx.now)
+                  and (c.not_before is None or c.not_before <= ctx.now)]
         message = (f"{first.label} says Exchange cannot sign OAuth tokens: the certificate AuthConfig names "
                    f"({thumbprint or 'thumbprint not read'}) is not in the personal store of {server or 'the server'}, "
                    f"or has no private key ({_times(group)}). {cause} Hybrid free/busy, MailTips, mailbox moves and "
