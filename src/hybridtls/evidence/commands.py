@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import iter_console_text
@@ -191,6 +192,7 @@ class _Bound:
     refused: list[tuple[str, int, tuple[str, ...]]]  # (name as written, line, the parameters it could be)
 
 
+@lru_cache(maxsize=4096)
 def _bind(command: str, written: str) -> tuple[str, ...]:
     """The canonical key(s) a parameter name as written binds to on the cmdlet: one, or the candidates."""
     known = PARAMETERS.get(command.casefold())
@@ -341,52 +343,54 @@ def _offset_lines(span: str, first_line: int) -> Callable[[int], int]:
     return line
 
 
+_VARIABLE = r"\$(?:(?P<{0}>\w{{1,256}})|\{{(?P<{0}_braced>[^}}\n]{{1,256}})\}})(?![\w:{{])"
+# Every place a script writes a variable: assigned (or one of several at once), incremented, a loop's, passed by
+# reference, declared with a type (a param block), or named by a common parameter that sets it.
+_WRITES = re.compile("|".join((
+    _VARIABLE.format("assigned") + r"\s*(?:[-+*/%]?=(?!=)|\+\+|--|,)",
+    r"(?:\+\+|--|foreach\s*\(|\[ref\]|\])\s*" + _VARIABLE.format("other"),
+    r"-(?:(?:Out|Error|Warning|Information|Pipeline)Variable|ov|ev|wv|iv|pv)[\s:]+" + _QUOTE + r"?(?P<named>\w+)",
+)), re.I)
+_VARIABLE_CMDLETS = re.compile(r"\b(?:Set|New|Clear|Remove)-Variable\b", re.I)
+
+
 class _Variables:
     """Variables the script gives a quoted string once, before the command that uses them: ``$name = '...'``.
 
-    A variable written anywhere else in the text (assigned twice, ``+=``, a loop, ``Set-Variable``, an
-    ``-OutVariable``) or given anything but a quoted string is not known: the command's value stays the variable's.
+    A variable written anywhere else in the text (assigned twice, ``+=``, a loop, a typed parameter, an
+    ``-OutVariable``) or given anything but a quoted string is not known, nor is any when the script uses
+    ``Set-Variable`` and its kin: the command's value stays the variable's. One pass over the text finds them all.
     """
-
-    MAX_NAMES = 64  # distinct variables looked up per file: each costs a pass over the text
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.found: dict[str, tuple[int, str] | None] = {}
+        self._sites: dict[str, list[int]] | None = None
 
     def value(self, written: str, before: int) -> tuple[str, int] | None:
         """The string and the offset of its assignment, for ``$name`` used at offset ``before``."""
         name = written[1:]
         name = name[1:-1] if name.startswith("{") and name.endswith("}") else name
-        if not name or ":" in name:
+        if not name or ":" in name or len(name) > 256:
             return None
-        key = name.casefold()
-        if key not in self.found:
-            if len(self.found) >= self.MAX_NAMES:
-                return None
-            self.found[key] = self._assigned_once(name)
-        assigned = self.found[key]
-        return (assigned[1], assigned[0]) if assigned is not None and assigned[0] < before else None
-
-    def _assigned_once(self, name: str) -> tuple[int, str] | None:
-        quoted = re.escape(name)
-        ref = r"\$(?:" + quoted + r"|\{" + quoted + r"\})(?![\w:{])"
-        writes = re.compile("|".join((
-            ref + r"\s*(?:[-+*/%]?=(?!=)|\+\+|--|,)",  # assigned, incremented, or one of several assigned at once
-            r"(?:\+\+|--|foreach\s*\(|\[ref\]|\])\s*" + ref,  # incremented, a loop's, by reference, a typed declaration
-            r"-(?:(?:Out|Error|Warning|Information|Pipeline)Variable|ov|ev|wv|iv|pv)[\s:]+" + _QUOTE + "?" + quoted + r"\b",
-            r"(?:Set|New|Clear|Remove)-Variable\b[^\n;|]*?[\s" + _QUOTES + "]" + quoted + r"\b",
-        )), re.I)
-        sites = list(writes.finditer(self.text))
-        if len(sites) != 1:
+        sites = self._written().get(name.casefold(), [])
+        if len(sites) != 1 or sites[0] >= before:
             return None
-        start = sites[0].start()
+        start = sites[0]
         line_start = self.text.rfind("\n", 0, start) + 1
-        before = self.text[line_start:start].strip()
-        if before and not before.endswith((";", ">")):
+        if (self.text[line_start:start].strip() or ";").endswith((";", ">")) is False:
             return None  # not a statement of its own (after a prompt "PS C:\\>" it is)
         assigned = quoted_assignment(self.text, start)
-        return (start, assigned[1]) if assigned is not None else None
+        return (assigned[1], start) if assigned is not None else None
+
+    def _written(self) -> dict[str, list[int]]:
+        if self._sites is None:
+            self._sites = {}
+            if not _VARIABLE_CMDLETS.search(self.text):
+                for match in _WRITES.finditer(self.text):
+                    name = next(group for group in match.groups() if group)
+                    offset = match.start() if match["assigned"] or match["assigned_braced"] else -1
+                    self._sites.setdefault(name.casefold(), []).append(offset)
+        return self._sites
 
 
 def _known_from_variables(settings: dict[str, _Setting], variables: _Variables, used_at: int) -> list[tuple[str, str, int]]:
@@ -412,6 +416,7 @@ def read_commands(text: str, path: str) -> Iterator[Record]:
     splats = sorted(_splats(text, path, splat_lines))
     known: dict[str, tuple[Mapping[str, Value], int]] = {}
     variables = _Variables(text)
+    assignment_lines = _Lines(text)
     consumed = 0
     for match in _CMDLET.finditer(text):
         start = match.start()
@@ -446,7 +451,7 @@ def read_commands(text: str, path: str) -> Iterator[Record]:
         for key, variable, offset in substituted:
             yield Notice(source=Source(path=path, line=bound.settings[key].line),
                          message=f"{command.name} sets {_names(command.name, (key,))} from {variable}, read as the "
-                                 f"string assigned to it on line {text.count(chr(10), 0, offset) + 1}")
+                                 f"string assigned to it on line {assignment_lines(offset)}")
 
 
 def _names(command: str, keys: tuple[str, ...]) -> str:
