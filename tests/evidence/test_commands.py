@@ -285,7 +285,8 @@ def test_explain_an_error_text_with_nested_responses() -> None:
     "(Set-SendConnector -A 'Set-SendConnector " * 50_000 + "'",  # commands inside a command
     "Set-SendConnector -A " + "'a'," * 200_000 + "'b'\n",  # a huge array
     "LastError : " + "x" * 2_000_000 + "\n",
-], ids=["prose naming it", "commands inside a command", "huge array", "huge error line"])
+    "".join(f"$v{i} = 'x'\nSet-SendConnector 'O' -TlsCert $v{i}\n" for i in range(10_000)),
+], ids=["prose naming it", "commands inside a command", "huge array", "huge error line", "many variables"])
 def test_huge_hostile_input_takes_bounded_time(text: str) -> None:
     import time
 
