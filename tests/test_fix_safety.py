@@ -224,6 +224,8 @@ def events(h: str, cas: str, mbx: str, domain: str) -> tuple[WindowsEvent, ...]:
                     f"authentication mechanism is Login. The source IP address of the client who tried to "
                     f"authenticate to Microsoft Exchange is [10.0.0.{h}].", cas),
         event(2004, f"OAuth {h}", f"{mbx}.contoso.com", f"MSExchange OAuth{h}"),
+        event(2004, f"Unable to find the certificate with thumbprint {'E' * 40} in the current computer {h}",
+              f"{mbx}.contoso.com", "MSExchange OAuth"),
         event(99, f"unknown {h}", cas, f"MSExchange{h}"),
         event(36887, f"A fatal alert was received from the remote endpoint. The TLS protocol defined fatal alert code "
                      f"is 46{h}.", cas, "Schannel"),
@@ -323,7 +325,7 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-CERT-005", "HT-CERT-006", "HT-CERT-007", "HT-CONN-001", "HT-CONN-002", "HT-CONN-003",
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001", "HT-QUEUE-001",
                  "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
-                 "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-LOG-001",
+                 "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-EVT-007", "HT-LOG-001",
                  "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",

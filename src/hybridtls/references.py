@@ -42,3 +42,6 @@ KB_3212877 = "https://support.microsoft.com/help/3212877"
 HYBRID_TLS_BLOG = ("https://techcommunity.microsoft.com/blog/exchange/"
                    "tls-certificates-in-exchange-hybrid---common-issues--how-to-fix-them/4420592")
 ROOTCATYPE_PENDING = "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCAType Certificate Issues (2016)"
+OAUTH_CERTIFICATE_EXPIRED = ("https://learn.microsoft.com/exchange/troubleshoot/administration/"
+                             "cannot-access-owa-or-ecp-if-oauth-expired")
+SET_AUTH_CONFIG = "https://learn.microsoft.com/powershell/module/exchange/set-authconfig"

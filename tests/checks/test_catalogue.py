@@ -242,6 +242,9 @@ EXPIRING = event(12018, f"The STARTTLS certificate will expire soon: subject: ma
                         "hours remaining: 100.", "EXMBX1.contoso.com", "MSExchangeTransport")
 NOT_LOADED = event(12013, f"Microsoft Exchange could not load the certificate with thumbprint of {'C' * 40} from the "
                           "personal store on the local computer.", "EXMBX1", "MSExchangeTransport")
+OAUTH_MISSING = event(2004, f"Unable to find the certificate with thumbprint {'D' * 40} in the current computer or the "
+                           "certificate is missing private key. The certificate is needed to sign the outgoing token.",
+                      "EXMBX1.contoso.com", "MSExchange OAuth")
 UNKNOWN_EVENT = event(12030, "A transport event hybridtls has no entry for.", "EXMBX1", "MSExchangeTransport")
 
 
@@ -368,7 +371,9 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                                      provider="Schannel")),
                    {("HT-EVT-006|server=excas1|name=schannel:36888:40", "warning")}, with_events(EXPIRING)),
     "HT-EVT-005": (with_events(UNKNOWN_EVENT, EXPIRING), {("HT-EVT-005|name=msexchangetransport:12030", "warning")},
-                   with_events(EXPIRING, NOT_LOADED, EXCHANGE_AUTH, event(12014, NO_CERT_TEXT))),
+                   with_events(EXPIRING, NOT_LOADED, EXCHANGE_AUTH, event(12014, NO_CERT_TEXT), OAUTH_MISSING)),
+    "HT-EVT-007": (with_events(OAUTH_MISSING), {(f"HT-EVT-007|server=exmbx1|certificate={'d' * 40}|name=2004", "error")},
+                   with_events(EXPIRING)),
     "HT-LOG-001": (with_failure("UnknownCredentials"),
                    {("HT-LOG-001|server=exmbx1|connector=outbound to office 365|name=unknowncredentials", "error")},
                    with_failure("SomethingNew")),

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import format_list, judge
 from test_connectors import inbound, write_estate
 
 from hybridtls.model import CheckStatus
+from hybridtls.pipeline import explain_error_text
 
 QUEUE = {
     "RunspaceId": "2b1c7d59-54a4-4a76-8d0f-6d0e8c3a1b2c",
@@ -90,3 +92,80 @@ def test_a_nested_ndr_names_the_inner_cause_and_not_the_wrapper(tmp_path: Path) 
     assert {(f.subject, f.severity.value) for f in findings if f.check_id == "HT-ERR-001"} == {
         ("the on-premises server did not offer STARTTLS", "error"),
         ("mail expired in the queue after the retries", "error")}
+
+
+# --- one signature each, as an NDR quotes it (curly quotes, inside "Diagnostic information for administrators") ---
+
+NEXT_HOP_AUTH = "the next Exchange server refused this server's authentication"
+HANDSHAKE = "the TLS handshake failed"
+SIGNATURES = {
+    "454 4.7.0": ("451 4.4.0 Primary target IP address responded with: \u201c454 4.7.0 Temporary authentication "
+                  "failure.\u201d Attempted failover to alternate host, but that did not succeed. Either there are no "
+                  "alternate hosts, or delivery failed to all alternate hosts.", NEXT_HOP_AUTH),
+    "4.4.317 SSL": ("450 4.4.317 Cannot connect to remote server [Message=The SSL connection could not be established, "
+                    "see inner exception.] [LastAttemptedServerName=mail.contoso.com] [LastAttemptedIP=203.0.113.25:25]",
+                    "Exchange Online could not complete TLS with the on-premises server"),
+    "4.4.317 other": ("450 4.4.317 Cannot connect to remote server [Message=Unexpected EOF from the remote side] "
+                      "[LastAttemptedServerName=mail.contoso.com]", "Exchange Online could not connect to the on-premises "
+                                                                    "server"),
+    "4.4.316": ("450 4.4.316 Connection refused [Message=Socket error code 10061] [LastAttemptedServerName="
+                "mail.contoso.com] [LastAttemptedIP=203.0.113.25:25]", "the connection was refused"),
+    "5.7.3": ("451 5.7.3 STARTTLS is required to send mail", "the on-premises server did not offer STARTTLS"),
+    "4.7.320": ("450 4.7.320 Certificate validation failed", "Exchange Online could not validate the certificate"),
+    "4.7.5": ("454 4.7.5 The certificate specified in TlsCertificateName of the SendConnector could not be found.",
+              "the send connector's TlsCertificateName names no usable certificate"),
+    "UnknownCredentials": ("451 4.4.0 TLS negotiation failed with error UnknownCredentials",
+                           "the certificate is not usable for TLS on the sending server"),
+    "NoCredentials": ("451 4.4.0 TLS negotiation failed with error NoCredentials",
+                      "the sending server has no usable certificate"),
+    "SocketError": ("451 4.4.0 TLS negotiation failed with error SocketError", HANDSHAKE),
+    "InvalidToken": ("451 4.4.0 TLS negotiation failed with error InvalidToken", HANDSHAKE),
+}
+
+
+def ndr(inner: str) -> str:
+    return ("Delivery has failed to these recipients or groups:\n\nonpremuser@contoso.com\nThe message couldn't be "
+            "delivered.\n\nDiagnostic information for administrators:\n\nGenerating server: EXMBX1.contoso.com\n\n"
+            f"onpremuser@contoso.com\nRemote Server returned \u2018{inner}\u2019\n\nOriginal message headers:\n\n"
+            "Received: from EXMBX1.contoso.com (10.0.0.21) by EXCAS1.contoso.com (10.0.0.11)\n")
+
+
+@pytest.mark.parametrize(("text", "meaning"), SIGNATURES.values(), ids=SIGNATURES.keys())
+def test_each_signature_in_an_ndr(tmp_path: Path, text: str, meaning: str) -> None:
+    (tmp_path / "ndr.txt").write_text(ndr(text), encoding="utf-8")
+    _, findings = judge(tmp_path)
+    assert {(f.subject, f.severity.value) for f in findings if f.check_id == "HT-ERR-001"} == {(meaning, "error")}
+    assert [c.meaning for c in explain_error_text(text)] == [meaning]
+
+
+def test_an_unknown_reply_in_an_ndr_is_a_warning_quoting_it(tmp_path: Path) -> None:
+    unknown = "550 5.9.98 QUUX.Unheard; nobody has seen this"
+    (tmp_path / "ndr.txt").write_text(ndr(unknown), encoding="utf-8")
+    _, findings = judge(tmp_path)
+    [finding] = [f for f in findings if f.check_id == "HT-ERR-001"]
+    assert finding.severity.value == "warning" and "not in hybridtls's catalogue" in finding.message
+    assert "QUUX.Unheard; nobody has seen this" in finding.message
+
+
+def test_a_queue_454_4_7_0_is_confirmed_by_the_next_hops_event_1035(tmp_path: Path) -> None:
+    estate = write_estate(tmp_path)
+    (estate / "EXMBX1" / "Get-Queue.txt").write_text(format_list(dict(QUEUE, LastError=SIGNATURES["454 4.7.0"][0]
+                                                                      .replace("\u201c", '"').replace("\u201d", '"'))))
+    (estate / "EXCAS1" / "events.txt").write_text(
+        "Log Name:      Application\nSource:        MSExchangeFrontEndTransport\nDate:          3/14/2030 10:04:58 AM\n"
+        "Event ID:      1035\nTask Category: SmtpReceive\nLevel:         Warning\nComputer:      EXCAS1.contoso.com\n"
+        "Description:\nInbound authentication failed with error UnexpectedExchangeAuthBlob for Receive connector "
+        "Default Frontend EXCAS1. The authentication mechanism is ExchangeAuth. The source IP address of the client "
+        "who tried to authenticate to Microsoft Exchange is [10.0.0.21].\n", encoding="utf-8")
+    _, findings = judge(estate)
+    [finding] = [f for f in findings if f.check_id == "HT-ERR-001"]
+    assert (finding.subject, finding.severity.value) == (NEXT_HOP_AUTH, "error")
+    assert ("confirmed: event 1035 on EXCAS1.contoso.com: ExchangeAuth from 10.0.0.21 failed with "
+            "UnexpectedExchangeAuthBlob on Default Frontend EXCAS1") in finding.message
+    assert "queue EXMBX1\\7" in finding.message and "w32tm /stripchart" in finding.remediation
+
+
+def test_the_innermost_wrapper_speaks_when_nothing_inside_is_known() -> None:
+    nested = ("450 4.4.101 Proxy session setup failed on Frontend with \u2018450 4.4.317 Cannot connect to remote "
+              "server [Message=Unexpected EOF from the remote side]\u2019")
+    assert [c.meaning for c in explain_error_text(nested)] == [SIGNATURES["4.4.317 other"][1]]

@@ -7,7 +7,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from conftest import FIXTURES, certificate, format_list
+from conftest import FIXTURES, auth_certificate, certificate, format_list
 
 from hybridtls.checks import CheckContext, run_checks
 from hybridtls.checks.events import CHECKS
@@ -95,13 +95,13 @@ def test_every_event_of_the_english_copy(tmp_path: Path) -> None:
 def test_an_unknown_exchange_event_is_a_warning_quoting_it_and_another_source_is_information(tmp_path: Path) -> None:
     (tmp_path / "events.txt").write_text(
         "Log Name:      Application\nSource:        MSExchange OAuth\nDate:          2/18/2016 9:00:00 AM\n"
-        "Event ID:      2004\nLevel:         Error\nComputer:      EXMBX1.contoso.com\nDescription:\n"
+        "Event ID:      2002\nLevel:         Error\nComputer:      EXMBX1.contoso.com\nDescription:\n"
         "An OAuth failure described in words hybridtls has no entry for.\n\n"
         "Log Name:      System\nSource:        Service Control Manager\nDate:          2/18/2016 9:01:00 AM\n"
         "Event ID:      7036\nLevel:         Information\nComputer:      EXMBX1.contoso.com\nDescription:\n"
         "The Microsoft Exchange Transport service entered the running state.\n", encoding="utf-8")
     found = findings(tmp_path)
-    assert keys(found) == {("HT-EVT-005|name=msexchange oauth:2004", "warning"),
+    assert keys(found) == {("HT-EVT-005|name=msexchange oauth:2002", "warning"),
                            ("HT-EVT-005|name=service control manager:7036", "info")}
     oauth = next(f for f in found if "oauth" in f.key)
     assert "words hybridtls has no entry for" in oauth.evidence[0].text and "Get-AuthConfig" in oauth.remediation
@@ -145,3 +145,83 @@ def test_schannel_failures_say_what_the_alert_means(tmp_path: Path) -> None:
     assert "alert 40: handshake_failure" in alert.message and "Get-TlsCipherSuite" in alert.remediation
     untrusted = next(f for f in found if "36882" in f.key)
     assert "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4" in untrusted.remediation
+
+
+# --- MSExchange OAuth 2004: the Auth certificate that signs tokens --------------------------------------------------
+
+OAUTH = "5F3B0C2D9A81E4476C1D0B92E3A5F8C1247D6E90"
+KEY_2004 = f"HT-EVT-007|server=exmbx1|certificate={OAUTH.casefold()}|name=2004"
+NEW_AUTH = "9E8D7C6B5A49382716A5B4C3D2E1F00918273645"
+
+
+def oauth_certificate(**overrides: str) -> dict[str, str]:
+    """The Auth certificate whose thumbprint the events name, valid from before they were logged."""
+    return auth_certificate(**{"Thumbprint": OAUTH, "NotBefore": "2/13/2016 8:00:00 AM",
+                               "NotAfter": "2/13/2021 8:00:00 AM", **overrides})
+
+
+def test_2004_in_the_copy_layout_with_another_auth_certificate_on_the_server(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(certificate()) + "\n" + format_list(oauth_certificate(Thumbprint=NEW_AUTH))}
+    [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "error")
+    assert f"Confirmed: none of the 2 certificate(s) read from EXMBX1 has the thumbprint {OAUTH}" in finding.message
+    assert f"(thumbprint {NEW_AUTH}) is a valid Auth certificate on EXMBX1" in finding.message
+    assert f"Set-AuthConfig -NewCertificateThumbprint {NEW_AUTH} -NewCertificateEffectiveDate (Get-Date)" in (
+        finding.remediation)
+    assert "New-ExchangeCertificate" not in finding.remediation
+    assert f"Get-ExchangeCertificate -Server 'EXMBX1' -Thumbprint {OAUTH}" in finding.remediation
+    assert [c.source.line for c in finding.evidence[:1]] == [1]
+
+
+def test_2004_from_get_winevent_when_the_certificate_has_no_private_key(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(oauth_certificate(HasPrivateKey="False"))}
+    [finding] = findings(estate(tmp_path, "oauth-2004-winevent-fl.txt", certificates=certs))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "error")
+    assert "2 times, from 2016-02-19 07:12:40 to 2016-02-19 08:12:41" in finding.message
+    assert "is on EXMBX1 without its private key" in finding.message
+    assert "$auth = New-ExchangeCertificate" in finding.remediation  # no other Auth certificate to make current
+
+
+def test_2004_when_the_certificate_expired(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(oauth_certificate())}
+    [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs), now=datetime(2021, 3, 1))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "error")
+    assert "expired 2021-02-13; tokens it signs are refused" in finding.message
+
+
+def test_2004_whose_certificate_is_present_with_its_key_is_a_warning(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(oauth_certificate())}
+    [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "warning")
+    assert "the event may predate its import" in finding.message
+
+
+def test_a_2004_description_pasted_alone_keeps_its_own_cause(tmp_path: Path) -> None:
+    found = findings(estate(tmp_path, "oauth-2004-description.txt"))
+    assert keys(found) == {(f"HT-EVT-007|certificate={OAUTH.casefold()}|name=2004", "warning")}
+    assert "the event's own cause stands" in found[0].message
+    assert "(id read from the wording)" in found[0].evidence[0].text
+    assert "-Server <ServerName>" in found[0].remediation
+
+
+def test_a_2004_from_another_source_is_not_the_oauth_certificate(tmp_path: Path) -> None:
+    text = (EVENTS / "oauth-2004-copy.txt").read_text(encoding="utf-8").replace("MSExchange OAuth", "MSExchangeRepl")
+    (tmp_path / "events.txt").write_text(text, encoding="utf-8")
+    assert keys(findings(tmp_path)) == {("HT-EVT-005|name=msexchangerepl:2004", "warning")}
+
+
+def test_an_auth_certificate_not_yet_valid_is_not_offered_as_the_current_one(tmp_path: Path) -> None:
+    certs = {"exmbx1": format_list(oauth_certificate(Thumbprint=NEW_AUTH, NotBefore="3/14/2016 8:00:00 AM"))}
+    [finding] = findings(estate(tmp_path, "oauth-2004-copy.txt", certificates=certs))
+    assert (finding.key, finding.severity.value) == (KEY_2004, "error")
+    assert NEW_AUTH not in finding.message and "$auth = New-ExchangeCertificate" in finding.remediation
+
+
+def test_event_5003_is_not_guessed(tmp_path: Path) -> None:
+    """No source could be confirmed for a hybrid or certificate meaning of 5003: it is quoted, not explained."""
+    text = (EVENTS / "oauth-2004-copy.txt").read_text(encoding="utf-8").replace("2004", "5003")
+    (tmp_path / "events.txt").write_text(text.replace("MSExchange OAuth", "MSExchangeFrontEndTransport"),
+                                         encoding="utf-8")
+    found = findings(tmp_path)
+    assert keys(found) == {("HT-EVT-005|name=msexchangefrontendtransport:5003", "warning")}
+    assert "is not in hybridtls's catalogue" in found[0].message

@@ -18,12 +18,13 @@ from hybridtls.errors import EvidenceError
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.interface import EvidenceFile
 from hybridtls.evidence.loader import load_evidence
-from hybridtls.evidence.pscommand import CommandSyntaxError, Value, ValueKind, parse_command
+from hybridtls.evidence.pscommand import CommandSyntaxError, Value, ValueKind, parse_command, resolve_parameter
 from hybridtls.evidence.registry import reader_for
 from hybridtls.model import (
     ConnectorDirection,
     DeliveryError,
     HybridConfiguration,
+    Notice,
     OnlineConnector,
     ReceiveConnector,
     SendConnector,
@@ -284,7 +285,8 @@ def test_explain_an_error_text_with_nested_responses() -> None:
     "(Set-SendConnector -A 'Set-SendConnector " * 50_000 + "'",  # commands inside a command
     "Set-SendConnector -A " + "'a'," * 200_000 + "'b'\n",  # a huge array
     "LastError : " + "x" * 2_000_000 + "\n",
-], ids=["prose naming it", "commands inside a command", "huge array", "huge error line"])
+    "".join(f"$v{i} = 'x'\nSet-SendConnector 'O' -TlsCert $v{i}\n" for i in range(10_000)),
+], ids=["prose naming it", "commands inside a command", "huge array", "huge error line", "many variables"])
 def test_huge_hostile_input_takes_bounded_time(text: str) -> None:
     import time
 
@@ -308,3 +310,123 @@ def test_a_script_saved_on_windows_reads_the_same(tmp_path: Path, encoding: str)
         (type(r), r.source.line, r.field_lines) for r in expected]  # type: ignore[attr-defined]
     assert [getattr(r, "tls_certificate_name", None) for r in records] == [
         getattr(r, "tls_certificate_name", None) for r in expected]
+
+
+# --- abbreviated parameter names, as PowerShell binds them --------------------------------------------------------
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("TlsCert", ("TlsCertificateName",)),
+    ("tlsdom", ("TlsDomain",)),  # case-insensitive
+    ("Fqdn", ("Fqdn",)),
+    ("Enabled", ("Enabled",)),  # the exact name binds although -EnabledX would start with it too
+    ("cf", ("Confirm",)),  # an alias, exactly
+    ("Tls", ("TlsAuthLevel", "TlsCertificateName", "TlsDomain")),  # ambiguous
+    ("Nope", ()),
+])
+def test_a_parameter_binds_by_its_unambiguous_prefix(written: str, expected: tuple[str, ...]) -> None:
+    names = ("TlsAuthLevel", "TlsCertificateName", "TlsDomain", "Fqdn", "Enabled", "EnabledX", "Confirm")
+    assert resolve_parameter(written, names, {"cf": "Confirm"}) == expected
+
+
+def read_text(tmp_path: Path, text: str, name: str = "change.ps1") -> list[object]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    file = EvidenceFile(str(path), path.read_bytes())
+    return [r for r in CommandLinesReader().read(file) if type(r).__name__ != "RawRecord"]
+
+
+def test_abbreviated_parameters_set_what_their_whole_names_set(tmp_path: Path) -> None:
+    [send, receive] = read_text(tmp_path, (
+        f'Set-SendConnector "To O365" -TlsCert "{NAME}" -fqdn mail.contoso.com -RequireTLS:$true -TlsDom '
+        "mail.protection.outlook.com -TlsAuth DomainValidation\n"
+        "Set-ReceiveConnector 'EXCAS1\\Default Frontend EXCAS1' -TlsCertificateN '" + NAME + "' -TlsDomainCap "
+        "'mail.protection.outlook.com:AcceptCloudServicesMail' -AuthM Tls, Integrated\n"))
+    assert isinstance(send, SendConnector) and send.name == "To O365"
+    assert (send.tls_certificate_name, send.fqdn, send.require_tls, send.tls_domain, send.tls_auth_level) == (
+        NAME, "mail.contoso.com", True, "mail.protection.outlook.com", "DomainValidation")
+    assert send.configured_by is not None and send.configured_by.parameters == (
+        "identity", "tlscertificatename", "fqdn", "requiretls", "tlsdomain", "tlsauthlevel")
+    assert isinstance(receive, ReceiveConnector) and receive.tls_certificate_name == NAME and receive.accepts_cloud_mail
+    assert receive.auth_mechanism == ("Tls", "Integrated")
+
+
+def test_a_splatted_hashtable_binds_prefixes_too(tmp_path: Path) -> None:
+    [send] = read_text(tmp_path, f"$p = @{{ TlsCert = '{NAME}'; CloudServicesMail = $true }}\n"
+                                 "Set-SendConnector 'Outbound to Office 365' @p\n")
+    assert isinstance(send, SendConnector) and send.tls_certificate_name == NAME and send.cloud_services_mail_enabled
+
+
+@pytest.mark.parametrize(("line", "candidates"), [
+    (f"Set-SendConnector 'Outbound to Office 365' -Tls '{NAME}'", "-TlsAuthLevel, -TlsCertificateName, -TlsDomain"),
+    ("Set-ReceiveConnector 'EXCAS1\\Default Frontend EXCAS1' -Enable:$true", "-EnableAuthGSSAPI, -Enabled"),
+    ("New-InboundConnector -Name 'Inbound from Contoso' -Re $true", "-RequireTls, -RestrictDomainsToCertificate, "
+                                                                    "-RestrictDomainsToIPAddresses"),
+    ("Set-HybridConfiguration -Se 'EXMBX1'", "-SecureMailCertificateThumbprint, -SendingTransportServers, "
+                                             "-ServiceInstance"),
+])
+def test_an_ambiguous_prefix_is_not_understood_and_names_its_line(tmp_path: Path, line: str, candidates: str) -> None:
+    records = read_text(tmp_path, f"# the change\n\n{line}\n")
+    [notice] = records  # PowerShell refuses the whole command: nothing it sets is read
+    assert isinstance(notice, Notice) and notice.source.line == 3
+    assert f"is ambiguous (it could be {candidates}): not understood" in notice.message
+
+
+# --- a variable the script assigns a quoted string once, before the command ---------------------------------------
+
+R11 = "<I>CN=R11, O=Let's Encrypt, C=US<S>CN=mail.contoso.com"
+
+
+def test_a_variable_assigned_a_literal_once_before_is_read(tmp_path: Path) -> None:
+    records = read_text(tmp_path, f"$name = '{R11.replace(chr(39), chr(39) * 2)}'\n\n"
+                                  "Set-SendConnector 'Outbound to Office 365' -TlsCertificateName $name\n")
+    send, notice = records
+    assert isinstance(send, SendConnector) and send.tls_certificate_name == R11
+    assert send.configured_by is not None and send.configured_by.sets("tlscertificatename")
+    assert isinstance(notice, Notice) and notice.source.line == 3
+    assert notice.message == ("Set-SendConnector sets -TlsCertificateName from $name, read as the string assigned to it "
+                              "on line 1")
+
+
+@pytest.mark.parametrize("script", [
+    "PS C:\\> $n = \"{name}\"\nPS C:\\> Set-SendConnector 'Outbound to Office 365' -TlsCert $N\n",  # after prompts
+    "$n = '{name}'; Set-SendConnector 'Outbound to Office 365' -TlsCertificateName ${{n}}\n",
+], ids=["prompts, another case", "one line, braces"])
+def test_the_same_variable_in_other_spellings(tmp_path: Path, script: str) -> None:
+    send = read_text(tmp_path, script.format(name=NAME))[0]
+    assert isinstance(send, SendConnector) and send.tls_certificate_name == NAME
+
+
+@pytest.mark.parametrize("script", [
+    "$n = '{name}'\n$n = 'other'\nSet-SendConnector 'O' -TlsCertificateName $n\n",  # assigned twice
+    "Set-SendConnector 'O' -TlsCertificateName $n\n$n = '{name}'\n",  # assigned after its use
+    "$n = '{name}'\n$n += 'x'\nSet-SendConnector 'O' -TlsCertificateName $n\n",
+    "$n = \"<I>$($c.Issuer)<S>$($c.Subject)\"\nSet-SendConnector 'O' -TlsCertificateName $n\n",  # an expression
+    "$n = Get-Content name.txt\nSet-SendConnector 'O' -TlsCertificateName $n\n",  # a command
+    "$n = '{name}' + 'x'\nSet-SendConnector 'O' -TlsCertificateName $n\n",
+    "foreach ($n in '{name}', 'b') {{ Set-SendConnector 'O' -TlsCertificateName $n }}\n",
+    "$n = '{name}'\nGet-Item x -OutVariable n\nSet-SendConnector 'O' -TlsCertificateName $n\n",
+    "$n = '{name}'\nSet-Variable -Name n -Value 'x'\nSet-SendConnector 'O' -TlsCertificateName $n\n",
+    "param([string]$n = '{name}')\nSet-SendConnector 'O' -TlsCertificateName $n\n",  # the caller may give another
+    "$script:n = '{name}'\nSet-SendConnector 'O' -TlsCertificateName $script:n\n",
+    "if ($x) {{ Write-Host $n = '{name}' }}\nSet-SendConnector 'O' -TlsCertificateName $n\n",  # not a statement
+], ids=["twice", "after", "appended", "expression", "command", "operator", "loop", "OutVariable", "Set-Variable",
+        "param", "scope", "not a statement"])
+def test_a_variable_not_plainly_assigned_once_stays_unknown(tmp_path: Path, script: str) -> None:
+    send = next(r for r in read_text(tmp_path, script.format(name=NAME)) if isinstance(r, SendConnector))
+    assert send.tls_certificate_name is None
+    assert send.configured_by is not None and "tlscertificatename" in send.configured_by.unknown
+
+
+def test_a_substituted_name_is_checked_and_an_unknown_one_still_warned(tmp_path: Path) -> None:
+    from conftest import certificate, format_list, judge
+
+    (tmp_path / "Get-ExchangeCertificate.txt").write_text(format_list(certificate()), encoding="utf-8")
+    (tmp_path / "change.ps1").write_text(
+        f"$name = '{R11.replace(chr(39), chr(39) * 2)}'\n"
+        "Set-SendConnector 'Outbound to Office 365' -TlsCert $name\n"
+        "$other = 'a'\n$other = 'b'\nSet-ReceiveConnector 'EXCAS1\\Default Frontend EXCAS1' -TlsCert $other\n",
+        encoding="utf-8")
+    _, findings = judge(tmp_path)
+    assert {(f.check_id, f.subject) for f in findings if f.check_id.startswith("HT-CMD")} == {
+        ("HT-CMD-003", "send connector 'Outbound to Office 365'"),
+        ("HT-CMD-002", "receive connector 'EXCAS1\\Default Frontend EXCAS1'")}

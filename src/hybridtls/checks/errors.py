@@ -10,6 +10,7 @@ from datetime import datetime
 
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.events import certificate_authentication_failures
 from hybridtls.checks.needs import DELIVERY_ERRORS as ERROR_TEXTS
 from hybridtls.checks.selection import certificates_on, named_by, parse_name
 from hybridtls.model import (
@@ -113,6 +114,17 @@ def _tls_versions(evidence: EvidenceSet, now: datetime) -> list[str]:
     return [f"confirmed: {p.label} does not accept TLS 1.2" for p in evidence.probes if p.accepted("TLSv1.2") is False]
 
 
+def _exchange_auth(evidence: EvidenceSet, now: datetime) -> list[str]:
+    notes = [f"confirmed: {note}" for note in certificate_authentication_failures(evidence)]
+    for service in evidence.transport_services:
+        wanted = (service.internal_transport_certificate_thumbprint or "").casefold()
+        certs = certificates_on(evidence, service.server)
+        if wanted and certs and not any((c.thumbprint or "").casefold() == wanted for c in certs):
+            notes.append(f"confirmed: the internal transport certificate of {service.server} is not among its "
+                         "certificates")
+    return notes
+
+
 def _network(evidence: EvidenceSet, now: datetime) -> list[str]:
     return [f"confirmed: {p.label}: {p.detail}" for p in evidence.probes if not p.outcome.connected]
 
@@ -173,9 +185,19 @@ SIGNATURES = (
     _sig(r"NoCredentials", "the sending server has no usable certificate",
          "the certificate or its private key is missing on one of the source servers",
          "Import-ExchangeCertificate (PFX with the private key) on that server, then enable SMTP", _no_credentials),
-    _sig(r"IllegalMessage|TLS negotiation failed with error (SocketError|ConnectionAborted)",
-         "the TLS handshake failed", "no common TLS version or cipher (TLS 1.2 disabled, old Exchange CU)",
+    _sig(r"IllegalMessage|TLS negotiation failed with error (SocketError|ConnectionAborted|InvalidToken)",
+         "the TLS handshake failed", "no common TLS version or cipher (TLS 1.2 disabled, old Exchange CU), or a "
+         "device between the servers answering the handshake itself (InvalidToken: a reply Schannel cannot read)",
          "Enable TLS 1.2 for Schannel and .NET; check with HealthChecker", _tls_versions),
+    _sig(r"454 4\.7\.0 Temporary authentication failure",
+         "the next Exchange server refused this server's authentication",
+         "the server the mail goes through on its way (a front end with FrontendProxyEnabled, another Mailbox "
+         "server, an Edge) could not authenticate this one with ExchangeAuth (Kerberos) or TLS with the internal "
+         "transport certificate: clock skew, a missing SPN, Active Directory replication, Kerberos ports blocked, "
+         "or a TLS-inspecting device between them; that server logs event 1035",
+         "On the next hop read event 1035 (Get-WinEvent -FilterHashtable @{LogName='Application'; Id=1035}); "
+         "compare the clocks (w32tm /stripchart /computer:<NextHop> /samples:3); Get-TransportService | "
+         "Format-List Name, InternalTransportCertificateThumbprint", _exchange_auth),
     _sig(r"4\.4\.316|10061|Connection refused", "the connection was refused",
          "TCP 25 is not open to Microsoft 365 or the service is down", "Open TCP 25 from the Microsoft 365 ranges",
          _network),
@@ -193,6 +215,14 @@ SIGNATURES = (
          "a front end could not pass the mail on, and the reply it got is not one hybridtls knows",
          "the response quoted inside (after 'responded with' or 'failed on Frontend with') is the real error",
          "Read the quoted response; hybridtls explain \"<that response>\"", wrapper=True),
+    _sig(r"4\.4\.317 [^\[]*\[Message=[^\]]*\b(?:SSL|TLS)\b",
+         "Exchange Online could not complete TLS with the on-premises server",
+         "the handshake with the smart host failed: no common TLS version or cipher, a certificate the server cannot "
+         "use (no private key, not enabled for SMTP), or a device in front of Exchange answering TLS itself",
+         "hybridtls probe <smart host> --expect-name <TlsDomain>", wrapper=True),
+    _sig(r"4\.4\.317", "Exchange Online could not connect to the on-premises server",
+         "the part after Message= says why (a certificate, STARTTLS or network reply)",
+         "Read the Message= part; hybridtls explain \"<that text>\"", wrapper=True),
     _sig(r"STOREDRV\.Deliver.*thread limit exceeded", "mailbox delivery was throttled (a transient limit)",
          "many messages for one mailbox at once; Exchange retries, and this is no TLS or certificate matter",
          "Nothing to fix for hybrid TLS; the queue drains by itself", benign=True),
@@ -201,10 +231,14 @@ SIGNATURES = (
 
 def signatures_for(text: str) -> tuple[Signature, ...]:
     """The catalogue entries an error text matches: every specific one (the nested responses of ``450 4.4.101
-    ... '451 4.4.0 ... 451 5.7.3 ...'`` included); a wrapper only when nothing inside it is known."""
-    found = tuple(s for s in SIGNATURES if s.pattern.search(text))
-    specific = tuple(s for s in found if not s.wrapper)
-    return specific or found
+    ... '451 4.4.0 ... 451 5.7.3 ...'`` included); when none, the innermost wrapper (the one matched furthest
+    into the text; at one place, the first in the catalogue)."""
+    found = [(match.start(), s) for s in SIGNATURES if (match := s.pattern.search(text))]
+    specific = tuple(s for _, s in found if not s.wrapper)
+    if specific or not found:
+        return specific
+    innermost = max(start for start, _ in found)
+    return (next(s for start, s in found if start == innermost),)
 
 
 
@@ -251,10 +285,11 @@ DELIVERY_ERRORS = Check(
                 "out each cause"),
     explanation=("The text of a queue's LastError, a message trace Defer event or an NDR's diagnostic information "
                  "names the failing step (4.4.317 with SubjectMismatch, 451 5.7.3 STARTTLS is required, 454 4.7.5, "
-                 "550 5.7.64, UnknownCredentials, NoCredentials...), often nested inside an outer response (450 "
-                 "4.4.101 ... with '451 4.4.0 ... responded with: \"451 5.7.3 ...\"'). Each is mapped to its usual "
-                 "cause and checked against the rest of the evidence; an error not in the catalogue is a warning "
-                 "that quotes it."),
+                 "550 5.7.64, 454 4.7.0 Temporary authentication failure, UnknownCredentials, NoCredentials, "
+                 "InvalidToken...), often nested inside an outer response (450 4.4.101 ... with '451 4.4.0 ... "
+                 "responded with: \"451 5.7.3 ...\"'): the innermost known response is the error. Each is mapped "
+                 "to its usual cause and checked against the rest of the evidence; an outer response alone (4.4.101, "
+                 "4.4.317) says what it wraps; an error not in the catalogue is a warning that quotes it."),
     remediation="Fix the cause named; the error clears on the next retry.",
     references=(refs.MAIL_FLOW_INTELLIGENCE, refs.HYBRID_TLS_BLOG),
     run=_errors,

@@ -56,6 +56,11 @@ _AUTH_FAILED = re.compile(
     r"authentication mechanism is (?P<mechanism>\w+)\. The source IP address of the client who tried to authenticate "
     r"to Microsoft Exchange is \[(?P<ip>[^\]]{1,64})\]", re.I)
 
+_OAUTH_MISSING = re.compile(r"Unable to find the certificate with thumbprint (?P<thumbprint>[0-9A-Fa-f]{40}) in the "
+                            r"current computer", re.I)
+_OAUTH_SOURCE = "msexchange oauth"
+_AUTH_SUBJECT = "cn=microsoft exchange server auth certificate"
+
 _EXPIRY_IDS = {12016: Severity.ERROR, 12018: Severity.WARNING, 12017: Severity.WARNING}
 _INTERNAL_IDS = {
     12012: (Severity.ERROR, "the internal transport certificate could not be read from Active Directory"),
@@ -93,6 +98,8 @@ def _kind(event: WindowsEvent) -> str | None:
         return "internal"
     if event.event_id == 1035:
         return "authentication"
+    if event.event_id == 2004 and (event.provider or _OAUTH_SOURCE).casefold() == _OAUTH_SOURCE:
+        return "oauth"  # the id is MSExchange OAuth's: another source's 2004 means something else
     return None
 
 
@@ -487,6 +494,17 @@ def _authentication(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
             about=FindingSubject(server=server, connector=connector, name=f"{error}:{mechanism}"))
 
 
+def certificate_authentication_failures(evidence: EvidenceSet) -> list[str]:
+    """Event 1035s where another Exchange server (ExchangeAuth, TLS) failed to authenticate: what each says."""
+    found = []
+    for event in evidence.events:
+        match = _AUTH_FAILED.search(event.description) if _kind(event) == "authentication" else None
+        if match and match["mechanism"].casefold() in _CERTIFICATE_MECHANISMS:
+            found.append(f"event 1035 on {event.computer or '?'}: {match['mechanism']} from {match['ip']} failed with "
+                         f"{match['error']} on {match['connector']}")
+    return found
+
+
 AUTHENTICATION = Check(
     id="HT-EVT-004",
     title="Inbound authentication failed on a receive connector (event 1035)",
@@ -501,6 +519,118 @@ AUTHENTICATION = Check(
                 "password logons: block the addresses or restrict the connector's RemoteIPRanges.",
     references=(refs.HYBRID_TLS_BLOG,),
     run=_authentication,
+)
+
+
+# ---------------------------------------------------------------- HT-EVT-007: the OAuth (Auth) certificate
+
+
+def _oauth_thumbprint(event: WindowsEvent) -> str | None:
+    """The thumbprint the event names: from the English wording, else the parameter that is one (a translation)."""
+    match = _OAUTH_MISSING.search(event.description)
+    if match:
+        return match["thumbprint"].upper()
+    found = [s for s in event.insertion_strings if _THUMBPRINT.fullmatch(s)]
+    found = found or [m["thumbprint"] for m in _THUMBPRINT.finditer(event.description)]
+    return found[0].upper() if found else None
+
+
+def _is_auth_certificate(cert: ExchangeCertificate) -> bool:
+    return " ".join((cert.subject or "").split()).casefold() == _AUTH_SUBJECT
+
+
+def _oauth_cause(certs: list[ExchangeCertificate], named: ExchangeCertificate | None, server: str | None,
+                 thumbprint: str | None, now: datetime) -> tuple[Severity, str]:
+    """What the certificates read say of the thumbprint: (severity, the sentence)."""
+    where = server or "the servers"
+    if named is not None and named.has_private_key is False:
+        return Severity.ERROR, f"Confirmed: {named.display_name} is on {where} without its private key."
+    if named is not None and named.not_after is not None and named.not_after < now:
+        return Severity.ERROR, (f"Confirmed: {named.display_name} on {where} expired {named.not_after:%Y-%m-%d}; "
+                                "tokens it signs are refused.")
+    if named is not None:
+        return Severity.WARNING, (f"{named.display_name} is on {where} with its private key in the evidence: the event "
+                                  "may predate its import, or the certificate was published less than an hour before.")
+    if thumbprint and certs:
+        return Severity.ERROR, (f"Confirmed: none of the {len(certs)} certificate(s) read from {where} has the "
+                                f"thumbprint {thumbprint}.")
+    return Severity.WARNING, (f"There is no Get-ExchangeCertificate output from {where} to confirm it: the event's own "
+                              "cause stands.")
+
+
+def _oauth(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    hits = [e for e in evidence.events if _kind(e) == "oauth"]
+    for group in _groups(hits, lambda e: ((_server(e) or "").casefold(), _oauth_thumbprint(e) or "")).values():
+        first = group[0]
+        server, thumbprint = _server(first), _oauth_thumbprint(first)
+        certs = certificates_on(evidence, server) if server else list(evidence.certificates)
+        named = next((c for c in certs if thumbprint and (c.thumbprint or "").upper() == thumbprint), None)
+        severity, cause = _oauth_cause(certs, named, server, thumbprint, ctx.now)
+        cited = [_citation(e) for e in group[:5]]
+        if named is not None:
+            cited.append(cite(named, "thumbprint", "Thumbprint", named.thumbprint or "?"))
+        others = [c for c in certs if _is_auth_certificate(c) and c is not named and c.has_private_key is not False
+                  and (c.not_after is None or c.not_after > ctx.now)
+                  and (c.not_before is None or c.not_before <= ctx.now)]
+        message = (f"{first.label} says Exchange cannot sign OAuth tokens: the certificate AuthConfig names "
+                   f"({thumbprint or 'thumbprint not read'}) is not in the personal store of {server or 'the server'}, "
+                   f"or has no private key ({_times(group)}). {cause} Hybrid free/busy, MailTips, mailbox moves and "
+                   "cloud archives use these tokens with Exchange Online; mail flow does not.")
+        if others:
+            message += (f" {others[0].display_name} (thumbprint {others[0].thumbprint}) is a valid Auth certificate on "
+                        f"{server or 'the server'}: AuthConfig still names another one.")
+            cited.append(cite(others[0], "subject", "Subject", others[0].subject or "?"))
+        yield OAUTH.finding(
+            subject=f"{server or '?'}: OAuth certificate {thumbprint or '?'}", server=server, severity=severity,
+            message=message, evidence=cited, remediation=_oauth_fix(server, thumbprint, others[0] if others else None),
+            about=FindingSubject(server=server, certificate=thumbprint, name="2004"))
+
+
+def _oauth_fix(server: str | None, thumbprint: str | None, replacement: ExchangeCertificate | None) -> str:
+    script = Script("# What AuthConfig names, and whether that certificate is on the server with its key:")
+    where = script.value(server, "<ServerName>", "server name")
+    script.add("Get-AuthConfig | Format-List CurrentCertificateThumbprint, PreviousCertificateThumbprint, "
+               "NextCertificateThumbprint, NextCertificateEffectiveDate",
+               f"Get-ExchangeCertificate -Server {where} -Thumbprint {script.thumbprint(thumbprint)} | "
+               "Format-List Thumbprint, Subject, HasPrivateKey, NotAfter")
+    if replacement is not None:
+        script.comment("Make the Auth certificate already on the server the current one:")
+        new = script.thumbprint(replacement.thumbprint)
+    else:
+        script.comment("No other Auth certificate in the evidence: create one (answer No if asked to replace the "
+                       "default SMTP certificate), then make it the current one:")
+        script.add("$auth = New-ExchangeCertificate -KeySize 2048 -PrivateKeyExportable $true -SubjectName "
+                   "'cn=Microsoft Exchange Server Auth Certificate' -FriendlyName 'Microsoft Exchange Server Auth "
+                   "Certificate' -DomainName @()")
+        new = "$auth.Thumbprint"
+    script.add(f"Set-AuthConfig -NewCertificateThumbprint {new} -NewCertificateEffectiveDate (Get-Date)",
+               "Set-AuthConfig -PublishCertificate",
+               "Set-AuthConfig -ClearPreviousCertificate")
+    script.comment("On each server: restart the Service Host and the OWA/ECP pools; then re-run the Hybrid "
+                   "Configuration Wizard so Exchange Online trusts the new certificate.")
+    script.add("Restart-Service MSExchangeServiceHost",
+               "Restart-WebAppPool MSExchangeOWAAppPool",
+               "Restart-WebAppPool MSExchangeECPAppPool")
+    return str(script)
+
+
+OAUTH = Check(
+    id="HT-EVT-007",
+    title="The OAuth (Auth) certificate Exchange signs tokens with is missing or keyless (MSExchange OAuth 2004)",
+    severity=Severity.ERROR,
+    needs=needs(EVENTS, also="Get-ExchangeCertificate from the event's server, to confirm the thumbprint"),
+    explanation=(
+        "Event 2004 from MSExchange OAuth says the certificate with the thumbprint AuthConfig names "
+        "(CurrentCertificateThumbprint) is not in the server's personal store, or its private key is missing, so "
+        "Exchange cannot sign the tokens it sends. In a hybrid, free/busy, MailTips, mailbox moves and cloud "
+        "archives with Exchange Online use those tokens (mail flow does not). The thumbprint is looked up among the "
+        "certificates read from that server: absent, keyless or expired is confirmed (an error); present with its key "
+        "is a warning (the event may predate the import); another valid Auth certificate on the server is named as "
+        "the one to make current."),
+    remediation="Make a valid Auth certificate current with Set-AuthConfig (creating one if needed), publish it, and "
+                "re-run the Hybrid Configuration Wizard.",
+    references=(refs.OAUTH_CERTIFICATE_EXPIRED, refs.SET_AUTH_CONFIG),
+    run=_oauth,
 )
 
 
@@ -626,6 +756,6 @@ UNKNOWN = Check(
 
 
 FAMILY = Family(name="events", commands=frozenset({Command.CHECK}),
-                checks=(NO_CERTIFICATE, EXPIRY, INTERNAL, AUTHENTICATION, SCHANNEL, UNKNOWN))
+                checks=(NO_CERTIFICATE, EXPIRY, INTERNAL, AUTHENTICATION, OAUTH, SCHANNEL, UNKNOWN))
 CHECKS = FAMILY.checks
 

@@ -6,6 +6,10 @@ Command lines that configure the hybrid mail flow (``New-``/``Set-SendConnector`
 Configuration Wizard log, after a ``PS C:\\>`` or ``[PS] C:\\>`` prompt. Each is read with PowerShell's quoting
 rules (:mod:`pscommand`) into the connector or hybrid configuration record the cmdlet output gives, marked
 ``configured_by``: what the command sets, and which values come from a variable the line does not show.
+Parameter names bind as PowerShell binds them, by any unambiguous prefix (``-TlsCert``) against the cmdlet's
+parameter list (``PARAMETERS``); a command with an ambiguous one (``-Tls``) is refused by PowerShell, so it is
+not read, and a notice names its line. A variable the script assigns a quoted string once, before the command
+(``$name = '<I>...<S>...'``), stands for that string, with a notice; any other variable stays unknown.
 
 Error text where mail is stuck, pasted bare: a ``LastError :`` or Queue Viewer "Last Error" line, the
 "Diagnostic information for administrators" section of a non-delivery report, a line that starts with an SMTP
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import iter_console_text
@@ -28,9 +33,12 @@ from hybridtls.evidence.pscommand import (
     Command,
     CommandSyntaxError,
     Value,
+    ValueKind,
     hashtable_body,
     parse_command,
     parse_hashtable,
+    quoted_assignment,
+    resolve_parameter,
 )
 from hybridtls.evidence.raw import RawRecord, canonical_key
 from hybridtls.model import (
@@ -38,6 +46,7 @@ from hybridtls.model import (
     ConnectorDirection,
     DeliveryError,
     HybridConfiguration,
+    Notice,
     OnlineConnector,
     ReceiveConnector,
     SendConnector,
@@ -60,6 +69,7 @@ _INLINE_ERROR = re.compile(r"\berror\s*[:=]\s*(?P<text>[\"'\u2018\u2019\u201c\u2
                            re.I)
 _REPLY = re.compile(r"^\s*(?:>\s*)*[\"'\u2018\u2019\u201c\u201d]?(?P<text>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b.*\S)\s*$")
 _QUOTES = "\"'\u2018\u2019\u201a\u201b\u201c\u201d\u201e"
+_QUOTE = "[" + _QUOTES + "]"
 _MARKERS = re.compile(_CMDLET.pattern + "|" + _NDR.pattern + r"|last\s?error\s*[:=]|^\s*(?:>\s*)*[\"'\u201c]?[245]\d\d[ -]"
                       r"[245]\.\d{1,3}\.\d{1,3}\b", re.I | re.M)
 MAX_COMMAND = 64 * 1024  # characters one command may span (continuations included)
@@ -114,26 +124,107 @@ _ONLINE = {"enabled": ("enabled", _bool), "connectortype": ("connector_type", _s
            "restrictdomainstocertificate": ("restrict_domains_to_certificate", _bool)}
 
 
+# The parameters of each cmdlet (Microsoft's cmdlet reference, Exchange Server SE and Exchange Online), so that a
+# prefix binds as PowerShell binds it: -TlsCert is -TlsCertificateName, -Tls is ambiguous. Common parameters too.
+_COMMON_PARAMETERS = ("Confirm", "WhatIf", "Debug", "ErrorAction", "ErrorVariable", "InformationAction",
+                      "InformationVariable", "OutBuffer", "OutVariable", "PipelineVariable", "ProgressAction",
+                      "Verbose", "WarningAction", "WarningVariable")
+_ALIASES = {"cf": "Confirm", "wi": "WhatIf", "db": "Debug", "ea": "ErrorAction", "ev": "ErrorVariable",
+            "infa": "InformationAction", "iv": "InformationVariable", "ob": "OutBuffer", "ov": "OutVariable",
+            "pv": "PipelineVariable", "proga": "ProgressAction", "vb": "Verbose", "wa": "WarningAction",
+            "wv": "WarningVariable"}
+_SEND = ("AddressSpaces", "AuthenticationCredential", "CloudServicesMailEnabled", "Comment", "ConnectionInactivityTimeOut",
+         "ConnectorType", "DNSRoutingEnabled", "DomainController", "DomainSecureEnabled", "Enabled", "ErrorPolicies",
+         "Force", "ForceHELO", "Fqdn", "FrontendProxyEnabled", "IgnoreSTARTTLS", "IsCoexistenceConnector",
+         "IsScopedConnector", "LinkedReceiveConnector", "MaxMessageSize", "Name", "Port", "ProtocolLoggingLevel",
+         "RequireOorg", "RequireTLS", "SmartHostAuthMechanism", "SmartHosts", "SmtpMaxMessagesPerConnection",
+         "SourceIPAddress", "SourceTransportServers", "TlsAuthLevel", "TlsCertificateName", "TlsDomain",
+         "UseExternalDNSServersEnabled")
+_RECEIVE = ("AdvertiseClientSettings", "AuthMechanism", "AuthTarpitInterval", "Banner", "BareLinefeedRejectionEnabled",
+            "BinaryMimeEnabled", "Bindings", "ChunkingEnabled", "Comment", "ConnectionInactivityTimeout",
+            "ConnectionTimeout", "DefaultDomain", "DeliveryStatusNotificationEnabled", "DomainController",
+            "DomainSecureEnabled", "EightBitMimeEnabled", "EnableAuthGSSAPI", "Enabled", "EnhancedStatusCodesEnabled",
+            "ExtendedProtectionPolicy", "Fqdn", "LongAddressesEnabled", "MaxAcknowledgementDelay", "MaxHeaderSize",
+            "MaxHopCount", "MaxInboundConnection", "MaxInboundConnectionPerSource",
+            "MaxInboundConnectionPercentagePerSource", "MaxLocalHopCount", "MaxLogonFailures", "MaxMessageSize",
+            "MaxProtocolErrors", "MaxRecipientsPerMessage", "MessageRateLimit", "MessageRateSource", "Name",
+            "OrarEnabled", "PermissionGroups", "PipeliningEnabled", "ProtocolLoggingLevel",
+            "RejectReservedSecondLevelRecipientDomains", "RejectReservedTopLevelRecipientDomains",
+            "RejectSingleLabelRecipientDomains", "RemoteIPRanges", "RequireEHLODomain", "RequireTLS",
+            "ServiceDiscoveryFqdn", "SizeEnabled", "SmtpUtf8Enabled", "SuppressXAnonymousTls", "TarpitInterval",
+            "TlsCertificateName", "TlsDomainCapabilities", "TransportRole")
+_OUTBOUND = ("AllAcceptedDomains", "CloudServicesMailEnabled", "Comment", "ConnectorSource", "ConnectorType", "Enabled",
+             "IsTransportRuleScoped", "MtaStsMode", "Name", "RecipientDomains", "RouteAllMessagesViaOnPremises",
+             "SenderRewritingEnabled", "SmartHosts", "SmtpDaneMode", "TestMode", "TlsDomain", "TlsSettings",
+             "UseMXRecord")
+_INBOUND = ("AssociatedAcceptedDomains", "CloudServicesMailEnabled", "Comment", "ConnectorSource", "ConnectorType",
+            "EFSkipIPs", "EFSkipLastIP", "EFSkipMailGateway", "EFTestMode", "EFUsers", "Enabled", "Name", "RequireTls",
+            "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses", "ScanAndDropRecipients", "SenderDomains",
+            "SenderIPAddresses", "TlsSenderCertificateName", "TreatMessagesAsInternal", "TrustedOrganizations")
+PARAMETERS: Mapping[str, tuple[str, ...]] = {
+    "new-sendconnector": (*_SEND, "Custom", "Internal", "Internet", "Partner", "Usage", "Region"),
+    "set-sendconnector": (*_SEND, "Identity"),
+    "new-receiveconnector": (*_RECEIVE, "Client", "Custom", "Internal", "Internet", "Partner", "Server", "Usage"),
+    "set-receiveconnector": (*_RECEIVE, "Identity"),
+    "new-outboundconnector": (*_OUTBOUND, "LinkForModifiedConnector"),
+    "set-outboundconnector": (*_OUTBOUND, "Identity", "IsValidated", "LastValidationTimestamp", "ValidationRecipients"),
+    "new-inboundconnector": (*_INBOUND, "ClientHostNames"),
+    "set-inboundconnector": (*_INBOUND, "Identity"),
+    "set-hybridconfiguration": ("ClientAccessServers", "DomainController", "Domains", "EdgeTransportServers",
+                                "ExternalIPAddresses", "Features", "Name", "OnPremisesSmartHost",
+                                "ReceivingTransportServers", "SecureMailCertificateThumbprint",
+                                "SendingTransportServers", "ServiceInstance", "TlsCertificateName",
+                                "TransportServers"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Setting:
     value: Value | None  # None: a switch given alone
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """What a command's parameters bind to: the settings, and what PowerShell would refuse (ambiguous names)."""
+
+    settings: dict[str, _Setting]
+    refused: list[tuple[str, int, tuple[str, ...]]]  # (name as written, line, the parameters it could be)
+
+
+@lru_cache(maxsize=4096)
+def _bind(command: str, written: str) -> tuple[str, ...]:
+    """The canonical key(s) a parameter name as written binds to on the cmdlet: one, or the candidates."""
+    known = PARAMETERS.get(command.casefold())
+    if known is None:
+        return (canonical_key(written),)
+    found = resolve_parameter(written, (*known, *_COMMON_PARAMETERS), _ALIASES)
+    return tuple(canonical_key(name) for name in found) if found else (canonical_key(written),)
+
+
 def _settings(command: Command, splats: Mapping[str, tuple[Mapping[str, Value], int]], first_line: int,
-              line_of: Callable[[int], int]) -> dict[str, _Setting]:
-    """Canonical parameter name -> what the command gives it, splatted hashtables first, as PowerShell binds."""
-    settings: dict[str, _Setting] = {}
+              line_of: Callable[[int], int]) -> _Bound:
+    """Canonical parameter name -> what the command gives it, splatted hashtables first, as PowerShell binds
+    (a prefix of one parameter's name is that parameter)."""
+    bound = _Bound(settings={}, refused=[])
+
+    def put(written: str, setting: _Setting) -> None:
+        keys = _bind(command.name, written)
+        if len(keys) > 1:
+            bound.refused.append((written, setting.line, keys))
+        else:
+            bound.settings[keys[0]] = setting
+
     for name in command.splats:
         entries, line = splats.get(name.casefold(), ({}, first_line))
         for key, value in entries.items():
-            settings[canonical_key(key)] = _Setting(value, line)
+            put(key, _Setting(value, line))
     if command.positional:
-        settings.setdefault("identity" if command.name.casefold().startswith("set") else "name",
-                            _Setting(command.positional[0], first_line))
+        bound.settings.setdefault("identity" if command.name.casefold().startswith("set") else "name",
+                                  _Setting(command.positional[0], first_line))
     for parameter in command.parameters:
-        settings[canonical_key(parameter.name)] = _Setting(parameter.value, line_of(parameter.offset))
-    return settings
+        put(parameter.name, _Setting(parameter.value, line_of(parameter.offset)))
+    return bound
 
 
 def _identity(settings: Mapping[str, _Setting], *keys: str) -> str:
@@ -252,12 +343,80 @@ def _offset_lines(span: str, first_line: int) -> Callable[[int], int]:
     return line
 
 
+_VARIABLE = r"\$(?:(?P<{0}>\w{{1,256}})|\{{(?P<{0}_braced>[^}}\n]{{1,256}})\}})(?![\w:{{])"
+# Every place a script writes a variable: assigned (or one of several at once), incremented, a loop's, passed by
+# reference, declared with a type (a param block), or named by a common parameter that sets it.
+_WRITES = re.compile("|".join((
+    _VARIABLE.format("assigned") + r"\s*(?:[-+*/%]?=(?!=)|\+\+|--|,)",
+    r"(?:\+\+|--|foreach\s*\(|\[ref\]|\])\s*" + _VARIABLE.format("other"),
+    r"-(?:(?:Out|Error|Warning|Information|Pipeline)Variable|ov|ev|wv|iv|pv)[\s:]+" + _QUOTE + r"?(?P<named>\w+)",
+)), re.I)
+_VARIABLE_CMDLETS = re.compile(r"\b(?:Set|New|Clear|Remove)-Variable\b", re.I)
+
+
+class _Variables:
+    """Variables the script gives a quoted string once, before the command that uses them: ``$name = '...'``.
+
+    A variable written anywhere else in the text (assigned twice, ``+=``, a loop, a typed parameter, an
+    ``-OutVariable``) or given anything but a quoted string is not known, nor is any when the script uses
+    ``Set-Variable`` and its kin: the command's value stays the variable's. One pass over the text finds them all.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._sites: dict[str, list[int]] | None = None
+
+    def value(self, written: str, before: int) -> tuple[str, int] | None:
+        """The string and the offset of its assignment, for ``$name`` used at offset ``before``."""
+        name = written[1:]
+        name = name[1:-1] if name.startswith("{") and name.endswith("}") else name
+        if not name or ":" in name or len(name) > 256:
+            return None
+        sites = self._written().get(name.casefold(), [])
+        if len(sites) != 1 or sites[0] >= before:
+            return None
+        start = sites[0]
+        line_start = self.text.rfind("\n", 0, start) + 1
+        if (self.text[line_start:start].strip() or ";").endswith((";", ">")) is False:
+            return None  # not a statement of its own (after a prompt "PS C:\\>" it is)
+        assigned = quoted_assignment(self.text, start)
+        return (assigned[1], start) if assigned is not None else None
+
+    def _written(self) -> dict[str, list[int]]:
+        if self._sites is None:
+            self._sites = {}
+            if not _VARIABLE_CMDLETS.search(self.text):
+                for match in _WRITES.finditer(self.text):
+                    name = next(group for group in match.groups() if group)
+                    offset = match.start() if match["assigned"] or match["assigned_braced"] else -1
+                    self._sites.setdefault(name.casefold(), []).append(offset)
+        return self._sites
+
+
+def _known_from_variables(settings: dict[str, _Setting], variables: _Variables, used_at: int) -> list[tuple[str, str, int]]:
+    """Replace each value that is a variable the script assigned a quoted string once before: (parameter,
+    variable, offset of its assignment) for each replaced."""
+    replaced = []
+    for key, setting in settings.items():
+        value = setting.value
+        if value is None or value.kind is not ValueKind.VARIABLE or not value.text:
+            continue
+        found = variables.value(value.text, used_at)
+        if found is not None:
+            settings[key] = _Setting(Value(ValueKind.LITERAL, found[0]), setting.line)
+            replaced.append((key, value.text, found[1]))
+    return replaced
+
+
 def read_commands(text: str, path: str) -> Iterator[Record]:
-    """The configuration records of every command line of ours in the text, in file order."""
+    """The configuration records of every command line of ours in the text, in file order; a notice for each
+    value taken from a variable assigned above, and for each parameter name PowerShell would find ambiguous."""
     line_of = _Lines(text)
     splat_lines = _Lines(text)
     splats = sorted(_splats(text, path, splat_lines))
     known: dict[str, tuple[Mapping[str, Value], int]] = {}
+    variables = _Variables(text)
+    assignment_lines = _Lines(text)
     consumed = 0
     for match in _CMDLET.finditer(text):
         start = match.start()
@@ -275,10 +434,30 @@ def read_commands(text: str, path: str) -> Iterator[Record]:
             raise EvidenceError(f"the {match.group(0)} command cannot be read: {exc}{longer}", path=path, line=first_line,
                                 hint="PowerShell would not run it either; fix the quoting, or leave it out") from None
         consumed = start + command.end
-        settings = _settings(command, known, first_line, _offset_lines(span, first_line))
-        record = build_record(command, settings, Source(path=path, line=first_line))
-        if record is not None:
-            yield record
+        bound = _settings(command, known, first_line, _offset_lines(span, first_line))
+        if bound.refused:  # PowerShell binds no parameter of a command it refuses: the command sets nothing
+            for written, line, keys in bound.refused:
+                yield Notice(source=Source(path=path, line=line),
+                             message=f"{command.name} -{written} is ambiguous (it could be "
+                                     f"{_names(command.name, keys)}): not understood; PowerShell refuses the command, "
+                                     "so nothing it sets is read",
+                             hint="write the parameter's whole name")
+            continue
+        substituted = _known_from_variables(bound.settings, variables, start)
+        record = build_record(command, bound.settings, Source(path=path, line=first_line))
+        if record is None:
+            continue
+        yield record
+        for key, variable, offset in substituted:
+            yield Notice(source=Source(path=path, line=bound.settings[key].line),
+                         message=f"{command.name} sets {_names(command.name, (key,))} from {variable}, read as the "
+                                 f"string assigned to it on line {assignment_lines(offset)}")
+
+
+def _names(command: str, keys: tuple[str, ...]) -> str:
+    """Parameters by their written names (``-TlsCertificateName``), from canonical keys."""
+    spelled = {canonical_key(name): name for name in (*PARAMETERS.get(command.casefold(), ()), *_COMMON_PARAMETERS)}
+    return ", ".join(f"-{spelled.get(key, key)}" for key in keys)
 
 
 def _unquoted(text: str) -> str:

@@ -119,6 +119,8 @@ WORDINGS: tuple[tuple[int, re.Pattern[str]], ...] = tuple((event_id, re.compile(
     (12018, r"The STARTTLS certificate will expire soon"),
     (12019, r"The remote internal transport certificate expired"),
     (1035, r"Inbound authentication failed with error \w+ for Receive connector"),
+    (2004, r"Unable to find the certificate with thumbprint \w+ in the current computer or the certificate is missing "
+           r"private key"),  # MSExchange OAuth: the Auth certificate that signs tokens
 ))
 
 _SYSTEM_TIME = re.compile(r"<TimeCreated\s+SystemTime=['\"](?P<time>[0-9T:.\-]+)Z?['\"]")

@@ -13,6 +13,9 @@ command name, its named parameters and its positional arguments, each argument a
 - arrays ``a,b`` and ``@('a','b')``; a variable ``$X``, an expression ``(...)`` or ``$(...)``: values not known
   from the line; ``@params``: splatting, resolved by the caller from a hashtable read with :func:`parse_hashtable`.
 
+Parameter names are kept as written; :func:`resolve_parameter` binds one to a cmdlet's parameter by its exact name,
+an alias, or an unambiguous prefix. :func:`quoted_assignment` reads ``$name = 'string'``.
+
 The command ends at a line end (not continued), ``;``, ``|`` or a ``#`` comment. Anything that is not a
 command PowerShell would accept raises :class:`CommandSyntaxError` with a one-line message.
 """
@@ -20,7 +23,7 @@ command PowerShell would accept raises :class:`CommandSyntaxError` with a one-li
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 SINGLE = frozenset("'\u2018\u2019\u201a\u201b")
@@ -412,6 +415,58 @@ def parse_command(text: str, start: int = 0) -> Command:
             parameters.append(Parameter(param, reader.value(), offset))
     return Command(name=name, parameters=tuple(parameters), positional=tuple(positional), splats=tuple(splats),
                    end=reader.pos)
+
+
+def resolve_parameter(written: str, names: Iterable[str], aliases: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The parameters a name as written binds to, as PowerShell binds it: the parameter (or alias) of that exact
+    name, case-insensitively; else every parameter it is a prefix of. One: bound; none: not a parameter of the
+    cmdlet; several: ambiguous (PowerShell refuses the command)."""
+    folded = written.casefold()
+    by_name = {name.casefold(): name for name in names}
+    if folded in by_name:
+        return (by_name[folded],)
+    alias = {key.casefold(): target for key, target in (aliases or {}).items()}.get(folded)
+    if alias is not None:
+        return (alias,)
+    return tuple(name for key, name in by_name.items() if key.startswith(folded)) if folded else ()
+
+
+def quoted_assignment(text: str, start: int) -> tuple[str, str] | None:
+    """``$name = 'literal'`` (or a double-quoted string that expands nothing) alone in its statement, at ``start``
+    (the dollar sign): (the variable's name, the string). None for anything else: a command, an expression, an
+    operator after the string, a scope-qualified name."""
+    reader = _Reader(text, start)
+    if reader.peek() != "$":
+        return None
+    reader.pos += 1
+    if reader.peek() == "{":
+        end = text.find("}", reader.pos, reader.pos + 256)
+        if end < 0:
+            return None
+        name, reader.pos = text[reader.pos + 1:end], end + 1
+    else:
+        name = reader._name()
+    if not name or ":" in name:
+        return None
+    reader.skip_space()
+    if reader.peek() != "=" or reader.peek(1) == "=":
+        return None
+    reader.pos += 1
+    reader.skip_space()
+    opening = reader.pos
+    if reader.peek() not in SINGLE and reader.peek() not in DOUBLE or not reader.peek():
+        return None
+    try:
+        value = reader.element()
+    except CommandSyntaxError:
+        return None
+    closing = reader.pos - 1
+    reader.skip_space()
+    ends = reader.peek() in ("", "\n", "\r", ";", "#")
+    if value.kind is not ValueKind.LITERAL or value.text is None or not ends or not (
+            text[closing] in SINGLE or text[closing] in DOUBLE) or closing <= opening:
+        return None
+    return name, value.text
 
 
 def hashtable_body(text: str) -> str:
