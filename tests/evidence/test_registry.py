@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.console import ConsoleReader
+from hybridtls.evidence.blocks import ConsoleReader
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader
 from hybridtls.evidence.kinds import KINDS
 from hybridtls.evidence.loader import load_evidence

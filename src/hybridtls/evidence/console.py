@@ -21,11 +21,11 @@ from itertools import chain
 from operator import itemgetter
 from typing import Union
 
-from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one, pieces
+from hybridtls.evidence.interface import pieces
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, shape_of, text_value
 from hybridtls.model import Source
 
-_PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
+PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
 # A label is at most four words (``Message Trace ID``); a longer line ending in ':' is prose.
 _LABEL = re.compile(r"[A-Za-z_][\w.\-/#()]{0,40}(?: [\w.\-/#()]{1,40}){0,3}")
 _DASHES = re.compile(r"^\s*-+(?:\s+-+)*\s*$")
@@ -67,12 +67,13 @@ def read_console_text(text: str, path: str) -> list[RawRecord]:
     return list(iter_console_text(text, path))
 
 
-def iter_console_text(text: str, path: str) -> Iterator[RawRecord]:
+def iter_console_text(text: str, path: str, *, first_line: int = 1) -> Iterator[RawRecord]:
     """The records of console text in file order, yielded as they are found: lines are split a piece of the text
-    at a time, and only records whose grouping is still open are held (see ``_Grouper``)."""
+    at a time, and only records whose grouping is still open are held (see ``_Grouper``). ``first_line`` is the
+    number of the text's first line in its file (a block of a larger file)."""
     quoted = ">" in text[:4096] and _quoted(text)
     grouper = _Grouper(path, lambda: max(map(len, _lines(text, quoted)), default=0))
-    for found in _scan(_lines(text, quoted), path):
+    for found in _scan(_lines(text, quoted), path, first_line - 1):
         if type(found) is _Segment:
             ready = grouper.segment(found)
         else:
@@ -114,7 +115,7 @@ def _quoted(text: str) -> bool:
     return marked >= 0.6 * lines
 
 
-def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
+def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segment | RawRecord]:
     """One pass over the lines, yielding Format-List segments (their properties already fields) and table rows as
     they close.
 
@@ -132,7 +133,6 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
     replaying = True  # the open segment has so far followed the last one's shape
     is_label, canonical, new, value_of = _is_label, canonical_key, tuple.__new__, text_value
     longest = _LONGEST_SEGMENT
-    number = 0
     following = next(source, None)
     while following is not None:
         line = following
@@ -177,7 +177,7 @@ def _scan(source: Iterator[str], path: str) -> Iterator[_Segment | RawRecord]:
             continue
         if ">" in line:
             stripped = line.lstrip()
-            prompt = _PROMPT.match(stripped) if stripped.startswith(("[", "PS")) or stripped[1:3] == ":\\" else None
+            prompt = PROMPT.match(stripped) if stripped.startswith(("[", "PS")) or stripped[1:3] == ":\\" else None
             if prompt:
                 if current:
                     yield _Segment(current, command, blank_only)
@@ -425,7 +425,7 @@ def _read_table(header: str, underline: str, source: Iterator[str], number: int,
     number += 1
     rows: list[tuple[int, list[str]]] = []
     line = next(source, None)
-    while line is not None and line.strip() and not _PROMPT.match(line):
+    while line is not None and line.strip() and not PROMPT.match(line):
         number += 1
         cells = [_cell(line, starts, k) for k in range(len(starts))]
         if rows and not cells[0]:  # Format-Table -Wrap continues a cell on the next line
@@ -445,15 +445,3 @@ def _read_table(header: str, underline: str, source: Iterator[str], number: int,
 def _cell(line: str, starts: list[int], k: int) -> str:
     end = starts[k + 1] if k + 1 < len(starts) else len(line)
     return line[starts[k]:end].strip()
-
-
-class ConsoleReader(EvidenceReader):
-    """Format-List text and default tables: what is left when no other reader recognises a file."""
-
-    name = "console output"
-
-    def recognises(self, file: EvidenceFile) -> bool:
-        return True
-
-    def read(self, file: EvidenceFile) -> Iterator[Record]:
-        return at_least_one(iter_console_text(file.text, file.display), file.display)

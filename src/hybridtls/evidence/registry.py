@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.blocks import ConsoleReader
 from hybridtls.evidence.commands import CommandLinesReader
-from hybridtls.evidence.console import ConsoleReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.logs import ExchangeLogReader

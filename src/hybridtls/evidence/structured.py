@@ -25,6 +25,9 @@ _SHALLOW_HINT = (
 )
 _CSV_HEADER = re.compile(r'^"?[A-Za-z_][\w ]*"?(?:,"?[A-Za-z_][\w ]*"?)+$')
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")  # what json.loads skips between values
+_STRUCTURAL = re.compile(r'[\[\]{}"]')
+_STRING_REST = re.compile(r'(?:[^"\\\n]|\\.)*"')
+_JSON_OPENING = re.compile(r'\{[ \t\r\n]*["}]|\[[ \t\r\n]*(?:[{\["\]\d-]|true|false|null)')
 MAX_JSON_DIGITS = 40  # longer numbers are refused before Python turns them into integers (4,300 digits raise)
 
 
@@ -329,12 +332,41 @@ def _object_lines(text: str) -> list[int]:
     return [newlines.line_at(position) for position, _, item in _array_items(text, start) if isinstance(item, dict)]
 
 
+def json_block_end(text: str, opening: int) -> int | None:
+    """The end of the line holding the bracket that closes the one at ``opening``, or None."""
+    depth = 0
+    position = opening
+    while True:
+        match = _STRUCTURAL.search(text, position)
+        if match is None:
+            return None
+        char = match.group()
+        if char == '"':
+            rest = _STRING_REST.match(text, match.end())
+            if rest is None:
+                return None
+            position = rest.end()
+            continue
+        depth += 1 if char in "[{" else -1
+        position = match.end()
+        if depth == 0:
+            line_end = text.find("\n", position)
+            return len(text) if line_end < 0 else line_end + 1
+
+
 class JsonReader(EvidenceReader):
     name = "ConvertTo-Json output"
 
     def recognises(self, file: EvidenceFile) -> bool:
-        head = file.head(4)  # "[PS] C:\>" is the Exchange Management Shell's prompt, not a JSON array
-        return head.startswith("{") or (head.startswith("[") and not head.startswith("[PS]"))
+        r"""A file that is JSON from its first character to its last; JSON inside prose is a block of the text
+        (``blocks``). ``[PS] C:\>`` is the Exchange Management Shell's prompt and ``{Update}`` prose, not JSON."""
+        if _JSON_OPENING.match(file.head(64)) is None:
+            return False
+        text = file.text
+        if text.rstrip()[-1:] in ("]", "}"):
+            return True
+        # JSON and then more is a block of mixed text; JSON that never closes is cut short, and said to be
+        return json_block_end(text, len(text) - len(text.lstrip())) is None
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
         return at_least_one(iter_json(file.text, file.display), file.display)

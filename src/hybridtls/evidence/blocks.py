@@ -1,0 +1,148 @@
+"""Text whose format changes from block to block: a forum post, an e-mail or a ticket that quotes
+``ConvertTo-Json`` output, an ``Export-Csv`` file and ``Format-List`` text between paragraphs of prose.
+
+A file's format is decided per block, never from its first byte. JSON and CSV blocks are found by their shape (a
+line that opens an array or object and the bracket that closes it; a header of property names and rows with as many
+values) and read by the JSON and CSV readers; everything else, prose included, is read as console text. Each block
+is read as what the command on the prompt line above it produced. Lines keep their numbers in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+
+from hybridtls.errors import EvidenceError
+from hybridtls.evidence.console import PROMPT, iter_console_text
+from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
+from hybridtls.evidence.raw import RawField, RawRecord
+from hybridtls.evidence.structured import iter_csv, iter_json, json_block_end
+from hybridtls.model import Source
+
+# A line that opens ConvertTo-Json output: "[" or "{" alone, or followed by what JSON puts next ("[PS]" is a prompt).
+_JSON_START = re.compile(r'^[ \t]*(?:\[[ \t]*(?:\r?$|[{\["\]])|\{[ \t]*(?:\r?$|["}]))', re.M)
+# An Export-Csv header: quoted names (two or more), or three or more bare names; "#TYPE" above it is kept.
+_CSV_START = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?(?:"[A-Za-z_][\w ]*"(?:,"[A-Za-z_][\w ]*")+'
+                        r'|[A-Za-z_]\w*(?:,[A-Za-z_]\w*){2,})[ \t]*\r?$', re.M)
+_PROMPT_LOOKBACK = 20  # lines above a block searched for the prompt that produced it
+
+
+def has_blocks(text: str) -> bool:
+    """Cheap: whether any line could open a JSON or CSV block (most console text has none)."""
+    return _JSON_START.search(text) is not None or _CSV_START.search(text) is not None
+
+
+def iter_blocks(text: str, path: str) -> Iterator[RawRecord]:
+    """The records of every block, in file order."""
+    position = 0
+    line = 1
+    for start, end, kind in _blocks(text):
+        if start > position:
+            yield from _console(text[position:start], path, line)
+        block_line = line + text.count("\n", position, start)
+        command = _command_above(text, start)
+        records = _structured(text[start:end], path, kind)
+        if records is None:  # not JSON after all: read as console text
+            yield from _console(text[start:end], path, block_line)
+        else:
+            yield from (_moved(record, block_line - 1, command) for record in records)
+        line = block_line + text.count("\n", start, end)
+        position = end
+    if position < len(text):
+        yield from _console(text[position:], path, line)
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, "json" or "csv") of each block, in order, not overlapping."""
+    position = 0
+    json_search = True
+    while position < len(text):
+        json_match = _JSON_START.search(text, position) if json_search else None
+        csv_match = _CSV_START.search(text, position)
+        if json_match is None and csv_match is None:
+            return
+        if json_match is not None and (csv_match is None or json_match.start() <= csv_match.start()):
+            matched = json_match.group()
+            end = json_block_end(text, json_match.start() + len(matched) - len(matched.lstrip(" \t")))
+            if end is None:  # never closed: no later line can open a block that closes either
+                json_search = False
+                continue
+            yield json_match.start(), end, "json"
+            position = end
+        else:
+            assert csv_match is not None
+            end = _csv_end(text, csv_match)
+            if end is None:
+                position = csv_match.end()
+                continue
+            yield csv_match.start(), end, "csv"
+            position = end
+
+
+
+
+def _csv_end(text: str, header: re.Match[str]) -> int | None:
+    """The end of the rows under a CSV header (as many values each), or None when no row follows it."""
+    width = len(next(csv.reader([header.group().splitlines()[-1]])))
+    position = header.end() + 1
+    end = None
+    while position < len(text):
+        line_end = text.find("\n", position)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[position:line_end]
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error:
+            break
+        if not line.strip() or len(row) != width:
+            break
+        end = line_end + 1
+        position = line_end + 1
+    return min(end, len(text)) if end is not None else None
+
+
+def _structured(block: str, path: str, kind: str) -> list[RawRecord] | None:
+    try:
+        return list(iter_json(block, path) if kind == "json" else iter_csv(block, path))
+    except EvidenceError:
+        return None
+
+
+def _console(text: str, path: str, first_line: int) -> Iterator[RawRecord]:
+    if text.strip():
+        yield from iter_console_text(text, path, first_line=first_line)
+
+
+def _command_above(text: str, start: int) -> str | None:
+    """The command on the prompt line just above a block (blank lines between them), if there is one: a block
+    under prose is not that command's output."""
+    above = text[max(0, start - 4096):start].splitlines()[-_PROMPT_LOOKBACK:]
+    for line in reversed(above):
+        if not line.strip():
+            continue
+        match = PROMPT.match(line.strip())
+        return (match["command"].strip() or None) if match else None
+    return None
+
+
+def _moved(record: RawRecord, lines: int, command: str | None) -> RawRecord:
+    """A block's record with its lines counted from the top of the file, and the command that produced it."""
+    fields = tuple(RawField(f.label, f.value, f.line + lines, f.key) for f in record.fields)
+    source = Source(path=record.source.path, line=(record.source.line or 1) + lines)
+    return RawRecord(source, fields, type_hint=record.type_hint, command=record.command or command)
+
+
+class ConsoleReader(EvidenceReader):
+    """Format-List text, default tables, and text that mixes them with JSON, CSV and prose: what is left when no
+    other reader recognises a file."""
+
+    name = "console output"
+
+    def recognises(self, file: EvidenceFile) -> bool:
+        return True
+
+    def read(self, file: EvidenceFile) -> Iterator[Record]:
+        text = file.text
+        records = iter_blocks(text, file.display) if has_blocks(text) else iter_console_text(text, file.display)
+        return at_least_one(records, file.display)
