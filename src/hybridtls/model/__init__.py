@@ -25,7 +25,15 @@ from hybridtls.model.exchange import (
     TransportService,
     states,
 )
-from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
+from hybridtls.model.findings import (
+    CheckOutcome,
+    CheckStatus,
+    Citation,
+    Finding,
+    FindingSubject,
+    NotJudged,
+    Severity,
+)
 from hybridtls.model.logs import (
     LoggedCertificate,
     SmtpLogSummary,
@@ -60,6 +68,7 @@ __all__ = [
     "HybridConfiguration",
     "InputProblem",
     "LoggedCertificate",
+    "NotJudged",
     "Notice",
     "OnlineConnector",
     "ProbeOutcome",

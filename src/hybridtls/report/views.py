@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
-from hybridtls.model import EvidenceSet, Finding, InputProblem, Notice, ProbeOutcome, RootCAType, TraceStatus
+from hybridtls.model import (
+    CheckStatus,
+    EvidenceSet,
+    Finding,
+    InputProblem,
+    Notice,
+    ProbeOutcome,
+    RootCAType,
+    TraceStatus,
+)
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -233,3 +242,22 @@ def grouped_notes(notes: Sequence[Notice | InputProblem], shown_lines: int = 5) 
             where += f" and {len(numbers) - shown_lines:,} more lines"
         shown.append(NoteLine(where, message, hint))
     return shown
+
+
+def idle_checks(report: Report) -> tuple[str, list[tuple[str, str, list[str]]]]:
+    """The checks that could not run (not applicable, crashed), or that ran but could not judge everything, as a
+    title and (word, reason, check ids) grouped by word and reason, in catalogue order."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for outcome in report.outcomes:
+        if outcome.status is CheckStatus.CRASHED:
+            word = "crashed"
+        elif outcome.status is CheckStatus.NOT_APPLICABLE:
+            word = "not applicable"
+        elif outcome.reason:  # it fired, and says what it could not judge
+            word = "judged in part"
+        else:
+            continue
+        grouped.setdefault((word, outcome.reason), []).append(outcome.check_id)
+    partly = any(word == "judged in part" for word, _ in grouped)
+    title = "Checks that could not run" + (" or judge everything" if partly else "")
+    return title, [(word, reason, ids) for (word, reason), ids in grouped.items()]
