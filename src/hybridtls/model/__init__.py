@@ -6,6 +6,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 
 from __future__ import annotations
 
+from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import InputProblem, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
@@ -58,6 +59,7 @@ __all__ = [
     "Cited",
     "ConfiguredBy",
     "ConnectorDirection",
+    "DateReadings",
     "DeliveryError",
     "EventLayout",
     "EventLevel",

@@ -83,12 +83,14 @@ def certificate_matrix(evidence: EvidenceSet, now: datetime) -> Matrix | None:
             services = ", ".join(sorted(cert.services)) if cert.services is not None else "?"
             cells.append(MatrixCell(root, services or "None", "odd" if note else "ok", note))
         dated = [c.not_after for c in group.observations if c.not_after]
-        expiry = min(dated) if dated else None
-        state = ("unknown" if expiry is None else "expired" if expiry < now
-                 else "expiring" if expiry - now <= timedelta(days=EXPIRING_DAYS) else "ok")
+        # a date read one way anywhere; else both readings of one whose day and month could be either way round
+        expiry = [min(dated)] if dated else sorted({d for c in group.observations for d in c.possible_not_after})
+        states = {"expired" if d < now else "expiring" if d - now <= timedelta(days=EXPIRING_DAYS) else "ok"
+                  for d in expiry}
+        state = states.pop() if len(states) == 1 else "unknown"  # readings that disagree say nothing
         rep = group.representative
         rows.append(MatrixRow(group.name, rep.issuer or "", bool(rep.is_self_signed),
-                              f"{expiry:%Y-%m-%d}" if expiry else "?", state, tuple(cells)))
+                              " or ".join(f"{d:%Y-%m-%d}" for d in expiry) or "?", state, tuple(cells)))
     return Matrix(tuple(server_name(servers[k][0]) for k in keys), tuple(rows))
 
 
