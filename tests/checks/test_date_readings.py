@@ -1,0 +1,58 @@
+"""A date whose day and month could be either way round (11/2/2026), with nothing in the evidence to settle it, is
+judged exactly when both of its readings would be judged alike: then with their verdict, else with none (and said).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from conftest import certificate, format_list
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hybridtls.checks import CHECKS_BY_ID, CheckContext, run_checks
+from hybridtls.evidence.dates import DateOrder
+from hybridtls.evidence.loader import load_evidence
+from hybridtls.model import CheckOutcome, CheckStatus
+
+JUDGED = tuple(CHECKS_BY_ID[i] for i in ("HT-CERT-001", "HT-CERT-002", "HT-TRACE-002"))
+DAY_MONTH = st.tuples(st.integers(1, 12), st.integers(1, 12))
+
+
+def _outcomes(folder: Path, order: DateOrder | None, now: datetime) -> dict[str, CheckOutcome]:
+    evidence = load_evidence([str(folder)], order)
+    return {o.check_id: o for o in run_checks(evidence, CheckContext(now=now), JUDGED)}
+
+
+def _verdict(outcome: CheckOutcome) -> tuple[CheckStatus, list[tuple[str, str]]]:
+    return outcome.status, sorted((f.severity.value, f.subject) for f in outcome.findings)
+
+
+@given(not_after=DAY_MONTH, not_before=DAY_MONTH, year=st.integers(2025, 2026), hour=st.integers(1, 12),
+       now=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 3, 1)),
+       pending_after=st.integers(0, 400))
+def test_an_ambiguous_date_is_judged_as_both_readings_are_when_they_agree_and_not_otherwise(
+        not_after: tuple[int, int], not_before: tuple[int, int], year: int, hour: int, now: datetime,
+        pending_after: int) -> None:
+    after_text = f"{not_after[0]}/{not_after[1]}/{year + 1} {hour}:53:00 PM"
+    before_text = f"{not_before[0]}/{not_before[1]}/{year} {hour}:43:23 AM"
+    pending = datetime(year, 1, 1, 10) + timedelta(days=pending_after)  # written year first: it proves no order
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp) / "excas1"
+        folder.mkdir()
+        (folder / "c.txt").write_text(format_list(certificate(NotAfter=after_text, NotBefore=before_text)))
+        (folder / "trace.txt").write_text(format_list({
+            "Received": f"{pending:%Y-%m-%d %H:%M:%S}", "SenderAddress": "a@contoso.com",
+            "RecipientAddress": "b@contoso.com", "Status": "Pending", "MessageTraceId": "d33e3c2f"}))
+        read_as = {order: _outcomes(Path(temp), order, now) for order in (None, DateOrder.DMY, DateOrder.MDY)}
+    for check in JUDGED:
+        ambiguous, day_first, month_first = (read_as[order][check.id] for order in read_as)
+        if _verdict(day_first) == _verdict(month_first):
+            assert _verdict(ambiguous) == _verdict(day_first), check.id
+            assert ambiguous.reason == "", check.id
+        else:  # the readings disagree: no verdict, and the date that could not be judged is named
+            assert (ambiguous.status, ambiguous.findings) == (CheckStatus.NOT_APPLICABLE, ()), check.id
+            assert ambiguous.reason.startswith("could not judge ") and "--date-order" in ambiguous.reason
+            assert (after_text if check.id.startswith("HT-CERT") else before_text) in ambiguous.reason
