@@ -28,7 +28,7 @@ from hybridtls.checks.needs import (
     STATUS,
     TWO_SERVERS,
 )
-from hybridtls.checks.readings import days_text, each_reading, not_judged, reads, verdicts
+from hybridtls.checks.readings import as_printed, days_text, each_reading, not_judged, reads, verdicts
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -105,8 +105,7 @@ class _Dated:
 
 
 def _not_after_text(cert: ExchangeCertificate) -> str:
-    readings = cert.not_after_readings
-    return f"{readings.text} ({days_text(readings.both)})" if readings else days_text(cert.possible_not_after)
+    return as_printed(cert.not_after_readings) if cert.not_after_readings else days_text(cert.possible_not_after)
 
 
 def _dated(evidence: EvidenceSet) -> list[_Dated]:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.errors import SIGNATURES, TRACKING_ORIGIN
-from hybridtls.checks.readings import days_text, each_reading, not_judged, reads, verdicts
+from hybridtls.checks.readings import as_printed, days_text, each_reading, not_judged, reads, verdicts
 from hybridtls.checks.selection import candidates, certificates_on, parse_name, selected
 from hybridtls.evidence.logs.protocol import MAX_OPEN, MAX_ROWS
 from hybridtls.model import (
@@ -312,8 +312,7 @@ def _after_change(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding 
                      + (": sessions succeeded before it" if before else "") + ". The certificate change is the "
                      "likely start of the fault."),
             evidence=[Citation(source=cert.cite("notbefore"),
-                               text=f"NotBefore {readings.text} ({days_text(starts)})" if readings
-                               else f"NotBefore {starts[0]:%Y-%m-%d %H:%M}"),
+                               text=f"NotBefore {as_printed(readings) if readings else f'{starts[0]:%Y-%m-%d %H:%M}'}"),
                       *_citations(failures)[:3]],
             remediation=str(script))
 

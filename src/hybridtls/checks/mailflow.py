@@ -10,7 +10,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import CertificateGroup, about, group_certificates, server_name
 from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
-from hybridtls.checks.readings import days_text, each_reading, not_judged, reads, verdicts
+from hybridtls.checks.readings import as_printed, each_reading, not_judged, reads, verdicts
 from hybridtls.model import (
     Citation,
     EvidenceSet,
@@ -165,8 +165,7 @@ def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> It
                  "the cause. A new certificate from a new CA brings a new root that every server must hold as a "
                  "third-party root, and a new issuer in every TlsCertificateName."),
         evidence=[Citation(source=cert.cite("notbefore"),
-                           text=f"{server_name(cert)}: NotBefore "
-                                + (f"{readings.text} ({days_text(dates)})" if readings else _when(dates[0]))),
+                           text=f"{server_name(cert)}: NotBefore " + (as_printed(readings) if readings else _when(dates[0]))),
                   Citation(source=first_entry.cite("received"),
                            text=f"first undelivered message received {_when(first)}")],
         remediation=("# Compare what changed with the certificate, on every server:\n"

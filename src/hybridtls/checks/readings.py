@@ -40,6 +40,22 @@ def each_reading(dates: Sequence[datetime], describe: Callable[[datetime], str])
     return ", ".join(f"{describe(date)} if {date:%Y-%m-%d}" for date in dates)
 
 
+def expired_on(dates: Sequence[datetime], now: datetime) -> str | None:
+    """When a certificate expired, if it did under every reading of its NotAfter: ``2026-11-02``, or ``2026-02-11 or
+    2026-11-02``. None when it has not under some reading (or there is no date): not known to have expired."""
+    return days_text(dates) if dates and all(date < now for date in dates) else None
+
+
+def valid_until(dates: Sequence[datetime], now: datetime) -> str | None:
+    """Until when a certificate is valid, if it is under every reading of its NotAfter; None otherwise."""
+    return days_text(dates) if dates and all(date > now for date in dates) else None
+
+
+def as_printed(readings: DateReadings | None) -> str:
+    """A date read two ways, for a citation: ``11/2/2026 1:53:00 PM (2026-02-11 or 2026-11-02)``; ``?`` for none."""
+    return f"{readings.text} ({days_text(readings.both)})" if readings else "?"
+
+
 def not_judged(subject: str, label: str, readings: DateReadings, source: Source, disagreement: str) -> NotJudged:
     """A date whose readings disagree: ``disagreement`` says how (``expired under one reading, not the other``)."""
     return NotJudged(subject=subject, source=source,
