@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridtls.evidence.dates import AmbiguousDate, DateOrder, is_ambiguous, order_evidence, parse_datetime
+from hybridtls.model import DateReadings, ExchangeCertificate, Source
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,16 @@ def test_formatted_dates_round_trip(moment: datetime, style: str) -> None:
         "dashes2": (f"{moment:%d-%m-%y %H:%M:%S}", DateOrder.DMY),
     }[style]
     assert parse_datetime(text, order) == moment
+
+
+def test_date_readings_are_two_dates_the_earlier_first_and_never_one_held_twice() -> None:
+    november, february = datetime(2026, 11, 2, 13, 53), datetime(2026, 2, 11, 13, 53)
+    month_first = DateReadings(text="11/2/2026 1:53:00 PM", day_first=february, month_first=november)
+    day_first = DateReadings(text="2/11/2026 1:53:00 PM", day_first=november, month_first=february)
+    assert month_first.both == day_first.both == (february, november)
+    with pytest.raises(ValueError, match="reads the same both ways round"):
+        DateReadings(text="7/7/2026", day_first=datetime(2026, 7, 7), month_first=datetime(2026, 7, 7))
+    with pytest.raises(ValueError, match="either read or held as two readings"):
+        ExchangeCertificate(source=Source(path="c.txt"), not_after=november, not_after_readings=month_first)
+    cert = ExchangeCertificate(source=Source(path="c.txt"), not_before=february, not_after_readings=month_first)
+    assert (cert.possible_not_before, cert.possible_not_after) == ((february,), (february, november))

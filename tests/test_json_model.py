@@ -198,6 +198,24 @@ def test_trust_and_recorded_anchors() -> None:
     assert record["origin"] == "--trust root.pem" and base64.b64decode(record["der_base64"]) == PKI.root.der
 
 
+def test_a_date_read_two_ways_carries_both_readings_and_what_was_not_judged(tmp_path: Path) -> None:
+    (tmp_path / "excas1").mkdir()
+    (tmp_path / "excas1" / "c.txt").write_text(format_list(
+        {"Thumbprint": "7B" * 20, "Subject": "CN=mail.contoso.com", "Issuer": "CN=Sectigo RSA Domain Validation",
+         "NotAfter": "11/2/2026 1:53:00 PM", "NotBefore": "8/4/2026 1:43:23 PM", "Services": "IIS, SMTP",
+         "IsSelfSigned": "False"}))
+    run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-11-01")
+    document = valid(json.loads(run.out))
+    [cert] = document["records"]["certificates"]
+    assert (cert["not_after"], cert["not_before"]) == (None, None)
+    assert cert["not_after_readings"] == {"text": "11/2/2026 1:53:00 PM", "day_first": "2026-02-11T13:53:00",
+                                          "month_first": "2026-11-02T13:53:00"}
+    assert cert["not_before_readings"]["day_first"] == "2026-04-08T13:43:23"
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["HT-CERT-001"]["status"] == "not_applicable"
+    assert "expired if 2026-02-11, not expired if 2026-11-02" in checks["HT-CERT-001"]["reason"]
+
+
 # --- the schema describes every field of the model ---------------------------------------------------------------
 
 DEFINITIONS = {
@@ -209,7 +227,7 @@ DEFINITIONS = {
     "delivery_error": model.DeliveryError, "trace_entry": model.TraceEntry, "skipped": model.SkippedRecord,
     "note": model.Notice, "citation": model.Citation, "finding_subject": model.FindingSubject,
     "server_ref": model.ServerRef, "source": model.Source, "configured_by": model.ConfiguredBy,
-    "windows_event": model.WindowsEvent,
+    "windows_event": model.WindowsEvent, "date_readings": model.DateReadings,
     "smtp_session": model.SmtpSession,
     "smtp_log_summary": model.SmtpLogSummary, "tracking_summary": model.TrackingSummary,
     "logged_certificate": model.LoggedCertificate,

@@ -59,6 +59,27 @@ def test_hostile_evidence_renders_as_text_in_markdown(tmp_path: Path) -> None:
     assert text("# heading") == "\\# heading"
 
 
+@pytest.mark.parametrize(("fmt", "heading", "line"), [
+    ("terminal", "Checks that could not run or judge everything on this evidence", "  HT-CERT-001 (judged in part): "),
+    ("markdown", "## Checks that could not run or judge everything", "- HT-CERT-001 (judged in part): "),
+    ("html", "<h2>Checks that could not run or judge everything on this evidence</h2>",
+     "<li><code>HT-CERT-001 (judged in part)</code>: ")])
+def test_a_check_that_fired_but_could_not_judge_a_date_says_so_in_every_format(
+        tmp_path: Path, fmt: str, heading: str, line: str) -> None:
+    (tmp_path / "excas1").mkdir()
+    (tmp_path / "excas1" / "certs.txt").write_text(format_list(
+        certificate(NotAfter="3/4/2030 1:00:00 PM", NotBefore="1/1/2029 1:00:00 PM"),  # 4 March or 3 April
+        certificate(Thumbprint="D" * 40, SerialNumber="0D", NotAfter="1/1/2030 1:00:00 PM",  # the same either way
+                    NotBefore="1/1/2029 1:00:00 PM")))
+    run = run_cli("check", str(tmp_path), "--now", "2030-03-20", "--format", fmt, "--width", "400")
+    assert run.code == 1 and heading in run.out
+    said = run.out[run.out.index(line) + len(line):]
+    assert said.startswith("could not judge CN=mail.contoso.com")
+    assert "expired if 2030-03-04, not expired if 2030-04-03" in " ".join(said.split()[:60])
+    if fmt == "markdown":  # the certificate table gives both readings, never one of them as the date
+        assert "| 2030-03-04 or 2030-04-03 |" in run.out and "| 2030-01-01 |" in run.out
+
+
 def test_probe_table_and_timeline_views() -> None:
     probe = ProbeResult(host="mx.contoso.test", address="127.0.0.2", port=25, expected_name="mx.contoso.test",
                         outcome=ProbeOutcome.NO_STARTTLS, stage=ProbeStep.EHLO, detail="STARTTLS is not among the EHLO extensions")

@@ -26,11 +26,74 @@ def test_expiry_tiers(estate) -> None:
     assert "expired on 2030-01-30 (22 days before 2030-02-22)" in expired.message
 
 
-def test_ambiguous_dates_make_expiry_not_applicable_and_say_so(estate) -> None:
-    folder = estate({"ex1": [certificate(NotAfter="3/4/2030 1:00:00 PM", NotBefore="3/4/2029 1:00:00 PM")]})
-    outcomes, _ = judge(folder, now=NOW)
-    assert outcomes["HT-CERT-001"].status is CheckStatus.NOT_APPLICABLE
-    assert "--date-order" in outcomes["HT-CERT-001"].reason
+# A NotAfter like 11/2/2026 with nothing to settle the order is 2026-02-11 or 2026-11-02: judged where both readings
+# give the same verdict (and said so, without claiming either date), not judged (and said so) where they do not.
+
+def test_a_not_after_expired_under_both_readings_fires_and_names_both(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="11/2/2026 1:53:00 PM", NotBefore="8/4/2026 1:43:23 PM")]})
+    outcomes, findings = judge(folder, now="2026-11-30T00:00:00")
+    assert triples(findings, "HT-CERT-00") == {("HT-CERT-001", None, "error")}
+    [expired] = findings
+    assert expired.message.startswith(
+        "CN=mail.contoso.com, O=Contoso Ltd, L=Redmond, S=Washington, C=US (thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678) "
+        "expired under either reading of its NotAfter, at least 27 days before 2026-11-30: NotAfter 11/2/2026 "
+        "1:53:00 PM is 2026-02-11 or 2026-11-02 (day and month could be either way round); it is on excas1")
+    assert "expired on" not in expired.message  # no single date the evidence does not give
+    assert [c.text for c in expired.evidence] == ["excas1: NotAfter 11/2/2026 1:53:00 PM (2026-02-11 or 2026-11-02)"]
+    assert expired.evidence[0].source.line == 8  # the NotAfter line
+    # expired either way is HT-CERT-001's alone: HT-CERT-002 judged it (nothing to say), and nothing is unjudged
+    assert (outcomes["HT-CERT-002"].status, outcomes["HT-CERT-001"].reason) == (CheckStatus.PASSED, "")
+
+
+def test_a_not_after_far_ahead_under_both_readings_is_quiet(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="5/6/2031 1:00:00 PM", NotBefore="5/6/2029 1:00:00 PM")]})
+    outcomes, findings = judge(folder, now=NOW)  # 2031-05-06 or 2031-06-05: both far past the 60-day window
+    assert not triples(findings, "HT-CERT-00")
+    assert {outcomes[i].status for i in ("HT-CERT-001", "HT-CERT-002")} == {CheckStatus.PASSED}
+
+
+def test_readings_within_the_warning_window_both_ways_warn_with_both_counts(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="3/4/2030 1:00:00 PM", NotBefore="3/4/2029 1:00:00 PM")]})
+    _, findings = judge(folder, now="2030-03-04T00:00:00")  # 2030-03-04 or 2030-04-03: in 0 or 30 days
+    assert triples(findings, "HT-CERT-00") == {("HT-CERT-002", None, "warning")}
+    assert "expires within 30 days under either reading of its NotAfter, in 0 or 30 days: NotAfter 3/4/2030 " \
+           "1:00:00 PM is 2030-03-04 or 2030-04-03" in findings[0].message
+
+
+def test_readings_that_straddle_now_are_not_judged_and_the_check_says_why(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="3/4/2030 1:00:00 PM", NotBefore="3/4/2029 1:00:00 PM")]})
+    outcomes, findings = judge(folder, now="2030-03-20T00:00:00")  # 2030-03-04 is past, 2030-04-03 is not
+    assert not triples(findings, "HT-CERT-00")
+    expired, expiring = outcomes["HT-CERT-001"], outcomes["HT-CERT-002"]
+    assert expired.status is expiring.status is CheckStatus.NOT_APPLICABLE
+    where = f"{folder / 'excas1' / 'Get-ExchangeCertificate.txt'}:8"
+    assert expired.reason == (
+        "could not judge CN=mail.contoso.com, O=Contoso Ltd, L=Redmond, S=Washington, C=US (thumbprint "
+        f"A1B2C3D4E5F60718293A4B5C6D7E8F9012345678) ({where}): NotAfter 3/4/2030 1:00:00 PM is 2030-03-04 or "
+        "2030-04-03 (day and month could be either way round): expired if 2030-03-04, not expired if 2030-04-03; "
+        "--date-order dmy or --date-order mdy settles it")
+    assert expiring.reason.endswith(": expired if 2030-03-04, expires within 30 days if 2030-04-03; "
+                                    "--date-order dmy or --date-order mdy settles it")
+
+
+def test_a_check_that_fires_still_names_the_date_it_could_not_judge(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="3/4/2030 1:00:00 PM", NotBefore="3/3/2029 1:00:00 PM"),
+                                certificate(Thumbprint="D" * 40, SerialNumber="0D", NotAfter="1/1/2030 1:00:00 PM",
+                                            NotBefore="1/1/2029 1:00:00 PM")]})  # 1/1: the same either way
+    outcomes, findings = judge(folder, now="2030-03-20T00:00:00")
+    assert {f.subject[-41:-1] for f in findings if f.check_id == "HT-CERT-001"} == {"D" * 40}
+    assert outcomes["HT-CERT-001"].status is CheckStatus.FIRED
+    assert outcomes["HT-CERT-001"].reason.startswith("could not judge CN=mail.contoso.com")
+    assert "(thumbprint A1B2C3D4E5F60718293A4B5C6D7E8F9012345678)" in outcomes["HT-CERT-001"].reason
+
+
+def test_a_date_read_one_way_on_another_server_settles_the_certificate(estate) -> None:
+    folder = estate({"excas1": [certificate(NotAfter="11/2/2026 1:53:00 PM")],
+                     "exmbx1": [certificate(NotAfter="02.11.2026 13:53:00")]})  # dotted: always day-first
+    outcomes, findings = judge(folder, now="2026-11-20T00:00:00")  # 2026-11-02 is past; 2026-02-11 would be too
+    [expired] = [f for f in findings if f.check_id == "HT-CERT-001"]
+    assert "expired on 2026-11-02 (17 days before 2026-11-20)" in expired.message
+    assert outcomes["HT-CERT-001"].reason == ""
 
 
 @pytest.mark.parametrize(

@@ -62,3 +62,39 @@ def test_correlation_only_within_the_window_after_not_before(estate, tmp_path) -
     (folder / "trace.txt").write_text(format_list(trace("Pending", "8/20/2029 11:23:21 AM")))  # months later
     _, findings = judge(folder)
     assert triples(findings, "HT-TRACE-002") == set()
+
+
+# A NotBefore like 8/9/2026 with nothing to settle the order is 2026-08-09 or 2026-09-08. The trace's own dates are
+# written year first here, so that they prove no order either.
+
+def _correlated(estate, tmp_path, not_before: str, first_pending: str):  # type: ignore[no-untyped-def]
+    folder = estate({"ex1": [certificate(NotBefore=not_before, NotAfter="1/1/2031 1:00:00 PM")]})
+    (folder / "trace.txt").write_text(format_list(trace("Pending", first_pending)))
+    return judge(folder, now="2026-10-01T00:00:00")
+
+
+def test_a_not_before_within_the_window_under_both_readings_is_correlated_and_says_so(estate, tmp_path) -> None:
+    outcomes, findings = _correlated(estate, tmp_path, "8/9/2026 1:00:00 PM", "2026-09-20 10:00:00")
+    [correlation] = [f for f in findings if f.check_id == "HT-TRACE-002"]
+    assert ("Undelivered mail begins 2026-09-20 10:00, 11 or 41 day(s) after CN=mail.contoso.com" in correlation.message
+            and "became valid, within 60 days under either reading of its NotBefore (NotBefore 8/9/2026 1:00:00 PM is "
+                "2026-08-09 or 2026-09-08 (day and month could be either way round))" in correlation.message)
+    assert correlation.evidence[0].text == "ex1: NotBefore 8/9/2026 1:00:00 PM (2026-08-09 or 2026-09-08)"
+    assert outcomes["HT-TRACE-002"].reason == ""
+
+
+def test_a_not_before_whose_readings_straddle_the_window_is_not_judged_and_said(estate, tmp_path) -> None:
+    outcomes, findings = _correlated(estate, tmp_path, "7/1/2026 1:00:00 PM", "2026-08-01 10:00:00")
+    assert not [f for f in findings if f.check_id == "HT-TRACE-002"]
+    outcome = outcomes["HT-TRACE-002"]
+    assert outcome.status is CheckStatus.NOT_APPLICABLE
+    assert outcome.reason.endswith(
+        "NotBefore 7/1/2026 1:00:00 PM is 2026-01-07 or 2026-07-01 (day and month could be either way round): the "
+        "first undelivered message was received 2026-08-01 10:00: more than 60 days before it if 2026-01-07, within "
+        "60 days before it if 2026-07-01; --date-order dmy or --date-order mdy settles it")
+
+
+def test_a_not_before_outside_the_window_under_both_readings_is_quiet(estate, tmp_path) -> None:
+    outcomes, findings = _correlated(estate, tmp_path, "3/4/2026 1:00:00 PM", "2026-09-20 10:00:00")
+    assert not [f for f in findings if f.check_id == "HT-TRACE-002"]
+    assert (outcomes["HT-TRACE-002"].status, outcomes["HT-TRACE-002"].reason) == (CheckStatus.PASSED, "")

@@ -19,7 +19,7 @@ from hybridtls.checks import (
     wire,
 )
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Needs, NotApplicable
-from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding
+from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding, NotJudged
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
                                 connectors.FAMILY, errors.FAMILY, queues.FAMILY, mailflow.FAMILY, configured.FAMILY,
@@ -36,14 +36,15 @@ def checks_for(command: str | Command) -> tuple[Check, ...]:
 
 def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check] = CHECKS) -> list[CheckOutcome]:
     """Run every check whose declared needs the evidence meets (the others are not applicable, saying what is
-    missing); one that crashes is reported as crashed and the others still run."""
+    missing); one that crashes is reported as crashed and the others still run. What a check could not judge is
+    its outcome's reason; a check that found nothing but could not judge everything is not applicable."""
     outcomes = []
     for check in checks:
         try:
             missing = check.missing(evidence, ctx)
             if missing:
                 raise NotApplicable("; ".join(need.reason for need in missing))
-            findings: tuple[Finding, ...] = tuple(check.run(evidence, ctx))
+            concluded = tuple(check.run(evidence, ctx))
         except NotApplicable as exc:
             outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.NOT_APPLICABLE, reason=str(exc)))
             continue
@@ -51,9 +52,25 @@ def run_checks(evidence: EvidenceSet, ctx: CheckContext, checks: Iterable[Check]
             outcomes.append(CheckOutcome(check_id=check.id, status=CheckStatus.CRASHED,
                                          reason=f"{type(exc).__name__}: {exc}"))
             continue
-        status = CheckStatus.FIRED if findings else CheckStatus.PASSED
-        outcomes.append(CheckOutcome(check_id=check.id, status=status, findings=findings))
+        findings = tuple(item for item in concluded if isinstance(item, Finding))
+        not_judged = [item for item in concluded if isinstance(item, NotJudged)]
+        # what a check could not judge is said; with nothing found it did not pass, it could not tell
+        status = (CheckStatus.FIRED if findings else CheckStatus.NOT_APPLICABLE if not_judged
+                  else CheckStatus.PASSED)
+        outcomes.append(CheckOutcome(check_id=check.id, status=status, findings=findings,
+                                     reason=_not_judged(not_judged)))
     return outcomes
+
+
+MAX_NOT_JUDGED_LISTED = 5
+
+
+def _not_judged(items: list[NotJudged]) -> str:
+    if not items:
+        return ""
+    listed = "; ".join(str(item) for item in items[:MAX_NOT_JUDGED_LISTED])
+    more = len(items) - MAX_NOT_JUDGED_LISTED
+    return "could not judge " + listed + (f"; and {more} more" if more > 0 else "")
 
 
 __all__ = ["CHECKS", "CHECKS_BY_ID", "FAMILIES", "Check", "CheckContext", "Command", "Family", "Need", "Needs",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
+from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, NotJudged, Severity
 from hybridtls.powershell import check_pasteable
 from hybridtls.references import MAX_CITATIONS
 
@@ -76,7 +76,7 @@ class Check:
     explanation: str
     remediation: str
     references: tuple[str, ...]
-    run: Callable[[EvidenceSet, CheckContext], Iterable[Finding]]
+    run: Callable[[EvidenceSet, CheckContext], Iterable[Finding | NotJudged]]  # findings, and what it could not judge
 
     def missing(self, evidence: EvidenceSet, ctx: CheckContext) -> tuple[Need, ...]:
         """The declared requirements the evidence does not meet."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from hybridtls import references as refs
@@ -27,6 +28,7 @@ from hybridtls.checks.needs import (
     STATUS,
     TWO_SERVERS,
 )
+from hybridtls.checks.readings import as_printed, days_text, each_reading, not_judged, reads, verdicts
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -34,6 +36,7 @@ from hybridtls.model import (
     ExchangeCertificate,
     Finding,
     FindingSubject,
+    NotJudged,
     Severity,
 )
 from hybridtls.powershell import Script
@@ -76,12 +79,46 @@ def _remove(cert: ExchangeCertificate) -> str:
     return str(script.add(f"{get_certificate(script, cert)} | Remove-ExchangeCertificate"))
 
 
-def _dated(evidence: EvidenceSet) -> list[tuple[CertificateGroup, ExchangeCertificate]]:
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    """A certificate with its NotAfter: one date, or both readings of one whose day and month could be either way
+    round (then judged only where both readings agree)."""
+
+    group: CertificateGroup
+    cert: ExchangeCertificate  # the observation whose NotAfter is judged
+    dates: tuple[datetime, ...]  # the earlier first
+
+    def not_judged(self, disagreement: str) -> NotJudged:
+        assert self.cert.not_after_readings is not None
+        return not_judged(self.group.name, "NotAfter", self.cert.not_after_readings, self.cert.cite("notafter"),
+                          disagreement)
+
+    def says(self, one: str, either: str) -> str:
+        """``one`` of a date read one way; of two readings, ``either`` and both readings."""
+        readings = self.cert.not_after_readings
+        return one if readings is None else f"{either}: {reads('NotAfter', readings)}"
+
+    @property
+    def citations(self) -> list[Citation]:
+        return [cite(c, "notafter", "NotAfter", _not_after_text(c)) for c in self.group.observations
+                if c.possible_not_after]
+
+
+def _not_after_text(cert: ExchangeCertificate) -> str:
+    return as_printed(cert.not_after_readings) if cert.not_after_readings else days_text(cert.possible_not_after)
+
+
+def _dated(evidence: EvidenceSet) -> list[_Dated]:
     dated = []
     for group in group_certificates(evidence.certificates):
         with_date = [c for c in group.observations if c.not_after is not None]
-        if with_date:
-            dated.append((group, min(with_date, key=lambda c: c.not_after or datetime.max)))
+        if with_date:  # a date read one way on one server settles the certificate's, however it reads elsewhere
+            cert = min(with_date, key=lambda c: c.not_after or datetime.max)
+            dated.append(_Dated(group, cert, cert.possible_not_after))
+            continue
+        two_ways = [c for c in group.observations if c.not_after_readings]
+        if two_ways:
+            dated.append(_Dated(group, two_ways[0], tuple(sorted({d for c in two_ways for d in c.possible_not_after}))))
     return dated
 
 
@@ -89,20 +126,26 @@ def _servers_of(group: CertificateGroup) -> str:
     return ", ".join(sorted({server_name(c) for c in group.observations}))
 
 
-def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for group, cert in _dated(evidence):
-        assert cert.not_after is not None
-        if cert.not_after >= ctx.now:
+def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
+    for item in _dated(evidence):
+        group, cert = item.group, item.cert
+        expired = verdicts(item.dates, lambda d: d < ctx.now)
+        if len(expired) > 1:
+            yield item.not_judged(each_reading(item.dates, lambda d: "expired" if d < ctx.now else "not expired"))
             continue
+        if not expired[0]:
+            continue
+        days = (ctx.now - item.dates[-1]).days  # the later reading: never more days than the evidence gives
         in_use = any(_bound(c) for c in group.observations)
+        said = item.says(f"expired on {_day(item.dates[0])} ({days} days before {_day(ctx.now)})",
+                         f"expired under either reading of its NotAfter, at least {days} days before {_day(ctx.now)}")
         yield EXPIRED.finding(
             subject=group.name, about=about(group.representative, server=False),
             severity=Severity.ERROR if in_use else Severity.INFO,
-            message=(f"{group.name} expired on {_day(cert.not_after)} ({(ctx.now - cert.not_after).days} days "
-                     f"before {_day(ctx.now)}); it is on {_servers_of(group)}"
+            message=(f"{group.name} {said}; it is on {_servers_of(group)}"
                      + (f" and bound to {_services_text(cert)}." if in_use else " and bound to no service: "
                         "remove it when nothing refers to it.")),
-            evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
+            evidence=item.citations,
             remediation=_renewal(cert) if in_use else _remove(cert),
         )
 
@@ -112,25 +155,53 @@ EXPIRED = Check(
     needs=needs(NOT_AFTER, also="Services, to tell a certificate in use from a leftover"),
     explanation=("An expired certificate on a connector's path stops TLS: Exchange logs event 12016 but keeps "
                  "offering STARTTLS, and Exchange Online refuses the certificate (CertificateExpired). Dates are "
-                 "judged against --now (default: today)."),
+                 "judged against --now (default: today); a date whose day and month could be either way round is "
+                 "judged when both readings agree."),
     remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
                 "the Hybrid Configuration Wizard.",
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
 )
 
 
-def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
-    for group, cert in _dated(evidence):
-        assert cert.not_after is not None
-        days = (cert.not_after - ctx.now).days
-        if cert.not_after < ctx.now or days > refs.EXPIRY_NOTICE_DAYS or not any(_bound(c) for c in group.observations):
+def _soon(not_after: datetime, now: datetime) -> Severity | None:
+    """What HT-CERT-002 makes of one NotAfter: a warning, a notice, or nothing (expired is HT-CERT-001's)."""
+    days = (not_after - now).days
+    if not_after < now or days > refs.EXPIRY_NOTICE_DAYS:
+        return None
+    return Severity.WARNING if days <= refs.EXPIRY_WARNING_DAYS else Severity.INFO
+
+
+def _soon_text(not_after: datetime, now: datetime) -> str:
+    severity = _soon(not_after, now)
+    if severity is not None:
+        return f"expires within {_window(severity)} days"
+    return "expired" if not_after < now else f"expires in more than {refs.EXPIRY_NOTICE_DAYS} days"
+
+
+def _window(severity: Severity) -> int:
+    return refs.EXPIRY_WARNING_DAYS if severity is Severity.WARNING else refs.EXPIRY_NOTICE_DAYS
+
+
+def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
+    for item in _dated(evidence):
+        group, cert = item.group, item.cert
+        if not any(_bound(c) for c in group.observations):
             continue
+        severities = verdicts(item.dates, lambda d: _soon(d, ctx.now))
+        if len(severities) > 1:
+            yield item.not_judged(each_reading(item.dates, lambda d: _soon_text(d, ctx.now)))
+            continue
+        severity = severities[0]
+        if severity is None:
+            continue
+        days = " or ".join(str((d - ctx.now).days) for d in item.dates)
+        said = item.says(f"expires on {_day(item.dates[0])}, in {days} days",
+                         f"expires within {_window(severity)} days under either reading of its NotAfter, in {days} days")
         yield EXPIRING.finding(
             subject=group.name, about=about(group.representative, server=False),
-            severity=Severity.WARNING if days <= refs.EXPIRY_WARNING_DAYS else Severity.INFO,
-            message=(f"{group.name} expires on {_day(cert.not_after)}, in {days} days; it is on "
-                     f"{_servers_of(group)} and bound to {_services_text(cert)}."),
-            evidence=[cite(c, "notafter", "NotAfter", _day(c.not_after)) for c in group.observations if c.not_after],
+            severity=severity,
+            message=f"{group.name} {said}; it is on {_servers_of(group)} and bound to {_services_text(cert)}.",
+            evidence=item.citations,
             remediation=_renewal(cert),
         )
 

@@ -16,6 +16,7 @@ from hybridtls.checks.needs import (
     TLS_CERTIFICATE_NAME,
     TRANSPORT_SERVICE,
 )
+from hybridtls.checks.readings import expired_on
 from hybridtls.checks.selection import (
     candidates,
     certificates_on,
@@ -525,8 +526,8 @@ def _internal_transport(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fi
             problem = ("is not among its certificates: Exchange logs event 12013 and falls back to an ephemeral "
                        "self-signed certificate (event 12024); mail between Exchange servers, hybrid mail on its way "
                        "to the hybrid server among it, can stall")
-        elif match.not_after is not None and match.not_after < ctx.now:
-            problem = f"expired on {match.not_after:%Y-%m-%d} (event 12015)"
+        elif expired := expired_on(match.possible_not_after, ctx.now):
+            problem = f"expired on {expired} (event 12015)"
         elif match.has_smtp is False:
             problem = "is not enabled for SMTP"
         else:

@@ -12,6 +12,7 @@ from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.events import certificate_authentication_failures
 from hybridtls.checks.needs import DELIVERY_ERRORS as ERROR_TEXTS
+from hybridtls.checks.readings import expired_on
 from hybridtls.checks.selection import certificates_on, named_by, parse_name
 from hybridtls.model import (
     ChainEnd,
@@ -89,8 +90,8 @@ def _trust(evidence: EvidenceSet, now: datetime) -> list[str]:
 
 
 def _expired(evidence: EvidenceSet, now: datetime) -> list[str]:
-    return [f"confirmed: {c.display_name} on {c.server.name if c.server else '?'} expired {c.not_after:%Y-%m-%d}"
-            for c in evidence.certificates if c.not_after and c.not_after < now and c.has_smtp]
+    return [f"confirmed: {c.display_name} on {c.server.name if c.server else '?'} expired {expired}"
+            for c in evidence.certificates if c.has_smtp and (expired := expired_on(c.possible_not_after, now))]
 
 
 def _attribution(evidence: EvidenceSet, now: datetime) -> list[str]:

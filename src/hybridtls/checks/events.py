@@ -17,6 +17,7 @@ from datetime import datetime
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.estate import cite, get_certificate, server_name
+from hybridtls.checks.readings import as_printed, expired_on, valid_until
 from hybridtls.checks.roots import authroot_fix
 from hybridtls.checks.selection import candidates, certificates_on, parse_name, server_matches
 from hybridtls.model import (
@@ -195,8 +196,9 @@ def _matching(certs: list[ExchangeCertificate], name: str) -> list[ExchangeCerti
 def _unusable(cert: ExchangeCertificate, now: datetime) -> str | None:
     if cert.has_private_key is False:
         return "it has no private key"
-    if cert.not_after is not None and cert.not_after < now:
-        return f"it expired {cert.not_after:%Y-%m-%d}"
+    expired = expired_on(cert.possible_not_after, now)
+    if expired:
+        return f"it expired {expired}"
     if cert.status not in (None, CertificateStatus.VALID):
         return f"its Status is {cert.status.value}"
     if cert.has_smtp is False:
@@ -322,28 +324,32 @@ def _expiry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         certs = certificates_on(evidence, server) if server else list(evidence.certificates)
         known = [c for c in certs if thumbprint and (c.thumbprint or "").casefold() == thumbprint["thumbprint"].casefold()]
         if not known and first.event_id == 12016 and what:
-            known = [c for c in _matching(certs, what) if c.not_after is not None and c.not_after <= ctx.now]
+            known = [c for c in _matching(certs, what) if expired_on(c.possible_not_after, ctx.now)]
         kind = {12016: "its STARTTLS certificate has expired", 12018: "its STARTTLS certificate expires soon",
                 12017: "its internal transport certificate expires soon"}[first.event_id or 0]
         message = f"{first.label} says {kind}{' (' + what + ')' if what else ''}, {_times(group)}."
         renewals = [c for c in (_matching(certs, what) if what else []) if c not in known
                     and c.has_private_key is not False and c.status in (None, CertificateStatus.VALID)
-                    and c.not_after is not None and c.not_after > ctx.now]
-        cited = [_citation(e) for e in group[:5]] + [cite(c, "notafter", "NotAfter", c.not_after or "?") for c in known[:3]]
+                    and valid_until(c.possible_not_after, ctx.now)]
+        cited = [_citation(e) for e in group[:5]] + [cite(c, "notafter", "NotAfter", c.not_after or as_printed(
+            c.not_after_readings)) for c in known[:3]]
         severity = _EXPIRY_IDS[first.event_id or 0]
         script = Script()
         where = script.value(server, "<ServerName>", "server name")
         bound = [c for c in renewals if c.has_smtp]
         if bound:
             severity = Severity.WARNING
-            message += (f" {bound[0].display_name} (valid until {bound[0].not_after:%Y-%m-%d}) carries the name with "
+            message += (f" {bound[0].display_name} (valid until {valid_until(bound[0].possible_not_after, ctx.now)}) "
+                        "carries the name with "
                         "SMTP in the evidence: the event predates it, or another server still holds the old one.")
-            cited.append(cite(bound[0], "notafter", "NotAfter", bound[0].not_after))
+            cited.append(cite(bound[0], "notafter", "NotAfter", bound[0].not_after or as_printed(
+                bound[0].not_after_readings)))
             script.add(f"Get-ExchangeCertificate -Server {where} -DomainName {script.value(what, '<Fqdn>', 'FQDN')} | "
                        "Format-List Thumbprint, NotAfter, Services, Status")
         elif renewals:
             new = renewals[0]
-            message += (f" {new.display_name} (valid until {new.not_after:%Y-%m-%d}) carries the name but is not "
+            message += (f" {new.display_name} (valid until {valid_until(new.possible_not_after, ctx.now)}) carries "
+                        "the name but is not "
                         "enabled for SMTP: enable it.")
             cited.append(cite(new, "services", "Services", ", ".join(sorted(new.services or ())) or "None"))
             script.add(f"{get_certificate(script, new)} | Enable-ExchangeCertificate -Services SMTP")

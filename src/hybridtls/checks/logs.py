@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.errors import SIGNATURES, TRACKING_ORIGIN
+from hybridtls.checks.readings import as_printed, days_text, each_reading, not_judged, reads, verdicts
 from hybridtls.checks.selection import candidates, certificates_on, parse_name, selected
 from hybridtls.evidence.logs.protocol import MAX_OPEN, MAX_ROWS
 from hybridtls.model import (
@@ -19,6 +20,7 @@ from hybridtls.model import (
     ExchangeCertificate,
     Finding,
     FindingSubject,
+    NotJudged,
     Severity,
     SmtpLogSummary,
     SmtpLogType,
@@ -36,7 +38,7 @@ PROTOCOL_LOGS = Need(
 CERTIFICATE_DATES = Need(
     what="NotBefore dates (Get-ExchangeCertificate | Format-List)",
     reason="no certificate NotBefore dates in the evidence: save 'Get-ExchangeCertificate | Format-List' from each server",
-    present=lambda e, c: any(cert.not_before is not None for cert in e.certificates))
+    present=lambda e, c: any(cert.possible_not_before for cert in e.certificates))
 TRACKING_LOGS = Need(
     what="message-tracking logs (MSGTRK*.log)",
     reason="no message-tracking logs in the evidence: give the folder TransportRoles\\Logs\\MessageTracking",
@@ -263,18 +265,37 @@ UNKNOWN_TLS_FAILURES = Check(
 )
 
 
-def _after_change(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+def _after_change(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
     for failures in _failures(evidence):
         first = failures.first
         if first is None or not failures.server:
             continue
-        changed = [c for c in certificates_on(evidence, failures.server)
-                   if c.not_before is not None and timedelta(0) <= first - c.not_before <= CHANGE_WINDOW]
+
+        def soon_before(start: datetime, first: datetime = first) -> bool:
+            return timedelta(0) <= first - start <= CHANGE_WINDOW
+
+        def relation(start: datetime, first: datetime = first) -> str:
+            if start > first:
+                return "after they began"
+            return f"{'within' if soon_before(start) else 'more than'} {CHANGE_WINDOW.days} days before"
+
+        changed = []
+        for cert in certificates_on(evidence, failures.server):
+            found = verdicts(cert.possible_not_before, soon_before)
+            if len(found) > 1 and cert.not_before_readings:
+                yield not_judged(f"{_where(failures)}: {failures.error} and {cert.display_name}", "NotBefore",
+                                 cert.not_before_readings, cert.cite("notbefore"),
+                                 f"the TLS failures began {first:%Y-%m-%d %H:%M} UTC: "
+                                 + each_reading(cert.possible_not_before, relation))
+            elif found == [True]:
+                changed.append(cert)
         if not changed:
             continue
-        cert = max(changed, key=lambda c: c.not_before or datetime.min)
-        before = [s for s in evidence.smtp_summaries if s.tls_succeeded and s.first_seen and cert.not_before
-                  and s.first_seen < cert.not_before and (s.server or "").casefold() == failures.server.casefold()]
+        cert = max(changed, key=lambda c: c.possible_not_before[-1])
+        starts = cert.possible_not_before
+        before = [s for s in evidence.smtp_summaries if s.tls_succeeded and s.first_seen  # before either reading
+                  and s.first_seen < starts[0] and (s.server or "").casefold() == failures.server.casefold()]
+        readings = cert.not_before_readings
         script = Script("# The certificate that became valid just before the failures began:")
         server = script.value(failures.server, "<ServerName>", "server name")
         script.add(f"Get-ExchangeCertificate -Server {server} -Thumbprint {script.thumbprint(cert.thumbprint)} | "
@@ -285,11 +306,13 @@ def _after_change(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
             about=FindingSubject(server=failures.server, connector=failures.connector,
                                  certificate=(cert.thumbprint or "").upper() or None, name=failures.error),
             message=(f"TLS failures with {failures.error} began {first:%Y-%m-%d %H:%M} UTC, "
-                     f"{_hours(first - (cert.not_before or first))} after {cert.display_name} (thumbprint "
-                     f"{cert.thumbprint or '?'}) became valid on {cert.not_before:%Y-%m-%d}"
+                     f"{' or '.join(_hours(first - start) for start in reversed(starts))} after {cert.display_name} "
+                     f"(thumbprint {cert.thumbprint or '?'}) became valid on {days_text(starts)}"
+                     + (f" ({reads('NotBefore', readings)})" if readings else "")
                      + (": sessions succeeded before it" if before else "") + ". The certificate change is the "
                      "likely start of the fault."),
-            evidence=[Citation(source=cert.cite("notbefore"), text=f"NotBefore {cert.not_before:%Y-%m-%d %H:%M}"),
+            evidence=[Citation(source=cert.cite("notbefore"),
+                               text=f"NotBefore {as_printed(readings) if readings else f'{starts[0]:%Y-%m-%d %H:%M}'}"),
                       *_citations(failures)[:3]],
             remediation=str(script))
 

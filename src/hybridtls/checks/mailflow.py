@@ -8,13 +8,16 @@ from datetime import datetime, timedelta
 
 from hybridtls import references as refs
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
-from hybridtls.checks.estate import about, group_certificates, server_name
+from hybridtls.checks.estate import CertificateGroup, about, group_certificates, server_name
 from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
+from hybridtls.checks.readings import as_printed, each_reading, not_judged, reads, verdicts
 from hybridtls.model import (
     Citation,
     EvidenceSet,
+    ExchangeCertificate,
     Finding,
     FindingSubject,
+    NotJudged,
     RootCAType,
     Severity,
     TraceEntry,
@@ -113,26 +116,56 @@ TRACE_UNDELIVERED = Check(
 )
 
 
-def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+def _starts(evidence: EvidenceSet) -> list[tuple[tuple[datetime, ...], CertificateGroup, ExchangeCertificate]]:
+    """The NotBefore of each CA-issued certificate, per observation: one date each, or, where no observation of
+    the certificate reads one way, both readings of the first that reads two ways."""
+    starts = []
+    for group in group_certificates(evidence.certificates):
+        if not group.is_ca_issued:
+            continue
+        with_date = [c for c in group.observations if c.not_before]
+        two_ways = [c for c in group.observations if c.not_before_readings]
+        starts += [(c.possible_not_before, group, c) for c in with_date or two_ways[:1]]
+    return starts
+
+
+def _began_after_new_certificate(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
     entries = [e for e in _undelivered(evidence) if e.received]
-    public = [g for g in group_certificates(evidence.certificates) if g.is_ca_issued]
-    starts = [(c.not_before, g, c) for g in public for c in g.observations if c.not_before]
+    starts = _starts(evidence)
     if not entries or not starts:
         return
     first = min(e.received for e in entries if e.received)
-    earlier = [s for s in starts if s[0] <= first and first - s[0] <= _CORRELATION_WINDOW]
+
+    def relation(start: datetime) -> str:
+        if start > first:
+            return "after the first undelivered message"
+        return f"{'within' if first - start <= _CORRELATION_WINDOW else 'more than'} {_CORRELATION_WINDOW.days} days before it"
+
+    earlier = []
+    for dates, group, cert in starts:
+        found = verdicts(dates, lambda d: d <= first and first - d <= _CORRELATION_WINDOW)
+        if len(found) > 1 and cert.not_before_readings:
+            yield not_judged(group.name, "NotBefore", cert.not_before_readings, cert.cite("notbefore"),
+                             f"the first undelivered message was received {_when(first)}: "
+                             + each_reading(dates, relation))
+        elif found == [True]:
+            earlier.append((dates, group, cert))
     if not earlier:
         return
-    not_before, group, cert = max(earlier, key=lambda s: s[0])
+    dates, group, cert = max(earlier, key=lambda s: s[0][-1])
     first_entry = min(entries, key=lambda e: e.received or datetime.max)
-    days = (first - not_before).days
+    days = " or ".join(str((first - d).days) for d in reversed(dates))
+    readings = cert.not_before_readings
+    began = (f"{days} day(s) after {group.name} became valid (NotBefore {_when(dates[0])})" if readings is None else
+             f"{days} day(s) after {group.name} became valid, within {_CORRELATION_WINDOW.days} days under either "
+             f"reading of its NotBefore ({reads('NotBefore', readings)})")
     yield CORRELATION.finding(
         subject=group.name, about=about(group.representative, server=False),
-        message=(f"Undelivered mail begins {_when(first)}, {days} day(s) after {group.name} became valid "
-                 f"(NotBefore {_when(not_before)}): consistent with the certificate change being the cause. "
-                 "A new certificate from a new CA brings a new root that every server must hold as a "
+        message=(f"Undelivered mail begins {_when(first)}, {began}: consistent with the certificate change being "
+                 "the cause. A new certificate from a new CA brings a new root that every server must hold as a "
                  "third-party root, and a new issuer in every TlsCertificateName."),
-        evidence=[Citation(source=cert.cite("notbefore"), text=f"{server_name(cert)}: NotBefore {_when(not_before)}"),
+        evidence=[Citation(source=cert.cite("notbefore"),
+                           text=f"{server_name(cert)}: NotBefore " + (as_printed(readings) if readings else _when(dates[0]))),
                   Citation(source=first_entry.cite("received"),
                            text=f"first undelivered message received {_when(first)}")],
         remediation=("# Compare what changed with the certificate, on every server:\n"

@@ -35,12 +35,11 @@ PUBLIC_KEY_SIZE = Need(what="PublicKeySize (Get-ExchangeCertificate | Format-Lis
                        reason=f"no PublicKeySize in the evidence: {_CERTS_FL}",
                        present=lambda e, c: any(cert.public_key_size for cert in e.certificates))
 NOT_AFTER = Need(what="NotAfter dates (Get-ExchangeCertificate | Format-List)",
-                 reason=("no usable NotAfter dates (absent, or day/month order unknown: see --date-order): "
-                          + _CERTS_FL),
-                 present=lambda e, c: any(cert.not_after is not None for cert in e.certificates))
+                 reason=f"no NotAfter dates in the evidence: {_CERTS_FL}",
+                 present=lambda e, c: any(cert.possible_not_after for cert in e.certificates))
 CA_NOT_BEFORE = Need(what="NotBefore dates of CA-issued certificates (Get-ExchangeCertificate | Format-List)",
                      reason=f"no NotBefore dates of CA-issued certificates in the evidence: {_CERTS_FL}",
-                     present=lambda e, c: any(cert.not_before for g in group_certificates(e.certificates)
+                     present=lambda e, c: any(cert.possible_not_before for g in group_certificates(e.certificates)
                                               if g.is_ca_issued for cert in g.observations))
 HYBRID_SEND_CONNECTOR = Need(
     what="a hybrid send connector (Get-SendConnector)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from hybridtls.checks.readings import expired_on
 from hybridtls.model import CertificateStatus, EvidenceSet, ExchangeCertificate, ServerRef
 from hybridtls.pki.hostnames import covers
 from hybridtls.pki.tlsname import (
@@ -61,7 +62,7 @@ def _usable(cert: ExchangeCertificate, now: datetime) -> bool:
         return False
     if cert.status not in (None, CertificateStatus.VALID):
         return False
-    return cert.not_after is None or cert.not_after >= now
+    return not expired_on(cert.possible_not_after, now)  # unknown, or not expired under some reading: usable
 
 
 def selected(matches: list[ExchangeCertificate], now: datetime) -> ExchangeCertificate | None:

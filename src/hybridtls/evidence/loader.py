@@ -8,7 +8,9 @@ a link) is read once.
 Day/month order: a file's own dates settle its order, or else the order the other files of the run prove. Once a
 file has proven one order, the records after are built with it (should the file go on to prove the other order
 too, it is read again without). A record whose dates need an order not known yet (``12/02/2016``) is built again
-once the run knows it; it alone is kept as read until then.
+once the run knows it; it alone is kept as read until then. Where nothing settles the order, a certificate's
+NotBefore and NotAfter keep both readings (``DateReadings``), for the checks to judge where the readings agree;
+other such dates are not used. A note says which, either way.
 """
 
 from __future__ import annotations
@@ -299,7 +301,7 @@ def _read_file(item: _FileToRead, override: DateOrder | None, notices: list[Noti
             notices.append(Notice(source=Source(path=item.display), message=evidence.warning))
     if len(read.proven_orders) > 1:
         notices.append(Notice(source=Source(path=item.display),
-                              message="the file mixes day-first and month-first dates; ambiguous ones are not used",
+                              message="the file mixes day-first and month-first dates; it cannot settle ambiguous ones",
                               hint="pass --date-order dmy or --date-order mdy"))
     return read
 
@@ -367,12 +369,20 @@ def _settle_dates(read: _FileRead, override: DateOrder | None, run_orders: set[D
     ctx.date_order = order
     if order_note and ctx.date_order is not None and read.has_ambiguous:
         ctx.note(None, order_note, "pass --date-order dmy or --date-order mdy to say which")
-    if ctx.ambiguous_dates:
-        lines = ", ".join(str(s.line) for s in ctx.ambiguous_dates[:5])
-        ctx.note(ctx.ambiguous_dates[0].line,
-                 f"dates on lines {lines} could be day-first or month-first and nothing in the evidence "
-                 "settles it; they are not used (expiry and timing checks skip them)",
-                 "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)")
+    kept = [d.source for d in ctx.ambiguous_dates if d.kept]
+    dropped = [d.source for d in ctx.ambiguous_dates if not d.kept]
+    for sources, what in ((kept, _KEPT), (dropped, _DROPPED)):
+        if sources:
+            lines = ", ".join(str(s.line) for s in sources[:5]) + (", ..." if len(sources) > 5 else "")
+            ctx.note(sources[0].line, f"dates on lines {lines} could be day-first or month-first and nothing in the "
+                     f"evidence settles it; {what}", _ORDER_HINT)
+
+
+_ORDER_HINT = "pass --date-order dmy (e.g. 18/02/2016) or --date-order mdy (e.g. 2/18/2016)"
+# Certificate dates are kept both ways round; the other dates (message trace, events, queues) are not used.
+_KEPT = ("both readings of each are kept: the expiry and timing checks judge such a date only where both readings "
+         "give the same verdict, and list the dates they cannot judge")
+_DROPPED = "they are not used (timing checks skip them)"
 
 
 def _file_date_order(

@@ -6,6 +6,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 
 from __future__ import annotations
 
+from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
@@ -26,7 +27,15 @@ from hybridtls.model.exchange import (
     TransportService,
     states,
 )
-from hybridtls.model.findings import CheckOutcome, CheckStatus, Citation, Finding, FindingSubject, Severity
+from hybridtls.model.findings import (
+    CheckOutcome,
+    CheckStatus,
+    Citation,
+    Finding,
+    FindingSubject,
+    NotJudged,
+    Severity,
+)
 from hybridtls.model.logs import (
     LoggedCertificate,
     SmtpLogSummary,
@@ -52,6 +61,7 @@ __all__ = [
     "Cited",
     "ConfiguredBy",
     "ConnectorDirection",
+    "DateReadings",
     "DeliveryError",
     "EventLayout",
     "EventLevel",
@@ -62,6 +72,7 @@ __all__ = [
     "HybridConfiguration",
     "InputProblem",
     "LoggedCertificate",
+    "NotJudged",
     "Notice",
     "OnlineConnector",
     "ProbeOutcome",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hybridtls.model.dates import DateReadings, possible_dates
 from hybridtls.model.source import Cited, ServerRef, Source, certificate_identity_keys
 
 
@@ -72,9 +73,26 @@ class ExchangeCertificate(Cited):
     has_private_key: bool | None = None
     not_before: datetime | None = None
     not_after: datetime | None = None
+    # NotBefore / NotAfter when day and month could be either way round and nothing settles it (the date is then None)
+    not_before_readings: DateReadings | None = None
+    not_after_readings: DateReadings | None = None
     public_key_size: int | None = None
     friendly_name: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.not_before is not None and self.not_before_readings is not None
+                or self.not_after is not None and self.not_after_readings is not None):
+            raise ValueError("a date is either read or held as two readings, not both")
+
+    @property
+    def possible_not_before(self) -> tuple[datetime, ...]:
+        """NotBefore as the evidence gives it: nothing, one date, or both readings of an ambiguous one."""
+        return possible_dates(self.not_before, self.not_before_readings)
+
+    @property
+    def possible_not_after(self) -> tuple[datetime, ...]:
+        """NotAfter as the evidence gives it: nothing, one date, or both readings of an ambiguous one."""
+        return possible_dates(self.not_after, self.not_after_readings)
 
     @property
     def identity_keys(self) -> tuple[str, ...]:

@@ -83,8 +83,23 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NotJudged:
+    """Something a check had evidence for but could not decide, and why: a certificate whose NotAfter reads
+    2026-02-11 or 2026-11-02, expired under one reading and not under the other. A check yields it beside its
+    findings, so that what it could not judge is said, never passed over."""
+
+    subject: str
+    reason: str
+    source: Source | None = None
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.source}): {self.reason}" if self.source else f"{self.subject}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckOutcome:
-    """What one check concluded over the whole evidence set."""
+    """What one check concluded over the whole evidence set. ``reason`` says why it could not run or crashed, or,
+    for a check that ran, what it could not judge."""
 
     check_id: str
     status: CheckStatus

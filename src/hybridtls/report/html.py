@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 
 from hybridtls._version import __version__
 from hybridtls.checks import Check
-from hybridtls.model import CheckStatus, Finding
+from hybridtls.model import Finding
 from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.views import (
     certificate_matrix,
     grouped_notes,
+    idle_checks,
     omitted_words,
     probe_rows,
     trace_timeline,
@@ -72,11 +73,7 @@ def render_html(report: Report) -> str:
     items = [_Item(f, report.check(f.check_id), _LABEL[f.severity.value],
                    tuple(_reference(r) for r in report.check(f.check_id).references), omitted_words(f))
              for f in report.findings]
-    idle: dict[tuple[str, str], list[str]] = {}
-    for outcome in report.outcomes:
-        if outcome.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED):
-            word = "crashed" if outcome.status is CheckStatus.CRASHED else "not applicable"
-            idle.setdefault((word, outcome.reason), []).append(outcome.check_id)
+    idle_title, idle = idle_checks(report)
     evidence = report.evidence
     summary = ", ".join(part for part in (
         f"{len(evidence.files)} file(s)" if report.command == "check" else "",
@@ -96,5 +93,5 @@ def render_html(report: Report) -> str:
         problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
         findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
         certificate_files=evidence.certificate_files, timeline=trace_timeline(evidence), colours=COLOURS,
-        idle=[(", ".join(ids) + f" ({word})", reason) for (word, reason), ids in idle.items()],
+        idle=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle], idle_title=idle_title,
     ))

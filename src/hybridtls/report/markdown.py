@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from hybridtls.model import CheckStatus, InputProblem, Notice
+from hybridtls.model import InputProblem, Notice
 from hybridtls.report.escape import inert
 from hybridtls.report.views import (
     certificate_matrix,
     grouped_notes,
+    idle_checks,
     omitted_words,
     probe_rows,
     trace_timeline,
@@ -95,8 +96,10 @@ def render_markdown(report: Report) -> str:
         out += ["", "## Notes on the evidence", ""]
         out += [f"- {text(n.where)}: {text(n.message)}" + (f" ({text(n.hint)})" if n.hint else "")
                 for n in grouped_notes(notes)]
-    idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
+    title, idle = idle_checks(report)
     if idle:
-        out += ["", "## Checks that could not run", ""]
-        out += [f"- {o.check_id} ({o.status.value.replace('_', ' ')}): {text(o.reason)}" for o in idle]
+        out += ["", f"## {title}", ""]
+        said = {check_id: (word, reason) for word, reason, ids in idle for check_id in ids}
+        out += [f"- {o.check_id} ({said[o.check_id][0]}): {text(said[o.check_id][1])}" for o in report.outcomes
+                if o.check_id in said]
     return "\n".join(out) + "\n"

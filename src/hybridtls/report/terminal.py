@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.text import Text
 
-from hybridtls.model import CertificateFile, CheckStatus, Finding, InputProblem, Notice, Severity
+from hybridtls.model import CertificateFile, Finding, InputProblem, Notice, Severity
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import grouped_notes, omitted_words, understood_words
+from hybridtls.report.views import grouped_notes, idle_checks, omitted_words, understood_words
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -250,15 +250,11 @@ def _evidence_notes(report: Report, console: Console) -> None:
 
 
 def _checks_not_run(report: Report, console: Console) -> None:
-    idle = [o for o in report.outcomes if o.status in (CheckStatus.NOT_APPLICABLE, CheckStatus.CRASHED)]
+    title, idle = idle_checks(report)
     if not idle:
         return
     console.print()
-    console.print(Text("Checks that could not run on this evidence", style="bold"))
-    by_reason: dict[tuple[str, str], list[str]] = {}
-    for outcome in idle:
-        word = "crashed" if outcome.status is CheckStatus.CRASHED else "not applicable"
-        by_reason.setdefault((word, outcome.reason), []).append(outcome.check_id)
-    for (word, reason), ids in by_reason.items():
+    console.print(Text(f"{title} on this evidence", style="bold"))
+    for word, reason, ids in idle:
         style = "bold red" if word == "crashed" else "dim"
         _indented(console, Text(f"{', '.join(ids)} ({word}): {inert(reason, single_line=True)}", style=style), 2)

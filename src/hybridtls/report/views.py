@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
-from hybridtls.model import EvidenceSet, Finding, InputProblem, Notice, ProbeOutcome, RootCAType, TraceStatus
+from hybridtls.model import (
+    CheckStatus,
+    EvidenceSet,
+    Finding,
+    InputProblem,
+    Notice,
+    ProbeOutcome,
+    RootCAType,
+    TraceStatus,
+)
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -74,12 +83,14 @@ def certificate_matrix(evidence: EvidenceSet, now: datetime) -> Matrix | None:
             services = ", ".join(sorted(cert.services)) if cert.services is not None else "?"
             cells.append(MatrixCell(root, services or "None", "odd" if note else "ok", note))
         dated = [c.not_after for c in group.observations if c.not_after]
-        expiry = min(dated) if dated else None
-        state = ("unknown" if expiry is None else "expired" if expiry < now
-                 else "expiring" if expiry - now <= timedelta(days=EXPIRING_DAYS) else "ok")
+        # a date read one way anywhere; else both readings of one whose day and month could be either way round
+        expiry = [min(dated)] if dated else sorted({d for c in group.observations for d in c.possible_not_after})
+        states = {"expired" if d < now else "expiring" if d - now <= timedelta(days=EXPIRING_DAYS) else "ok"
+                  for d in expiry}
+        state = states.pop() if len(states) == 1 else "unknown"  # readings that disagree say nothing
         rep = group.representative
         rows.append(MatrixRow(group.name, rep.issuer or "", bool(rep.is_self_signed),
-                              f"{expiry:%Y-%m-%d}" if expiry else "?", state, tuple(cells)))
+                              " or ".join(f"{d:%Y-%m-%d}" for d in expiry) or "?", state, tuple(cells)))
     return Matrix(tuple(server_name(servers[k][0]) for k in keys), tuple(rows))
 
 
@@ -251,3 +262,22 @@ def understood_words(evidence: EvidenceSet) -> str:
     if coverage.files_skipped:
         parts.append(f"{files(coverage.files_skipped)} skipped")
     return "; ".join(parts)
+
+
+def idle_checks(report: Report) -> tuple[str, list[tuple[str, str, list[str]]]]:
+    """The checks that could not run (not applicable, crashed), or that ran but could not judge everything, as a
+    title and (word, reason, check ids) grouped by word and reason, in catalogue order."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for outcome in report.outcomes:
+        if outcome.status is CheckStatus.CRASHED:
+            word = "crashed"
+        elif outcome.status is CheckStatus.NOT_APPLICABLE:
+            word = "not applicable"
+        elif outcome.reason:  # it fired, and says what it could not judge
+            word = "judged in part"
+        else:
+            continue
+        grouped.setdefault((word, outcome.reason), []).append(outcome.check_id)
+    partly = any(word == "judged in part" for word, _ in grouped)
+    title = "Checks that could not run" + (" or judge everything" if partly else "")
+    return title, [(word, reason, ids) for (word, reason), ids in grouped.items()]

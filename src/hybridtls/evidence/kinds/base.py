@@ -16,6 +16,7 @@ from hybridtls.evidence.dates import DateOrder, is_ambiguous, parse_datetime
 from hybridtls.evidence.raw import RawField, RawRecord, canonical_key
 from hybridtls.evidence.structured import shallow_hint
 from hybridtls.model import (
+    DateReadings,
     DeliveryError,
     ExchangeCertificate,
     HybridConfiguration,
@@ -38,6 +39,14 @@ Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
 E = TypeVar("E", bound=enum.Enum)
 
 
+@dataclass(frozen=True, slots=True)
+class UnsettledDate:
+    """A date whose day and month could be either way round, met while no order was known."""
+
+    source: Source
+    kept: bool  # True: both readings are kept in the record; False: the date is not used
+
+
 @dataclass
 class BuildContext:
     """What a builder may use besides the record: the file's date order, and the server of records that do not name
@@ -47,7 +56,7 @@ class BuildContext:
     date_order: DateOrder | None
     server: ServerRef | None
     notices: list[Notice] = field(default_factory=list)
-    ambiguous_dates: list[Source] = field(default_factory=list)
+    ambiguous_dates: list[UnsettledDate] = field(default_factory=list)
     ordered_dates: int = 0  # dates read with date_order that could not be read without it
 
     def note(self, line: int | None, message: str, hint: str | None = None) -> None:
@@ -143,16 +152,33 @@ def _date(record: RawRecord, ctx: BuildContext, *keys: str) -> datetime | None:
 
 
 def _date_of(raw: RawField | None, ctx: BuildContext) -> datetime | None:
+    """A date; None when absent, unreadable, or ambiguous with no order known (the date is then not used)."""
     if raw is None or raw.value.empty:
         return None
-    text = raw.value.text
-    if is_ambiguous(text):  # day and month could be either way round: only the order settles it
+    if is_ambiguous(raw.value.text):  # day and month could be either way round: only the order settles it
         if ctx.date_order is None:
-            ctx.ambiguous_dates.append(Source(path=ctx.path, line=raw.line))
+            ctx.ambiguous_dates.append(UnsettledDate(Source(path=ctx.path, line=raw.line), kept=False))
             return None
         ctx.ordered_dates += 1
+    return _parsed(raw, ctx, ctx.date_order)
+
+
+def _date_readings(record: RawRecord, ctx: BuildContext, *keys: str) -> tuple[datetime | None, DateReadings | None]:
+    """A date, or, when its day and month could be either way round and no order is known, both its readings."""
+    raw = record.get(*keys)
+    if raw is None or raw.value.empty or ctx.date_order is not None or not is_ambiguous(raw.value.text):
+        return _date_of(raw, ctx), None
+    day_first = _parsed(raw, ctx, DateOrder.DMY)
+    month_first = _parsed(raw, ctx, DateOrder.MDY) if day_first is not None else None
+    if day_first is None or month_first is None:
+        return None, None
+    ctx.ambiguous_dates.append(UnsettledDate(Source(path=ctx.path, line=raw.line), kept=True))
+    return None, DateReadings(text=raw.value.text.strip(), day_first=day_first, month_first=month_first)
+
+
+def _parsed(raw: RawField, ctx: BuildContext, order: DateOrder | None) -> datetime | None:
     try:
-        return parse_datetime(text, ctx.date_order)
+        return parse_datetime(raw.value.text, order)
     except ValueError as exc:
         ctx.note(raw.line, f"{raw.label}: {exc}; ignored")
         return None

@@ -8,7 +8,7 @@ from hybridtls.evidence.kinds.base import (
     BuildContext,
     RecordKind,
     _bool,
-    _date,
+    _date_readings,
     _enum_value,
     _int,
     _keys,
@@ -88,6 +88,8 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
     domains, domains_truncated = _domains(record, ctx)
     root_raw = record.get("RootCAType")
     status_raw = record.get("Status")
+    not_before, not_before_readings = _date_readings(record, ctx, "NotBefore")
+    not_after, not_after_readings = _date_readings(record, ctx, "NotAfter")
     return ExchangeCertificate(
         source=record.source,
         field_lines=record.lines,
@@ -106,8 +108,10 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
         if status_raw and not status_raw.value.empty else None,
         is_self_signed=_bool(record, ctx, "IsSelfSigned"),
         has_private_key=_bool(record, ctx, "HasPrivateKey"),
-        not_before=_date(record, ctx, "NotBefore"),
-        not_after=_date(record, ctx, "NotAfter"),
+        not_before=not_before,
+        not_after=not_after,
+        not_before_readings=not_before_readings,
+        not_after_readings=not_after_readings,
         public_key_size=_int(record, ctx, "PublicKeySize"),
         friendly_name=_text(record, ctx, "FriendlyName", trusted=False),
     )
