@@ -12,7 +12,7 @@ which came first, so the same certificate in two files is two observations, as b
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from hybridtls.checks import run_checks
 from hybridtls.checks.base import Check, CheckContext
@@ -36,11 +36,9 @@ def run_checks_over_time(evidence: EvidenceSet, ctx: CheckContext, checks: Itera
     """The evidence as last seen and what the checks conclude over it, with the findings of the earlier states
     that no longer hold added as notices (``Finding.fixed_at`` says where the later state was read)."""
     checks = tuple(checks)
-    latest, earliest, later_at = _states(evidence.certificates)
+    latest, earliest, superseded, later_at = _states(evidence.certificates)
     if not later_at:
         return evidence, run_checks(evidence, ctx, checks)  # the common case: every certificate seen once a file
-    kept = {id(cert) for cert in latest}
-    superseded = tuple(cert for cert in evidence.certificates if id(cert) not in kept)
     now = replace(evidence, certificates=latest, superseded_certificates=superseded)
     outcomes = run_checks(now, ctx, checks)
     before = run_checks(replace(evidence, certificates=earliest), ctx, checks)
@@ -60,9 +58,11 @@ def run_checks_over_time(evidence: EvidenceSet, ctx: CheckContext, checks: Itera
 
 
 def _states(certificates: tuple[ExchangeCertificate, ...]) -> tuple[
-        tuple[ExchangeCertificate, ...], tuple[ExchangeCertificate, ...], dict[tuple[str, int | None], Source]]:
-    """The certificates with each one seen again in the same file on the same server kept at its last state, the
-    same kept at its first state, and for each first state's lines where its last state was read."""
+        tuple[ExchangeCertificate, ...], tuple[ExchangeCertificate, ...], tuple[ExchangeCertificate, ...],
+        dict[tuple[str, int | None], Source]]:
+    """The certificates with each one seen again in the same file on the same server at its last state (each
+    later listing updating the one before), the same at its first state, the listings superseded, and for each
+    first state's lines where its last state was read."""
     seen: dict[_Key, list[ExchangeCertificate]] = {}
     for cert in certificates:
         key = _key(cert)
@@ -70,18 +70,46 @@ def _states(certificates: tuple[ExchangeCertificate, ...]) -> tuple[
             seen.setdefault(key, []).append(cert)
     repeated = {key: states for key, states in seen.items() if len(states) > 1}
     if not repeated:
-        return certificates, certificates, {}
+        return certificates, certificates, (), {}
     later_at: dict[tuple[str, int | None], Source] = {}
-    drop_from_latest: set[int] = set()
+    latest: dict[int, ExchangeCertificate] = {}  # the last state of each, by the id of its last record
     drop_from_earliest: set[int] = set()
     for states in repeated.values():
-        first, last = states[0], states[-1]
-        drop_from_latest.update(id(cert) for cert in states[:-1])
+        first = states[0]
+        state = first
+        for later in states[1:]:
+            state = _updated(state, later)
+        latest[id(states[-1])] = state
         drop_from_earliest.update(id(cert) for cert in states[1:])
         for line in (first.source.line, *first.field_lines.values()):
-            later_at[(first.source.path, line)] = last.source
-    return (tuple(c for c in certificates if id(c) not in drop_from_latest),
-            tuple(c for c in certificates if id(c) not in drop_from_earliest), later_at)
+            later_at[(first.source.path, line)] = states[-1].source
+    superseded = {id(cert) for states in repeated.values() for cert in states[:-1]}
+    return (tuple(latest.get(id(c), c) for c in certificates if id(c) not in superseded),
+            tuple(c for c in certificates if id(c) not in drop_from_earliest),
+            tuple(c for c in certificates if id(c) in superseded), later_at)
+
+
+# Properties read together: a later listing that gives one gives its partner too.
+_PARTNERS = {"not_after": "not_after_readings", "not_before": "not_before_readings",
+             "certificate_domains": "certificate_domains_truncated", "services": "services_truncated"}
+
+
+def _updated(state: ExchangeCertificate, later: ExchangeCertificate) -> ExchangeCertificate:
+    """The certificate as a later listing shows it: what it lists replaces what was known, and what it leaves out
+    (``| fl RootCAType,Thumbprint`` after a full listing) stays as it was."""
+    changes: dict[str, object] = {}
+    for item in fields(ExchangeCertificate):
+        name = item.name
+        if name in ("source", "field_lines") or name in _PARTNERS.values():
+            continue
+        value = getattr(later, name)
+        partner = _PARTNERS.get(name)
+        if value not in (None, ()) or (partner is not None and getattr(later, partner) not in (None, False)):
+            changes[name] = value
+            if partner is not None:
+                changes[partner] = getattr(later, partner)
+    return replace(state, source=later.source, field_lines={**state.field_lines, **later.field_lines},
+                   **changes)  # type: ignore[arg-type]
 
 
 def _key(cert: ExchangeCertificate) -> _Key | None:
