@@ -480,12 +480,16 @@ def _underlined_header(line: str, underline: str, indent: int) -> tuple[list[int
     first under the first (a table indented under prose or in a quote is indented as a whole)."""
     if not _DASHES.match(underline):
         return None
-    starts = [m.start() for m in re.finditer(r"-+", underline)]
+    starts = _dash_starts(underline)
     if len(starts) < 2 or starts[0] != indent:
         return None
     if not all(pos < len(line) and line[pos] != " " and (pos == 0 or line[pos - 1] == " ") for pos in starts):
         return None
     return starts, [_cell(line, starts, k) for k in range(len(starts))]
+
+
+def _dash_starts(underline: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"-+", underline)]
 
 
 def _known_header(line: str) -> tuple[list[int], list[str]] | None:
@@ -563,7 +567,8 @@ def _read_table(table: _Table, line: str | None, source: Iterator[str],
     the first line under the header (and its dashes), ``number`` the number of the line before it. Returns the line
     that ended the table (not read yet) and the number of the line before it.
 
-    Rows follow one another, or come apart by blank lines (a forum paste); a line that follows a row and does not
+    Rows follow one another, and a blank line ends the table (as PowerShell prints it); or, when a blank line comes
+    before the first row (a forum paste), they come apart by blank lines. A line that follows a row and does not
     line up with the columns is named, never shifted into them. After a blank line (and under a header without
     dashes), only a line that is plainly a row (text in the first column and another) goes on with the table.
     Rows are held until enough of them line up to show that this is a table: lines under a known header that
@@ -571,15 +576,23 @@ def _read_table(table: _Table, line: str | None, source: Iterator[str],
     held: list[tuple[int, list[str]]] = []  # (line, cells): rows not passed on yet; the last may still continue
     rows = odd = 0  # since rows were last passed on: rows filling two columns or more, lines not lining up
     first_odd = last_odd = named = unnamed = 0
-    apart = not table.underlined  # a blank line (or a header without dashes) comes before this line
+    spaced: bool | None = None  # whether blank lines come between the rows: known at the first row
+    blank = False  # a blank line comes before this line
     while line is not None:
         if not line:
-            apart, number = True, number + 1
+            if spaced is False:
+                break
+            blank, number = True, number + 1
             line = next(source, None)
             continue
         if ">" in line and _PROMPT.match(line.lstrip()):
             break
+        if spaced is None and not (held or odd) and _DASHES.match(line) and _dash_starts(line) == table.starts:
+            number += 1  # the dashes, a blank line apart from their header: the paste doubled every line break
+            line = next(source, None)
+            continue
         cells, why = _cells(line, table)
+        apart = blank or (spaced is None and not table.underlined)
         if apart and (why or not cells[0] or sum(map(bool, cells)) < 2 or _DASHES.match(line) or
                       _known_header(line)):
             if why and not (table.underlined or held or odd):  # a header of known names, and no row under it
@@ -605,6 +618,8 @@ def _read_table(table: _Table, line: str | None, source: Iterator[str],
                 if cell:
                     previous[k] = (previous[k] + " " + cell).strip()
         else:
+            if spaced is None:
+                spaced = blank
             held.append((number, cells))
             rows += sum(map(bool, cells)) >= 2
             if rows >= _TRUSTED_ROWS and odd * 4 <= rows:
@@ -612,7 +627,7 @@ def _read_table(table: _Table, line: str | None, source: Iterator[str],
                     yield _row(table, *row)
                 del held[:-1]
                 rows = odd = 0
-        apart = False
+        blank = False
         line = next(source, None)
     if held and odd > rows:
         yield Notice(source=Source(path=table.path, line=held[0][0]),
