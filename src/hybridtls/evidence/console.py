@@ -424,7 +424,7 @@ def _join(pieces: list[tuple[str, int]], width: int) -> str:
 # What a header without a line of dashes under it may hold: the properties of the cmdlets hybridtls reads (every
 # key a record kind consumes, which a test keeps so, and the columns of each cmdlet's default table), as PowerShell
 # labels them. A header is two or more of them and nothing else, so that prose is never taken for one.
-TABLE_COLUMNS = frozenset(canonical_key(label) for label in (
+_TABLE_LABELS = (
     # Get-ExchangeCertificate
     "Thumbprint", "Services", "Subject", "Issuer", "NotAfter", "NotBefore", "SerialNumber", "CertificateDomains",
     "RootCAType", "Status", "IsSelfSigned", "HasPrivateKey", "PublicKeySize", "FriendlyName", "AccessRules",
@@ -452,7 +452,9 @@ TABLE_COLUMNS = frozenset(canonical_key(label) for label in (
     "TimeCreated", "Id", "LevelDisplayName", "Level", "Message", "ProviderName", "LogName", "MachineName", "RecordId",
     "TaskDisplayName", "Index", "Time", "EntryType", "InstanceID", "Category", "CategoryNumber", "ReplacementStrings",
     "TimeGenerated", "TimeWritten",
-))
+)
+TABLE_COLUMNS = frozenset(map(canonical_key, _TABLE_LABELS))
+_COLUMN_WORDS = TABLE_COLUMNS | {canonical_key(word) for label in _TABLE_LABELS for word in label.split()}
 _WORDS = re.compile(r"\S+")
 _LONGEST_LABEL = 4  # words, as in ``Message Trace ID``
 _NUMBER = re.compile(r"[+-]?\d[\d,.]*")
@@ -497,13 +499,12 @@ def _known_header(line: str) -> tuple[list[int], list[str]] | None:
     two spaces or more somewhere between them (PowerShell pads a column to its widest value; prose is single-spaced).
     Words one space apart are one label when together they name a property (``Sender Address``), else a label each
     (Get-Queue's ``DeliveryType Status MessageCount``)."""
-    words: list[tuple[int, str]] = []
-    for match in _WORDS.finditer(line):
-        words.append((match.start(), match.group()))
-        if len(words) > 64:  # no cmdlet's table is that wide: prose
-            return None
-    if len(words) < 2:
+    if "  " not in line.lstrip(" "):  # the cheap tests first: this is asked of every line of prose
         return None
+    plain = line.split(None, 64)
+    if len(plain) > 64 or not all(canonical_key(word) in _COLUMN_WORDS for word in plain):
+        return None  # no cmdlet's table is that wide, or a word no property name holds: prose
+    words = [(match.start(), match.group()) for match in _WORDS.finditer(line)]
     starts: list[int] = []
     labels: list[str] = []
     at = 0
