@@ -122,6 +122,10 @@ def test_a_row_shifted_right_is_named_with_its_column() -> None:
     notices: list[Notice] = []
     records = read_console_text("\n".join([header, "-" * 10, good, shifted, good]) + "\n", "s.txt", notices)
     assert records == []  # the dashes are not under the header's words: no table, and nothing is guessed
+    assert [(n.source.line, n.message) for n in notices] == [
+        (1, "line 1 reads as a table header, but line 2 under it is not a row of it (dashes that do not start under "
+            "its words); neither is read")]
+    notices.clear()
     underline = laid_out(["-" * 10, "-" * 8, "-" * 7], CERTIFICATE_COLUMNS)
     records = read_console_text("\n".join([header, underline, good, shifted, good]) + "\n", "s.txt", notices)
     assert [r.source.line for r in records] == [3, 5]

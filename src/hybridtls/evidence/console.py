@@ -77,12 +77,11 @@ def iter_console_text(text: str, path: str, notices: list[Notice] | None = None)
     quoted = ">" in text[:4096] and _quoted(text)
     grouper = _Grouper(path, lambda: max(map(len, _lines(text, quoted)), default=0))
     for found in _scan(_lines(text, quoted), path):
-        kind = type(found)
-        if kind is _Segment:
-            ready = grouper.segment(found)  # type: ignore[arg-type]
-        elif kind is Notice:
+        if type(found) is _Segment:
+            ready = grouper.segment(found)
+        elif type(found) is Notice:
             if notices is not None:
-                notices.append(found)  # type: ignore[arg-type]
+                notices.append(found)
             continue
         else:
             ready = grouper.table(found)  # type: ignore[arg-type]
@@ -594,12 +593,13 @@ def _read_table(table: _Table, line: str | None, source: Iterator[str],
             continue
         cells, why = _cells(line, table)
         apart = blank or (spaced is None and not table.underlined)
-        if apart and (why or not cells[0] or sum(map(bool, cells)) < 2 or _DASHES.match(line) or
-                      _known_header(line)):
-            if why and not (table.underlined or held or odd):  # a header of known names, and no row under it
+        dashes = apart and _DASHES.match(line) is not None
+        if apart and (why or dashes or not cells[0] or sum(map(bool, cells)) < 2 or _known_header(line)):
+            if (why or dashes) and not (table.underlined or held or odd):  # a header of known names, and no row
                 yield Notice(source=Source(path=table.path, line=table.line),
                              message=f"line {table.line} reads as a table header, but line {number + 1} under it is "
-                                     f"not a row of it ({why}); neither is read",
+                                     f"not a row of it ({why or 'dashes that do not start under its words'}); "
+                                     "neither is read",
                              hint=_ALIGN_HINT)
             break
         number += 1
