@@ -94,6 +94,15 @@ def test_dots_are_services_not_bound(flags: str, services: set[str]) -> None:
     assert cert.services == frozenset(services) and not cert.services_truncated
 
 
+def test_an_unknown_flag_in_the_last_places_is_said_and_the_others_read() -> None:
+    [row] = read_console_text(laid_out(["Thumbprint", "Services"], [0, 42]) + "\n"
+                              + laid_out(["AB" * 20, "....S.X"], [0, 42]) + "\n", "t.txt")
+    ctx = BuildContext(path="t.txt", date_order=None, folder_server=None)
+    assert build_certificate(row, ctx).services == frozenset({"SMTP"})
+    assert [(n.source.line, n.message) for n in ctx.notices] == [
+        (2, "Services '....S.X': the flag 'X' is not one hybridtls knows; the others are read")]
+
+
 def test_letters_out_of_their_places_are_not_read_as_service_flags() -> None:
     [row] = read_console_text(laid_out(["Thumbprint", "Services"], [0, 42]) + "\n"
                               + laid_out(["AB" * 20, "SW.IP.."], [0, 42]) + "\n", "t.txt")

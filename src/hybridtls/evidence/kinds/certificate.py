@@ -35,7 +35,7 @@ _SERVICE_FLAGS = {1: "IMAP", 2: "POP", 4: "UM", 8: "IIS", 16: "SMTP", 32: "Feder
 # The default table's Services column: a letter or a dot for each service, in this order: I P U W S, then two rarely
 # used flags. Exchange 2007 prints five positions ("IP.WS"), 2010 six ("IP.WS."), 2013 and later seven ("IP.WS..").
 _SERVICE_LETTERS = {"I": "IMAP", "P": "POP", "U": "UM", "W": "IIS", "S": "SMTP", "F": "Federation", "C": "UMCallRouter"}
-_SERVICE_POSITIONS = re.compile(r"[I.][P.][U.][W.][S.][FC.]?[FC.]?")
+_SERVICE_POSITIONS = re.compile(r"[I.][P.][U.][W.][S.][A-Z.]{0,2}")
 _SERVICE_NAMES = {name.casefold(): name for name in _SERVICE_FLAGS.values()}
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
@@ -54,7 +54,11 @@ def _services(record: RawRecord, ctx: BuildContext) -> tuple[frozenset[str] | No
         ctx.note(raw.line, f"Services reads {value.text!r}, a type name, not a value", shallow_hint())
         return None, False
     if _SERVICE_POSITIONS.fullmatch(text):
-        return frozenset(_SERVICE_LETTERS[ch] for ch in text if ch != "."), False
+        unknown = [ch for ch in text if ch != "." and ch not in _SERVICE_LETTERS]
+        if unknown:
+            ctx.note(raw.line, f"Services {text!r}: the flag {unknown[0]!r} is not one hybridtls knows; the others are "
+                               "read", "Get-ExchangeCertificate | Format-List shows the services by name")
+        return frozenset(_SERVICE_LETTERS[ch] for ch in text if ch in _SERVICE_LETTERS), False
     names = set()
     for part in re.split(r"[,;]\s*|\s+", text.rstrip(".\u2026")):
         if part:
