@@ -39,3 +39,15 @@ def test_golden_change_ticket(monkeypatch) -> None:
     if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
         path.write_text(run.out, encoding="utf-8")
     assert run.out == path.read_text(encoding="utf-8")
+
+
+def test_golden_tables_as_pasted(monkeypatch) -> None:
+    """Default tables from forum pastes: indented, without dashes, spaced, quoted, masked thumbprints, a row that does
+    not line up. What was read, and what was said about what was not."""
+    monkeypatch.chdir(Path(__file__).parent / "fixtures")
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = run_cli("check", "tables", "--now", "2026-11-30T09:00", "--width", "100")
+    path = GOLDEN / "tables-as-pasted.txt"
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(run.out, encoding="utf-8")
+    assert run.out == path.read_text(encoding="utf-8")

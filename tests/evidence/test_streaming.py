@@ -113,3 +113,17 @@ def test_one_record_of_many_properties_stays_one_record() -> None:
     text = "".join(f"Property{n} : {n}\n" for n in range(5000))
     records = read_console_text(text, "wide.txt")
     assert [len(r.fields) for r in records] == [5000]
+
+
+def test_table_rows_come_before_the_table_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are held only until enough of them line up to show the lines are a table, then passed on as read."""
+    taken = _counting_pieces(monkeypatch, console)
+    header = ("Thumbprint                                Services   Subject\n"
+              "----------                                --------   -------\n")
+    row = "AB" * 20 + "  IP.WS..    CN=mail.contoso.com\n"
+    records = iter_console_text(header + row * 20000, "certs.txt")
+    first = next(records)
+    assert first.source.line == 3 and first.get("Services").value.text == "IP.WS.."  # type: ignore[union-attr]
+    assert len(taken) <= 2  # of ~310 pieces
+    rest = list(records)
+    assert len(rest) == 19999 and rest[-1].source.line == 20002

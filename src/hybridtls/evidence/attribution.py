@@ -26,14 +26,15 @@ EXCHANGE_FOLDERS = frozenset({
 # Words of folder names that say what a folder holds or when it was saved, not which server: a name holding one of
 # them (``certs``, ``excas1-before``, ``Exchange Online``) is no server's.
 GENERIC_WORDS = frozenset({
-    "after", "backup", "backups", "before", "bin", "captures", "case", "cases", "cert", "certificate",
+    "after", "backup", "backups", "before", "bin", "captures", "case", "cases", "cert", "certificate", "fixtures",
     "certificates", "certs", "cloud", "collected", "connector", "connectors", "corpus", "data", "desktop", "docs",
     "documents", "download", "downloads", "event", "eventlog", "events", "evidence", "exchangecertificate",
     "exchangecertificates", "exo", "export", "exports", "file", "files", "fix", "fixed", "home", "hybrid",
     "hybridtls", "incident", "input", "inputs", "log", "m365", "messagetrace", "new", "o365", "office365", "old",
     "online", "onprem", "out", "output", "outputs", "paste", "pasted", "pastes", "queue", "queues", "report",
     "reports", "result", "results", "root", "sample", "samples", "saved", "script", "scripts", "screenshots",
-    "support", "temp", "tenant", "test", "tests", "ticket", "tickets", "tmp", "trace", "traces", "transcript",
+    "support", "table", "tables", "temp", "tenant", "test", "tests", "ticket", "tickets", "tmp", "trace", "traces",
+    "transcript",
     "transcripts", "users", "work",
 })
 _COMPUTER_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,13}[A-Za-z0-9])?")

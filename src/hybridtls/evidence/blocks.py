@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import PROMPT, iter_console_text
-from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, at_least_one
+from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, Record
 from hybridtls.evidence.raw import RawField, RawRecord
 from hybridtls.evidence.structured import iter_csv, iter_json, json_block_end
-from hybridtls.model import Source
+from hybridtls.model import Notice, Source
 
 # A line that opens ConvertTo-Json output: "[" or "{" alone, or followed by what JSON puts next ("[PS]" is a prompt).
 _JSON_START = re.compile(r'^[ \t]*(?:\[[ \t]*(?:\r?$|[{\["\]])|\{[ \t]*(?:\r?$|["}]))', re.M)
@@ -33,24 +33,25 @@ def has_blocks(text: str) -> bool:
     return _JSON_START.search(text) is not None or _CSV_START.search(text) is not None
 
 
-def iter_blocks(text: str, path: str) -> Iterator[RawRecord]:
-    """The records of every block, in file order."""
+def iter_blocks(text: str, path: str, notices: list[Notice] | None = None) -> Iterator[RawRecord]:
+    """The records of every block, in file order; what the console reader says of lines it did not read goes to
+    ``notices``."""
     position = 0
     line = 1
     for start, end, kind in _blocks(text):
         if start > position:
-            yield from _console(text[position:start], path, line)
+            yield from _console(text[position:start], path, line, notices)
         block_line = line + text.count("\n", position, start)
         command = _command_above(text, start)
         records = _structured(text[start:end], path, kind)
         if records is None:  # not JSON after all: read as console text
-            yield from _console(text[start:end], path, block_line)
+            yield from _console(text[start:end], path, block_line, notices)
         else:
             yield from (_moved(record, block_line - 1, command) for record in records)
         line = block_line + text.count("\n", start, end)
         position = end
     if position < len(text):
-        yield from _console(text[position:], path, line)
+        yield from _console(text[position:], path, line, notices)
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int, str]]:
@@ -109,9 +110,9 @@ def _structured(block: str, path: str, kind: str) -> list[RawRecord] | None:
         return None
 
 
-def _console(text: str, path: str, first_line: int) -> Iterator[RawRecord]:
+def _console(text: str, path: str, first_line: int, notices: list[Notice] | None) -> Iterator[RawRecord]:
     if text.strip():
-        yield from iter_console_text(text, path, first_line=first_line)
+        yield from iter_console_text(text, path, notices, first_line=first_line)
 
 
 def _command_above(text: str, start: int) -> str | None:
@@ -143,6 +144,26 @@ class ConsoleReader(EvidenceReader):
         return True
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
-        text = file.text
-        records = iter_blocks(text, file.display) if has_blocks(text) else iter_console_text(text, file.display)
-        return at_least_one(records, file.display)
+        return _with_notices(file.text, file.display)
+
+
+def _with_notices(text: str, path: str) -> Iterator[Record]:
+    """The records and, as they come, what was said about lines not read; or an EvidenceError saying why, when no
+    record was read."""
+    notices: list[Notice] = []
+    read = False
+    records = iter_blocks(text, path, notices) if has_blocks(text) else iter_console_text(text, path, notices)
+    for record in records:
+        read = True
+        if notices:
+            yield from notices
+            notices.clear()
+        yield record
+    if not read:
+        if notices:
+            first = notices[0]
+            more = f" (and {len(notices) - 1:,} more such notes)" if len(notices) > 1 else ""
+            raise EvidenceError(f"no PowerShell output read: {first.message}{more}",
+                                path=path, line=first.source.line, hint=first.hint)
+        raise EvidenceError("no PowerShell output found; " + EXPECTED, path=path)
+    yield from notices

@@ -5,25 +5,27 @@ What real files look like, and what this reader copes with:
 - values wrapped onto indented continuation lines (word-wrapped, or cut at the console width);
 - forum pastes: blank lines between every property, ``> `` quote prefixes, output indented under prose,
   non-breaking spaces, prompt lines (``[PS] C:\\>Get-ExchangeCertificate -Server excas1 | fl``);
-- default tables (a header line, a line of dashes, rows cut to columns).
-Prose around the output is passed over.
+- default tables: a header line, a line of dashes, rows cut to columns; indented, pasted without the dashes (a
+  header of known property names), with blank lines between rows, with cells cut short (``...``) or masked.
+Prose around the output is passed over. A line under a table header that does not line up with its columns is not
+read as a row: it is named in a Notice, with why (see ``_read_table``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, pairwise
 from operator import itemgetter
 from typing import Union
 
 from hybridtls.evidence.interface import pieces
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, canonical_key, raw_field, shape_of, text_value
-from hybridtls.model import Source
+from hybridtls.model import Notice, Source
 
 PROMPT = re.compile(r"^(?:\[PS\]\s*)?(?:PS\s*)?(?:[A-Za-z]:\\[^>]*|PS)>\s?(?P<command>.*)$")
 # A label is at most four words (``Message Trace ID``); a longer line ending in ':' is prose.
@@ -63,19 +65,25 @@ def command_server(command: str | None) -> str | None:
     return match["server"] if match else None
 
 
-def read_console_text(text: str, path: str) -> list[RawRecord]:
-    return list(iter_console_text(text, path))
+def read_console_text(text: str, path: str, notices: list[Notice] | None = None) -> list[RawRecord]:
+    return list(iter_console_text(text, path, notices))
 
 
-def iter_console_text(text: str, path: str, *, first_line: int = 1) -> Iterator[RawRecord]:
+def iter_console_text(text: str, path: str, notices: list[Notice] | None = None, *,
+                      first_line: int = 1) -> Iterator[RawRecord]:
     """The records of console text in file order, yielded as they are found: lines are split a piece of the text
-    at a time, and only records whose grouping is still open are held (see ``_Grouper``). ``first_line`` is the
-    number of the text's first line in its file (a block of a larger file)."""
+    at a time, and only records whose grouping is still open are held (see ``_Grouper``). What is said about lines
+    that were not read (under a table header) goes to ``notices``, when given, as it is found. ``first_line`` is
+    the number of the text's first line in its file (a block of a larger file)."""
     quoted = ">" in text[:4096] and _quoted(text)
     grouper = _Grouper(path, lambda: max(map(len, _lines(text, quoted)), default=0))
     for found in _scan(_lines(text, quoted), path, first_line - 1):
         if type(found) is _Segment:
             ready = grouper.segment(found)
+        elif type(found) is Notice:
+            if notices is not None:
+                notices.append(found)
+            continue
         else:
             ready = grouper.table(found)  # type: ignore[arg-type]
         if ready:
@@ -115,9 +123,9 @@ def _quoted(text: str) -> bool:
     return marked >= 0.6 * lines
 
 
-def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segment | RawRecord]:
-    """One pass over the lines, yielding Format-List segments (their properties already fields) and table rows as
-    they close.
+def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segment | RawRecord | Notice]:
+    """One pass over the lines, yielding Format-List segments (their properties already fields), table rows as they
+    close and Notices of lines under a table header that are not its rows.
 
     Written as one loop over locals because it runs once per line of files with 100,000 lines and more. Records of
     one cmdlet repeat the same lines up to each colon: while a segment's lines start as the previous segment's did,
@@ -185,14 +193,16 @@ def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segmen
                 blank_only = False
                 command = prompt["command"].strip() or command
                 continue
-        if indent == 0 and following is not None and following[:1] == "-" and _is_table_header(line, following):
-            if current:
-                yield _Segment(current, command, blank_only)
-                current, shape, found, replaying = [], found, [], True
-            blank_only = False
-            rows, following, number = _read_table(line, following, source, number, path, command)
-            yield from rows
-            continue
+        if following is not None and following[indent:indent + 1] == "-":
+            columns = _underlined_header(line, following, indent)
+            if columns:
+                if current:
+                    yield _Segment(current, command, blank_only)
+                    current, shape, found, replaying = [], found, [], True
+                blank_only = False
+                table = _new_table(columns, path, number, command, underlined=True)
+                following, number = yield from _read_table(table, next(source, None), source, number + 1)
+                continue
         # ``Label : value`` (inline: this is the hot path); labels never hold a colon
         colon = line.find(":", indent)
         if colon > 0 and (colon + 1 == len(line) or line[colon + 1] in " \t") and (indent == block_indent or not current):
@@ -222,6 +232,10 @@ def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segmen
             yield _Segment(current, command, blank_only)
             current, shape, found, replaying = [], found, [], True
         blank_only = False
+        columns = _known_header(line)  # a table pasted without its dashes, or else prose
+        if columns:
+            table = _new_table(columns, path, number, command, underlined=False)
+            following, number = yield from _read_table(table, following, source, number)
     if current:
         yield _Segment(current, command, blank_only)
 
@@ -406,40 +420,235 @@ def _join(pieces: list[tuple[str, int]], width: int) -> str:
     return "".join(parts)
 
 
-def _is_table_header(line: str, underline: str) -> bool:
-    # The dashes start under the first header, at column 0 (headers are never indented).
-    if underline[:1] != "-" or line[0].isspace() or not _DASHES.match(underline):
-        return False
-    starts = [m.start() for m in re.finditer(r"-+", underline)]
-    if len(starts) < 2:
-        return False
-    return all(pos < len(line) and line[pos] != " " and (pos == 0 or line[pos - 1] == " ") for pos in starts)
+# What a header without a line of dashes under it may hold: the properties of the cmdlets hybridtls reads (every
+# key a record kind consumes, which a test keeps so, and the columns of each cmdlet's default table), as PowerShell
+# labels them. A header is two or more of them and nothing else, so that prose is never taken for one.
+_TABLE_LABELS = (
+    # Get-ExchangeCertificate
+    "Thumbprint", "Services", "Subject", "Issuer", "NotAfter", "NotBefore", "SerialNumber", "CertificateDomains",
+    "RootCAType", "Status", "IsSelfSigned", "HasPrivateKey", "PublicKeySize", "FriendlyName", "AccessRules",
+    "Identity", "PSComputerName", "Server",
+    # Get-Queue
+    "DeliveryType", "MessageCount", "Velocity", "RiskLevel", "OutboundIPPool", "NextHopDomain", "NextHopConnector",
+    "LastError", "LastRetryTime", "RetryCount", "TlsDomain",
+    # Get-SendConnector, Get-ReceiveConnector, Get-HybridConfiguration, Get-Inbound/OutboundConnector,
+    # Get-TransportService
+    "Name", "Enabled", "AddressSpaces", "SmartHosts", "DNSRoutingEnabled", "SourceTransportServers",
+    "TlsCertificateName", "TlsAuthLevel", "RequireTLS", "CloudServicesMailEnabled", "Fqdn", "Bindings",
+    "AuthMechanism", "PermissionGroups", "RemoteIPRanges", "TlsDomainCapabilities", "TransportRole", "Banner",
+    "ReceivingTransportServers", "SendingTransportServers", "Features", "Domains", "OnPremisesSmartHost",
+    "EdgeTransportServers", "ConnectorType", "RecipientDomains", "RouteAllMessagesViaOnPremises", "UseMXRecord",
+    "TlsSettings", "IsTransportRuleScoped", "AllAcceptedDomains", "IsValidated", "SenderDomains", "SenderIPAddresses",
+    "TlsSenderCertificateName", "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses",
+    "TreatMessagesAsInternal", "EFSkipIPs", "InternalTransportCertificateThumbprint",
+    # Get-MessageTrace, Get-MessageTraceDetail
+    "Received", "Sender Address", "Recipient Address", "From IP", "To IP", "Size", "Message ID", "Message Trace ID",
+    "Date", "Event", "Action", "Detail", "Data",
+    # Get-MessageTrackingLog
+    "Timestamp", "EventId", "Source", "Sender", "Recipients", "MessageSubject", "RecipientStatus", "InternalMessageId",
+    "ConnectorId", "ServerHostname", "TotalBytes", "SchemaVersion",
+    # Get-WinEvent, Get-EventLog
+    "TimeCreated", "Id", "LevelDisplayName", "Level", "Message", "ProviderName", "LogName", "MachineName", "RecordId",
+    "TaskDisplayName", "Index", "Time", "EntryType", "InstanceID", "Category", "CategoryNumber", "ReplacementStrings",
+    "TimeGenerated", "TimeWritten",
+)
+TABLE_COLUMNS = frozenset(map(canonical_key, _TABLE_LABELS))
+_COLUMN_WORDS = TABLE_COLUMNS | {canonical_key(word) for label in _TABLE_LABELS for word in label.split()}
+_WORDS = re.compile(r"\S+")
+_LONGEST_LABEL = 4  # words, as in ``Message Trace ID``
+_NUMBER = re.compile(r"[+-]?\d[\d,.]*")
+_TRUSTED_ROWS = 32  # rows filling two columns or more, with few lines between them that do not line up: passed on
+_REPORTED_LINES = 20  # lines that do not line up, named one by one per table; the rest are counted
+_ALIGN_HINT = "columns start where the header's words do: keep the output's spacing as printed, or save it with Format-List"
 
 
-def _read_table(header: str, underline: str, source: Iterator[str], number: int, path: str,
-                command: str | None) -> tuple[list[RawRecord], str | None, int]:
-    """The rows under a table header (on line ``number``); returns them, the line that ended the table (not
-    read yet) and the number of the line before it."""
-    starts = [m.start() for m in re.finditer(r"-+", underline)]
-    labels = [_cell(header, starts, k) for k in range(len(starts))]
-    number += 1
-    rows: list[tuple[int, list[str]]] = []
-    line = next(source, None)
-    while line is not None and line.strip() and not PROMPT.match(line):
+@dataclass(slots=True)
+class _Table:
+    """A table header: where each column starts (and its label ends), and what the rows are read for."""
+
+    path: str
+    command: str | None
+    line: int  # of the header
+    indent: int
+    starts: list[int]
+    labels: list[str]
+    ends: list[int]  # where each label ends: a right-aligned cell ends there too
+    underlined: bool
+
+
+def _underlined_header(line: str, underline: str, indent: int) -> tuple[list[int], list[str]] | None:
+    """The columns of a header with a line of dashes under it: each run of dashes starts under a header word, the
+    first under the first (a table indented under prose or in a quote is indented as a whole)."""
+    if not _DASHES.match(underline):
+        return None
+    starts = _dash_starts(underline)
+    if len(starts) < 2 or starts[0] != indent:
+        return None
+    if not all(pos < len(line) and line[pos] != " " and (pos == 0 or line[pos - 1] == " ") for pos in starts):
+        return None
+    return starts, [_cell(line, starts, k) for k in range(len(starts))]
+
+
+def _dash_starts(underline: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"-+", underline)]
+
+
+def _known_header(line: str) -> tuple[list[int], list[str]] | None:
+    """The columns of a header without dashes: two or more known property names, none twice, and nothing else, with
+    two spaces or more somewhere between them (PowerShell pads a column to its widest value; prose is single-spaced).
+    Words one space apart are one label when together they name a property (``Sender Address``), else a label each
+    (Get-Queue's ``DeliveryType Status MessageCount``)."""
+    if "  " not in line.lstrip(" "):  # the cheap tests first: this is asked of every line of prose
+        return None
+    plain = line.split(None, 64)
+    if len(plain) > 64 or not all(canonical_key(word) in _COLUMN_WORDS for word in plain):
+        return None  # no cmdlet's table is that wide, or a word no property name holds: prose
+    words = [(match.start(), match.group()) for match in _WORDS.finditer(line)]
+    starts: list[int] = []
+    labels: list[str] = []
+    at = 0
+    while at < len(words):
+        start = words[at][0]
+        for end in range(min(len(words), at + _LONGEST_LABEL), at, -1):
+            run = words[at:end]
+            if all(b[0] == a[0] + len(a[1]) + 1 for a, b in pairwise(run)):
+                label = line[start:run[-1][0] + len(run[-1][1])]
+                if canonical_key(label) in TABLE_COLUMNS:
+                    starts.append(start)
+                    labels.append(label)
+                    at = end
+                    break
+        else:
+            return None
+    if len(starts) < 2 or "  " not in line[starts[0]:starts[-1]]:  # prose is single-spaced; a table pads its columns
+        return None
+    return (starts, labels) if len(set(map(canonical_key, labels))) == len(labels) else None
+
+
+def _new_table(columns: tuple[list[int], list[str]], path: str, number: int, command: str | None, *,
+               underlined: bool) -> _Table:
+    starts, labels = columns
+    return _Table(path=path, command=command, line=number, indent=starts[0], starts=starts, labels=labels,
+                  ends=[start + len(label) for start, label in zip(starts, labels, strict=True)], underlined=underlined)
+
+
+def _cells(line: str, table: _Table) -> tuple[list[str], str | None]:
+    """The row's cells, cut where the header's columns start; and why the line is not a row, when it is not.
+
+    A cell starts where its column does (left-aligned), or is a number, or ends where its label ends
+    (right-aligned, as PowerShell prints numbers); nothing reaches into the space before the next column."""
+    starts, labels = table.starts, table.labels
+    if table.indent and line[:table.indent].strip():
+        return [], "the line starts left of the table's first column"
+    cells = []
+    last = len(starts) - 1
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k < last else len(line)
+        if k < last and end <= len(line) and line[end - 1] != " ":
+            return [], f"its text runs into column {_shown(labels[k + 1])}"
+        text = line[start:end]
+        if text[:1] == " ":
+            cell = text.strip()
+            if cell and not (_NUMBER.fullmatch(cell) or start + len(text.rstrip()) == table.ends[k]):
+                return [], f"its text under {_shown(labels[k])} starts right of where the column does"
+            cells.append(cell)
+        else:
+            cells.append(text.rstrip())
+    return cells, None
+
+
+def _shown(label: str) -> str:
+    return repr(label if len(label) <= 40 else label[:40] + "\u2026")
+
+
+def _read_table(table: _Table, line: str | None, source: Iterator[str],
+                number: int) -> Generator[RawRecord | Notice, None, tuple[str | None, int]]:
+    """The rows under a table header, yielded as they are read, and what was not read, said in Notices. ``line`` is
+    the first line under the header (and its dashes), ``number`` the number of the line before it. Returns the line
+    that ended the table (not read yet) and the number of the line before it.
+
+    Rows follow one another, and a blank line ends the table (as PowerShell prints it); or, when a blank line comes
+    before the first row (a forum paste), they come apart by blank lines. A line that follows a row and does not
+    line up with the columns is named, never shifted into them. After a blank line (and under a header without
+    dashes), only a line that is plainly a row (text in the first column and another) goes on with the table.
+    Rows are held until enough of them line up to show that this is a table: lines under a known header that
+    mostly do not line up (pasted prose, random text) are not a table, and none of their rows is passed on."""
+    held: list[tuple[int, list[str]]] = []  # (line, cells): rows not passed on yet; the last may still continue
+    rows = odd = 0  # since rows were last passed on: rows filling two columns or more, lines not lining up
+    first_odd = last_odd = named = unnamed = 0
+    spaced: bool | None = None  # whether blank lines come between the rows: known at the first row
+    blank = False  # a blank line comes before this line
+    while line is not None:
+        if not line:
+            if spaced is False:
+                break
+            blank, number = True, number + 1
+            line = next(source, None)
+            continue
+        if ">" in line and PROMPT.match(line.lstrip()):
+            break
+        if spaced is None and not (held or odd) and _DASHES.match(line) and _dash_starts(line) == table.starts:
+            number += 1  # the dashes, a blank line apart from their header: the paste doubled every line break
+            line = next(source, None)
+            continue
+        cells, why = _cells(line, table)
+        apart = blank or (spaced is None and not table.underlined)
+        dashes = apart and _DASHES.match(line) is not None
+        if apart and (why or dashes or not cells[0] or sum(map(bool, cells)) < 2 or _known_header(line)):
+            if (why or dashes) and not (table.underlined or held or odd):  # a header of known names, and no row
+                yield Notice(source=Source(path=table.path, line=table.line),
+                             message=f"line {table.line} reads as a table header, but line {number + 1} under it is "
+                                     f"not a row of it ({why or 'dashes that do not start under its words'}); "
+                                     "neither is read",
+                             hint=_ALIGN_HINT)
+            break
         number += 1
-        cells = [_cell(line, starts, k) for k in range(len(starts))]
-        if rows and not cells[0]:  # Format-Table -Wrap continues a cell on the next line
+        if why:
+            odd += 1
+            first_odd, last_odd = first_odd or number, number
+            if named < _REPORTED_LINES:
+                named += 1
+                yield Notice(source=Source(path=table.path, line=number),
+                             message=f"not read as a row of the table headed on line {table.line}: {why}",
+                             hint=_ALIGN_HINT)
+            else:
+                unnamed += 1
+        elif held and not cells[0] and not apart:  # Format-Table -Wrap continues a cell on the next line
+            previous = held[-1][1]
             for k, cell in enumerate(cells):
                 if cell:
-                    rows[-1][1][k] = (rows[-1][1][k] + " " + cell).strip()
+                    previous[k] = (previous[k] + " " + cell).strip()
         else:
-            rows.append((number, cells))
+            if spaced is None:
+                spaced = blank
+            held.append((number, cells))
+            rows += sum(map(bool, cells)) >= 2
+            if rows >= _TRUSTED_ROWS and odd * 4 <= rows:
+                for row in held[:-1]:
+                    yield _row(table, *row)
+                del held[:-1]
+                rows = odd = 0
+        blank = False
         line = next(source, None)
-    out = []
-    for row_number, cells in rows:
-        fields = tuple(raw_field(label, text_value(cell), row_number) for label, cell in zip(labels, cells, strict=True) if label)
-        out.append(RawRecord(Source(path=path, line=row_number), fields, command=command))
-    return out, line, number
+    if held and odd > rows:
+        yield Notice(source=Source(path=table.path, line=held[0][0]),
+                     message=f"lines {held[0][0]}-{number} under the table header on line {table.line} are not read: "
+                             f"{odd:,} of them do not line up with its columns, more than the {rows:,} rows that do, "
+                             "so this is not taken for a table")
+    else:
+        for row in held:
+            yield _row(table, *row)
+    if unnamed:
+        yield Notice(source=Source(path=table.path, line=first_odd),
+                     message=f"{unnamed:,} more lines under the table header on line {table.line} (up to line "
+                             f"{last_odd}) do not line up with its columns either; not read")
+    return line, number
+
+
+def _row(table: _Table, number: int, cells: list[str]) -> RawRecord:
+    fields = tuple(raw_field(label, text_value(cell), number) for label, cell in zip(table.labels, cells, strict=True)
+                   if label)
+    return RawRecord(Source(path=table.path, line=number), fields, command=table.command)
 
 
 def _cell(line: str, starts: list[int], k: int) -> str:

@@ -32,8 +32,10 @@ _STATUS_NUMBERS = {0: CertificateStatus.UNKNOWN, 1: CertificateStatus.VALID, 2: 
                    3: CertificateStatus.DATE_INVALID, 4: CertificateStatus.UNTRUSTED, 5: CertificateStatus.INVALID,
                    6: CertificateStatus.REVOCATION_CHECK_FAILURE, 7: CertificateStatus.PENDING_REQUEST}
 _SERVICE_FLAGS = {1: "IMAP", 2: "POP", 4: "UM", 8: "IIS", 16: "SMTP", 32: "Federation", 64: "UMCallRouter"}
-# Positions in the default table's Services column, e.g. "IP.WS..": I P U W S, then two rarely used flags.
+# The default table's Services column: a letter or a dot for each service, in this order: I P U W S, then two rarely
+# used flags. Exchange 2007 prints five positions ("IP.WS"), 2010 six ("IP.WS."), 2013 and later seven ("IP.WS..").
 _SERVICE_LETTERS = {"I": "IMAP", "P": "POP", "U": "UM", "W": "IIS", "S": "SMTP", "F": "Federation", "C": "UMCallRouter"}
+_SERVICE_POSITIONS = re.compile(r"[I.][P.][U.][W.][S.][A-Z.]{0,2}")
 _SERVICE_NAMES = {name.casefold(): name for name in _SERVICE_FLAGS.values()}
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
 
@@ -51,7 +53,11 @@ def _services(record: RawRecord, ctx: BuildContext) -> tuple[frozenset[str] | No
     if value.shallow:
         ctx.note(raw.line, f"Services reads {value.text!r}, a type name, not a value", shallow_hint())
         return None, False
-    if re.fullmatch(r"[A-Z.]{5,8}", text) and "." in text or re.fullmatch(r"[IPUWSFC]{5,8}", text):
+    if _SERVICE_POSITIONS.fullmatch(text):
+        unknown = [ch for ch in text if ch != "." and ch not in _SERVICE_LETTERS]
+        if unknown:
+            ctx.note(raw.line, f"Services {text!r}: the flag {unknown[0]!r} is not one hybridtls knows; the others are "
+                               "read", "Get-ExchangeCertificate | Format-List shows the services by name")
         return frozenset(_SERVICE_LETTERS[ch] for ch in text if ch in _SERVICE_LETTERS), False
     names = set()
     for part in re.split(r"[,;]\s*|\s+", text.rstrip(".\u2026")):
@@ -78,10 +84,12 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
     identity = _text(record, ctx, "Identity")
     if not thumbprint and identity and "\\" in identity:
         thumbprint = identity.rsplit("\\", 1)[1].strip()
-    if thumbprint and not _THUMBPRINT.match(thumbprint):
+    if thumbprint and not _THUMBPRINT.match(thumbprint):  # masked (****, xxxxx) or cut (31 characters): never used
         raw = record.get("Thumbprint", "Identity")
-        ctx.note(raw.line if raw else record.source.line, f"Thumbprint {thumbprint!r} is masked or malformed; "
-                 "the certificate is identified by Issuer and SerialNumber instead")
+        instead = ("the certificate is identified by Issuer and SerialNumber instead"
+                   if record.get("Issuer") and record.get("SerialNumber") else
+                   "nothing else here identifies the certificate across servers and files")
+        ctx.note(raw.line if raw else record.source.line, f"Thumbprint {thumbprint!r} is masked or malformed; {instead}")
         thumbprint = None
     serial = _text(record, ctx, "SerialNumber")
     services, services_truncated = _services(record, ctx)
