@@ -51,3 +51,15 @@ def test_golden_tables_as_pasted(monkeypatch) -> None:
     if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
         path.write_text(run.out, encoding="utf-8")
     assert run.out == path.read_text(encoding="utf-8")
+
+
+def test_golden_forum_post(monkeypatch) -> None:
+    """A forum post as pasted: Format-List, JSON and CSV blocks among prose, a certificate shown before and after
+    the fix, a queue in Retry."""
+    monkeypatch.chdir(Path(__file__).parent / "fixtures" / "pastes")
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = run_cli("check", "forum-post.txt", "--now", "2027-04-01T09:00", "--width", "100")
+    path = GOLDEN / "forum-post.txt"
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(run.out, encoding="utf-8")
+    assert run.out == path.read_text(encoding="utf-8")

@@ -40,6 +40,8 @@ GENERIC_WORDS = frozenset({
 _COMPUTER_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,13}[A-Za-z0-9])?")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
+_TRANSCRIPT = re.compile(r"^\**\s*Windows PowerShell transcript start\s*$.*?^Machine: (?P<name>[A-Za-z0-9][\w.-]*)",
+                         re.M | re.S)
 
 
 def could_be_server(name: str) -> bool:
@@ -111,3 +113,15 @@ def server_assignments(values: Sequence[str]) -> ServerAssignments:
         else:
             default = name
     return ServerAssignments(default=default, by_path=tuple(by_path))
+
+
+def transcript_machine(head: str) -> str | None:
+    """The computer a ``Start-Transcript`` file was written on (``Machine: EXCAS1 (Microsoft Windows NT ...)`` in its
+    header), when it can be a server's name. Records that name no server were most likely read there; a remote
+    Exchange Management Shell session is the exception, which is why it counts for less than --server."""
+    match = _TRANSCRIPT.search(head[:4096])
+    if match is None:
+        return None
+    name = match["name"]
+    first = name.partition(".")[0]
+    return name if _COMPUTER_LABEL.fullmatch(first) and not first.isdigit() else None

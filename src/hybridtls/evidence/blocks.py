@@ -10,6 +10,7 @@ is read as what the command on the prompt line above it produced. Lines keep the
 from __future__ import annotations
 
 import csv
+import html
 import re
 from collections.abc import Iterator
 
@@ -26,6 +27,10 @@ _JSON_START = re.compile(r'^[ \t]*(?:\[[ \t]*(?:\r?$|[{\["\]])|\{[ \t]*(?:\r?$|[
 _CSV_START = re.compile(r'^(?:#TYPE [^\r\n]*\r?\n)?(?:"[A-Za-z_][\w ]*"(?:,"[A-Za-z_][\w ]*")+'
                         r'|[A-Za-z_]\w*(?:,[A-Za-z_]\w*){2,})[ \t]*\r?$', re.M)
 _PROMPT_LOOKBACK = 20  # lines above a block searched for the prompt that produced it
+# Entities that only text copied from a web page's source holds (a Format-List value may hold a plain "&amp;").
+_WEB_PAGE = re.compile(r"&(?:gt|lt|quot|#39|#x27|nbsp);")
+_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def has_blocks(text: str) -> bool:
@@ -151,6 +156,10 @@ def _with_notices(text: str, path: str) -> Iterator[Record]:
     """The records and, as they come, what was said about lines not read; or an EvidenceError saying why, when no
     record was read."""
     notices: list[Notice] = []
+    if _WEB_PAGE.search(text):
+        text = _ENTITY.sub(_character, text)
+        notices.append(Notice(source=Source(path=path), message="HTML entities (&gt;, &quot; ...) read as the "
+                              "characters a web page shows for them: the text was copied from a page's source"))
     read = False
     records = iter_blocks(text, path, notices) if has_blocks(text) else iter_console_text(text, path, notices)
     for record in records:
@@ -167,3 +176,9 @@ def _with_notices(text: str, path: str) -> Iterator[Record]:
                                 path=path, line=first.source.line, hint=first.hint)
         raise EvidenceError("no PowerShell output found; " + EXPECTED, path=path)
     yield from notices
+
+
+def _character(entity: re.Match[str]) -> str:
+    """An entity's character; one that would break a line stays as written (line numbers stay the file's)."""
+    character = html.unescape(entity.group())
+    return entity.group() if any(c in _LINE_BREAKS for c in character) else character

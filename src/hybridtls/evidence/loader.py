@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hybridtls.errors import EvidenceError
-from hybridtls.evidence.attribution import ServerAssignments
+from hybridtls.evidence.attribution import ServerAssignments, transcript_machine
 from hybridtls.evidence.dates import DateOrder, is_ambiguous, order_evidence
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES, not_regular, read_limited
 from hybridtls.evidence.interface import EvidenceFile
@@ -314,6 +314,7 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
     read = _FileRead(item, BuildContext(path=item.display, date_order=override, server=item.server))
     ctx, entries, orders = read.ctx, read.entries, read.proven_orders
     defer = override is None
+    header_read = item.server is not None and item.server.basis is ServerBasis.GIVEN
     for record in read_records(evidence):
         if isinstance(record, Notice):
             ctx.notices.append(record)  # what the reader said about the file
@@ -321,6 +322,11 @@ def _read_through(item: _FileToRead, evidence: EvidenceFile, override: DateOrder
         if not isinstance(record, RawRecord):
             entries.append(record)  # already a model record (a certificate file, a saved probe)
             continue
+        if not header_read:  # the text is decoded by now
+            header_read = True
+            machine = transcript_machine(evidence.head(4096))
+            if machine:
+                ctx.server = ServerRef(name=machine, basis=ServerBasis.TRANSCRIPT)
         kind = classify(record)
         if kind is None:
             if len(read.skipped) < MAX_SKIPPED_LISTED:

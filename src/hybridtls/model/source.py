@@ -39,6 +39,7 @@ class ServerBasis(str, enum.Enum):
     SERVER_PROPERTY = "Server property"
     COMMAND_LINE = "-Server on the command line in the file"
     GIVEN = "--server given to hybridtls"
+    TRANSCRIPT = "Machine: in the Start-Transcript header"
     FOLDER = "folder name"
 
 
