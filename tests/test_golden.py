@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CASES, run_cli
+from conftest import CASES, FIXTURES, run_cli
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -20,10 +20,15 @@ GOLDEN = Path(__file__).parent / "golden"
     ],
 )
 def test_golden(monkeypatch, name: str, extra: list[str]) -> None:
-    monkeypatch.chdir(CASES)
-    monkeypatch.setenv("NO_COLOR", "1")
     case = name.rsplit(".", 1)[0]
-    run = run_cli("check", case, "--now", "2016-02-20T09:00", *extra)
+    _matches_golden(monkeypatch, CASES, name, case, "--now", "2016-02-20T09:00", *extra)
+
+
+def _matches_golden(monkeypatch, folder: Path, name: str, *argv: str) -> None:  # type: ignore[no-untyped-def]
+    """``hybridtls check ARGV`` run in ``folder`` writes exactly the golden file ``name``."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("NO_COLOR", "1")
+    run = run_cli("check", *argv)
     path = GOLDEN / name
     if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
         path.write_text(run.out, encoding="utf-8")
@@ -32,34 +37,19 @@ def test_golden(monkeypatch, name: str, extra: list[str]) -> None:
 
 def test_golden_change_ticket(monkeypatch) -> None:
     """A change ticket in Markdown: its commands read as configuration, judged on their own."""
-    monkeypatch.chdir(Path(__file__).parent / "fixtures" / "commands")
-    monkeypatch.setenv("NO_COLOR", "1")
-    run = run_cli("check", "change-ticket.md", "configure-hybrid.ps1", "--now", "2026-11-27T09:00", "--width", "100")
-    path = GOLDEN / "change-ticket.txt"
-    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
-        path.write_text(run.out, encoding="utf-8")
-    assert run.out == path.read_text(encoding="utf-8")
+    _matches_golden(monkeypatch, FIXTURES / "commands", "change-ticket.txt",
+                    "change-ticket.md", "configure-hybrid.ps1", "--now", "2026-11-27T09:00", "--width", "100")
 
 
 def test_golden_tables_as_pasted(monkeypatch) -> None:
     """Default tables from forum pastes: indented, without dashes, spaced, quoted, masked thumbprints, a row that does
     not line up. What was read, and what was said about what was not."""
-    monkeypatch.chdir(Path(__file__).parent / "fixtures")
-    monkeypatch.setenv("NO_COLOR", "1")
-    run = run_cli("check", "tables", "--now", "2026-11-30T09:00", "--width", "100")
-    path = GOLDEN / "tables-as-pasted.txt"
-    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
-        path.write_text(run.out, encoding="utf-8")
-    assert run.out == path.read_text(encoding="utf-8")
+    _matches_golden(monkeypatch, FIXTURES, "tables-as-pasted.txt", "tables", "--now", "2026-11-30T09:00",
+                    "--width", "100")
 
 
 def test_golden_forum_post(monkeypatch) -> None:
     """A forum post as pasted: Format-List, JSON and CSV blocks among prose, a certificate shown before and after
     the fix, a queue in Retry."""
-    monkeypatch.chdir(Path(__file__).parent / "fixtures" / "pastes")
-    monkeypatch.setenv("NO_COLOR", "1")
-    run = run_cli("check", "forum-post.txt", "--now", "2027-04-01T09:00", "--width", "100")
-    path = GOLDEN / "forum-post.txt"
-    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
-        path.write_text(run.out, encoding="utf-8")
-    assert run.out == path.read_text(encoding="utf-8")
+    _matches_golden(monkeypatch, FIXTURES / "pastes", "forum-post.txt", "forum-post.txt", "--now", "2027-04-01T09:00",
+                    "--width", "100")
