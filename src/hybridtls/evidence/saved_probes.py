@@ -1,7 +1,7 @@
 """A saved ``hybridtls probe --format json`` report read back as evidence, so the wire and the configuration
 are judged together by ``check``.
 
-Reads ``schema_version`` 1 (probes at the top of the document) and 2 (every record under ``records``, with the
+Reads ``schema_version`` 1 (probes at the top of the document), 2 and 3 (every record under ``records``, with the
 trust anchors the run judged chains with). Every value is checked for its type and range, and every certificate is
 parsed again from its DER (the facts written beside it are not trusted): anything else raises ``EvidenceError``
 naming the file and the probe or anchor, never another exception.
@@ -54,13 +54,13 @@ def read_saved_report(document: Mapping[str, Any], path: str) -> tuple[list[Prob
     version = document.get("schema_version")
     if type(version) is int and version == 1:
         records: Any = document
-    elif type(version) is int and version == 2:
+    elif type(version) is int and version in (2, 3):  # 3 added records; probes and anchors are as in 2
         records = document.get("records")
         if not isinstance(records, dict):
-            raise EvidenceError("this hybridtls report (schema_version 2) has no 'records' object", path=path)
+            raise EvidenceError(f"this hybridtls report (schema_version {version}) has no 'records' object", path=path)
     else:
         raise EvidenceError(f"a hybridtls report with schema_version {_shown(version)}; this version of hybridtls "
-                            "reads schema_version 1 and 2", path=path,
+                            "reads schema_version 1, 2 and 3", path=path,
                             hint="save the probe again with this version: hybridtls probe ... --format json")
     probes = records.get("probes")
     if not isinstance(probes, list) or not probes:
@@ -69,7 +69,7 @@ def read_saved_report(document: Mapping[str, Any], path: str) -> tuple[list[Prob
                             "results; give the JSON of 'hybridtls probe', or the evidence files the report was made "
                             "from", path=path)
     results = [_probe(item, path, number) for number, item in enumerate(probes, 1)]
-    return results, _anchors(records, path) if version == 2 else []
+    return results, _anchors(records, path) if version >= 2 else []
 
 
 def read_saved_probes(document: Mapping[str, Any], path: str) -> list[ProbeResult]:
