@@ -63,3 +63,14 @@ def test_a_queue_identity_that_is_not_one_line_becomes_a_placeholder(tmp_path: P
     queue = MailQueue(source=Source(path="q"), identity="EX\u202e1\\9", status="Retry")
     assert "<QueueIdentity>" in _fix(queue, "Retry") and "\u202e" not in _fix(queue, "Retry")
     assert HELD_QUEUE.severity.value == "warning"
+
+
+def test_a_queue_cut_by_a_wrapped_last_error_is_still_a_held_queue(tmp_path: Path) -> None:
+    """A paste whose LastError wrapped to column 0 splits the record: the part with Identity, DeliveryType and Status
+    is still a queue in Retry (no NextHopDomain, which came after the wrap)."""
+    path = tmp_path / "paste.txt"
+    path.write_text("Identity: EXCAS1\\Shadow\\3\nDeliveryType: ShadowRedundancy\nStatus: Retry\n"
+                    'LastError: 451 4.4.0 Primary target IP address responded with: "421 4.4.2 Connection dropped."\n'
+                    "Attempted failover to alternate host, but that did not succeed.\nMessageCount: 8\n")
+    report = hybridtls.check(path, now=NOW)
+    assert _held(report) == [("queue EXCAS1\\Shadow\\3", "warning")]

@@ -35,6 +35,6 @@ def _count(text: str | None) -> int | None:
 
 
 QUEUE = _kind(
-    "Queue", (("NextHopDomain",), ("DeliveryType", "MessageCount", "LastError")),
+    "Queue", (("NextHopDomain", "DeliveryType"), ("DeliveryType", "MessageCount", "LastError")),
     ("LastError", "RetryCount", "NextHopConnector", "LastRetryTime", "TlsDomain"), build_queue,
     ("ExtensibleQueueInfo", "Queue"), ("LastRetryTime",))
