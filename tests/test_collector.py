@@ -89,6 +89,29 @@ CHANGING_VERBS = {"Set", "Enable", "Disable", "Import", "Remove", "Start", "Stop
                   "Resume", "Retry", "Move", "Rename", "Reset", "Test", "Invoke", "New"}
 CHANGING_BUT_ALLOWED = {"Remove-PSSession", "New-PSSession", "Invoke-Command", "New-Item", "New-Object"}
 
+# The parameters the script passes to each cmdlet, each one Microsoft documents for it (common parameters apart).
+PARAMETERS = {
+    "Get-ExchangeServer": set(), "Get-ExchangeCertificate": {"-Server"}, "Get-ReceiveConnector": {"-Server"},
+    "Get-TransportService": {"-Identity"}, "Get-FrontendTransportService": {"-Identity"}, "Get-Queue": {"-Server"},
+    "Get-SendConnector": set(), "Get-HybridConfiguration": set(), "Get-ConnectionInformation": set(),
+    "Get-InboundConnector": set(), "Get-OutboundConnector": set(),
+    "Get-MessageTraceV2": {"-Status", "-StartDate", "-EndDate", "-ResultSize"},
+    "Get-MessageTrace": {"-Status", "-StartDate", "-EndDate", "-PageSize"},
+    "Get-MessageTraceDetailV2": {"-MessageTraceId", "-RecipientAddress"},
+    "Get-WinEvent": {"-ComputerName", "-FilterHashtable", "-MaxEvents"},
+    "New-PSSession": {"-ComputerName"}, "Invoke-Command": {"-Session", "-ArgumentList", "-ScriptBlock"},
+    "Remove-PSSession": {"-Session"}, "Get-ChildItem": {"-Path", "-LiteralPath", "-Filter"}, "Get-Command": {"-Name"},
+    "Select-Object": {"-Property", "-ExcludeProperty", "-First"}, "Where-Object": set(), "Format-List": {"-Property"},
+    "Out-String": {"-Width"}, "Out-File": {"-FilePath", "-Width", "-Encoding"}, "Export-Clixml": {"-Path", "-Encoding"},
+    "Compress-Archive": {"-Path", "-DestinationPath", "-Force"}, "New-Item": {"-ItemType", "-Path", "-Force"},
+    "Join-Path": {"-Path", "-ChildPath"}, "Get-Location": set(), "Get-Date": {"-Format"}, "New-Object": {"-TypeName"},
+    "Write-Host": set(), "Write-Warning": {"-Message"}, "Write-Verbose": {"-Message"},
+    "Write-Progress": {"-Activity", "-Status", "-Completed"},
+}
+COMMON_PARAMETERS = {"-ErrorAction"}
+# Variables PowerShell defines: automatic and preference variables, the environment.
+AUTOMATIC = {"$_", "$true", "$false", "$null", "$pscmdlet", "$executioncontext", "$errorActionPreference".lower()}
+
 _LANGUAGE = Language(tree_sitter_powershell.language())
 
 
@@ -196,6 +219,34 @@ def test_every_cmdlet_function_and_member_is_documented(tree: Node) -> None:
         assert f"`{name}`" in documented, f"{name} is not in docs/collector.md"
     for member in _texts(tree, "member_name"):
         assert re.search(rf"\b{re.escape(member)}\b", documented), f"member {member} is not in docs/collector.md"
+
+
+def test_every_parameter_is_one_the_cmdlet_has(tree: Node) -> None:
+    assert set(PARAMETERS) == set(ALLOWED)
+    functions = _functions(tree)
+    wrong = []
+    for command in (n for n in _nodes(tree) if n.type == "command"):
+        name = next((c.text.decode() for c in command.children if c.type == "command_name" and c.text), None)
+        if name is None or name in functions:  # '& $Command': the script block given to Save-Evidence
+            continue
+        elements = next((c for c in command.children if c.type == "command_elements"), None)
+        given = {c.text.decode() for c in (elements.children if elements else ()) if c.type == "command_parameter"
+                 and c.text}
+        wrong += [f"{name} {p}" for p in sorted(given - PARAMETERS[name] - COMMON_PARAMETERS)]
+    assert wrong == []
+
+
+def test_every_variable_used_is_defined(tree: Node) -> None:
+    """A misspelt variable is $null in PowerShell, silently: every variable read is assigned, a loop's, a
+    parameter, or one PowerShell defines."""
+    defined = set(AUTOMATIC)
+    for node in _nodes(tree):
+        if node.type == "assignment_expression" and node.children[0].type == "left_assignment_expression":
+            defined |= {v.text.decode().lower() for v in _nodes(node.children[0]) if v.type == "variable" and v.text}
+        elif node.type in ("foreach_statement", "script_parameter"):
+            defined |= {c.text.decode().lower() for c in node.children if c.type == "variable" and c.text}
+    used = {n.text.decode().lower() for n in _nodes(tree) if n.type == "variable" and n.text}
+    assert {v for v in used - defined if not v.startswith("$env:")} == set()
 
 
 def test_no_content_or_credential_cmdlets_and_nothing_that_changes(script: str, tree: Node) -> None:
