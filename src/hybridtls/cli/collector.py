@@ -31,7 +31,7 @@ def script_text() -> str:
     """The collector script as shipped in the package."""
     from importlib.resources import files
 
-    return files("hybridtls").joinpath("collector", SCRIPT).read_text(encoding="utf-8")
+    return (files("hybridtls") / "collector" / SCRIPT).read_text(encoding="utf-8")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
