@@ -322,6 +322,10 @@ def test_the_layout_read_from_the_script(script: str) -> None:
         "logs": {"Hub\\ProtocolLog\\SmtpSend", "FrontEnd\\ProtocolLog\\SmtpReceive", "FrontEnd\\ProtocolLog\\SmtpSend"},
     }
     assert "Join-Path -Path $OutputFolder -ChildPath $serverName" in script
+    documented = DOCS.read_text(encoding="utf-8")
+    for names in _layout(script).values():
+        for name in names:
+            assert name in documented, f"{name} is written but not in docs/collector.md"
     assert "Join-Path -Path $OutputFolder -ChildPath 'onprem'" in script
     assert "Join-Path -Path $OutputFolder -ChildPath 'exchange-online'" in script
 
