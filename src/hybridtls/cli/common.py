@@ -171,6 +171,11 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
     _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False))
 
 
+def write_text_whole(output: str, text: str) -> None:
+    """A text file written whole or not at all (UTF-8, ``\\n`` line ends)."""
+    _write_whole(output, lambda stream: stream.write(text))
+
+
 def _write_whole(output: str, write: Callable[[TextIO], object]) -> None:
     """Write a file whole or not at all: to a temporary file beside it, renamed into place."""
     target = Path(output)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.blocks import ConsoleReader
+from hybridtls.evidence.collector_log import CollectorLogReader
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
@@ -40,6 +41,7 @@ from hybridtls.model import (
 READERS: tuple[EvidenceReader, ...] = (
     CertificateFileReader(),  # from the bytes: before any decoding
     SavedReportReader(),
+    CollectorLogReader(),  # the collector script's own log: what it could not collect
     JsonReader(),
     NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
                hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
