@@ -96,3 +96,19 @@ def test_server_option_refuses_what_cannot_be_a_server(value: str) -> None:
 def test_two_servers_without_paths_are_refused() -> None:
     with pytest.raises(UsageError, match="PATH=NAME"):
         server_assignments(["excas1", "excas2"])
+
+
+def test_an_exchange_shell_object_s_computer_name_is_the_shell_s_not_the_server_asked(tmp_path: Path) -> None:
+    """In the Exchange Management Shell, `Get-ExchangeCertificate -Server EXMBX1 | fl *` carries the PSComputerName
+    of the server the shell is connected to: the prompt's -Server (or the folder) names the server."""
+    record = certificate(RootCAType="ThirdParty", PSComputerName="excas1.contoso.local",
+                         RunspaceId="6c1f0e2a-5b3c-4d8e-9f10-1a2b3c4d5e6f")
+    (tmp_path / "EXMBX1").mkdir()
+    (tmp_path / "EXMBX1" / "certs.txt").write_text(format_list(record))
+    (tmp_path / "paste.txt").write_text("[PS] C:\\>Get-ExchangeCertificate -Server EXMBX2 | fl *\n" + format_list(record))
+    (tmp_path / "remote.txt").write_text(format_list(certificate(PSComputerName="EXCAS3")))  # Invoke-Command's
+    named = sorted((Path(c.source.path).name, c.server.name, c.server.basis.value)
+                   for c in hybridtls.check(tmp_path).evidence.certificates if c.server)
+    assert named == [("certs.txt", "EXMBX1", "folder name"),
+                     ("paste.txt", "EXMBX2", "-Server on the command line in the file"),
+                     ("remote.txt", "EXCAS3", "PSComputerName property")]

@@ -206,18 +206,31 @@ def _enum_value(raw: RawField, ctx: BuildContext, enum_type: type[E], numbers: d
 
 
 def _server(record: RawRecord, ctx: BuildContext) -> ServerRef | None:
+    """The server a record belongs to, strongest witness first (``ServerBasis``).
+
+    An Exchange Management Shell object (it carries ``RunspaceId``) has the ``PSComputerName`` of the server the
+    shell is connected to, not of the server ``-Server`` asked: there it is the weakest witness, below the folder."""
     identity = record.get("Identity")
     if identity and "\\" in identity.value.text:
         return ServerRef(name=identity.value.text.split("\\", 1)[0].strip(), basis=ServerBasis.IDENTITY)
-    for keys, basis in ((("PSComputerName",), ServerBasis.PS_COMPUTER_NAME),
-                        (("Server", "ServerName"), ServerBasis.SERVER_PROPERTY)):
-        raw = record.get(*keys)
-        if raw and not raw.value.empty and not raw.value.shallow:
-            return ServerRef(name=raw.value.text.strip(), basis=basis)
+    computer = _property_server(record, ("PSComputerName",), ServerBasis.PS_COMPUTER_NAME)
+    shell_object = record.get("RunspaceId") is not None
+    if computer and not shell_object:
+        return computer
+    named = _property_server(record, ("Server", "ServerName"), ServerBasis.SERVER_PROPERTY)
+    if named:
+        return named
     from_command = command_server(record.command)
     if from_command:
         return ServerRef(name=from_command, basis=ServerBasis.COMMAND_LINE)
-    return ctx.server
+    return ctx.server or computer
+
+
+def _property_server(record: RawRecord, keys: tuple[str, ...], basis: ServerBasis) -> ServerRef | None:
+    raw = record.get(*keys)
+    if raw and not raw.value.empty and not raw.value.shallow:
+        return ServerRef(name=raw.value.text.strip(), basis=basis)
+    return None
 
 
 def _items(record: RawRecord, ctx: BuildContext, *keys: str) -> tuple[str, ...]:
