@@ -254,3 +254,19 @@ def test_any_text_under_a_certutil_marker_raises_nothing_but_evidence_error(tail
         list(reader.read(file))
     except EvidenceError as exc:
         assert exc.path == "x.txt"
+
+
+@pytest.mark.parametrize("line", [
+    "Subject: CN=x" + " " * 400_000 + "y",  # a value that is spaces but for its last character
+    "= Certificate " * 60_000,  # the marker's words again and again on one line
+    "   PSParentPath: " + " x" * 200_000,
+])
+def test_a_hostile_line_is_read_in_linear_time(tmp_path: Path, line: str) -> None:
+    import time
+
+    text = "================ Certificate 0 ================\n" + line + "\nCert Hash(sha1): " + "ab" * 20 + "\n"
+    started = time.perf_counter()
+    for body in (text, line + "\n" + text):
+        file = EvidenceFile("x.txt", body.encode())
+        list(reader_for(file).read(file))
+    assert time.perf_counter() - started < 5

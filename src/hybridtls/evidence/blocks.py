@@ -196,7 +196,7 @@ def console_rest(lines: list[str], path: str) -> Iterator[Record]:
         return
 
 
-_GROUP_HEADER = re.compile(r"^[ \t]*(?P<label>PSParentPath): (?P<value>\S[^\r\n]*?)[ \t]*\r?$", re.M)
+_GROUP_HEADER = re.compile(r"^[ \t]*(?P<label>PSParentPath): (?P<value>\S[^\n]*)$", re.M)  # value stripped after
 
 
 def _group_headers(text: str) -> tuple[str, list[tuple[int, RawField | None]]]:
@@ -204,9 +204,11 @@ def _group_headers(text: str) -> tuple[str, list[tuple[int, RawField | None]]]:
     if "PSParentPath: " not in text:
         return text, []
     marks: list[tuple[int, RawField | None]] = []
+    line, counted = 1, 0
     for match in _GROUP_HEADER.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        marks.append((line, raw_field(match["label"], text_value(match["value"]), line)))
+        line += text.count("\n", counted, match.start())  # counted once over the text, however many headers
+        counted = match.start()
+        marks.append((line, raw_field(match["label"], text_value(match["value"].strip()), line)))
     if not marks:
         return text, []
     for number, line_text in enumerate(text.split("\n"), start=1):

@@ -35,7 +35,7 @@ _MARKER = re.compile(r"^\s*=+ Certificate (?P<index>\d{1,9}) =+\s*$")
 # Root "Trusted Root Certification Authorities", CA "Intermediate Certification Authorities", My "Personal"
 _HEADER = re.compile(r'^\s*(?P<store>[A-Za-z][\w ]{0,60}?) "(?P<title>[^"\r\n]{1,200})"\s*$')
 _FIELD = re.compile(r"^\s*(?P<label>Serial Number|Issuer|NotBefore|NotAfter|Subject|Cert Hash\(sha1\)|"
-                    r"Cert Hash\(sha256\)|Friendly Name):[ \t]?(?P<value>.*?)\s*$", re.IGNORECASE)
+                    r"Cert Hash\(sha256\)|Friendly Name):[ \t]?(?P<value>.*)", re.IGNORECASE)  # value stripped after
 _FOOTER = re.compile(r"^\s*CertUtil: ", re.IGNORECASE)
 _MAX_FIELD = 4096  # a name or a hash is never longer; what is, is cut (and the kind will not trust it whole)
 
@@ -46,9 +46,10 @@ def holds_certutil_blocks(text: str) -> bool:
     while position >= 0:
         start = text.rfind("\n", 0, position) + 1
         end = text.find("\n", position)
-        if _MARKER.match(text[start:end if end >= 0 else len(text)]):
+        end = len(text) if end < 0 else end
+        if _MARKER.match(text[start:end]):
             return True
-        position = text.find(_MARKER_TEXT, position + len(_MARKER_TEXT))
+        position = text.find(_MARKER_TEXT, end)  # each line looked at once
     return False
 
 
@@ -110,7 +111,8 @@ def read_certutil(text: str, path: str) -> Iterator[Record]:
             rest.append("")
             found = _FIELD.match(line)
             if found:
-                value = found["value"][:_MAX_FIELD] + ("..." if len(found["value"]) > _MAX_FIELD else "")
+                value = found["value"].strip()
+                value = value[:_MAX_FIELD] + ("..." if len(value) > _MAX_FIELD else "")
                 block.append(raw_field(found["label"], text_value(value), number))
     if block is not None:
         yield from _block(block, block_line, header, command, path)
