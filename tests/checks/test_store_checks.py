@@ -101,3 +101,19 @@ def test_a_root_missing_everywhere_on_a_server(tmp_path: Path) -> None:
     # exported from the server that has it, imported here
     assert missing.remediation.startswith("# On EXMBX1, export the root")
     assert "X509Store('AuthRoot', 'LocalMachine')" in missing.remediation
+
+
+def test_group_policy_proven_by_the_policies_registry_key(tmp_path: Path) -> None:
+    """RootCAType GroupPolicy, and the root's thumbprint under HKLM\\SOFTWARE\\Policies\\...\\Root: proven, with the
+    physical store named; the root is known by its thumbprint from EXMBX1's listings."""
+    folder = _estate(tmp_path, "EXCAS1/certutil-store-root.txt")
+    exchange = folder / "EXCAS1" / "Get-ExchangeCertificate.txt"
+    exchange.write_text(exchange.read_text().replace("RootCAType         : Registry", "RootCAType         : GroupPolicy", 1))
+    (folder / "EXCAS1" / "gpo-roots.txt").write_text(
+        "C:\\>reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\Root\\Certificates\n\n"
+        f"HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\Root\\Certificates\\{ROOT_THUMBPRINT}\n")
+    _, findings = judge(folder, now=NOW)
+    [root] = [f for f in findings if f.check_id == "HT-ROOT-002"]
+    assert f"Proven by the AuthRoot listing of EXCAS1, which does not hold the root {ROOT}, while its Root (Group " \
+           "Policy) listing does." in root.message
+    assert any(c.source.path.endswith("gpo-roots.txt") and c.source.line == 3 for c in root.evidence)

@@ -94,8 +94,9 @@ class ServerStores:
             return None  # in Trusted Root; whether in AuthRoot too, no AuthRoot listing says
         for view, placement in ((StoreView.GROUP_POLICY, Placement.GROUP_POLICY),
                                 (StoreView.ENTERPRISE, Placement.ENTERPRISE)):
-            if any(c.view is view for c in holding):
-                return Where(placement, tuple(holding), (authroot,) if authroot else ())
+            if any(c.view is view for c in holding):  # that physical store's listing first: it is the proof
+                return Where(placement, tuple(sorted(holding, key=lambda c: c.view is not view)),
+                             (authroot,) if authroot else ())
         if holding:
             return Where(Placement.ROOT_ONLY, tuple(holding), (authroot,) if authroot else ())
         if logical_root is not None:  # the logical Root store is every root store: not there, nowhere
