@@ -518,7 +518,7 @@ def test_check_reads_the_folder_the_script_writes(tmp_path: Path, script: str) -
     sources: set[str] = set()
     for field in ("certificates", "send_connectors", "receive_connectors", "hybrid_configurations",
                   "online_connectors", "transport_services", "delivery_errors", "queues", "trace_entries",
-                  "events", "smtp_sessions", "smtp_summaries", "notices"):
+                  "events", "smtp_sessions", "smtp_summaries", "store_certificates", "notices"):
         for record in getattr(evidence, field):
             source = getattr(record, "source", None)
             if source is not None and source.path:

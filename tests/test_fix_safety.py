@@ -45,6 +45,8 @@ from hybridtls.model import (
     SmtpLogType,
     SmtpSession,
     Source,
+    StoreCertificate,
+    StoreView,
     TlsOutcome,
     TraceEntry,
     TraceStatus,
@@ -114,6 +116,12 @@ def estate(h: str) -> EvidenceSet:
         _cert(h, mbx, thumbprint=None, serial_number=f"0D{h}", issuer=corp_issuer, subject=subject,
               is_self_signed=False, services=frozenset({"IIS"}), root_ca_type=RootCAType.ENTERPRISE,
               status=CertificateStatus.REVOCATION_CHECK_FAILURE, certificate_domains=(domain,)),
+        # no RootCAType saved: the store listings alone judge where its root sits (CAS: Trusted Root only)
+        _cert(h, cas, thumbprint=f"C3{h}", serial_number=f"0F{h}", issuer=issuer, subject=f"CN=other{h}",
+              is_self_signed=False, services=frozenset({"SMTP"}), certificate_domains=(domain,)),
+        # ... and on MBX (without SMTP: the self-signed one keeps it), where the root is in no root store
+        _cert(h, mbx, thumbprint=f"C4{h}", serial_number=f"10{h}", issuer=issuer, subject=f"CN=other{h}",
+              is_self_signed=False, services=frozenset({"IIS"}), certificate_domains=(domain,)),
         # MBX's own self-signed certificate carries SMTP
         _cert(h, mbx, thumbprint=f"FF{h}", serial_number=f"0E{h}", issuer=f"CN={mbx}", subject=f"CN={mbx}",
               is_self_signed=True, services=frozenset({"SMTP"}), root_ca_type=RootCAType.REGISTRY,
@@ -181,6 +189,7 @@ def estate(h: str) -> EvidenceSet:
                              connector=f"Outbound to Office 365 {h}", remote_address=h, sessions=2, sessions_cut=1,
                              tls_failed=(("UnknownCredentials", 1), (f"Odd{h}", 1)))
     return EvidenceSet(
+        store_certificates=store_listings(h, cas, mbx, issuer),
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
         online_connectors=online, events=events(h, cas, mbx, domain),
         smtp_sessions=(failed, odd), smtp_summaries=(summary,),
@@ -196,6 +205,26 @@ def estate(h: str) -> EvidenceSet:
         trace_entries=(TraceEntry(source=_src("trace"), status=TraceStatus.PENDING, received=NOW - timedelta(days=2),
                                   sender_address=f"a{h}@contoso.com", recipient_address=f"b{h}@contoso.com",
                                   subject=h, message_id=f"<{h}@x.prod.outlook.com>"),),
+    )
+
+
+def store_listings(h: str, cas: str, mbx: str, issuer: str) -> tuple[StoreCertificate, ...]:
+    """Store listings whose servers, names and thumbprints carry the payload: the root only in Trusted Root on CAS,
+    nowhere on MBX, in AuthRoot on EDGE; the intermediate expired and twice on CAS, missing from MBX's CA store."""
+    root = f"CN=Root {h}"
+
+    def listed(server: str, store: str, subject: str, thumbprint: str, issued_by: str, **fields: object) -> StoreCertificate:
+        return StoreCertificate(source=_src(f"{server}-{store}"), server=ServerRef(name=server, basis=ServerBasis.FOLDER),
+                                store=store, view=StoreView.LOGICAL, thumbprint=thumbprint, subject=subject,
+                                issuer=issued_by, **fields)  # type: ignore[arg-type]
+
+    return (
+        listed(cas, "Root", root, f"AA{h}", root), listed(cas, "AuthRoot", f"CN=Other {h}", "B" * 40, f"CN=Other {h}"),
+        listed(cas, "CA", issuer, f"CC{h}", root, not_after=NOW - timedelta(days=3)),
+        listed(cas, "CA", issuer, "D" * 40, root, not_after=NOW - timedelta(days=2)),
+        listed(mbx, "Root", f"CN=Other {h}", "B" * 40, f"CN=Other {h}"),
+        listed(mbx, "CA", f"CN=Other CA {h}", f"EE{h}", f"CN=Other {h}"),
+        listed(f"EDGE{h}", "AuthRoot", root, "A" * 40, root),
     )
 
 
@@ -326,7 +355,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-CONN-004", "HT-CONN-005", "HT-CONN-006", "HT-CONN-007", "HT-CONN-008", "HT-ERR-001", "HT-QUEUE-001",
                  "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
                  "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-EVT-007", "HT-LOG-001",
-                 "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006"}
+                 "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006", "HT-STORE-001",
+                 "HT-STORE-002", "HT-STORE-003", "HT-STORE-004", "HT-STORE-005", "HT-STORE-006"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

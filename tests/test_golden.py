@@ -53,3 +53,10 @@ def test_golden_forum_post(monkeypatch) -> None:
     the fix, a queue in Retry."""
     _matches_golden(monkeypatch, FIXTURES / "pastes", "forum-post.txt", "forum-post.txt", "--now", "2027-04-01T09:00",
                     "--width", "100")
+
+
+def test_golden_store_listings(monkeypatch) -> None:
+    """Store listings of two servers in every form (Format-List, a table under its PSParentPath header, -Recurse, CSV,
+    certutil -store, reg query): HT-ROOT-001 proven by EXCAS1's AuthRoot listing, and the store checks."""
+    _matches_golden(monkeypatch, FIXTURES, "store-listings.txt", "stores", "--now", "2026-11-30T09:00",
+                    "--width", "100")

@@ -128,6 +128,7 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
         certificate(Thumbprint="E" * 40, RootCAType="Registry"), certificate(Thumbprint="E" * 40, RootCAType="ThirdParty")))
     (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
     shutil.copy(FIXTURES / "events" / "en-copy.txt", estate / "EXMBX1" / "events.txt")
+    shutil.copy(FIXTURES / "stores" / "EXMBX1" / "stores-recurse.txt", estate / "EXMBX1" / "stores.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
     assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices",
@@ -230,7 +231,7 @@ DEFINITIONS = {
     "windows_event": model.WindowsEvent, "date_readings": model.DateReadings,
     "smtp_session": model.SmtpSession,
     "smtp_log_summary": model.SmtpLogSummary, "tracking_summary": model.TrackingSummary,
-    "logged_certificate": model.LoggedCertificate,
+    "logged_certificate": model.LoggedCertificate, "store_certificate": model.StoreCertificate,
 }
 EXTRA = {"certificate_file": {"tls_certificate_name"}, "probe": {"label", "source"}}
 
@@ -262,7 +263,8 @@ def test_schema_names_every_kind_of_record_and_every_enum_value() -> None:
              ("check", "status"): model.CheckStatus, ("windows_event", "layout"): model.EventLayout,
              ("windows_event", "level"): model.EventLevel,
              ("smtp_session", "tls"): model.TlsOutcome,
-             ("smtp_session", "log_type"): model.SmtpLogType, ("smtp_log_summary", "log_type"): model.SmtpLogType}
+             ("smtp_session", "log_type"): model.SmtpLogType, ("smtp_log_summary", "log_type"): model.SmtpLogType,
+             ("store_certificate", "view"): model.StoreView, ("store_certificate", "store_basis"): model.StoreBasis}
     for (definition, field), kind in enums.items():
         listed = set(SCHEMA["$defs"][definition]["properties"][field]["enum"]) - {None}
         assert listed == {member.value for member in kind}, (definition, field)

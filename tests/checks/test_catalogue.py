@@ -42,6 +42,8 @@ from hybridtls.model import (
     SmtpLogType,
     SmtpSession,
     Source,
+    StoreCertificate,
+    StoreView,
     TlsOutcome,
     TraceEntry,
     TraceStatus,
@@ -106,6 +108,29 @@ def probe(host: str, address: str, outcome: ProbeOutcome = ProbeOutcome.OK, **fi
                        **defaults)  # type: ignore[arg-type]
 
 
+ROOT_NAME = "CN=Test Root CA, O=Test Trust Services, C=US"
+RT, IT = "5E6F7A8B9C0D1E2F3A4B5C6D7E8F9A0B1C2D3E4F", "4D5E6F7A8B9C0D1E2F3A4B5C6D7E8F9A0B1C2D3E"
+
+
+def listed(server: str, store: str, subject: str, thumbprint: str, issuer: str = ROOT_NAME,
+           **changes: object) -> StoreCertificate:
+    """A certificate as Get-ChildItem Cert:\\LocalMachine\\<store> | Format-List lists it on one server."""
+    cert = StoreCertificate(source=Source(path=f"{server}/{store}.txt", line=3), store=store, view=StoreView.LOGICAL,
+                            server=ServerRef(name=server, basis=ServerBasis.FOLDER), thumbprint=thumbprint,
+                            subject=subject, issuer=issuer, location=f"LocalMachine\\{store}",
+                            not_before=NOW - timedelta(days=900), not_after=NOW + timedelta(days=3000))
+    return replace(cert, **changes)  # type: ignore[arg-type]
+
+
+def stores(server: str, *, root_in: tuple[str, ...] = ("AuthRoot", "Root"), ca: tuple[StoreCertificate, ...] = ()
+           ) -> tuple[StoreCertificate, ...]:
+    """A server's AuthRoot, Root and CA listings: the test root where ``root_in`` says, the intermediate in CA."""
+    other = "CN=Other Root, O=Other, C=US"
+    return (listed(server, "AuthRoot", other, "0" * 39 + "1", other), listed(server, "Root", other, "0" * 39 + "1", other),
+            *(listed(server, store, ROOT_NAME, RT) for store in root_in),
+            *(ca or (listed(server, "CA", ISSUER, IT),)))
+
+
 def healthy() -> EvidenceSet:
     """A hybrid where every check can run and none fires."""
     return EvidenceSet(
@@ -137,6 +162,7 @@ def healthy() -> EvidenceSet:
         probes=(probe("mail.contoso.com", "192.0.2.1"), probe("mail.contoso.com", "192.0.2.2")),
         smtp_sessions=(_session(),), smtp_summaries=(_summary(tls_succeeded=1),),
         tracking_summaries=(TrackingSummary(source=_src("MSGTRK"), server="EXMBX1", events=(("RECEIVE", 4),)),),
+        store_certificates=(*stores("EXCAS1"), *stores("EXMBX1")),
     )
 
 
@@ -258,6 +284,28 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                     {(f"HT-ROOT-001|server=excas1|certificate={T1.casefold()}", "error")}, QUIET),
     "HT-ROOT-002": (with_(certificates=(public("EXCAS1", root_ca_type=RootCAType.GROUP_POLICY), public("EXMBX1"))),
                     {(f"HT-ROOT-002|server=excas1|certificate={T1.casefold()}", "warning")}, QUIET),
+    "HT-STORE-001": (with_(certificates=(public("EXCAS1", root_ca_type=None), public("EXMBX1")),
+                           store_certificates=(*stores("EXCAS1", root_in=("Root",)), *stores("EXMBX1"))),
+                     {(f"HT-STORE-001|server=excas1|certificate={T1.casefold()}", "error")}, QUIET),
+    "HT-STORE-002": (with_(certificates=(public("EXCAS1", root_ca_type=None, services=frozenset({"IIS"})),
+                                         public("EXMBX1")),
+                           store_certificates=(*stores("EXCAS1", root_in=()), *stores("EXMBX1"))),
+                     {(f"HT-STORE-002|server=excas1|certificate={T1.casefold()}", "warning")}, QUIET),
+    "HT-STORE-003": (with_(store_certificates=(*stores("EXCAS1"), *stores("EXMBX1", ca=(
+                               listed("EXMBX1", "Root", ISSUER, IT),  # in Trusted Root, not in CA
+                               listed("EXMBX1", "CA", "CN=Other CA, O=Other, C=US", "8" * 40))))),
+                     {(f"HT-STORE-003|server=exmbx1|certificate={T1.casefold()}|name={ISSUER.casefold()}", "warning")},
+                     QUIET),
+    "HT-STORE-004": (with_(store_certificates=(*stores("EXCAS1"), *stores("EXMBX1", ca=(
+                               listed("EXMBX1", "CA", ISSUER, IT, not_after=NOW - timedelta(days=1)),)))),
+                     {(f"HT-STORE-004|server=exmbx1|certificate={IT.casefold()}|name={ISSUER.casefold()}", "error")},
+                     QUIET),
+    "HT-STORE-005": (with_(store_certificates=(*stores("EXCAS1"), *stores("EXMBX1", ca=(
+                               listed("EXMBX1", "CA", ISSUER, IT), listed("EXMBX1", "CA", ISSUER, "7" * 40))))),
+                     {(f"HT-STORE-005|server=exmbx1|name={ISSUER.casefold()}", "info")}, QUIET),
+    "HT-STORE-006": (with_(store_certificates=(*stores("EXCAS1", root_in=("Root",)), *stores("EXMBX1"),
+                                               *stores("EXEDGE1", root_in=()))),
+                     {(f"HT-STORE-006|name={ROOT_NAME.casefold()}", "warning")}, QUIET),
     "HT-CERT-001": (on_both(not_after=NOW - timedelta(days=1)), {(f"HT-CERT-001|certificate={T1.casefold()}", "error")},
                     QUIET),
     "HT-CERT-002": (on_both(not_after=NOW + timedelta(days=10)),
@@ -452,7 +500,7 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
-                                          "mailflow", "configured", "events", "logs"}
+                                          "mailflow", "configured", "events", "logs", "stores"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

@@ -105,3 +105,13 @@ NAME_WITH_SEVERAL_ADDRESSES = Need(
     present=lambda e, c: any(
         sum(1 for q in e.probes if q.address and q.host != q.address and (q.host, q.port) == (p.host, p.port)) > 1
         for p in e.probes if p.address and p.host != p.address))
+STORE_LISTINGS = Need(
+    what="certificate store listings (Get-ChildItem Cert:\\LocalMachine\\<Store>, certutil -store, reg query)",
+    reason="no certificate store listings in the evidence: save Get-ChildItem Cert:\\LocalMachine\\AuthRoot, "
+           "...\\Root and ...\\CA | Format-List from each server",
+    present=lambda e, c: bool(e.store_certificates))
+CA_STORE_LISTING = Need(
+    what="a listing of the Intermediate Certification Authorities store (Cert:\\LocalMachine\\CA)",
+    reason="no listing of the CA store in the evidence: save Get-ChildItem Cert:\\LocalMachine\\CA | Format-List "
+           "from each server",
+    present=lambda e, c: any(s.store == "CA" for s in e.store_certificates))

@@ -21,6 +21,8 @@ from hybridtls.checks.estate import (
     server_name,
 )
 from hybridtls.checks.needs import ROOT_CA_TYPE
+from hybridtls.checks.stores import proven_root_fix
+from hybridtls.checks.storeview import StoreEvidence
 from hybridtls.model import (
     CertificateStatus,
     Citation,
@@ -103,12 +105,14 @@ def _severity_for(cert: ExchangeCertificate, high: Severity) -> Severity:
 
 
 def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    stores = StoreEvidence(evidence)
     for group in _ca_issued_groups(evidence):
         contrasts = _Contrast.of(group)
         for cert in group.observations:
             if cert.root_ca_type is not RootCAType.REGISTRY:
                 continue
             contrast, contrast_citations, omitted = contrasts.against(cert)
+            proof = stores.root_of(cert)
             yield ROOT_IN_REGISTRY.finding(
                 subject=f"{server_name(cert)}: {group.name}",
                 server=server_name(cert), about=about(cert),
@@ -119,14 +123,14 @@ def _root_in_registry(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Find
                     "root CA is only in 'Trusted Root Certification Authorities', not in 'Third-Party Root "
                     "Certification Authorities' (AuthRoot)." + contrast +
                     (" It carries SMTP, so mail that Exchange Online delivers to this server is deferred "
-                     "(message trace: Pending)." if cert.has_smtp else "")
+                     "(message trace: Pending)." if cert.has_smtp else "") + " " + proof.words
                 ),
-                evidence=[cite(cert, "rootcatype", "RootCAType", "Registry"),
+                evidence=[cite(cert, "rootcatype", "RootCAType", "Registry"), *proof.citations,
                           cite(cert, "isselfsigned", "IsSelfSigned", cert.is_self_signed),
                           cite(cert, "services", "Services", ", ".join(sorted(cert.services or ())) or "None"),
                           *contrast_citations],
                 evidence_omitted=omitted, evidence_omitted_where=_ELSEWHERE,
-                remediation=authroot_fix(cert),
+                remediation=proven_root_fix(cert, proof) or authroot_fix(cert),
             )
 
 
@@ -169,6 +173,7 @@ _OTHER_ROOT_WORDS = {
 
 
 def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    stores = StoreEvidence(evidence)
     for group in _ca_issued_groups(evidence):
         contrasts = _Contrast.of(group)
         for cert in group.observations:
@@ -176,6 +181,7 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 continue
             assert cert.root_ca_type is not None
             contrast, contrast_citations, omitted = contrasts.against(cert)
+            proof = stores.root_of(cert)
             fix = authroot_fix(cert)
             if cert.root_ca_type is RootCAType.ENTERPRISE:
                 script = Script("# If this certificate is meant for hybrid mail, replace it with one from a public CA and",
@@ -186,8 +192,10 @@ def _root_elsewhere(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 server=server_name(cert), about=about(cert),
                 severity=_severity_for(cert, Severity.WARNING),
                 message=(f"On {server_name(cert)} the CA-issued certificate {group.name} has RootCAType "
-                         f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast),
-                evidence=[cite(cert, "rootcatype", "RootCAType", cert.root_ca_type.value), *contrast_citations],
+                         f"{cert.root_ca_type.value}: {_OTHER_ROOT_WORDS[cert.root_ca_type]}." + contrast + " " +
+                         proof.words),
+                evidence=[cite(cert, "rootcatype", "RootCAType", cert.root_ca_type.value), *proof.citations,
+                          *contrast_citations],
                 evidence_omitted=omitted, evidence_omitted_where=_ELSEWHERE,
                 remediation=fix,
             )

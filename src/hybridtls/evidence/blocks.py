@@ -12,12 +12,13 @@ from __future__ import annotations
 import csv
 import html
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.console import PROMPT, iter_console_text
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, Record
-from hybridtls.evidence.raw import RawField, RawRecord
+from hybridtls.evidence.raw import RawField, RawRecord, raw_field, text_value
 from hybridtls.evidence.structured import iter_csv, iter_json, json_block_end
 from hybridtls.model import Notice, Source
 
@@ -161,8 +162,9 @@ def _with_notices(text: str, path: str) -> Iterator[Record]:
         notices.append(Notice(source=Source(path=path), message="HTML entities (&gt;, &quot; ...) read as the "
                               "characters a web page shows for them: the text was copied from a page's source"))
     read = False
+    text, headers = _group_headers(text)
     records = iter_blocks(text, path, notices) if has_blocks(text) else iter_console_text(text, path, notices)
-    for record in records:
+    for record in _under_group_headers(records, headers) if headers else records:
         read = True
         if notices:
             yield from notices
@@ -176,6 +178,57 @@ def _with_notices(text: str, path: str) -> Iterator[Record]:
                                 path=path, line=first.source.line, hint=first.hint)
         raise EvidenceError("no PowerShell output found; " + EXPECTED, path=path)
     yield from notices
+
+
+# PowerShell's group header, above each store's certificates: "   PSParentPath: ...Certificate::LocalMachine\\Root".
+# Format-List writes "PSParentPath : ..." (a space before the colon): that is a property, not this.
+def console_rest(lines: list[str], path: str) -> Iterator[Record]:
+    """What another reader left of a file, read as console text (blocks and group headers too): its lines, blanked
+    where that reader read so that line numbers stay the file's. Nothing when only prose is left. ``lines`` is
+    emptied."""
+    text = "\n".join(lines)
+    lines.clear()
+    if not text.strip():
+        return
+    try:
+        yield from _with_notices(text, path)
+    except EvidenceError:  # nothing but prose around the other reader's output: passed over, as prose is
+        return
+
+
+_GROUP_HEADER = re.compile(r"^[ \t]*(?P<label>PSParentPath): (?P<value>\S[^\n]*)$", re.M)  # value stripped after
+
+
+def _group_headers(text: str) -> tuple[str, list[tuple[int, RawField | None]]]:
+    """The text with its group headers blanked, and where each header (or a prompt, which ends one) is."""
+    if "PSParentPath: " not in text:
+        return text, []
+    marks: list[tuple[int, RawField | None]] = []
+    line, counted = 1, 0
+    for match in _GROUP_HEADER.finditer(text):
+        line += text.count("\n", counted, match.start())  # counted once over the text, however many headers
+        counted = match.start()
+        marks.append((line, raw_field(match["label"], text_value(match["value"].strip()), line)))
+    if not marks:
+        return text, []
+    for number, line_text in enumerate(text.split("\n"), start=1):
+        if ">" in line_text and PROMPT.match(line_text.strip()):
+            marks.append((number, None))
+    marks.sort(key=lambda mark: mark[0])
+    return _GROUP_HEADER.sub("", text), marks
+
+
+def _under_group_headers(records: Iterator[RawRecord], marks: list[tuple[int, RawField | None]]) -> Iterator[RawRecord]:
+    """Each record under a group header (one per store with ``-Recurse``) gets it as a property, until the next
+    header or prompt."""
+    lines = [line for line, _ in marks]
+    for record in records:
+        at = bisect_right(lines, record.source.line or 0) - 1
+        header = marks[at][1] if at >= 0 else None
+        if header is None or record.get("PSParentPath") is not None:
+            yield record
+            continue
+        yield RawRecord(record.source, (*record.fields, header), type_hint=record.type_hint, command=record.command)
 
 
 def _character(entity: re.Match[str]) -> str:

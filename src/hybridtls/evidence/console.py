@@ -428,6 +428,9 @@ _TABLE_LABELS = (
     "Thumbprint", "Services", "Subject", "Issuer", "NotAfter", "NotBefore", "SerialNumber", "CertificateDomains",
     "RootCAType", "Status", "IsSelfSigned", "HasPrivateKey", "PublicKeySize", "FriendlyName", "AccessRules",
     "Identity", "PSComputerName", "Server",
+    # Get-ChildItem Cert:\LocalMachine\<Store> (Format-Table *), certutil -store pasted as console text
+    "Extensions", "DnsNameList", "EnhancedKeyUsageList", "PSParentPath", "PSPath", "PSChildName", "Cert Hash(sha1)",
+    "Serial Number",
     # Get-Queue
     "DeliveryType", "MessageCount", "Velocity", "RiskLevel", "OutboundIPPool", "NextHopDomain", "NextHopConnector",
     "LastError", "LastRetryTime", "RetryCount", "TlsDomain",

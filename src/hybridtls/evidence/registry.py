@@ -11,11 +11,13 @@ from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.blocks import ConsoleReader
+from hybridtls.evidence.certutil import CertutilReader
 from hybridtls.evidence.collector_log import CollectorLogReader
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
 from hybridtls.evidence.logs import ExchangeLogReader
+from hybridtls.evidence.regquery import RegistryStoreReader
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
 from hybridtls.evidence.structured import CsvReader, JsonReader
@@ -32,6 +34,7 @@ from hybridtls.model import (
     SendConnector,
     SmtpLogSummary,
     SmtpSession,
+    StoreCertificate,
     TraceEntry,
     TrackingSummary,
     TransportService,
@@ -48,6 +51,8 @@ READERS: tuple[EvidenceReader, ...] = (
     ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
+    CertutilReader(),  # certutil -store blocks anywhere in the file (the rest is read as console text)
+    RegistryStoreReader(),  # reg query ...\SystemCertificates\<Store>\Certificates
     EventTextReader(),  # before the console reader: it hands it what is not an event
     CommandLinesReader(),  # New-/Set- connector command lines, bare error text (then any console output)
     ConsoleReader(),  # recognises anything: last
@@ -71,6 +76,7 @@ FIELDS: Mapping[type, str] = {
     SmtpSession: "smtp_sessions",
     SmtpLogSummary: "smtp_summaries",
     TrackingSummary: "tracking_summaries",
+    StoreCertificate: "store_certificates",
 }
 
 

@@ -47,6 +47,7 @@ from hybridtls.model.logs import (
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
+from hybridtls.model.stores import StoreBasis, StoreCertificate, StoreView, name_key, store_name
 
 __all__ = [
     "Coverage",
@@ -89,6 +90,9 @@ __all__ = [
     "SmtpLogType",
     "SmtpSession",
     "Source",
+    "StoreBasis",
+    "StoreCertificate",
+    "StoreView",
     "TlsOutcome",
     "TraceEntry",
     "TraceStatus",
@@ -100,5 +104,7 @@ __all__ = [
     "TrustBasis",
     "WindowsEvent",
     "certificate_identity_keys",
+    "name_key",
     "states",
+    "store_name",
 ]

@@ -22,6 +22,7 @@ from hybridtls.evidence.kinds.connectors import (
 )
 from hybridtls.evidence.kinds.events import EVENT_LOG_ENTRY, WIN_EVENT
 from hybridtls.evidence.kinds.queue import QUEUE
+from hybridtls.evidence.kinds.stores import CERTUTIL_ENTRY, REGISTRY_KEY, STORE_CERTIFICATE, command_type
 from hybridtls.evidence.kinds.trace import MESSAGE_TRACE, MESSAGE_TRACE_DETAIL
 from hybridtls.evidence.kinds.tracking import MESSAGE_TRACKING_EVENT
 from hybridtls.evidence.raw import RawRecord
@@ -31,19 +32,20 @@ __all__ = ["KINDS", "BuildContext", "RecordKind", "classify"]
 KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNECTOR, RECEIVE_CONNECTOR,
                                  HYBRID_CONFIGURATION, OUTBOUND_CONNECTOR, INBOUND_CONNECTOR, TRANSPORT_SERVICE,
                                  QUEUE, MESSAGE_TRACE_DETAIL, WIN_EVENT, EVENT_LOG_ENTRY,
-                                 MESSAGE_TRACKING_EVENT)
+                                 MESSAGE_TRACKING_EVENT, STORE_CERTIFICATE, CERTUTIL_ENTRY, REGISTRY_KEY)
 
 
 def classify(record: RawRecord) -> RecordKind | None:
-    return _classify(record.key_set, record.type_hint)
+    return _classify(record.key_set, record.type_hint, command_type(record.command))
 
 
 @lru_cache(maxsize=1024)
-def _classify(keys: frozenset[str], type_hint: str | None) -> RecordKind | None:
-    """Records of one file nearly always share their property set: the answer is worked out once per set."""
+def _classify(keys: frozenset[str], type_hint: str | None, listed: str | None) -> RecordKind | None:
+    """Records of one file nearly always share their property set: the answer is worked out once per set (and
+    the type of object the command line lists, where it says: ``Get-ChildItem Cert:\\...`` lists certificates)."""
     best, best_score = None, 0
     for kind in KINDS:
-        score = kind.score(keys, type_hint)
+        score = kind.score(keys, type_hint, listed)
         if score > best_score:
             best, best_score = kind, score
     return best

@@ -28,6 +28,7 @@ from hybridtls.model import (
     ServerBasis,
     ServerRef,
     Source,
+    StoreCertificate,
     TraceEntry,
     TransportService,
     WindowsEvent,
@@ -35,7 +36,7 @@ from hybridtls.model import (
 
 Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
     ExchangeCertificate, TraceEntry, SendConnector, ReceiveConnector, HybridConfiguration, OnlineConnector,
-    TransportService, DeliveryError, WindowsEvent, MailQueue, tuple[MailQueue, DeliveryError], None]
+    TransportService, DeliveryError, WindowsEvent, MailQueue, StoreCertificate, tuple[MailQueue, DeliveryError], None]
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -66,18 +67,25 @@ class BuildContext:
 @dataclass(frozen=True)
 class RecordKind:
     name: str
-    required: tuple[frozenset[str], ...]  # each set: at least one of these keys must be present
+    required: tuple[frozenset[str], ...]  # each set: at least one of these keys must be present; none: by type only
     indicative: frozenset[str]
     date_fields: frozenset[str]
     type_names: tuple[str, ...]
     build: Callable[[RawRecord, BuildContext], Built]
+    excluded: frozenset[str] = frozenset()  # properties objects of this kind never have: their presence rules it out
+    decisive: frozenset[str] = frozenset()  # properties only objects of this kind have: their presence settles it
 
-    def score(self, keys: AbstractSet[str], type_hint: str | None) -> int:
+    def score(self, keys: AbstractSet[str], type_hint: str | None, command_type: str | None = None) -> int:
+        """How well the properties (and the CSV's type, or the type the command line produces) fit; 0: not at all."""
         hint = (type_hint or "").rsplit(".", 1)[-1]
         if hint and hint in self.type_names:
             return 1000
-        if not all(keys & options for options in self.required):
-            return 0
+        if not self.required or keys & self.excluded or not all(keys & options for options in self.required):
+            return 0  # a kind that requires nothing is known by its type alone (a reader's records)
+        if command_type in self.type_names:
+            return 900
+        if keys & self.decisive:
+            return 500
         return 1 + len(keys & self.indicative)
 
 
@@ -250,6 +258,8 @@ def _items(record: RawRecord, ctx: BuildContext, *keys: str) -> tuple[str, ...]:
 
 
 def _kind(name: str, required: tuple[tuple[str, ...], ...], indicative: tuple[str, ...], build,  # type: ignore[no-untyped-def]
-          type_names: tuple[str, ...] = (), dates: tuple[str, ...] = ()) -> RecordKind:
+          type_names: tuple[str, ...] = (), dates: tuple[str, ...] = (), *, excluded: tuple[str, ...] = (),
+          decisive: tuple[str, ...] = ()) -> RecordKind:
     return RecordKind(name=name, required=tuple(_keys(*group) for group in required), indicative=_keys(*indicative),
-                      date_fields=_keys(*dates), type_names=type_names or (name,), build=build)
+                      date_fields=_keys(*dates), type_names=type_names or (name,), build=build,
+                      excluded=_keys(*excluded), decisive=_keys(*decisive))
