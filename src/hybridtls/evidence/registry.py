@@ -11,9 +11,10 @@ from collections.abc import Iterator, Mapping
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.blocks import ConsoleReader
+from hybridtls.evidence.clixml import CliXmlReader
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
-from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
+from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, Record
 from hybridtls.evidence.logs import ExchangeLogReader
 from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
@@ -41,8 +42,7 @@ READERS: tuple[EvidenceReader, ...] = (
     CertificateFileReader(),  # from the bytes: before any decoding
     SavedReportReader(),
     JsonReader(),
-    NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
-               hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
+    CliXmlReader(),  # Export-Clixml, HealthChecker's XML: any text that opens as XML
     ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
