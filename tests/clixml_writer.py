@@ -10,6 +10,7 @@ with their type names once (``<TN RefId>``, then ``<TNRef>``), and Serialization
 from __future__ import annotations
 
 import base64
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
@@ -67,7 +68,7 @@ def _services_text(flags: int) -> str:
 
 def clixml(*objects: Exported) -> str:
     types = _Types()
-    refs = iter(range(10_000))
+    refs = itertools.count()
     lines = [f'<Objs Version="1.1.0.1" xmlns="{NS}">']
     for item in objects:
         facts = certificate_facts(item.cert, source=Source(path="x"), label="x")

@@ -53,3 +53,10 @@ def test_golden_forum_post(monkeypatch) -> None:
     the fix, a queue in Retry."""
     _matches_golden(monkeypatch, FIXTURES / "pastes", "forum-post.txt", "forum-post.txt", "--now", "2027-04-01T09:00",
                     "--width", "100")
+
+
+def test_golden_clixml_export(monkeypatch) -> None:
+    """The founding incident with EXCAS1's certificate saved by Export-Clixml: RootCAType, Status and Services read
+    from SerializationData (cited at its line), the certificate itself from RawData (its private test chain judged)."""
+    _matches_golden(monkeypatch, FIXTURES, "clixml-export.txt", "clixml", "--now", "2016-02-20T09:00",
+                    "--width", "100")

@@ -290,3 +290,31 @@ def test_damaged_exports_raise_only_evidence_error(data: st.DataObject) -> None:
         list(read_records(EvidenceFile("x.xml", text.encode("utf-8"))))
     except EvidenceError:
         pass
+
+
+def test_the_certificate_in_cert_data_stands_in_for_a_missing_raw_data() -> None:
+    _, _, leaf = founding_chain()
+    text = clixml(Exported(leaf.cert, server="EXCAS1"))
+    raw_data_line = next(line for line in text.splitlines() if '<BA N="RawData">MII' in line)
+    records = _read(text.replace(raw_data_line + "\r\n", ""))
+    files = [r for r in records if isinstance(r, CertificateFile)]
+    assert [f.der for f in files] == [leaf.der]
+    serialization_line = next(i for i, line in enumerate(text.replace(raw_data_line + "\r\n", "").splitlines(), 1)
+                              if "SerializationData" in line)
+    assert files[0].source.line == serialization_line
+    assert records[0].get("RawData") is None  # type: ignore[union-attr]  # only CertData held it
+
+
+def test_nested_objects_are_values_not_records() -> None:
+    """HealthChecker's XML is one object of nested objects: one record, which no kind takes, is listed as skipped."""
+    text = _objs('<Obj RefId="0"><TN RefId="0"><T>HealthChecker.HealthCheckerExchangeServer</T></TN><Props>',
+                 '<S N="ServerName">EXCAS1</S>',
+                 '<Obj N="ExchangeCertificates" RefId="1"><TN RefId="1"><T>System.Object[]</T></TN><LST>',
+                 '<Obj RefId="2"><TN RefId="2"><T>Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.'
+                 'ExchangeCertificate</T></TN><ToString>[Subject] CN=owa</ToString><Props><S N="Thumbprint">'
+                 + "AB" * 20 + "</S></Props></Obj>",
+                 "</LST></Obj></Props></Obj>")
+    (record,) = _read(text)
+    assert isinstance(record, RawRecord) and record.type_hint == "HealthChecker.HealthCheckerExchangeServer"
+    assert record.get("ExchangeCertificates").value.items == ("[Subject] CN=owa",)  # type: ignore[union-attr]
+    assert classify(record) is None

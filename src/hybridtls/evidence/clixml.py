@@ -34,7 +34,6 @@ MAX_DEPTH = 64  # Export-Clixml writes at most -Depth levels (default 2); Health
 MAX_VALUE_CHARS = 16 * 1024 * 1024  # one element's text: a base64 certificate is a few kilobytes
 MAX_ATTRIBUTE_CHARS = 4096  # CliXML's attributes are N (a property name), RefId and Version
 MAX_DIGITS = 40
-_NAMESPACE = re.compile(r"^\{[^}]*\}")
 _INTEGERS = frozenset({"I16", "I32", "I64", "U16", "U32", "U64", "By", "SB"})
 _TEXTS = frozenset({"S", "Version", "URI", "G", "XD", "SBK", "Db", "Sg", "D", "DT", "TS", "SS", "ToString"})
 _COLLECTIONS = frozenset({"LST", "IE", "STK", "QUE"})
@@ -42,6 +41,8 @@ _NAMED = ("Name", "Address", "Domain", "DisplayName", "FriendlyName", "Value")
 _EMPTY = RawValue("")
 _CERTIFICATE_MEMBERS = ("RootCAType", "Status", "Services", "Identity")
 _CERTIFICATE_ELEMENT = 32  # in X509ContentType.SerializedCert: CERT_CERT_PROP_ID, the encoded certificate
+_FORBIDDEN = {"DTDForbidden": "a DTD", "EntitiesForbidden": "an entity declaration",
+              "ExternalReferenceForbidden": "an external reference", "NotSupportedError": "an unsupported construct"}
 _EXPECTED = "expected Export-Clixml output (<Objs> of <Obj>)"
 
 
@@ -76,7 +77,7 @@ class _Builder:
         self.chars = 0
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
-        tag = _NAMESPACE.sub("", tag)
+        tag = tag.rpartition("}")[2]  # the namespace, when there is one
         line = self.parser.parser.CurrentLineNumber
         for name, value in attrib.items():
             if len(value) > MAX_ATTRIBUTE_CHARS:
@@ -138,8 +139,8 @@ def iter_clixml(text: str, path: str) -> Iterator[Record | _DerFound]:
         yield from walker.records(builder)
     except DefusedXmlException as exc:
         line = parser.parser.CurrentLineNumber
-        raise EvidenceError(f"XML with a {type(exc).__name__.replace('Forbidden', '').lower() or 'construct'} "
-                            "declaration, which CliXML never has; refused unread", path=path, line=line,
+        what = _FORBIDDEN.get(type(exc).__name__, "a construct")
+        raise EvidenceError(f"XML with {what}, which CliXML never has; refused unread", path=path, line=line,
                             hint="Export-Clixml writes no DTD or entities: export the objects again") from None
     except ParseError as exc:
         line, column = exc.position

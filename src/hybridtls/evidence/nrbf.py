@@ -75,6 +75,7 @@ _PRIMITIVE, _STRING, _OBJECT, _SYSTEM_CLASS, _CLASS, _OBJECT_ARRAY, _STRING_ARRA
 _FIXED = {1: "<?", 2: "<B", 6: "<d", 7: "<h", 8: "<i", 9: "<q", 10: "<b", 11: "<f", 12: "<q", 13: "<q", 14: "<H",
           15: "<I", 16: "<Q"}
 _CHAR, _DECIMAL, _NULL, _PRIMITIVE_STRING = 3, 5, 17, 18
+_INT32 = struct.Struct("<i")
 _RECORD_NAMES = ("SerializedStreamHeader", "ClassWithId", "SystemClassWithMembers", "ClassWithMembers",
                  "SystemClassWithMembersAndTypes", "ClassWithMembersAndTypes", "BinaryObjectString", "BinaryArray",
                  "MemberPrimitiveTyped", "MemberReference", "ObjectNull", "MessageEnd", "BinaryLibrary",
@@ -119,10 +120,18 @@ class _Decoder:
         return piece
 
     def byte(self) -> int:
-        return self.take(1)[0]
+        at = self.at
+        if at >= len(self.data):
+            raise NrbfError(f"the stream ends at byte {len(self.data)}, where a record or value was expected")
+        self.at = at + 1
+        return self.data[at]
 
     def int32(self) -> int:
-        return int(struct.unpack("<i", self.take(4))[0])
+        at = self.at
+        if at + 4 > len(self.data):
+            raise NrbfError(f"the stream ends at byte {len(self.data)}, inside a value at byte {at}")
+        self.at = at + 4
+        return int(_INT32.unpack_from(self.data, at)[0])
 
     def count(self, what: str, limit: int) -> int:
         at = self.at
