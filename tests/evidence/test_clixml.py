@@ -143,8 +143,9 @@ def test_xml_properties_win_over_serialization_data() -> None:
 
 
 def test_unreadable_serialization_data_is_a_note_and_the_record_stays() -> None:
-    text = _objs('<Obj RefId="0"><Props><S N="Thumbprint">' + "AB" * 20 + '</S><B N="IsSelfSigned">false</B>'
-                 '<B N="HasPrivateKey">true</B></Props><MS><BA N="SerializationData">AAEAAAD/////</BA></MS></Obj>')
+    text = _objs('<Obj RefId="0"><TN RefId="0"><T>Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks.'
+                 'ExchangeCertificate</T></TN><Props><S N="Thumbprint">' + "AB" * 20 + '</S><B N="IsSelfSigned">false'
+                 '</B><B N="HasPrivateKey">true</B></Props><MS><BA N="SerializationData">AAEAAAD/////</BA></MS></Obj>')
     record, notice = _read(text)
     assert isinstance(record, RawRecord) and record.get("RootCAType") is None
     assert isinstance(notice, Notice) and notice.source.line == 2 and "SerializationData could not be read" in notice.message
@@ -318,3 +319,21 @@ def test_nested_objects_are_values_not_records() -> None:
     assert isinstance(record, RawRecord) and record.type_hint == "HealthChecker.HealthCheckerExchangeServer"
     assert record.get("ExchangeCertificates").value.items == ("[Subject] CN=owa",)  # type: ignore[union-attr]
     assert classify(record) is None
+
+
+def test_only_an_exchange_certificate_gives_its_certificate_and_serialized_members() -> None:
+    """A store listing's certificate (Get-ChildItem Cert:) has RawData too, and a connector a SerializationData of its
+    own: neither is read as an Exchange certificate's, and neither is a note."""
+    import base64
+
+    _, _, leaf = founding_chain()
+    text = _objs(
+        '<Obj RefId="0"><TN RefId="0"><T>Deserialized.System.Security.Cryptography.X509Certificates.X509Certificate2'
+        '</T></TN><Props><S N="Thumbprint">' + "AB" * 20 + f'</S><BA N="RawData">{base64.b64encode(leaf.der).decode()}'
+        '</BA><S N="PSParentPath">Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root</S></Props></Obj>',
+        '<Obj RefId="1"><TN RefId="1"><T>Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.'
+        'ReceiveConnector</T></TN><Props><S N="Identity">EXCAS1\\Default Frontend EXCAS1</S></Props><MS>'
+        '<BA N="SerializationData">AAEAAAD/////</BA></MS></Obj>')
+    records = _read(text)
+    assert [type(r).__name__ for r in records] == ["RawRecord", "RawRecord"]
+    assert records[1].get("RootCAType") is None  # type: ignore[union-attr]

@@ -195,13 +195,16 @@ class _Walker:
         source = Source(path=self.path, line=node.line)
         notices: list[Notice] = []
         der: _DerFound | None = None
-        serialized = next((f for f in fields if f.key == "serializationdata"), None)
-        if serialized is not None and serialized.value.text:
-            added, der = self.serialized(serialized, {f.key for f in fields}, notices)
-            fields.extend(added)
-        raw_data = next((f for f in fields if f.key == "rawdata"), None)
-        if raw_data is not None and raw_data.value.text and raw_data.value.items is None:
-            der = self.certificate(raw_data, notices) or der  # RawData is the certificate itself: it comes first
+        # only an ExchangeCertificate's: another Exchange type's SerializationData holds nothing read here, and the
+        # RawData of a store listing's certificates (Get-ChildItem Cert:) is not an Exchange certificate
+        if any(name.rsplit(".", 1)[-1] == "ExchangeCertificate" for name in names):
+            serialized = next((f for f in fields if f.key == "serializationdata"), None)
+            if serialized is not None and serialized.value.text:
+                added, der = self.serialized(serialized, {f.key for f in fields}, notices)
+                fields.extend(added)
+            raw_data = next((f for f in fields if f.key == "rawdata"), None)
+            if raw_data is not None and raw_data.value.text and raw_data.value.items is None:
+                der = self.certificate(raw_data, notices) or der  # RawData is the certificate itself: it comes first
         if fields:
             yield RawRecord(source, tuple(fields), type_hint=names[0] if names else None)
         yield from notices
