@@ -50,7 +50,8 @@ def test_the_export_reads_as_a_certificate_record_with_serialized_members() -> N
     for key, line in record.lines.items():
         assert f'N="{record.get(key).label}"' in lines[line - 1] or "SerializationData" in lines[line - 1]  # type: ignore[union-attr]
     serialization_line = next(i for i, line in enumerate(lines, 1) if 'N="SerializationData"' in line)
-    for label, text_value, number in (("RootCAType", "3", 3), ("Status", "1", 1), ("Services", "27", 27)):
+    for label, text_value, number in (("RootCAType", "Registry", None), ("Status", "Valid", None),
+                                      ("Services", "27", 27)):
         found = record.get(label)
         assert found is not None and found.value.number == number and found.value.text == text_value
         assert found.line == serialization_line
@@ -137,7 +138,7 @@ def test_xml_properties_win_over_serialization_data() -> None:
     record = records[0]
     assert isinstance(record, RawRecord)
     assert record.get("RootCAType").value.text == "ThirdParty"  # type: ignore[union-attr]
-    assert record.get("Status").value.number == 1 and record.get("Services").value.number == 16  # type: ignore[union-attr]
+    assert record.get("Status").value.text == "Valid" and record.get("Services").value.number == 16  # type: ignore[union-attr]
     # CertData that holds no certificate: a note, never a failure of the file
     assert any(isinstance(r, Notice) and "could not be read" in r.message for r in records)
 
@@ -337,3 +338,19 @@ def test_only_an_exchange_certificate_gives_its_certificate_and_serialized_membe
     records = _read(text)
     assert [type(r).__name__ for r in records] == ["RawRecord", "RawRecord"]
     assert records[1].get("RootCAType") is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("number", "expected"), [(1, RootCAType.THIRD_PARTY), (2, RootCAType.ENTERPRISE),
+                                                  (4, RootCAType.GROUP_POLICY), (0, RootCAType.NONE)])
+def test_a_typed_enum_reads_by_its_type_without_a_note(tmp_path: Path, number: int, expected: RootCAType) -> None:
+    """The stream names the enum's type (CertificateAuthorityType): the number is read as Format-List would print its
+    name, with no note that a bare number was mapped by a guessed order."""
+    _, _, leaf = founding_chain()
+    path = tmp_path / "certs.xml"
+    path.write_text(clixml(Exported(leaf.cert, root_ca_type=number, status=4, server="EXCAS1")))
+    evidence = load_evidence([str(path)])
+    (cert,) = evidence.certificates
+    assert cert.root_ca_type is expected and cert.status is CertificateStatus.UNTRUSTED
+    assert not [n for n in evidence.notices if "enum order" in n.message]
+    record = next(r for r in _read(path.read_text()) if isinstance(r, RawRecord))
+    assert record.get("RootCAType").value.text == expected.value  # type: ignore[union-attr]

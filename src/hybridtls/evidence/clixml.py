@@ -26,6 +26,7 @@ from typing import Any
 
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, pieces
+from hybridtls.evidence.kinds.certificate import ROOT_CA_NUMBERS, STATUS_NUMBERS
 from hybridtls.evidence.nrbf import NrbfClass, NrbfError, decode, enum_number
 from hybridtls.evidence.raw import RawField, RawRecord, RawValue, raw_field
 from hybridtls.model import Notice, Source
@@ -40,6 +41,9 @@ _COLLECTIONS = frozenset({"LST", "IE", "STK", "QUE"})
 _NAMED = ("Name", "Address", "Domain", "DisplayName", "FriendlyName", "Value")
 _EMPTY = RawValue("")
 _CERTIFICATE_MEMBERS = ("RootCAType", "Status", "Services", "Identity")
+# The stream names each enum's type, so its number is read by that type's order, as Format-List prints its name.
+_ENUM_NAMES: dict[str, dict[int, Any]] = {"CertificateAuthorityType": ROOT_CA_NUMBERS,
+                                          "CertificateStatus": STATUS_NUMBERS}
 _CERTIFICATE_ELEMENT = 32  # in X509ContentType.SerializedCert: CERT_CERT_PROP_ID, the encoded certificate
 _FORBIDDEN = {"DTDForbidden": "a DTD", "EntitiesForbidden": "an entity declaration",
               "ExternalReferenceForbidden": "an external reference", "NotSupportedError": "an unsupported construct"}
@@ -295,7 +299,10 @@ class _Walker:
                 continue
             number = enum_number(member)
             if number is not None:
-                found.append(raw_field(name, RawValue(str(number), number=number), field.line))
+                known = (_ENUM_NAMES.get(member.name.rsplit(".", 1)[-1], {}).get(number)
+                         if isinstance(member, NrbfClass) else None)
+                value = RawValue(known.value) if known is not None else RawValue(str(number), number=number)
+                found.append(raw_field(name, value, field.line))
             elif isinstance(member, str):
                 found.append(raw_field(name, RawValue(member), field.line))
         try:
