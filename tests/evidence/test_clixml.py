@@ -354,3 +354,59 @@ def test_a_typed_enum_reads_by_its_type_without_a_note(tmp_path: Path, number: i
     assert not [n for n in evidence.notices if "enum order" in n.message]
     record = next(r for r in _read(path.read_text()) if isinstance(r, RawRecord))
     assert record.get("RootCAType").value.text == expected.value  # type: ignore[union-attr]
+
+
+_TYPES = {"Get-ExchangeCertificate": "Microsoft.Exchange.Management.SystemConfigurationTasks.ExchangeCertificate",
+          "Get-ReceiveConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.ReceiveConnector",
+          "Get-SendConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.SmtpSendConnectorConfig",
+          "Get-HybridConfiguration": "Microsoft.Exchange.Data.Directory.SystemConfiguration.HybridConfiguration",
+          "Get-InboundConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.TenantInboundConnector",
+          "Get-OutboundConnector": "Microsoft.Exchange.Data.Directory.SystemConfiguration.TenantOutboundConnector"}
+
+
+def _as_clixml(records: list[RawRecord], type_name: str) -> str:
+    """Records as Export-Clixml writes their objects: strings, and lists for multi-valued properties."""
+    from xml.sax.saxutils import escape
+
+    def member(label: str, value: object) -> str:
+        items = getattr(value, "items", None)
+        if items is not None:
+            inner = "".join(f"<S>{escape(i)}</S>" for i in items)
+            return (f'<Obj N="{label}"><TN RefId="9"><T>Deserialized.Microsoft.Exchange.Data.MultiValuedProperty`1'
+                    f"</T></TN><LST>{inner}</LST></Obj>")
+        return f'<S N="{label}">{escape(getattr(value, "text", ""))}</S>'
+
+    return _objs(*(f'<Obj RefId="{n}"><TN RefId="{n + 100}"><T>Deserialized.{type_name}</T></TN><Props>'
+                   + "".join(member(f.label, f.value) for f in r.fields) + "</Props></Obj>"
+                   for n, r in enumerate(records)))
+
+
+def test_an_estate_saved_as_clixml_reads_as_its_text(tmp_path: Path) -> None:
+    """Every Format-List file of an estate (certificates, connectors, the hybrid configuration, Exchange Online's
+    connectors) saved instead as CliXML objects: the same records, and the same findings."""
+    estate = FIXTURES / "plan" / "estate"
+    target = tmp_path / "estate"
+    for path in sorted(estate.rglob("*.txt")):
+        records = [r for r in read_records(EvidenceFile(str(path), path.read_bytes())) if isinstance(r, RawRecord)]
+        assert records, path
+        saved = target / path.relative_to(estate).with_suffix(".xml")
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(_as_clixml(records, _TYPES[path.stem]), encoding="utf-8")
+
+    def unsourced(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: unsourced(v) for k, v in value.items() if k not in ("source", "files", "notices")}
+        if isinstance(value, list):
+            return [unsourced(v) for v in value]
+        return value
+
+    def summary(folder: Path) -> tuple[object, ...]:
+        run = run_cli("check", str(folder), "--format", "json", "--now", "2026-11-27")
+        report = json.loads(run.out)
+        return run.code, sorted((f["check_id"], f["server"]) for f in report["findings"]), unsourced(report["records"])
+
+    as_xml, as_text = summary(target), summary(estate)
+    assert as_xml == as_text
+    records = as_xml[2]
+    assert isinstance(records, dict) and len(records["certificates"]) == 6 and len(records["online_connectors"]) == 2
+    assert records["send_connectors"][0]["tls_certificate_name"].startswith("<I>CN=DigiCert")
