@@ -22,7 +22,8 @@ from hybridtls.evidence.kinds import classify
 from hybridtls.evidence.loader import load_evidence
 from hybridtls.evidence.raw import RawRecord
 from hybridtls.evidence.registry import read_records, reader_for
-from hybridtls.model import CertificateFile, CertificateStatus, Notice, RootCAType
+from hybridtls.model import CertificateFile, CertificateStatus, Notice, RootCAType, Source
+from hybridtls.pki.facts import certificate_facts
 
 FIXTURE = FIXTURES / "clixml" / "excas1" / "Get-ExchangeCertificate.xml"
 NS = 'xmlns="http://schemas.microsoft.com/powershell/2004/04"'
@@ -338,6 +339,24 @@ def test_only_an_exchange_certificate_gives_its_certificate_and_serialized_membe
     records = _read(text)
     assert [type(r).__name__ for r in records] == ["RawRecord", "RawRecord"]
     assert records[1].get("RootCAType") is None  # type: ignore[union-attr]
+    assert classify(records[0]) is None  # type: ignore[arg-type]  # a root in a store is no Exchange certificate
+
+
+def test_a_store_listing_is_never_read_as_exchange_certificates(tmp_path: Path) -> None:
+    """Get-ChildItem Cert:\\LocalMachine\\Root saved as CliXML or CSV: X509Certificate2 objects share Thumbprint,
+    Subject and HasPrivateKey with Get-ExchangeCertificate, but no finding may speak of a root CA's private key."""
+    root, _, _ = founding_chain()
+    thumbprint = certificate_facts(root.cert, source=Source(path="x"), label="x").thumbprint
+    (tmp_path / "root.xml").write_text(_objs(
+        '<Obj RefId="0"><TN RefId="0"><T>Deserialized.System.Security.Cryptography.X509Certificates.X509Certificate2'
+        '</T><T>Deserialized.System.Object</T></TN><Props><B N="HasPrivateKey">false</B>'
+        f'<S N="Subject">CN=QuoVadis Root CA 2</S><S N="Thumbprint">{thumbprint}</S>'
+        '<S N="PSParentPath">Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root</S></Props></Obj>'))
+    (tmp_path / "root.csv").write_text(
+        '#TYPE System.Security.Cryptography.X509Certificates.X509Certificate2\n"Thumbprint","Subject","HasPrivateKey"\n'
+        f'"{thumbprint}","CN=QuoVadis Root CA 2","False"\n')
+    evidence = load_evidence([str(tmp_path)])
+    assert evidence.certificates == () and len(evidence.skipped) == 2
 
 
 @pytest.mark.parametrize(("number", "expected"), [(1, RootCAType.THIRD_PARTY), (2, RootCAType.ENTERPRISE),

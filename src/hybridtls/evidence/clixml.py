@@ -333,8 +333,9 @@ class _DerFound:
 
 
 def serialized_certificate(data: bytes) -> bytes | None:
-    """The encoded certificate in an X509ContentType.SerializedCert blob: property elements of (id, 1, length,
-    value), the certificate being element 32. None when there is none or the blob is malformed."""
+    """The encoded certificate in an X509ContentType.SerializedCert blob (a serialized certificate store element,
+    MS-OSHARED 2.3.2.5: property entries of id, encoding type, length and value, the certificate's id being 0x20).
+    None when there is none or the blob is malformed."""
     at = 0
     while at + 12 <= len(data):
         element, _, length = struct.unpack_from("<III", data, at)

@@ -71,11 +71,16 @@ class RecordKind:
     date_fields: frozenset[str]
     type_names: tuple[str, ...]
     build: Callable[[RawRecord, BuildContext], Built]
+    # objects of these types are never of this kind, whatever properties they share with it (a type named by a
+    # CliXML <TN> or a CSV #TYPE line)
+    foreign_types: tuple[str, ...] = ()
 
     def score(self, keys: AbstractSet[str], type_hint: str | None) -> int:
         hint = (type_hint or "").rsplit(".", 1)[-1]
         if hint and hint in self.type_names:
             return 1000
+        if hint and hint in self.foreign_types:
+            return 0
         if not all(keys & options for options in self.required):
             return 0
         return 1 + len(keys & self.indicative)

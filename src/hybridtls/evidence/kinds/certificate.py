@@ -135,4 +135,7 @@ EXCHANGE_CERTIFICATE = RecordKind(
     date_fields=_keys("NotAfter", "NotBefore"),
     type_names=("ExchangeCertificate",),
     build=build_certificate,
+    # a certificate store's listing (Get-ChildItem Cert:\LocalMachine\Root) shares Thumbprint, Subject and
+    # HasPrivateKey, but a root CA there is no certificate Exchange uses
+    foreign_types=("X509Certificate2", "X509Certificate"),
 )
