@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_SUFFIXES = {".txt", ".json", ".csv", ".pem", ".cer", ".log", ""}
+SEED_SUFFIXES = {".txt", ".json", ".csv", ".xml", ".pem", ".cer", ".log", ""}
 
 
 def _format_list(*records: dict[str, str]) -> str:

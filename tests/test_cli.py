@@ -90,7 +90,7 @@ def test_healthy_estate_exits_zero(tmp_path: Path) -> None:
         ("empty.txt", b"", "empty.txt: the file is empty"),
         ("cut.json", b'[{"Thumbprint": "AB", "Services": ', "cut.json:1: not valid JSON"),
         ("notes.txt", b"I think the certificate is broken, please help\n", "notes.txt: no PowerShell output found"),
-        ("data.xml", b"<Objs Version=\"1.1.0.1\"></Objs>", "data.xml: CliXML (Export-Clixml) is not read yet"),
+        ("data.xml", b"<Objs Version=\"1.1.0.1\"></Objs>", "data.xml: CliXML with no objects"),
     ],
 )
 def test_bad_input_alone_is_one_line_and_exit_2(tmp_path: Path, name: str, data: bytes, expected: str) -> None:

@@ -505,13 +505,12 @@ def test_check_reads_the_folder_the_script_writes(tmp_path: Path, script: str) -
     evidence = report.evidence
     coverage = evidence.coverage
     assert coverage is not None
-    assert coverage.files == len(files) and coverage.files_skipped == 0
-    # CliXML is read where a CliXML reader is registered; until then each twin is named as not read yet, and only
-    # they are: every text file and every log is read.
-    unread = {Path(problem.source.path) for problem in evidence.problems}
-    assert all("CliXML" in problem.message for problem in evidence.problems)
-    assert {path.suffix for path in unread} <= {".clixml"}
-    assert coverage.files_read == len(files) - len(unread)
+    # each output is read once, from its CliXML twin; the text beside it is named as skipped, and only it is
+    twins = {p for p in files if p.suffix == ".txt" and p.with_suffix(".clixml").exists()}
+    assert twins and (coverage.files, coverage.files_skipped) == (len(files) - len(twins), len(twins))
+    assert evidence.problems == () and coverage.files_read == coverage.files
+    skipped = {Path(n.source.path) for n in evidence.notices if n.message.startswith("skipped: the same output as")}
+    assert skipped == twins
     assert coverage.records_not_understood == 0 and evidence.skipped == ()
 
     # every file read gave something: records, or (the collector log) what was not collected
@@ -525,7 +524,7 @@ def test_check_reads_the_folder_the_script_writes(tmp_path: Path, script: str) -
                 sources.add(str(Path(source.path)))
     for summary in evidence.smtp_summaries:
         sources.update(str(Path(p)) for p in getattr(summary, "files", ()))
-    missing = [str(p.relative_to(folder)) for p in files if p.suffix != ".clixml" and str(p) not in sources]
+    missing = [str(p.relative_to(folder)) for p in files if p not in twins and str(p) not in sources]
     assert missing == []
 
     # each server is attributed by its folder's name where its records do not name it
@@ -535,7 +534,7 @@ def test_check_reads_the_folder_the_script_writes(tmp_path: Path, script: str) -
             assert certificate.server is not None and certificate.server.name == folder_name
             assert certificate.server.basis is ServerBasis.FOLDER
     by_file = {Path(c.source.path).relative_to(folder).as_posix() for c in evidence.certificates}
-    assert {"EXCAS1/Get-ExchangeCertificate.txt", "EXMBX1/Get-ExchangeCertificate.txt"} <= by_file
+    assert {"EXCAS1/Get-ExchangeCertificate.clixml", "EXMBX1/Get-ExchangeCertificate.clixml"} <= by_file
     assert {q.server for q in evidence.queues} == {"EXMBX1"}
     assert {c.server.name for c in evidence.receive_connectors if c.server} == {"EXCAS1", "EXMBX1"}
     assert len(evidence.trace_entries) == 3 and all(t.subject is None for t in evidence.trace_entries)

@@ -60,3 +60,10 @@ def test_golden_store_listings(monkeypatch) -> None:
     certutil -store, reg query): HT-ROOT-001 proven by EXCAS1's AuthRoot listing, and the store checks."""
     _matches_golden(monkeypatch, FIXTURES, "store-listings.txt", "stores", "--now", "2026-11-30T09:00",
                     "--width", "100")
+
+
+def test_golden_clixml_export(monkeypatch) -> None:
+    """The founding incident with EXCAS1's certificate saved by Export-Clixml: RootCAType, Status and Services read
+    from SerializationData (cited at its line), the certificate itself from RawData (its private test chain judged)."""
+    _matches_golden(monkeypatch, FIXTURES, "clixml-export.txt", "clixml", "--now", "2016-02-20T09:00",
+                    "--width", "100")

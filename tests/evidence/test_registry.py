@@ -83,8 +83,8 @@ def test_any_bytes_into_the_registry_raise_only_evidence_error(data: bytes, name
 @pytest.mark.parametrize(
     ("head", "words"),
     [
-        ('<?xml version="1.0"?>\n<Objs Version="1.1.0.1">', "CliXML (Export-Clixml) is not read yet"),
-        ("<Objs>", "CliXML (Export-Clixml) is not read yet"),
+        ('<?xml version="1.0"?>\n<Objs Version="1.1.0.1">', "not well-formed XML (no element found"),
+        ('<Objs Version="1.1.0.1"></Objs>', "CliXML with no objects"),
         ("\n#Software: Microsoft Exchange Server\n#Version: 15.0.0.0\n", "whose header has no #Fields line"),
         ("#Software: Microsoft Exchange Server\n#Log-type: Transport Connectivity Log\n#Fields: date-time,session,"
          "source,Destination,direction,description\n", "'Transport Connectivity Log', not read yet"),

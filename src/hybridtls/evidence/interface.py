@@ -110,24 +110,6 @@ class EvidenceReader(ABC):
         the line where there is one) for a file it cannot read."""
 
 
-class NotReadYet(EvidenceReader):
-    """A format recognised but not read yet: it is named, with what to give instead."""
-
-    def __init__(self, name: str, recognised: tuple[str, ...], message: str, hint: str | None = None,
-                 *, first_line: bool = False) -> None:
-        self.name = name
-        self._recognised = recognised
-        self._first_line = first_line
-        self._message = message
-        self._hint = hint
-
-    def recognises(self, file: EvidenceFile) -> bool:
-        return (file.first_line() if self._first_line else file.head(64)).startswith(self._recognised)
-
-    def read(self, file: EvidenceFile) -> Iterator[Record]:
-        raise EvidenceError(self._message, path=file.display, hint=self._hint)
-
-
 def pieces(text: str, start: int = 0, size: int = 1 << 20) -> Iterator[str]:
     """The text from ``start`` in pieces of about ``size`` characters, each ending just after a ``\\n`` (a line
     end however lines are split), so that a reader can split lines a piece at a time rather than hold a list of

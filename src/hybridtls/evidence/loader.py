@@ -142,6 +142,7 @@ def find_files(paths: list[str], servers: ServerAssignments | None = None,
             add(_FileToRead(given, path, assigned.server_of(given, path)), in_folder=False)
         else:
             problems.append(InputProblem(source=Source(path=given), message="no such file or folder"))
+    found = _without_text_twins(found, passed_over)
     notices.extend(Notice(source=Source(path=display), message=f"skipped: {why}")
                    for display, why in passed_over[:MAX_SKIPPED_LISTED])
     if len(passed_over) > MAX_SKIPPED_LISTED:
@@ -149,6 +150,21 @@ def find_files(paths: list[str], servers: ServerAssignments | None = None,
                               message=f"{len(passed_over) - MAX_SKIPPED_LISTED:,} more files of kinds that are not "
                                       "evidence were skipped"))
     return found, problems, notices, len(passed_over)
+
+
+def _without_text_twins(found: list[_FileToRead], passed_over: list[tuple[str, str]]) -> list[_FileToRead]:
+    """The collector saves each output twice, as text and as CliXML (``X.txt`` and ``X.clixml``, side by side):
+    read once, from the CliXML, which keeps every property exactly; reading both would count every record twice."""
+    clixml = {(item.real.parent, item.real.stem.casefold()) for item in found if item.real.suffix.casefold() == ".clixml"}
+    if not clixml:
+        return found
+    kept = []
+    for item in found:
+        if item.real.suffix.casefold() == ".txt" and (item.real.parent, item.real.stem.casefold()) in clixml:
+            passed_over.append((item.display, f"the same output as {item.real.stem}.clixml beside it, read from there"))
+        else:
+            kept.append(item)
+    return kept
 
 
 def _not_evidence(path: Path) -> str:

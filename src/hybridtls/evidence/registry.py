@@ -12,10 +12,11 @@ from collections.abc import Iterator, Mapping
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.blocks import ConsoleReader
 from hybridtls.evidence.certutil import CertutilReader
+from hybridtls.evidence.clixml import CliXmlReader
 from hybridtls.evidence.collector_log import CollectorLogReader
 from hybridtls.evidence.commands import CommandLinesReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
-from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, NotReadYet, Record
+from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, Record
 from hybridtls.evidence.logs import ExchangeLogReader
 from hybridtls.evidence.regquery import RegistryStoreReader
 from hybridtls.evidence.saved_report import SavedReportReader
@@ -46,8 +47,7 @@ READERS: tuple[EvidenceReader, ...] = (
     SavedReportReader(),
     CollectorLogReader(),  # the collector script's own log: what it could not collect
     JsonReader(),
-    NotReadYet("CliXML", ("<Objs", "<?xml"), "CliXML (Export-Clixml) is not read yet; " + EXPECTED,
-               hint="export with: ... | ConvertTo-Json -Depth 4 | Out-File file.json"),
+    CliXmlReader(),  # Export-Clixml, HealthChecker's XML: any text that opens as XML
     ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),

@@ -74,12 +74,17 @@ class RecordKind:
     build: Callable[[RawRecord, BuildContext], Built]
     excluded: frozenset[str] = frozenset()  # properties objects of this kind never have: their presence rules it out
     decisive: frozenset[str] = frozenset()  # properties only objects of this kind have: their presence settles it
+    # objects of these types are never of this kind, whatever properties they share with it (a type named by a
+    # CliXML <TN> or a CSV #TYPE line)
+    foreign_types: tuple[str, ...] = ()
 
     def score(self, keys: AbstractSet[str], type_hint: str | None, command_type: str | None = None) -> int:
         """How well the properties (and the CSV's type, or the type the command line produces) fit; 0: not at all."""
         hint = (type_hint or "").rsplit(".", 1)[-1]
         if hint and hint in self.type_names:
             return 1000
+        if hint and hint in self.foreign_types:
+            return 0
         if not self.required or keys & self.excluded or not all(keys & options for options in self.required):
             return 0  # a kind that requires nothing is known by its type alone (a reader's records)
         if command_type in self.type_names:

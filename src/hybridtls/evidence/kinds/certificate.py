@@ -24,11 +24,11 @@ from hybridtls.model import (
 )
 
 # CertificateAuthorityType's order as documented; only 0 (None) and 3 (Registry) are confirmed by real data.
-_ROOT_CA_NUMBERS = {0: RootCAType.NONE, 1: RootCAType.THIRD_PARTY, 2: RootCAType.ENTERPRISE,
+ROOT_CA_NUMBERS = {0: RootCAType.NONE, 1: RootCAType.THIRD_PARTY, 2: RootCAType.ENTERPRISE,
                     3: RootCAType.REGISTRY, 4: RootCAType.GROUP_POLICY, 5: RootCAType.UNKNOWN}
 _ROOT_CA_CONFIRMED = {0, 3}
 # CertificateStatus by number: only 1 (Valid) is confirmed by real data; the rest follow the documented order.
-_STATUS_NUMBERS = {0: CertificateStatus.UNKNOWN, 1: CertificateStatus.VALID, 2: CertificateStatus.REVOKED,
+STATUS_NUMBERS = {0: CertificateStatus.UNKNOWN, 1: CertificateStatus.VALID, 2: CertificateStatus.REVOKED,
                    3: CertificateStatus.DATE_INVALID, 4: CertificateStatus.UNTRUSTED, 5: CertificateStatus.INVALID,
                    6: CertificateStatus.REVOCATION_CHECK_FAILURE, 7: CertificateStatus.PENDING_REQUEST}
 _SERVICE_FLAGS = {1: "IMAP", 2: "POP", 4: "UM", 8: "IIS", 16: "SMTP", 32: "Federation", 64: "UMCallRouter"}
@@ -110,9 +110,9 @@ def build_certificate(record: RawRecord, ctx: BuildContext) -> ExchangeCertifica
         certificate_domains_truncated=domains_truncated,
         services=services,
         services_truncated=services_truncated,
-        root_ca_type=_enum_value(root_raw, ctx, RootCAType, _ROOT_CA_NUMBERS, _ROOT_CA_CONFIRMED)
+        root_ca_type=_enum_value(root_raw, ctx, RootCAType, ROOT_CA_NUMBERS, _ROOT_CA_CONFIRMED)
         if root_raw and not root_raw.value.empty else None,
-        status=_enum_value(status_raw, ctx, CertificateStatus, _STATUS_NUMBERS, {1})
+        status=_enum_value(status_raw, ctx, CertificateStatus, STATUS_NUMBERS, {1})
         if status_raw and not status_raw.value.empty else None,
         is_self_signed=_bool(record, ctx, "IsSelfSigned"),
         has_private_key=_bool(record, ctx, "HasPrivateKey"),
@@ -135,4 +135,7 @@ EXCHANGE_CERTIFICATE = RecordKind(
     date_fields=_keys("NotAfter", "NotBefore"),
     type_names=("ExchangeCertificate",),
     build=build_certificate,
+    # a certificate store's listing (Get-ChildItem Cert:\LocalMachine\Root) shares Thumbprint, Subject and
+    # HasPrivateKey, but a root CA there is no certificate Exchange uses
+    foreign_types=("X509Certificate2", "X509Certificate"),
 )
