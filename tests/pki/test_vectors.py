@@ -55,8 +55,16 @@ def test_real_world_certificate(path: Path) -> None:
         assert exc.message  # a clear refusal, never a traceback
         return
     for facts in certs:
-        assert len(facts.thumbprint) == 40 and facts.tls_certificate_name.startswith("<I>")
-        cert = x509.load_der_x509_certificate(facts.der)
+        assert len(facts.thumbprint) == 40
+        if facts.subject and facts.issuer:
+            assert facts.tls_certificate_name == f"<I>{facts.issuer}<S>{facts.subject}"
+        else:
+            assert facts.tls_certificate_name is None  # never an empty '<I>...<S>' to paste
+        try:
+            cert = x509.load_der_x509_certificate(facts.der)
+        except ValueError:
+            assert facts.lenient and facts.lenient[0].startswith("read leniently")
+            continue
         for rendered, attribute in ((facts.subject, "subject"), (facts.issuer, "issuer")):
             try:
                 expected = _oracle(getattr(cert, attribute))

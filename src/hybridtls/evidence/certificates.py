@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from hybridtls.errors import EvidenceError
 from hybridtls.model import CertificateFile, Source
-from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.der import DerError, read_tlv
+from hybridtls.pki.facts import certificate_facts, lenient_facts, strict_reason
 
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
@@ -89,9 +90,11 @@ def _read_pem(data: bytes, path: str) -> list[CertificateFile]:
         if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
             try:
                 cert = x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
-            except Exception as exc:  # noqa: BLE001 - ValueError, InvalidVersion...: any parse failure is the file's
-                raise EvidenceError(f"a PEM certificate that does not parse ({_reason(exc)})", path=path,
-                                    line=line) from None
+            except x509.InvalidVersion as exc:
+                raise EvidenceError(f"a PEM certificate with {_reason(exc)}", path=path, line=line) from None
+            except ValueError as exc:
+                found.append(_lenient(_pem_body(block, path, line), exc, path, line, len(found), "a PEM certificate"))
+                continue
             found.append(_facts(cert, path, line, len(found)))
         elif kind in ("PKCS7", "CERTIFICATE CHAIN"):
             try:
@@ -115,8 +118,9 @@ def _read_der(der: bytes, path: str, passwords: PasswordSource | None, *, what: 
         return [_facts(x509.load_der_x509_certificate(der), path, None, 0)]
     except x509.InvalidVersion as exc:
         raise EvidenceError(f"{what}: a certificate with {_reason(exc)}", path=path) from None
-    except ValueError:
-        pass
+    except ValueError as exc:
+        if _shaped_like_certificate(der):
+            return [_lenient(der, exc, path, None, 0, what)]
     try:
         certs = pkcs7.load_der_pkcs7_certificates(der)
         return [_facts(cert, path, None, i) for i, cert in enumerate(certs)]
@@ -137,7 +141,7 @@ _ITERATIONS_VARIABLE = "HYBRIDTLS_MAX_PFX_ITERATIONS"
 def _refuse_costly_pfx(der: bytes, path: str) -> None:
     import os
 
-    from hybridtls.pki.der import DerError, salted_iteration_counts
+    from hybridtls.pki.der import salted_iteration_counts
 
     limit = MAX_PFX_ITERATIONS
     if os.environ.get(_ITERATIONS_VARIABLE, "").isdigit():
@@ -196,8 +200,10 @@ def _read_raw_data_json(data: bytes, path: str) -> list[CertificateFile]:
             continue
         try:
             found.append(_facts(x509.load_der_x509_certificate(der), path, None, len(found)))
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
+        except x509.InvalidVersion as exc:
             raise EvidenceError(f"RawData is not a certificate ({_reason(exc)})", path=path) from None
+        except ValueError as exc:
+            found.append(_lenient(der, exc, path, None, len(found), "RawData"))
     if not found:
         raise EvidenceError("JSON without RawData; " + _EXPECTED, path=path,
                             hint="export with: Get-ExchangeCertificate | Select-Object Thumbprint, RawData | ConvertTo-Json")
@@ -207,6 +213,35 @@ def _read_raw_data_json(data: bytes, path: str) -> list[CertificateFile]:
 def _looks_like_pfx(der: bytes) -> bool:
     # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
     return len(der) > 8 and der[0] == 0x30 and b"\x02\x01\x03" in der[:8]
+
+
+def _shaped_like_certificate(der: bytes) -> bool:
+    """SEQUENCE { SEQUENCE (TBSCertificate) ...: a certificate, not a PKCS#7 ContentInfo (OID first) or a PFX
+    (INTEGER first)."""
+    try:
+        outer = read_tlv(der, 0)
+        return outer.tag == 0x30 and read_tlv(der, outer.content, outer.end).tag == 0x30
+    except DerError:
+        return False
+
+
+def _pem_body(block: bytes, path: str, line: int) -> bytes:
+    lines = (x.strip() for x in block.splitlines())
+    body = b"".join(x for x in lines if x and not x.startswith(b"-----") and b":" not in x)
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise EvidenceError("a PEM certificate whose base64 does not decode", path=path, line=line) from None
+
+
+def _lenient(der: bytes, refused: ValueError, path: str, line: int | None, index: int, what: str) -> CertificateFile:
+    """A certificate the strict parser refused, read from its DER as Windows would load it."""
+    try:
+        return lenient_facts(der, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}",
+                             refused=strict_reason(refused))
+    except DerError as exc:
+        raise EvidenceError(f"{what} that does not parse ({_reason(refused)}; read leniently: {exc})", path=path,
+                            line=line) from None
 
 
 def _facts(cert: x509.Certificate, path: str, line: int | None, index: int) -> CertificateFile:
