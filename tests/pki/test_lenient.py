@@ -258,3 +258,14 @@ def test_oid_helper_round_trips() -> None:
     from hybridtls.pki.der import oid_text
 
     assert oid_text(oid("1.2.840.113549.1.9.1")) == "1.2.840.113549.1.9.1"
+
+
+def test_saved_reports_and_anchors_read_lenient_certificates_again() -> None:
+    from hybridtls.pki.facts import facts_from_der
+
+    der = quirky(QUIRKS[0])
+    [read] = read_certificate_file(der, "leaf.cer")
+    again = facts_from_der(der, source=read.source, label=read.label)
+    assert again == read and again.lenient[0].startswith("read leniently")
+    with pytest.raises(DerError):
+        facts_from_der(b"\x30\x03\x02\x01\x01", source=read.source, label=read.label)

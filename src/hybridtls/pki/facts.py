@@ -61,6 +61,18 @@ def certificate_facts(cert: x509.Certificate, *, source: Source, label: str,
                              refused=strict_reason(exc))
 
 
+def facts_from_der(der: bytes, *, source: Source, label: str) -> CertificateFile:
+    """The facts of one DER certificate: strictly where cryptography loads it, else leniently. Raises DerError
+    (or x509.InvalidVersion) when neither reads it."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except x509.InvalidVersion:
+        raise
+    except ValueError as exc:
+        return lenient_facts(der, source=source, label=label, refused=strict_reason(exc))
+    return certificate_facts(cert, source=source, label=label)
+
+
 def strict_reason(exc: Exception) -> str:
     """cryptography's refusal in a few words: the ASN.1 error kind where it gives one."""
     text = str(exc)
