@@ -269,3 +269,31 @@ def test_saved_reports_and_anchors_read_lenient_certificates_again() -> None:
     assert again == read and again.lenient[0].startswith("read leniently")
     with pytest.raises(DerError):
         facts_from_der(b"\x30\x03\x02\x01\x01", source=read.source, label=read.label)
+
+
+def _p7b(*certificates: bytes) -> bytes:
+    """A degenerate PKCS#7 SignedData holding the certificates as given (what certutil and browsers export)."""
+    from reencode import parse
+
+    signed_data = Node(0x30, constructed=True, kids=[
+        Node(0x02, body=b"\x01"), Node(0x31, constructed=True),
+        Node(0x30, constructed=True, kids=[Node(0x06, body=oid("1.2.840.113549.1.7.1"))]),
+        Node(0xA0, constructed=True, kids=[parse(c) for c in certificates]),
+        Node(0x31, constructed=True)])
+    return Node(0x30, constructed=True, kids=[Node(0x06, body=oid("1.2.840.113549.1.7.2")),
+                                              Node(0xA0, constructed=True, kids=[signed_data])]).encode()
+
+
+def test_a_pkcs7_bundle_with_a_quirky_certificate_reads_leniently() -> None:
+    der = quirky(QUIRKS[1])
+    bundle = _p7b(der, ROOT.der)
+    pem = b"-----BEGIN PKCS7-----\n" + base64.encodebytes(bundle) + b"-----END PKCS7-----\n"
+    for data, where in ((bundle, "chain.p7b"), (pem, "chain.p7c")):
+        leaf, root = read_certificate_file(data, where)
+        assert leaf.der == der and leaf.subject == QUIRKS[1].subject and leaf.lenient[0].startswith("read leniently")
+        assert root.subject == "CN=Quirk Root CA, O=Quirk Trust, C=US" and root.lenient == ()
+        assert (leaf.label, root.label) == (f"{where}, certificate 1", f"{where}, certificate 2")
+        assert analyse_chain(leaf, [root], ANCHORS).end is ChainEnd.TRUSTED
+    hollow = bytes.fromhex("300B" "3000" "3003060100" "03020000")  # a TBSCertificate with no fields
+    with pytest.raises(EvidenceError, match="a certificate in the PKCS#7 bundle that does not parse .*fewer than six"):
+        read_certificate_file(_p7b(der, hollow), "broken.p7b")

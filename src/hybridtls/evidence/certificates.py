@@ -18,6 +18,7 @@ from hybridtls.errors import EvidenceError
 from hybridtls.model import CertificateFile, Source
 from hybridtls.pki.der import DerError, read_tlv
 from hybridtls.pki.facts import certificate_facts, lenient_facts, strict_reason
+from hybridtls.pki.lenient import pkcs7_certificates
 
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
@@ -99,9 +100,9 @@ def _read_pem(data: bytes, path: str) -> list[CertificateFile]:
         elif kind in ("PKCS7", "CERTIFICATE CHAIN"):
             try:
                 certs = pkcs7.load_pem_pkcs7_certificates(block)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
-                raise EvidenceError(f"a PKCS#7 block that does not parse ({_reason(exc)})", path=path,
-                                    line=line) from None
+            except Exception as exc:  # noqa: BLE001 - any parse failure is the file's, unless read leniently
+                found += _lenient_bundle(_pem_body(block, path, line), exc, path, line, len(found))
+                continue
             found.extend(_facts(cert, path, line, len(found) + i) for i, cert in enumerate(certs))
         elif "PRIVATE KEY" in kind:
             keys += 1
@@ -124,8 +125,10 @@ def _read_der(der: bytes, path: str, passwords: PasswordSource | None, *, what: 
     try:
         certs = pkcs7.load_der_pkcs7_certificates(der)
         return [_facts(cert, path, None, i) for i, cert in enumerate(certs)]
-    except Exception:  # noqa: BLE001 - not PKCS#7 either: try PFX below
-        pass
+    except Exception as exc:  # noqa: BLE001 - not PKCS#7 either (unless read leniently): try PFX below
+        bundle = _lenient_bundle(der, exc, path, None, 0)
+        if bundle:
+            return bundle
     if not _looks_like_pfx(der):
         raise EvidenceError(f"{what} that is not a certificate, PKCS#7 bundle or PFX; " + _EXPECTED, path=path)
     return _read_pfx(der, path, passwords)
@@ -242,6 +245,32 @@ def _lenient(der: bytes, refused: ValueError, path: str, line: int | None, index
     except DerError as exc:
         raise EvidenceError(f"{what} that does not parse ({_reason(refused)}; read leniently: {exc})", path=path,
                             line=line) from None
+
+
+def _lenient_bundle(der: bytes, refused: Exception, path: str, line: int | None, first: int) -> list[CertificateFile]:
+    """The certificates of a PKCS#7 bundle the strict parser refused, read leniently; [] when the bytes are not
+    a SignedData at all."""
+    try:
+        certs = pkcs7_certificates(der)
+    except DerError as exc:
+        raise EvidenceError(f"a PKCS#7 bundle that does not parse ({_reason(refused)}; read leniently: {exc})",
+                            path=path, line=line) from None
+    if certs is None:
+        if line is not None:
+            raise EvidenceError(f"a PKCS#7 block that does not parse ({_reason(refused)})", path=path, line=line)
+        return []
+    found = []
+    for index, cert in enumerate(certs, first):
+        try:
+            found.append(_facts(x509.load_der_x509_certificate(cert), path, line, index))
+        except x509.InvalidVersion as exc:
+            raise EvidenceError(f"a certificate in the PKCS#7 bundle with {_reason(exc)}", path=path,
+                                line=line) from None
+        except ValueError as exc:
+            found.append(_lenient(cert, exc, path, line, index, "a certificate in the PKCS#7 bundle"))
+    if not found:
+        raise EvidenceError("a PKCS#7 bundle without a certificate", path=path, line=line)
+    return found
 
 
 def _facts(cert: x509.Certificate, path: str, line: int | None, index: int) -> CertificateFile:

@@ -410,3 +410,32 @@ def ca_issuer_urls(value: bytes) -> tuple[str, ...]:
 
 def extension_name(oid: str) -> str:
     return _EXTENSION_NAMES.get(oid, oid)
+
+
+_SIGNED_DATA = "1.2.840.113549.1.7.2"
+
+
+def pkcs7_certificates(der: bytes) -> list[bytes] | None:
+    """The certificates of a PKCS#7 SignedData (a .p7b), each as its bytes: for bundles the strict parser refuses
+    because of one quirky certificate. None when the bytes are not a SignedData; DerError when it is broken."""
+    if len(der) > 50 * MAX_CERTIFICATE:
+        raise DerError("too large for a certificate bundle")
+    r = _Reader(der)
+    try:  # ContentInfo { contentType signedData, ... }: anything else is not a bundle
+        outer = r.tlv(0, len(der))
+        kind = r.tlv(outer.content, outer.end) if outer.tag == 0x30 else None
+        if kind is None or kind.tag != 0x06 or oid_text(kind.body(der)) != _SIGNED_DATA:
+            return None
+    except DerError:
+        return None
+    kids = r.kids(outer)
+    if len(kids) != 2 or kids[1].tag != 0xA0:
+        raise DerError("a ContentInfo without its [0] content")
+    content = r.kids(kids[1])
+    if len(content) != 1 or content[0].tag != 0x30:
+        raise DerError("a SignedData that is not one SEQUENCE")
+    found = []
+    for field in r.kids(content[0]):
+        if field.tag == 0xA0:  # [0] IMPLICIT SET OF CertificateChoices
+            found += [c.whole(der) for c in r.kids(field) if c.tag == 0x30]
+    return found
