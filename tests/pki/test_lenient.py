@@ -297,3 +297,28 @@ def test_a_pkcs7_bundle_with_a_quirky_certificate_reads_leniently() -> None:
     hollow = bytes.fromhex("300B" "3000" "3003060100" "03020000")  # a TBSCertificate with no fields
     with pytest.raises(EvidenceError, match="a certificate in the PKCS#7 bundle that does not parse .*fewer than six"):
         read_certificate_file(_p7b(der, hollow), "broken.p7b")
+
+
+@pytest.mark.parametrize(("tag", "text", "expected", "note"), [
+    (0x17, b"261231240000Z", "2027-01-01 00:00:00", "24:00:00"),
+    (0x17, b"261231235960Z", "2026-12-31 23:59:59", "leap second"),
+    (0x18, b"20261231235959.123Z", "2026-12-31 23:59:59", "fractional seconds"),
+    (0x17, b"2612312359-0130", "2027-01-01 01:29:00", "time zone offset"),
+    (0x17, b"491231235959Z", "2049-12-31 23:59:59", ""),
+    (0x17, b"500101000000Z", "1950-01-01 00:00:00", ""),
+])
+def test_odd_times_read_as_instants(tag: int, text: bytes, expected: str, note: str) -> None:
+    def change(tbs):  # type: ignore[no-untyped-def]
+        tbs.validity.kids[1] = Node(tag, body=text)
+
+    raw = read_certificate(rewrite(LEAF.der, ROOT.key, change))
+    assert f"{raw.not_after:%Y-%m-%d %H:%M:%S}" == expected
+    assert any(note in q for q in raw.quirks) if note else raw.quirks == ()
+
+
+@pytest.mark.parametrize("text", [b"2613311200Z", b"26123112Z", b"2612311200", b"26123112\xb2\xb20Z", b"2612311200+01"])
+def test_impossible_times_are_refused_in_one_line(text: bytes) -> None:
+    def change(tbs):  # type: ignore[no-untyped-def]
+        tbs.validity.kids[1] = Node(0x17, body=text)
+
+    _timed_refusal(rewrite(LEAF.der, ROOT.key, change))

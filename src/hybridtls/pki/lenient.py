@@ -267,10 +267,16 @@ def _time(r: _Reader, node: Tlv) -> datetime:
         raise DerError(f"a malformed {kind} {text[:20]!r}")
     if kind == "GeneralizedTime" and year < 2050:
         r.note(f"a GeneralizedTime before 2050 (RFC 5280 asks for UTCTime); {WINDOWS_ACCEPTS}")
+    end_of_day = hour == 24 and minute == 0 and second == 0  # 24:00:00, the end of the day (ISO 8601)
+    if second == 60:
+        r.note(f"a leap second in a {kind}, read as :59")
     try:
-        moment = datetime(year, month, day, min(hour, 23), minute, min(second, 59))
+        moment = datetime(year, month, day, 0 if end_of_day else hour, minute, min(second, 59))
     except ValueError:
         raise DerError(f"an impossible {kind} {text[:20]!r}") from None
+    if end_of_day:
+        r.note(f"a {kind} at 24:00:00, read as midnight of the next day")
+        moment += timedelta(days=1)
     return moment - offset
 
 
