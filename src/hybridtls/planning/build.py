@@ -78,6 +78,15 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
                       vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
 
 
+def _name_value(script: Script, new: CertificateFile, new_name: TlsCertificateName) -> str:
+    """The new TlsCertificateName as a literal; the placeholder, with a comment, when the name has an empty part."""
+    if new.tls_certificate_name is None:
+        script.add("# <TlsCertificateName>: the new certificate's subject or issuer is empty, so no value can name "
+                   "it; type the name of a certificate that has both")
+        return "<TlsCertificateName>"
+    return script.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject")
+
+
 def _after(current: str | None, new_name: TlsCertificateName) -> str:
     """The TlsCertificateName after the change; "unchanged" when a renewal keeps issuer and subject."""
     name = parse_name(current)
@@ -219,12 +228,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
               and r.after != "unchanged"]
     if onprem:
         script = Script()
-        if new.tls_certificate_name is None:
-            script.add("# <TlsCertificateName>: the new certificate's subject or issuer is empty, so no value can "
-                       "name it; type the name of a certificate that has both")
-            value = "<TlsCertificateName>"
-        else:
-            value = script.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject")
+        value = _name_value(script, new, new_name)
         for ref in onprem:
             if ref.what == "Hybrid configuration":
                 script.add(f"Set-HybridConfiguration -TlsCertificateName {value}")
@@ -258,8 +262,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         why="Prove every address presents the new certificate and mail flows both ways; then remove the old one.",
         where="here and in Exchange Online PowerShell",
         commands=str(verify.add(
-            "hybridtls probe <OnPremisesSmartHost> --expect-cert "
-            + verify.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject"),
+            "hybridtls probe <OnPremisesSmartHost> --expect-cert " + _name_value(verify, new, new_name),
             "Get-MessageTrace -StartDate (Get-Date).AddHours(-1) -EndDate (Get-Date) | Group-Object Status",
             "# only then: Remove-ExchangeCertificate -Server <ServerName> -Thumbprint <OldThumbprint>",
         )),
