@@ -274,7 +274,10 @@ def _lenient_bundle(der: bytes, refused: Exception, path: str, line: int | None,
 
 
 def _facts(cert: x509.Certificate, path: str, line: int | None, index: int) -> CertificateFile:
-    return certificate_facts(cert, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}")
+    try:
+        return certificate_facts(cert, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}")
+    except ValueError as exc:  # refused on reading a field, and not readable leniently either
+        raise EvidenceError(f"a certificate that does not parse ({exc})", path=path, line=line) from None
 
 
 def _with_key(facts: CertificateFile, has_key: bool) -> CertificateFile:

@@ -57,6 +57,8 @@ def certificate_facts(cert: x509.Certificate, *, source: Source, label: str,
     try:
         return _strict_facts(cert, der, raw, source=source, label=label, has_private_key=has_private_key)
     except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
+        if raw is None:  # neither reading works: the strict refusal is the one to report
+            raise ValueError(strict_reason(exc)) from None
         return lenient_facts(der, source=source, label=label, has_private_key=has_private_key,
                              refused=strict_reason(exc))
 
@@ -118,7 +120,7 @@ def _strict_facts(cert: x509.Certificate, der: bytes, raw: RawCertificate | None
         public_key_size=size,
         signature_algorithm=_SIGNATURE_NAMES.get(oid, oid),
         signature_hash=signature_hash,
-        certificate_domains=dns_names or _common_names(cert),
+        certificate_domains=dns_names or _common_names(subject_der),
         dns_names=dns_names,
         is_self_signed=(bool(subject_der) and subject_der == issuer_der and raw is not None
                         and _check(raw, raw.spki).ok is True),
@@ -155,10 +157,6 @@ def lenient_facts(der: bytes, *, source: Source, label: str, has_private_key: bo
             return None
 
     dns_names = read(lenient.SAN, lenient.dns_names) or ()
-    try:
-        common_names = attribute_texts(raw.subject, NameOID.COMMON_NAME.dotted_string)
-    except DerError:
-        common_names = ()
     ekus = read(lenient.EKU, lenient.extended_key_usages) or ()
     self_named = raw.subject == raw.issuer
     return CertificateFile(
@@ -177,7 +175,7 @@ def lenient_facts(der: bytes, *, source: Source, label: str, has_private_key: bo
         public_key_size=raw.key_size,
         signature_algorithm=_SIGNATURE_NAMES.get(raw.signature_algorithm, raw.signature_algorithm),
         signature_hash=lenient.SIGNATURE_HASHES.get(raw.signature_algorithm),
-        certificate_domains=dns_names or common_names,
+        certificate_domains=dns_names or _common_names(raw.subject),
         dns_names=dns_names,
         is_self_signed=self_named and _check(raw, raw.spki).ok is True,
         is_ca=read(lenient.BASIC_CONSTRAINTS, lenient.basic_constraints_ca),
@@ -228,11 +226,12 @@ def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(names or ())
 
 
-def _common_names(cert: x509.Certificate) -> tuple[str, ...]:
+def _common_names(subject_der: bytes) -> tuple[str, ...]:
+    """Every CN of the subject, decoded as Windows decodes it (see names.py)."""
     try:
-        return tuple(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME))
-    except Exception:  # noqa: BLE001 - an undecodable subject has no usable common name
-        return ()
+        return attribute_texts(subject_der, NameOID.COMMON_NAME.dotted_string) if subject_der else ()
+    except DerError:
+        return ()  # a subject that cannot be decoded has no usable common name
 
 
 def _key_usage(value: x509.KeyUsage) -> tuple[str, ...]:

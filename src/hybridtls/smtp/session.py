@@ -216,7 +216,7 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         try:
             chain.append(facts_from_der(der, source=Source(path=f"probe {label}"),
                                         label=f"{label}, certificate {i + 1} presented"))
-        except (DerError, x509.InvalidVersion) as exc:
+        except (DerError, ValueError, x509.InvalidVersion) as exc:
             conversation.note(TranscriptDirection.NOTE, f"certificate {i + 1} presented could not be read ({exc})")
     versions: tuple[tuple[str, bool | None], ...] = ()
     if settings.sweep and learned.outcome in (ProbeOutcome.OK, ProbeOutcome.TLS_FAILED):
