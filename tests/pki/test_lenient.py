@@ -325,3 +325,34 @@ def test_impossible_times_are_refused_in_one_line(text: bytes) -> None:
         tbs.validity.kids[1] = Node(0x17, body=text)
 
     _timed_refusal(rewrite(LEAF.der, ROOT.key, change))
+
+
+@pytest.mark.parametrize("kind", ["rsa-sha1", "rsa-pss", "ecdsa", "ed25519", "ed448", "dsa"])
+def test_signatures_are_checked_for_every_algorithm_windows_uses(kind: str) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, padding
+
+    from hybridtls.pki.facts import signature_check
+
+    keys = {"ecdsa": lambda: ec.generate_private_key(ec.SECP256R1()), "ed25519": ed25519.Ed25519PrivateKey.generate,
+            "ed448": ed448.Ed448PrivateKey.generate, "dsa": lambda: dsa.generate_private_key(1024)}
+    issuer_key = keys.get(kind, lambda: ROOT.key)()
+    if kind == "rsa-sha1":
+        issuer = issue(name("SHA-1 CA"), key=issuer_key, ca=True)
+        child = issue(name("sha1.contoso.com"), issuer=issuer, key=LEAF.key, hash_algorithm=hashes.SHA1())
+    else:
+        subject = name(f"{kind} CA")
+        no_hash = kind in ("ed25519", "ed448")
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(issuer_key.public_key()).serial_number(1)
+                   .not_valid_before(STRICT.not_before).not_valid_after(STRICT.not_after))
+        issuer = Issued(builder.sign(issuer_key, None if no_hash else hashes.SHA256()), issuer_key)
+        child_builder = (x509.CertificateBuilder().subject_name(name(f"{kind}.contoso.com")).issuer_name(subject)
+                         .public_key(LEAF.key.public_key()).serial_number(2)
+                         .not_valid_before(STRICT.not_before).not_valid_after(STRICT.not_after))
+        pss = padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.DIGEST_LENGTH) if kind == "rsa-pss" else None
+        child = Issued(child_builder.sign(issuer_key, None if no_hash else hashes.SHA256(), rsa_padding=pss), LEAF.key)
+    [issuer_facts] = read_certificate_file(issuer.der, "ca.cer")
+    [child_facts] = read_certificate_file(child.der, "leaf.cer")
+    assert signature_check(child_facts, issuer_facts).ok is True
+    assert signature_check(child_facts, STRICT if kind.startswith("rsa") else ROOT_FACTS).ok is False

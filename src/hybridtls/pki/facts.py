@@ -299,7 +299,8 @@ def _check(child: RawCertificate, issuer_spki: bytes) -> SignatureCheck:
                                         "hybridtls checks")
         name = lenient.SIGNATURE_HASHES[oid]
         algorithm = _HASHES[name]() if name else None
-        if isinstance(key, rsa.RSAPublicKey) and algorithm and oid.startswith("1.2.840.113549.1.1."):
+        if isinstance(key, rsa.RSAPublicKey) and algorithm and (oid.startswith("1.2.840.113549.1.1.")
+                                                                or oid == "1.3.14.3.2.29"):  # OIW sha1WithRSA
             key.verify(child.signature, child.tbs, padding.PKCS1v15(), algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm and oid.startswith("1.2.840.10045.4."):
             key.verify(child.signature, child.tbs, ec.ECDSA(algorithm))
