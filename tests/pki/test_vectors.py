@@ -87,3 +87,30 @@ def test_at_least_99_percent_of_the_certificates_load() -> None:
             continue
         loaded += 1
     assert loaded / len(certificates) >= 0.99 and len(certificates) - loaded <= 3
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_lenient_reading_agrees_with_the_strict_one() -> None:
+    """A differential test of pki/lenient.py: on every vector certificate cryptography reads, reading the same bytes
+    leniently gives the same record (but for the notes, and a curve given by explicit parameters, which only
+    cryptography names)."""
+    from dataclasses import replace
+
+    from hybridtls.pki.facts import lenient_facts
+
+    compared = 0
+    for path in FILES:
+        try:
+            certs = read_certificate_file(path.read_bytes(), path.name)
+        except EvidenceError:
+            continue
+        for strict in certs:
+            if strict.lenient[:1] and strict.lenient[0].startswith("read leniently"):
+                continue
+            lenient = lenient_facts(strict.der, source=strict.source, label=strict.label,
+                                    has_private_key=strict.has_private_key)
+            if lenient.public_key_algorithm == "ECDSA":  # explicit curve parameters
+                lenient = replace(lenient, public_key_algorithm=strict.public_key_algorithm)
+            assert replace(lenient, lenient=strict.lenient) == strict, path.name
+            compared += 1
+    assert compared > 400

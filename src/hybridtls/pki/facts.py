@@ -174,7 +174,8 @@ def lenient_facts(der: bytes, *, source: Source, label: str, has_private_key: bo
         public_key_algorithm=raw.key_algorithm,
         public_key_size=raw.key_size,
         signature_algorithm=_SIGNATURE_NAMES.get(raw.signature_algorithm, raw.signature_algorithm),
-        signature_hash=lenient.SIGNATURE_HASHES.get(raw.signature_algorithm),
+        signature_hash=(_pss_hash(raw.signature_parameters).name if raw.signature_algorithm == lenient.RSA_PSS
+                        else lenient.SIGNATURE_HASHES.get(raw.signature_algorithm)),
         certificate_domains=dns_names or _common_names(raw.subject),
         dns_names=dns_names,
         is_self_signed=self_named and _check(raw, raw.spki).ok is True,

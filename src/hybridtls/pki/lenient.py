@@ -368,7 +368,15 @@ def _sequence(value: bytes) -> tuple[Tlv, list[Tlv]]:
 
 def dns_names(value: bytes) -> tuple[str, ...]:
     _, names = _sequence(value)
-    return tuple(n.body(value).decode("latin-1") for n in names if n.tag == 0x82)
+    return tuple(_text(n.body(value)) for n in names if n.tag == 0x82)
+
+
+def _text(body: bytes) -> str:
+    """An IA5String as cryptography reads one: UTF-8 where the bytes are (a CA's mistake), else ISO-8859-1."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
 
 
 def extended_key_usages(value: bytes) -> tuple[str, ...]:
@@ -410,7 +418,7 @@ def ca_issuer_urls(value: bytes) -> tuple[str, ...]:
         parts = list(children(value, description))
         if (len(parts) == 2 and parts[0].tag == 0x06 and oid_text(parts[0].body(value)) == _CA_ISSUERS
                 and parts[1].tag == 0x86):
-            urls.append(parts[1].body(value).decode("latin-1"))
+            urls.append(_text(parts[1].body(value)))
     return tuple(urls)
 
 
