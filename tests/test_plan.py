@@ -94,3 +94,24 @@ def test_plan_as_a_page(tmp_path: Path) -> None:
     assert run.code == 0 and "<script" not in html and "default-src 'none'" in html
     assert "READY" in html and "A new issuer changes every TlsCertificateName" in html
     assert "Set-SendConnector -Identity &#39;Outbound to Office 365" in html
+
+
+def test_a_new_certificate_with_an_empty_subject_offers_no_tls_certificate_name(tmp_path: Path) -> None:
+    from quirks import LEAF, QUIRKS, ROOT, quirky
+    from reencode import rewrite
+
+    def empty(tbs):  # type: ignore[no-untyped-def]
+        tbs.subject.kids.clear()
+
+    new, root = tmp_path / "new.cer", tmp_path / "root.pem"
+    new.write_bytes(rewrite(quirky(QUIRKS[3]), ROOT.key, empty))
+    root.write_bytes(ROOT.pem)
+    code, document = plan("--new-cert", str(new), "--trust", str(root), str(PLAN / "estate"))
+    assert document["new_certificate"]["tls_certificate_name"] is None
+    assert any("redundant leading zero" in note for note in document["new_certificate"]["lenient"])
+    assert document["risks"][0]["title"] == "The new certificate has an empty subject or issuer" and code == 1
+    changed = {r["after"] for r in document["references"] if r["after"] != "unchanged"}
+    assert changed == {"(none: the new certificate's subject or issuer is empty)"}
+    commands = "\n".join(s["commands"] for s in document["steps"])
+    assert "-TlsCertificateName <TlsCertificateName>" in commands and "<I>CN=Quirk Root CA" not in commands
+    assert LEAF.der != new.read_bytes()

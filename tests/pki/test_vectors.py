@@ -55,8 +55,16 @@ def test_real_world_certificate(path: Path) -> None:
         assert exc.message  # a clear refusal, never a traceback
         return
     for facts in certs:
-        assert len(facts.thumbprint) == 40 and facts.tls_certificate_name.startswith("<I>")
-        cert = x509.load_der_x509_certificate(facts.der)
+        assert len(facts.thumbprint) == 40
+        if facts.subject and facts.issuer:
+            assert facts.tls_certificate_name == f"<I>{facts.issuer}<S>{facts.subject}"
+        else:
+            assert facts.tls_certificate_name is None  # never an empty '<I>...<S>' to paste
+        try:
+            cert = x509.load_der_x509_certificate(facts.der)
+        except ValueError:
+            assert facts.lenient and facts.lenient[0].startswith("read leniently")
+            continue
         for rendered, attribute in ((facts.subject, "subject"), (facts.issuer, "issuer")):
             try:
                 expected = _oracle(getattr(cert, attribute))
@@ -64,3 +72,45 @@ def test_real_world_certificate(path: Path) -> None:
                 continue  # cryptography cannot read this name; Windows' rendering is checked elsewhere
             if expected is not None:
                 assert rendered == expected
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_at_least_99_percent_of_the_certificates_load() -> None:
+    """The issue's target, on the certificates among the vectors (CSRs and private keys left out): cryptography
+    alone loads about 94%; with the lenient reading, all but three odd files (bench/bench_cert_corpus.py)."""
+    certificates = [p for p in FILES if "requests" not in p.relative_to(ROOT).parts and "_key" not in p.name]
+    loaded = 0
+    for path in certificates:
+        try:
+            read_certificate_file(path.read_bytes(), path.name)
+        except EvidenceError:
+            continue
+        loaded += 1
+    assert loaded / len(certificates) >= 0.99 and len(certificates) - loaded <= 3
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_lenient_reading_agrees_with_the_strict_one() -> None:
+    """A differential test of pki/lenient.py: on every vector certificate cryptography reads, reading the same bytes
+    leniently gives the same record (but for the notes, and a curve given by explicit parameters, which only
+    cryptography names)."""
+    from dataclasses import replace
+
+    from hybridtls.pki.facts import lenient_facts
+
+    compared = 0
+    for path in FILES:
+        try:
+            certs = read_certificate_file(path.read_bytes(), path.name)
+        except EvidenceError:
+            continue
+        for strict in certs:
+            if strict.lenient[:1] and strict.lenient[0].startswith("read leniently"):
+                continue
+            lenient = lenient_facts(strict.der, source=strict.source, label=strict.label,
+                                    has_private_key=strict.has_private_key)
+            if lenient.public_key_algorithm == "ECDSA":  # explicit curve parameters
+                lenient = replace(lenient, public_key_algorithm=strict.public_key_algorithm)
+            assert replace(lenient, lenient=strict.lenient) == strict, path.name
+            compared += 1
+    assert compared > 400

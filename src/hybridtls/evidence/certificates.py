@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from hybridtls.errors import EvidenceError
 from hybridtls.model import CertificateFile, Source
-from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.der import DerError, read_tlv
+from hybridtls.pki.facts import certificate_facts, lenient_facts, strict_reason
+from hybridtls.pki.lenient import pkcs7_certificates
 
 PasswordSource = Callable[[str], bytes | None]  # asked with the file's name; None when no password is available
 
@@ -89,16 +91,18 @@ def _read_pem(data: bytes, path: str) -> list[CertificateFile]:
         if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"):
             try:
                 cert = x509.load_pem_x509_certificate(block.replace(b"TRUSTED CERTIFICATE", b"CERTIFICATE"))
-            except Exception as exc:  # noqa: BLE001 - ValueError, InvalidVersion...: any parse failure is the file's
-                raise EvidenceError(f"a PEM certificate that does not parse ({_reason(exc)})", path=path,
-                                    line=line) from None
+            except x509.InvalidVersion as exc:
+                raise EvidenceError(f"a PEM certificate with {_reason(exc)}", path=path, line=line) from None
+            except ValueError as exc:
+                found.append(_lenient(_pem_body(block, path, line), exc, path, line, len(found), "a PEM certificate"))
+                continue
             found.append(_facts(cert, path, line, len(found)))
         elif kind in ("PKCS7", "CERTIFICATE CHAIN"):
             try:
                 certs = pkcs7.load_pem_pkcs7_certificates(block)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
-                raise EvidenceError(f"a PKCS#7 block that does not parse ({_reason(exc)})", path=path,
-                                    line=line) from None
+            except Exception as exc:  # noqa: BLE001 - any parse failure is the file's, unless read leniently
+                found += _lenient_bundle(_pem_body(block, path, line), exc, path, line, len(found))
+                continue
             found.extend(_facts(cert, path, line, len(found) + i) for i, cert in enumerate(certs))
         elif "PRIVATE KEY" in kind:
             keys += 1
@@ -115,13 +119,16 @@ def _read_der(der: bytes, path: str, passwords: PasswordSource | None, *, what: 
         return [_facts(x509.load_der_x509_certificate(der), path, None, 0)]
     except x509.InvalidVersion as exc:
         raise EvidenceError(f"{what}: a certificate with {_reason(exc)}", path=path) from None
-    except ValueError:
-        pass
+    except ValueError as exc:
+        if _shaped_like_certificate(der):
+            return [_lenient(der, exc, path, None, 0, what)]
     try:
         certs = pkcs7.load_der_pkcs7_certificates(der)
         return [_facts(cert, path, None, i) for i, cert in enumerate(certs)]
-    except Exception:  # noqa: BLE001 - not PKCS#7 either: try PFX below
-        pass
+    except Exception as exc:  # noqa: BLE001 - not PKCS#7 either (unless read leniently): try PFX below
+        bundle = _lenient_bundle(der, exc, path, None, 0)
+        if bundle:
+            return bundle
     if not _looks_like_pfx(der):
         raise EvidenceError(f"{what} that is not a certificate, PKCS#7 bundle or PFX; " + _EXPECTED, path=path)
     return _read_pfx(der, path, passwords)
@@ -137,7 +144,7 @@ _ITERATIONS_VARIABLE = "HYBRIDTLS_MAX_PFX_ITERATIONS"
 def _refuse_costly_pfx(der: bytes, path: str) -> None:
     import os
 
-    from hybridtls.pki.der import DerError, salted_iteration_counts
+    from hybridtls.pki.der import salted_iteration_counts
 
     limit = MAX_PFX_ITERATIONS
     if os.environ.get(_ITERATIONS_VARIABLE, "").isdigit():
@@ -196,8 +203,10 @@ def _read_raw_data_json(data: bytes, path: str) -> list[CertificateFile]:
             continue
         try:
             found.append(_facts(x509.load_der_x509_certificate(der), path, None, len(found)))
-        except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
+        except x509.InvalidVersion as exc:
             raise EvidenceError(f"RawData is not a certificate ({_reason(exc)})", path=path) from None
+        except ValueError as exc:
+            found.append(_lenient(der, exc, path, None, len(found), "RawData"))
     if not found:
         raise EvidenceError("JSON without RawData; " + _EXPECTED, path=path,
                             hint="export with: Get-ExchangeCertificate | Select-Object Thumbprint, RawData | ConvertTo-Json")
@@ -209,8 +218,66 @@ def _looks_like_pfx(der: bytes) -> bool:
     return len(der) > 8 and der[0] == 0x30 and b"\x02\x01\x03" in der[:8]
 
 
+def _shaped_like_certificate(der: bytes) -> bool:
+    """SEQUENCE { SEQUENCE (TBSCertificate) ...: a certificate, not a PKCS#7 ContentInfo (OID first) or a PFX
+    (INTEGER first)."""
+    try:
+        outer = read_tlv(der, 0)
+        return outer.tag == 0x30 and read_tlv(der, outer.content, outer.end).tag == 0x30
+    except DerError:
+        return False
+
+
+def _pem_body(block: bytes, path: str, line: int) -> bytes:
+    lines = (x.strip() for x in block.splitlines())
+    body = b"".join(x for x in lines if x and not x.startswith(b"-----") and b":" not in x)
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise EvidenceError("a PEM certificate whose base64 does not decode", path=path, line=line) from None
+
+
+def _lenient(der: bytes, refused: ValueError, path: str, line: int | None, index: int, what: str) -> CertificateFile:
+    """A certificate the strict parser refused, read from its DER as Windows would load it."""
+    try:
+        return lenient_facts(der, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}",
+                             refused=strict_reason(refused))
+    except DerError as exc:
+        raise EvidenceError(f"{what} that does not parse ({_reason(refused)}; read leniently: {exc})", path=path,
+                            line=line) from None
+
+
+def _lenient_bundle(der: bytes, refused: Exception, path: str, line: int | None, first: int) -> list[CertificateFile]:
+    """The certificates of a PKCS#7 bundle the strict parser refused, read leniently; [] when the bytes are not
+    a SignedData at all."""
+    try:
+        certs = pkcs7_certificates(der)
+    except DerError as exc:
+        raise EvidenceError(f"a PKCS#7 bundle that does not parse ({_reason(refused)}; read leniently: {exc})",
+                            path=path, line=line) from None
+    if certs is None:
+        if line is not None:
+            raise EvidenceError(f"a PKCS#7 block that does not parse ({_reason(refused)})", path=path, line=line)
+        return []
+    found = []
+    for index, cert in enumerate(certs, first):
+        try:
+            found.append(_facts(x509.load_der_x509_certificate(cert), path, line, index))
+        except x509.InvalidVersion as exc:
+            raise EvidenceError(f"a certificate in the PKCS#7 bundle with {_reason(exc)}", path=path,
+                                line=line) from None
+        except ValueError as exc:
+            found.append(_lenient(cert, exc, path, line, index, "a certificate in the PKCS#7 bundle"))
+    if not found:
+        raise EvidenceError("a PKCS#7 bundle without a certificate", path=path, line=line)
+    return found
+
+
 def _facts(cert: x509.Certificate, path: str, line: int | None, index: int) -> CertificateFile:
-    return certificate_facts(cert, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}")
+    try:
+        return certificate_facts(cert, source=Source(path=path, line=line), label=f"{path}, certificate {index + 1}")
+    except ValueError as exc:  # refused on reading a field, and not readable leniently either
+        raise EvidenceError(f"a certificate that does not parse ({exc})", path=path, line=line) from None
 
 
 def _with_key(facts: CertificateFile, has_key: bool) -> CertificateFile:

@@ -145,7 +145,7 @@ def _certificate(item: Any, where: str, *, source: Source, label: str) -> Certif
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
 
-    from hybridtls.pki.facts import certificate_facts
+    from hybridtls.pki.facts import facts_from_der
 
     text = _field(_object(item, where), "der_base64", _text, where=where)
     try:
@@ -153,7 +153,7 @@ def _certificate(item: Any, where: str, *, source: Source, label: str) -> Certif
     except ValueError:  # binascii.Error, or text that is not ASCII
         raise _Malformed(f"{where}.der_base64", "not base64") from None
     try:
-        return certificate_facts(x509.load_der_x509_certificate(der), source=source, label=label)
+        return facts_from_der(der, source=source, label=label)
     except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
         raise _Malformed(f"{where}.der_base64", f"not a certificate hybridtls can read ({_reason(exc)})") from None
 

@@ -42,13 +42,20 @@ class CertificateFile:
     subject_key_id: str | None = None
     authority_key_id: str | None = None
     has_private_key: bool | None = None
+    # How the encoding departs from DER / RFC 5280 in ways Windows accepts, and what was read leniently (the
+    # first note says so when the strict parser refused the certificate). Empty for a well-formed certificate.
+    lenient: tuple[str, ...] = ()
 
     @property
     def identity_keys(self) -> tuple[str, ...]:
         return certificate_identity_keys(self.thumbprint, self.issuer, self.serial_number)
 
     @property
-    def tls_certificate_name(self) -> str:
+    def tls_certificate_name(self) -> str | None:
+        """``<I>issuer<S>subject``; None when the issuer or the subject is empty, as no connector can name the
+        certificate by such a value (Exchange falls back to the FQDN for an empty TlsCertificateName)."""
+        if not self.issuer or not self.subject:
+            return None
         return f"<I>{self.issuer}<S>{self.subject}"
 
 
@@ -72,6 +79,8 @@ class ChainAnalysis:
     missing_issuer_urls: tuple[str, ...] = ()  # caIssuers URLs of the last certificate in the path
     served_extra: tuple[CertificateFile, ...] = ()  # supplied certificates that are not on the path
     fetched: tuple[str, ...] = ()  # thumbprints of path certificates downloaded with --fetch-aia
+    # links made by name and key identifier because the signature could not be checked, each saying why
+    unchecked_signatures: tuple[str, ...] = ()
 
     @property
     def fetched_links(self) -> tuple[CertificateFile, ...]:

@@ -78,6 +78,8 @@ def oid_text(content: bytes) -> str:
         raise DerError("malformed OBJECT IDENTIFIER")
     arcs: list[int] = []
     value = 0
+    if len(content) > 1024:
+        raise DerError("an OBJECT IDENTIFIER over 1024 octets")
     for octet in content:
         value = (value << 7) | (octet & 0x7F)
         if not octet & 0x80:

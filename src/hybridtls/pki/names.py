@@ -45,33 +45,51 @@ def render_name(der: bytes) -> str:
             oid = oid_text(pieces[0].body(der))
             key = WINDOWS_KEYS.get(oid, "OID." + oid)
             parts.append(f"{key}={_render_value(der, pieces[1])}")
-        if not parts:
-            raise DerError("an empty RDN")
-        rdns.append(" + ".join(parts))
+        if parts:  # an empty RDN (a SET with no attribute) adds nothing, not an empty ", " piece
+            rdns.append(" + ".join(parts))
     return ", ".join(reversed(rdns))
 
 
-def _render_value(der: bytes, value: Tlv) -> str:
+def attribute_texts(der: bytes, oid: str) -> tuple[str, ...]:
+    """The text of each attribute of one type in a DER Name (e.g. every CN), unquoted; values that are not
+    strings are left out. Raises DerError when the encoding is broken."""
+    name = read_tlv(der, 0)
+    found = []
+    for rdn in children(der, name):
+        for atv in children(der, rdn):
+            pieces = list(children(der, atv))
+            if len(pieces) == 2 and pieces[0].tag == 0x06 and oid_text(pieces[0].body(der)) == oid:
+                text = _text(der, pieces[1])
+                if text is not None:
+                    found.append(text)
+    return tuple(found)
+
+
+def _text(der: bytes, value: Tlv) -> str | None:
     body = value.body(der)
-    text: str | None
     if value.tag == _UTF8:
-        text = body.decode("utf-8", errors="replace")
-    elif value.tag == _BMP:
-        text = body.decode("utf-16-be", errors="replace")
-    elif value.tag == _UNIVERSAL:
-        text = body.decode("utf-32-be", errors="replace")
-    elif value.tag == _T61:
+        return body.decode("utf-8", errors="replace").rstrip("\0")
+    if value.tag == _BMP:
+        return body.decode("utf-16-be", errors="replace").rstrip("\0")
+    if value.tag == _UNIVERSAL:
+        return body.decode("utf-32-be", errors="replace").rstrip("\0")
+    if value.tag == _T61:
         try:
-            text = body.decode("utf-8")
+            return body.decode("utf-8").rstrip("\0")
         except UnicodeDecodeError:
-            text = body.decode("latin-1")
-    elif value.tag in _EIGHT_BIT:
-        text = body.decode("latin-1")
-    elif value.tag == _OCTET_STRING:
-        return "#" + body.hex().upper()
-    else:
-        return "#" + value.whole(der).hex().upper()
-    return _quote(text.rstrip("\0"))
+            return body.decode("latin-1").rstrip("\0")
+    if value.tag in _EIGHT_BIT:
+        return body.decode("latin-1").rstrip("\0")
+    return None
+
+
+def _render_value(der: bytes, value: Tlv) -> str:
+    text = _text(der, value)
+    if text is not None:
+        return _quote(text)
+    if value.tag == _OCTET_STRING:
+        return "#" + value.body(der).hex().upper()
+    return "#" + value.whole(der).hex().upper()
 
 
 def _quote(text: str) -> str:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from hybridtls.model import AnchorRecord, CertificateFile, ChainAnalysis, Source, TrustBasis
 from hybridtls.pki.chain import TrustAnchor, analyse_chain, leaves
 from hybridtls.pki.der import DerError, tbs_fields
-from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.facts import certificate_facts, facts_from_der
 
 
 def mozilla_roots() -> list[TrustAnchor]:
@@ -56,8 +56,8 @@ def anchor_record(certificate: CertificateFile, origin: str) -> AnchorRecord:
 
 def anchor_certificate(record: AnchorRecord) -> CertificateFile:
     """The certificate behind a recorded anchor (its DER was checked when the record was read)."""
-    return certificate_facts(x509.load_der_x509_certificate(record.der), source=Source(path=record.origin),
-                             label=f"anchor {record.subject} ({record.origin})")
+    return facts_from_der(record.der, source=Source(path=record.origin),
+                          label=f"anchor {record.subject} ({record.origin})")
 
 
 class TrustStore:

@@ -69,9 +69,22 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
     vendor_change = any(compare(n, new_name).difference in (Difference.ISSUER, Difference.BOTH) for n in names)
     references = _references(evidence, new, new_name)
     risks = _risks(evidence, new, chain, current, names, new_name, now)
+    if new.tls_certificate_name is None:
+        risks.insert(0, Risk(severity=Severity.ERROR, title="The new certificate has an empty subject or issuer",
+                             detail="No TlsCertificateName can name it ('<I>...<S>' with an empty part); connectors "
+                                    "cannot be pointed at it. Use a certificate with a subject."))
     steps = _steps(evidence, new, chain, new_name, servers, references)
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
                       vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
+
+
+def _name_value(script: Script, new: CertificateFile, new_name: TlsCertificateName) -> str:
+    """The new TlsCertificateName as a literal; the placeholder, with a comment, when the name has an empty part."""
+    if new.tls_certificate_name is None:
+        script.add("# <TlsCertificateName>: the new certificate's subject or issuer is empty, so no value can name "
+                   "it; type the name of a certificate that has both")
+        return "<TlsCertificateName>"
+    return script.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject")
 
 
 def _after(current: str | None, new_name: TlsCertificateName) -> str:
@@ -79,6 +92,8 @@ def _after(current: str | None, new_name: TlsCertificateName) -> str:
     name = parse_name(current)
     if name is not None and compare(name, new_name).difference is Difference.SAME:
         return "unchanged"
+    if not new_name.issuer or not new_name.subject:
+        return "(none: the new certificate's subject or issuer is empty)"
     return str(new_name)
 
 
@@ -213,7 +228,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
               and r.after != "unchanged"]
     if onprem:
         script = Script()
-        value = script.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject")
+        value = _name_value(script, new, new_name)
         for ref in onprem:
             if ref.what == "Hybrid configuration":
                 script.add(f"Set-HybridConfiguration -TlsCertificateName {value}")
@@ -247,8 +262,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         why="Prove every address presents the new certificate and mail flows both ways; then remove the old one.",
         where="here and in Exchange Online PowerShell",
         commands=str(verify.add(
-            "hybridtls probe <OnPremisesSmartHost> --expect-cert "
-            + verify.value(str(new_name), "<TlsCertificateName>", "new certificate's issuer or subject"),
+            "hybridtls probe <OnPremisesSmartHost> --expect-cert " + _name_value(verify, new, new_name),
             "Get-MessageTrace -StartDate (Get-Date).AddHours(-1) -EndDate (Get-Date) | Group-Object Status",
             "# only then: Remove-ExchangeCertificate -Server <ServerName> -Thumbprint <OldThumbprint>",
         )),

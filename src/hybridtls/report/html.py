@@ -13,6 +13,7 @@ from hybridtls.model import Finding
 from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.views import (
     certificate_matrix,
+    certificate_rows,
     grouped_notes,
     idle_checks,
     omitted_words,
@@ -92,6 +93,6 @@ def render_html(report: Report) -> str:
         lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
         problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
         findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
-        certificate_files=evidence.certificate_files, timeline=trace_timeline(evidence), colours=COLOURS,
+        certificate_files=certificate_rows(evidence), timeline=trace_timeline(evidence), colours=COLOURS,
         idle=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle], idle_title=idle_title,
     ))

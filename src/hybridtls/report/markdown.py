@@ -13,6 +13,7 @@ from hybridtls.model import InputProblem, Notice
 from hybridtls.report.escape import inert
 from hybridtls.report.views import (
     certificate_matrix,
+    certificate_rows,
     grouped_notes,
     idle_checks,
     omitted_words,
@@ -78,6 +79,13 @@ def render_markdown(report: Report) -> str:
             rows.append([text(row.certificate), text(row.not_after), *cells])
         out += ["", "## Certificates on each server", "",
                 _table(["Certificate", "Expires", *[text(s) for s in matrix.servers]], rows)]
+    certificates = certificate_rows(report.evidence)
+    if certificates:
+        out += ["", "## Certificate files", "",
+                _table(["File", "Subject", "Issuer", "Thumbprint", "NotAfter (UTC)", "TlsCertificateName",
+                        "Read leniently"],
+                       [[text(c.label), text(c.subject), text(c.issuer), text(c.thumbprint), text(c.not_after),
+                         text(c.tls_certificate_name), text(c.lenient)] for c in certificates])]
     probes = probe_rows(report)
     if probes:
         out += ["", "## What each address presented", "",

@@ -27,7 +27,7 @@ def plan_document(plan: ChangePlan, now: datetime) -> dict[str, Any]:
         "command": "plan",
         "now": now.isoformat(timespec="seconds"),
         "new_certificate": {"subject": new.subject, "issuer": new.issuer, "thumbprint": new.thumbprint,
-                            "tls_certificate_name": new.tls_certificate_name,
+                            "tls_certificate_name": new.tls_certificate_name, "lenient": list(new.lenient),
                             "certificate_domains": list(new.certificate_domains),
                             "not_before": new.not_before.isoformat(), "not_after": new.not_after.isoformat(),
                             "chain": [c.subject for c in plan.chain.path], "chain_end": plan.chain.end.value},
@@ -51,6 +51,8 @@ def render_plan_markdown(plan: ChangePlan, now: datetime) -> str:
            f"New certificate: {text(new.subject)}, issued by {text(new.issuer)}, thumbprint {new.thumbprint}, "
            f"valid {new.not_before:%Y-%m-%d} to {new.not_after:%Y-%m-%d}. Planned {now:%Y-%m-%d}.", "",
            f"Servers: {text(', '.join(plan.servers) or '(none in the evidence)')}"]
+    if new.lenient:
+        out += ["", f"Read leniently: {text('; '.join(new.lenient))}"]
     if plan.vendor_change:
         out += ["", "**A new CA vendor: every TlsCertificateName changes.**"]
     out += ["", "## What would fail if done as planned", ""]
@@ -73,6 +75,8 @@ def render_plan_terminal(plan: ChangePlan, now: datetime, console: Console) -> N
     console.print(Text(f"thumbprint {new.thumbprint}, issued by {inert(new.issuer, single_line=True)}, valid "
                        f"{new.not_before:%Y-%m-%d} to {new.not_after:%Y-%m-%d}", style="dim"))
     console.print(Text(f"servers: {inert(', '.join(plan.servers) or '(none in the evidence)', single_line=True)}"))
+    if new.lenient:
+        console.print(Text(f"read leniently: {inert('; '.join(new.lenient), single_line=True)}", style="dim"))
     console.print()
     console.print(Text("What would fail if done as planned", style="bold underline"))
     for risk in plan.risks or ():

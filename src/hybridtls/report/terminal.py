@@ -17,7 +17,7 @@ from hybridtls.model import CertificateFile, Finding, InputProblem, Notice, Seve
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import grouped_notes, idle_checks, omitted_words, understood_words
+from hybridtls.report.views import grouped_notes, idle_checks, omitted_words, tls_name_words, understood_words
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -111,7 +111,8 @@ def _certificates(report: Report, console: Console) -> None:
             rows.append(("HasPrivateKey", str(cert.has_private_key)))
         if cert.ca_issuers:
             rows.append(("caIssuers", ", ".join(cert.ca_issuers)))
-        rows.append(("TlsCertificateName", cert.tls_certificate_name))
+        rows.append(("TlsCertificateName", tls_name_words(cert)))
+        rows += [("Read leniently" if i == 0 else "", note) for i, note in enumerate(cert.lenient)]
         for label, value in rows:
             line = Text(f"  {label:<21}", style="bold")
             line.append(inert(value, single_line=True))
@@ -131,6 +132,8 @@ def _certificates(report: Report, console: Console) -> None:
                                     style="red"), 2)
         elif chain.end.value == "untrusted_root":
             _indented(console, Text("   (ends at a root that is not trusted)", style="red"), 2)
+        for note in chain.unchecked_signatures:
+            _indented(console, Text(f"!  {inert(note, single_line=True)}", style="yellow"), 2)
 
 
 def _probes(report: Report, console: Console) -> None:
@@ -159,8 +162,13 @@ def _probes(report: Report, console: Console) -> None:
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:
     script = Script()
-    name = script.value(str(TlsCertificateName(cert.issuer, cert.subject)), "<TlsCertificateName>",
-                        "certificate's issuer or subject")
+    if cert.tls_certificate_name is None:
+        script.add(f"# <TlsCertificateName>: the certificate's {'subject' if not cert.subject else 'issuer'} is "
+                   "empty, so no value can name it; use a certificate with a subject (and issuer)")
+        name = "<TlsCertificateName>"
+    else:
+        name = script.value(str(TlsCertificateName(cert.issuer, cert.subject)), "<TlsCertificateName>",
+                            "certificate's issuer or subject")
     script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {name}",
                f"Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' -TlsCertificateName {name}",
                f"Set-HybridConfiguration -TlsCertificateName {name}")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from hybridtls.checks.estate import estate_servers, group_certificates, server_name
 from hybridtls.model import (
+    CertificateFile,
     CheckStatus,
     EvidenceSet,
     Finding,
@@ -92,6 +93,31 @@ def certificate_matrix(evidence: EvidenceSet, now: datetime) -> Matrix | None:
         rows.append(MatrixRow(group.name, rep.issuer or "", bool(rep.is_self_signed),
                               " or ".join(f"{d:%Y-%m-%d}" for d in expiry) or "?", state, tuple(cells)))
     return Matrix(tuple(server_name(servers[k][0]) for k in keys), tuple(rows))
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    label: str
+    subject: str
+    issuer: str
+    thumbprint: str
+    not_after: str
+    tls_certificate_name: str  # the value, or why there is none
+    lenient: str  # what was read leniently, "" for a well-formed certificate
+
+
+def tls_name_words(cert: CertificateFile) -> str:
+    """The certificate's TlsCertificateName, or why none can be offered (an empty issuer or subject)."""
+    if cert.tls_certificate_name is not None:
+        return cert.tls_certificate_name
+    empty = " and ".join(part for part, value in (("issuer", cert.issuer), ("subject", cert.subject)) if not value)
+    return f"(none: the {empty} is empty, so no TlsCertificateName can name this certificate)"
+
+
+def certificate_rows(evidence: EvidenceSet) -> list[CertificateRow]:
+    return [CertificateRow(label=c.label, subject=c.subject, issuer=c.issuer, thumbprint=c.thumbprint,
+                           not_after=f"{c.not_after:%Y-%m-%d}", tls_certificate_name=tls_name_words(c),
+                           lenient="; ".join(c.lenient)) for c in evidence.certificate_files]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from cryptography import x509
 
 from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep, Source, TranscriptDirection, TranscriptLine
+from hybridtls.model.pki import CertificateFile
 from hybridtls.smtp.replies import MAX_LINE_BYTES, ProtocolError, Reply, read_reply
 from hybridtls.smtp.tls import HandshakeFailed, TlsSession, handshake, read_encrypted_line, send_encrypted
 
@@ -48,7 +49,7 @@ class _Learned:
     starttls_offered: bool | None = None
     tls_version: str | None = None
     cipher: str | None = None
-    chain: tuple[x509.Certificate, ...] = ()
+    chain: tuple[bytes, ...] = ()  # DER, as presented
 
 
 @dataclass
@@ -195,7 +196,8 @@ async def converse(address: str, port: int, server_name: str | None, settings: P
 
 async def probe_address(host: str, address: str, port: int, expected_name: str,
                         settings: ProbeSettings) -> ProbeResult:
-    from hybridtls.pki.facts import certificate_facts
+    from hybridtls.pki.der import DerError
+    from hybridtls.pki.facts import facts_from_der
 
     observed_at = datetime.now(timezone.utc).replace(microsecond=0)
     started = time.monotonic()
@@ -209,10 +211,13 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         conversation.stage = retry.stage
     label = ProbeResult(host=host, address=address, port=port, expected_name=expected_name,
                         outcome=ProbeOutcome.OK, stage=ProbeStep.PROBE).label
-    chain = tuple(
-        certificate_facts(cert, source=Source(path=f"probe {label}"), label=f"{label}, certificate {i + 1} presented")
-        for i, cert in enumerate(learned.chain)
-    )
+    chain: list[CertificateFile] = []
+    for i, der in enumerate(learned.chain):
+        try:
+            chain.append(facts_from_der(der, source=Source(path=f"probe {label}"),
+                                        label=f"{label}, certificate {i + 1} presented"))
+        except (DerError, ValueError, x509.InvalidVersion) as exc:
+            conversation.note(TranscriptDirection.NOTE, f"certificate {i + 1} presented could not be read ({exc})")
     versions: tuple[tuple[str, bool | None], ...] = ()
     if settings.sweep and learned.outcome in (ProbeOutcome.OK, ProbeOutcome.TLS_FAILED):
         versions = tuple([(v, await _accepts(address, port, server_name, settings, v, learned)) for v in SWEEP_VERSIONS])
@@ -220,7 +225,7 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         host=host, address=address, port=port, expected_name=expected_name, outcome=learned.outcome,
         stage=conversation.stage, detail=learned.detail, transcript=tuple(conversation.transcript),
         banner=learned.banner, extensions=learned.extensions, starttls_offered=learned.starttls_offered,
-        tls_version=learned.tls_version, cipher=learned.cipher, chain=chain, versions_accepted=versions,
+        tls_version=learned.tls_version, cipher=learned.cipher, chain=tuple(chain), versions_accepted=versions,
         elapsed_ms=int((time.monotonic() - started) * 1000), observed_at=observed_at,
     )
 

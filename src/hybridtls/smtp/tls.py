@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from cryptography import x509
-from OpenSSL import SSL
+from OpenSSL import SSL, crypto
 
 MAX_HANDSHAKE_BYTES = 512 * 1024  # a chain of a dozen large certificates fits; a firehose does not
 
@@ -31,7 +30,7 @@ class HandshakeFailed(Exception):
 class TlsSession:
     version: str
     cipher: str
-    chain: tuple[x509.Certificate, ...]
+    chain: tuple[bytes, ...]  # DER, as presented: a certificate cryptography refuses is read leniently later
     connection: SSL.Connection
 
 
@@ -94,9 +93,10 @@ async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
             raise HandshakeFailed(f"more than {MAX_HANDSHAKE_BYTES} bytes without completing the handshake")
         connection.bio_write(data)
     await _flush(connection, writer)
-    chain = connection.get_peer_cert_chain(as_cryptography=True) or []
+    # OpenSSL keeps each certificate's encoding as received, so the DER written back is the DER presented.
+    chain = tuple(crypto.dump_certificate(crypto.FILETYPE_ASN1, c) for c in connection.get_peer_cert_chain() or [])
     return TlsSession(version=connection.get_protocol_version_name(), cipher=connection.get_cipher_name() or "",
-                      chain=tuple(chain), connection=connection)
+                      chain=chain, connection=connection)
 
 
 async def send_encrypted(session: TlsSession, writer: asyncio.StreamWriter, data: bytes) -> None:
