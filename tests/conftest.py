@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,10 @@ def judge(*paths: Path | str, now: str = "2029-06-01T00:00:00"):
 def triples(findings, prefix: str = "HT-") -> set[tuple[str, str | None, str]]:
     """(check id, server, severity) of each finding whose id starts with prefix."""
     return {(f.check_id, f.server, f.severity.value) for f in findings if f.check_id.startswith(prefix)}
+
+
+def check_findings(*argv: str, now: str = "2016-02-20") -> set[tuple[str, str | None]]:
+    """``hybridtls check ARGV`` as JSON, which must find something: its (check id, server) pairs."""
+    run = run_cli("check", *argv, "--format", "json", "--now", now)
+    assert run.code == 1, run.err
+    return {(f["check_id"], f["server"]) for f in json.loads(run.out)["findings"]}

@@ -67,3 +67,11 @@ def test_golden_clixml_export(monkeypatch) -> None:
     from SerializationData (cited at its line), the certificate itself from RawData (its private test chain judged)."""
     _matches_golden(monkeypatch, FIXTURES, "clixml-export.txt", "clixml", "--now", "2016-02-20T09:00",
                     "--width", "100")
+
+
+def test_golden_healthchecker_export(monkeypatch) -> None:
+    """The founding incident with EXCAS1 given only by HealthChecker's XML: its certificate (RootCAType from
+    SerializationData), receive connector and transport service read from inside it, attributed to the server
+    HealthChecker names, each cited at its own line; the note of what was read."""
+    _matches_golden(monkeypatch, FIXTURES, "healthchecker-export.txt", "healthchecker", "--now", "2016-02-20T09:00",
+                    "--width", "100")

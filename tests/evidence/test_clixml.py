@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from clixml_writer import Exported, clixml, format_list_record, founding_chain
-from conftest import CASES, FIXTURES, format_list, run_cli
+from clixml_writer import Exported, clixml, format_list_record, founding_chain, founding_trust
+from conftest import CASES, FIXTURES, check_findings, format_list, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nrbf_writer import exchange_certificate, serialized_cert
@@ -93,24 +93,16 @@ def _estate(tmp_path: Path, form: str, item: Exported, *, with_cer: bytes | None
     return target
 
 
-def _findings(*argv: str) -> set[tuple[str, str | None]]:
-    run = run_cli("check", *argv, "--format", "json", "--now", "2016-02-20")
-    assert run.code == 1, run.err
-    return {(f["check_id"], f["server"]) for f in json.loads(run.out)["findings"]}
-
-
 @pytest.mark.parametrize("root_ca_type", [3, 1])
 def test_clixml_gives_the_diagnosis_of_its_format_list_twin(tmp_path: Path, root_ca_type: int) -> None:
     """The founding incident's estate, EXCAS1's certificate given as Export-Clixml or as Format-List: the same
     findings, the root cause included (RootCAType Registry) or not (ThirdParty). The chain is judged against the
     test's private root in both, so that only what the two forms say about Exchange is compared."""
-    root, intermediate, leaf = founding_chain()
-    (tmp_path / "root.pem").write_bytes(root.pem)
-    (tmp_path / "ica.pem").write_bytes(intermediate.pem)
-    trust = ("--trust", str(tmp_path / "root.pem"), "--intermediates", str(tmp_path / "ica.pem"))
+    _, _, leaf = founding_chain()
+    trust = founding_trust(tmp_path)
     item = Exported(leaf.cert, root_ca_type=root_ca_type, server="EXCAS1")
-    as_xml = _findings(str(_estate(tmp_path, "clixml", item)), *trust)
-    as_text = _findings(str(_estate(tmp_path, "format-list", item, with_cer=leaf.der)), *trust)
+    as_xml = check_findings(str(_estate(tmp_path, "clixml", item)), *trust)
+    as_text = check_findings(str(_estate(tmp_path, "format-list", item, with_cer=leaf.der)), *trust)
     assert as_xml == as_text
     assert (("HT-ROOT-001", "EXCAS1") in as_xml) is (root_ca_type == 3)
     assert {("HT-TRACE-001", None), ("HT-TRACE-002", None)} <= as_xml
@@ -120,8 +112,8 @@ def test_without_the_root_its_own_certificate_speaks_for_the_chain(tmp_path: Pat
     """RawData is the certificate itself: its chain is judged (a private CA here), as for the same file given."""
     _, _, leaf = founding_chain()
     item = Exported(leaf.cert, server="EXCAS1")
-    as_xml = _findings(str(_estate(tmp_path, "clixml", item)))
-    assert as_xml == _findings(str(_estate(tmp_path, "format-list", item, with_cer=leaf.der)))
+    as_xml = check_findings(str(_estate(tmp_path, "clixml", item)))
+    assert as_xml == check_findings(str(_estate(tmp_path, "format-list", item, with_cer=leaf.der)))
     assert ("HT-CHAIN-002", None) in as_xml and ("HT-ROOT-001", "EXCAS1") in as_xml
 
 

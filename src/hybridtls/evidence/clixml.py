@@ -1,5 +1,6 @@
-"""``Export-Clixml`` output (and HealthChecker's XML, which is the same format): each top-level ``<Obj>`` becomes a
-record with the labels the text forms have, so the record kinds read it as they read Format-List or JSON.
+"""``Export-Clixml`` output: each top-level ``<Obj>`` becomes a record with the labels the text forms have, so the
+record kinds read it as they read Format-List or JSON. HealthChecker's XML, one object of nested objects, gives
+instead the certificates, receive connectors and transport service nested in it (``healthchecker``).
 
 The XML is parsed by defusedxml's hardened expat parser: a DTD, entity declarations and external references are
 refused before anything is expanded, nesting is limited, and the text is fed a piece at a time, each object turned
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence import healthchecker
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, pieces
 from hybridtls.evidence.kinds.certificate import ROOT_CA_NUMBERS, STATUS_NUMBERS
 from hybridtls.evidence.nrbf import NrbfClass, NrbfError, decode, enum_number
@@ -174,7 +176,13 @@ class _Walker:
         done, builder.done = builder.done, []
         for node in done:
             self.count += 1
-            yield from self.record(node)
+            hc = healthchecker.server_object(node)
+            if hc is None:
+                yield from self.record(node)
+                continue
+            # the whole object is walked first, in file order, so that its type names and references are known
+            self.record_fields(node)
+            yield from healthchecker.records(self, node, hc)
 
     def type_names(self, node: _Node) -> tuple[str, ...]:
         found = node.child("TN")
@@ -188,14 +196,22 @@ class _Walker:
             return self.types.get(reference.attrib.get("RefId", ""), ())
         return ()
 
-    def record(self, node: _Node) -> Iterator[Record | _DerFound]:
-        names = self.type_names(node)
+    def record_fields(self, node: _Node) -> list[RawField]:
         fields: list[RawField] = []
         for group in node.children:
             if group.tag in ("Props", "MS"):
                 fields.extend(raw_field(member.attrib["N"], self.value(member), member.line)
                               for member in group.children if "N" in member.attrib)
         self.remember(node, RawValue(self.text_of(node, fields)))
+        return fields
+
+    def record(self, node: _Node, extra: tuple[RawField, ...] = ()) -> Iterator[Record | _DerFound]:
+        """The record of an object (top-level, or nested in HealthChecker's); ``extra`` are properties it is given
+        where it has none of the same name (HealthChecker's server name)."""
+        names = self.type_names(node)
+        fields = self.record_fields(node)
+        present = {f.key for f in fields}
+        fields.extend(f for f in extra if f.key not in present)
         source = Source(path=self.path, line=node.line)
         notices: list[Notice] = []
         der: _DerFound | None = None
