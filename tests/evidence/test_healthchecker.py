@@ -152,3 +152,21 @@ def test_damaged_healthchecker_xml_raises_only_evidence_error(data: st.DataObjec
         list(read_records(EvidenceFile("x.xml", text.encode("utf-8"))))
     except EvidenceError:
         pass
+
+
+def test_a_certificate_whose_nested_values_were_cut_to_text_keeps_its_root_ca_type(tmp_path: Path) -> None:
+    """HealthChecker's own objects do not use up -Depth (a PSCustomObject's note properties are written at the depth
+    of their object), an Exchange certificate's properties do: its CertificateDomains may be kept as its type's name
+    only. RootCAType, Status and Services are in SerializationData, which is never cut; the type name is said."""
+    _, _, leaf = founding_chain()
+    text = excas1_healthchecker(Exported(leaf.cert))
+    start = text.index('<Obj N="CertificateDomains"')
+    end = text.index("</Obj>", start) + len("</Obj>")
+    text = (text[:start] + '<S N="CertificateDomains">System.Collections.ObjectModel.ReadOnlyCollection`1'
+            '[Microsoft.Exchange.Data.SmtpDomainWithSubdomains]</S>' + text[end:])
+    path = tmp_path / "HealthChecker-EXCAS1-201602200900.xml"
+    path.write_text(text, encoding="utf-8")
+    evidence = load_evidence([str(path)])
+    (cert,) = evidence.certificates
+    assert cert.root_ca_type is RootCAType.REGISTRY and cert.server is not None and cert.server.name == "EXCAS1"
+    assert any("a type name, not a value" in n.message for n in evidence.notices)

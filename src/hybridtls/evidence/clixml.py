@@ -42,6 +42,7 @@ _TEXTS = frozenset({"S", "Version", "URI", "G", "XD", "SBK", "Db", "Sg", "D", "D
 _COLLECTIONS = frozenset({"LST", "IE", "STK", "QUE"})
 _NAMED = ("Name", "Address", "Domain", "DisplayName", "FriendlyName", "Value")
 _EMPTY = RawValue("")
+_GENERIC_TYPE = re.compile(r"(?:System|Microsoft)\.[\w.]+`\d+\[.*\]\Z", re.DOTALL)
 _CERTIFICATE_MEMBERS = ("RootCAType", "Status", "Services", "Identity")
 # The stream names each enum's type, so its number is read by that type's order, as Format-List prints its name.
 _ENUM_NAMES: dict[str, dict[int, Any]] = {"CertificateAuthorityType": ROOT_CA_NUMBERS,
@@ -239,7 +240,10 @@ class _Walker:
     def value(self, node: _Node) -> RawValue:
         tag = node.tag
         if tag in _TEXTS:
-            return RawValue(node.value)
+            text = node.value
+            if tag == "S" and "`" in text and _GENERIC_TYPE.match(text):
+                return RawValue(text, shallow=True)  # a collection past -Depth, written as its type's name
+            return RawValue(text)
         if tag == "B":
             return RawValue("True" if node.value.strip().casefold() == "true" else "False")
         if tag in _INTEGERS:
