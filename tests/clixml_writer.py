@@ -149,8 +149,8 @@ def healthchecker(server: str, fqdn: str, certificates: list[Exported], receive_
     Get-ExchangeCertificate objects; InternalCertificateThumbprint; CustomCertificates, HealthChecker's summary of
     each, ``Analyzer/Security/Get-ExchangeCertificateCustomObject.ps1``, whose CertificateObject refers back).
 
-    A receive connector is given as its Format-List labels: a tuple is a list, a bool a Boolean, ``(text,)``
-    wrapped in a ``("obj", text)`` pair an object kept as its ToString (Identity, Server, AuthMechanism)."""
+    A receive connector is a dict of its properties: a str is a string, a bool a Boolean, a tuple of texts a
+    list, and ``("obj", text)`` an object written with its ToString (Identity, Server, AuthMechanism)."""
     types = _Types()
     refs = itertools.count()
     custom = "System.Management.Automation.PSCustomObject"

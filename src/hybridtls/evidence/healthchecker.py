@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from hybridtls.evidence.interface import Record
 
 MAX_NESTED_RECORDS = 10_000  # a server has tens of certificates and connectors, never thousands
-MAX_OBJECTS = 1_000_000  # objects indexed for <Ref> in one HealthChecker object
+MAX_ELEMENTS = 1_000_000  # elements looked through for the objects <Ref> refers to
 _SERVER = "HealthCheckerExchangeServer"
 _HINT = "HealthChecker saves with Export-Clixml -Depth 2; Get-ExchangeCertificate | Export-Clixml saves it whole"
 
@@ -119,7 +119,7 @@ def _index(top: _Node) -> dict[str, _Node]:
     index: dict[str, _Node] = {}
     stack = [top]
     seen = 0
-    while stack and seen < MAX_OBJECTS:
+    while stack and seen < MAX_ELEMENTS:
         node = stack.pop()
         seen += 1
         if node.tag == "Obj" and "RefId" in node.attrib:
