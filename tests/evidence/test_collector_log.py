@@ -6,6 +6,9 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hybridtls.evidence.loader import load_evidence
 
 LOG = """# hybridtls collector log
@@ -41,3 +44,26 @@ def test_a_log_with_nothing_missing_says_nothing(tmp_path: Path) -> None:
     evidence = load_evidence([str(log)])
     assert evidence.problems == () and evidence.notices == ()
     assert evidence.coverage is not None and evidence.coverage.files_read == 1 and evidence.coverage.records == 0
+
+
+_LINE = st.one_of(
+    st.builds(lambda what: f"2026-11-30T09:25:12 NOT-COLLECTED {what}", st.text(st.characters(
+        blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=60).filter(lambda t: t.strip() == t)),
+    st.builds(lambda what: f"2026-11-30T09:25:01 COLLECTED {what}", st.text("abc -", min_size=1, max_size=20)),
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+            max_size=40),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_LINE, max_size=30))
+def test_every_not_collected_line_is_a_notice_at_its_own_line(lines: list[str]) -> None:
+    """Whatever else the log holds, each NOT-COLLECTED line is one notice, at its line, with its text."""
+    from hybridtls.evidence.collector_log import CollectorLogReader
+    from hybridtls.evidence.interface import EvidenceFile
+
+    text = "\n".join(["# hybridtls collector log", *lines]) + "\n"
+    notices = list(CollectorLogReader().read(EvidenceFile("collector-log.txt", text.encode("utf-8"))))
+    expected = [(number, line.split(" NOT-COLLECTED ", 1)[1]) for number, line in enumerate(lines, start=2)
+                if " NOT-COLLECTED " in line and line[:4] == "2026"]
+    assert [(n.source.line, n.message.removeprefix("the collector could not collect ")) for n in notices] == expected
