@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hybridtls.errors import EvidenceError
+from hybridtls.evidence.blocks import console_rest
 from hybridtls.evidence.console import PROMPT
 from hybridtls.evidence.dates import AmbiguousDate, DateOrder, parse_datetime
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record, pieces
@@ -67,8 +68,10 @@ _LAST_SYNC_TEXT = re.compile(r"^\s*LastSyncTime\s*[:=]\s*(?P<value>\S.{0,60}?)\s
 _LAST_SYNC_REG = re.compile(r"^\s*LastSyncTime\s+REG_BINARY\s+(?P<hex>[0-9a-fA-F]{16})\s*$", re.IGNORECASE)
 _DISABLE_REG = re.compile(r"^\s*DisableRootAutoUpdate\s+REG_DWORD\s+(?P<value>0x[0-9a-fA-F]{1,8})\s*$", re.IGNORECASE)
 _DISABLE_REGEDIT = re.compile(r'^\s*"DisableRootAutoUpdate"=dword:(?P<value>[0-9a-fA-F]{8})\s*$', re.IGNORECASE)
+_DISABLE_PS = re.compile(r"^\s*DisableRootAutoUpdate\s*:\s*(?P<value>\d{1,10})\s*$", re.IGNORECASE)  # Get-ItemProperty
 _SEQUENCE = re.compile(r"^\s*SequenceNumber\s*[:=]\s*(?P<value>[0-9a-fA-F ]{1,80}?)\s*$", re.IGNORECASE)
 _STATE_WORDS = ("lastsynctime", "disablerootautoupdate")
+_VALUE_LINES = (_LAST_SYNC_REG, _LAST_SYNC_TEXT, _DISABLE_REG, _DISABLE_REGEDIT, _DISABLE_PS)
 _FILETIME_EPOCH = datetime(1601, 1, 1)
 
 
@@ -126,8 +129,13 @@ def holds_chain_dump(text: str) -> bool:
 
 
 def holds_root_update_state(text: str) -> bool:
-    folded = text[:1 << 16].casefold()
-    return any(word in folded for word in _STATE_WORDS) and "\\certificates\\" not in folded
+    """A LastSyncTime or DisableRootAutoUpdate value line in the first 64 KiB (a mention in prose is not one)."""
+    head = text[:1 << 16]
+    folded = head.casefold()
+    if not any(word in folded for word in _STATE_WORDS) or "\\certificates\\" in folded:
+        return False
+    return any(pattern.match(line) for line in head.splitlines() if "sync" in line.casefold() or "update" in
+               line.casefold() for pattern in _VALUE_LINES)
 
 
 class ChainDumpReader(EvidenceReader):
@@ -161,12 +169,19 @@ def read_chain_dumps(text: str, path: str, server: ServerRef | None = None) -> I
     element: _Element | None = None
     found = False
     number = 0
+    rest: list[str] = []  # what is not certutil's (after another command's prompt), for the console reader
+    certutil = True  # until a prompt says another command printed what follows
     for piece in pieces(text):
         for line in piece.splitlines():
             number += 1
             if ">" in line and (prompt := PROMPT.match(line.strip())):
                 said = prompt["command"].strip()
-                command = _cut(said) if "certutil" in said.casefold() else None
+                certutil = "certutil" in said.casefold()
+                command = _cut(said) if certutil else None
+                rest.append(line)
+                continue
+            rest.append("" if certutil else line)
+            if not certutil:
                 continue
             if _CHAIN_MARKER in line and line.strip().strip("-").strip() == _CHAIN_MARKER:
                 if dump is not None and dump.elements:
@@ -218,6 +233,7 @@ def read_chain_dumps(text: str, path: str, server: ServerRef | None = None) -> I
         raise EvidenceError("no certificate chain in this certutil -verify output (no CertContext[0][0] line after "
                             "CERT_CHAIN_CONTEXT)", path=path,
                             hint="save the whole output of certutil -verify -urlfetch <file.cer>")
+    yield from console_rest(rest, path)
 
 
 def _filetime(hex_text: str) -> datetime:
@@ -241,9 +257,11 @@ def read_root_update_state(text: str, path: str, server: ServerRef | None = None
     sequence: str | None = None
     disabled: bool | None = None
     number = 0
+    rest: list[str] = []
     for piece in pieces(text):
         for line in piece.splitlines():
             number += 1
+            rest.append("" if any(p.match(line) for p in (*_VALUE_LINES, _SEQUENCE)) else line)
             if "LastSyncTime" in line or "lastsynctime" in line.casefold():
                 if binary := _LAST_SYNC_REG.match(line):
                     try:
@@ -254,17 +272,21 @@ def read_root_update_state(text: str, path: str, server: ServerRef | None = None
                 elif printed := _LAST_SYNC_TEXT.match(line):
                     try:
                         last_sync, ambiguous = _console_date(printed["value"])
-                    except ValueError as error:
-                        raise EvidenceError(f"LastSyncTime: {error}", path=path, line=number) from None
+                    except ValueError:  # a byte array (Get-ItemProperty), or text that is no date: said, not read
+                        yield Notice(source=Source(path=path, line=number),
+                                     message=f"LastSyncTime {_cut(printed['value'])[:60]!r} is not a date; passed over")
+                        continue
                     lines["last_sync"] = number
                     if ambiguous:
                         yield Notice(source=Source(path=path, line=number),
                                      message=f"LastSyncTime {printed['value']!r} reads either way (day or month "
                                              "first); the later reading is used")
             elif "DisableRootAutoUpdate" in line or "disablerootautoupdate" in line.casefold():
-                value = _DISABLE_REG.match(line) or _DISABLE_REGEDIT.match(line)
-                if value:
+                if value := _DISABLE_REG.match(line) or _DISABLE_REGEDIT.match(line):
                     disabled = int(value["value"], 16) != 0
+                    lines["auto_update_disabled"] = number
+                elif value := _DISABLE_PS.match(line):
+                    disabled = int(value["value"]) != 0
                     lines["auto_update_disabled"] = number
             elif "SequenceNumber" in line and (seq := _SEQUENCE.match(line)):
                 sequence = seq["value"].replace(" ", "").upper()
@@ -275,3 +297,4 @@ def read_root_update_state(text: str, path: str, server: ServerRef | None = None
                                  "HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\AuthRoot")
     yield RootUpdateState(source=Source(path=path, line=min(lines.values())), field_lines=lines, server=server,
                           last_sync=last_sync, sequence_number=sequence, auto_update_disabled=disabled)
+    yield from console_rest(rest, path)
