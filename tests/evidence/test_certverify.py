@@ -161,3 +161,40 @@ def test_a_server_with_the_root_is_ready(tmp_path: Path) -> None:
                                              "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"))
     _, findings = judge(folder, now=NOW)
     assert triples(findings, "HT-STORE") == {("HT-STORE-008", "EXEDGE1", "warning")}
+
+
+def test_a_transcript_keeps_what_other_commands_printed(tmp_path: Path) -> None:
+    """certutil's output and Get-ExchangeCertificate's in one transcript: both are read."""
+    exchange = (EXCAS1 / "Get-ExchangeCertificate.txt").read_text()
+    folder = tmp_path / "EXCAS1"
+    folder.mkdir()
+    (folder / "transcript.txt").write_text((EXCAS1 / "certutil-verify.txt").read_text() + "\n" + exchange)
+    (folder / "authroot.txt").write_text("PS C:\\> Get-ItemProperty HKLM:\\SOFTWARE\\Policies\\Microsoft\\"
+                                         "SystemCertificates\\AuthRoot | Format-List\n\nDisableRootAutoUpdate : 1\n"
+                                         "PSChildName           : AuthRoot\n\n" + exchange)
+    evidence = load_evidence([str(folder)])
+    assert len(evidence.chain_verifications) == 1
+    assert [s.auto_update_disabled for s in evidence.root_update_states] == [True]
+    assert len(evidence.certificates) == 4  # two certificates, from each file
+
+
+def test_a_mention_in_prose_is_not_a_state() -> None:
+    text = "HealthChecker: DisableRootAutoUpdate is set; check LastSyncTime on each server.\n"
+    assert not RootUpdateReader().recognises(EvidenceFile("hc.txt", text.encode()))
+    [notice, state] = read_root_update_state("LastSyncTime : {128, 69, 181}\nDisableRootAutoUpdate : 0\n", "p.txt")
+    assert isinstance(notice, Notice) and "not a date" in notice.message
+    assert isinstance(state, RootUpdateState) and state.auto_update_disabled is False and state.last_sync is None
+
+
+def test_a_trusted_chain_up_to_g2_is_proof_of_readiness(tmp_path: Path) -> None:
+    folder = tmp_path / "EXEDGE1"
+    folder.mkdir()
+    for path in EXEDGE1.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    g2 = "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US"
+    dump = _dump([("CN=mail.protection.outlook.com", "CN=Some G2 TLS CA", 0x102, 0), ("CN=Some G2 TLS CA", g2, 0x102, 0),
+                  (g2, g2, 0x10C, 0)], "CertUtil: -verify command completed successfully.")
+    (folder / "certutil-verify-exo.txt").write_text(dump.replace("  Cert: 2" + "0" * 39,
+                                                                 "  Cert: df3c24f9bfd666761b268073fe06d1cc8d4f82a4"))
+    _, findings = judge(folder, now=NOW)
+    assert triples(findings, "HT-STORE") == {("HT-STORE-008", "EXEDGE1", "warning")}

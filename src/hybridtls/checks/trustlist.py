@@ -307,12 +307,20 @@ def _root_listings(evidence: EvidenceSet) -> dict[str, tuple[StoreCertificate | 
     return found
 
 
+def _trusting_g2(evidence: EvidenceSet) -> set[str]:
+    """Servers where certutil -verify built a chain up to DigiCert Global Root G2 and trusted it."""
+    return {_server(v)[0] for v in evidence.chain_verifications
+            if v.root is not None and (v.root.thumbprint or "").upper() == refs.DIGICERT_G2_SHA1
+            and bits.UNTRUSTED_ROOT not in v.errors}
+
+
 def _not_ready(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     listings = _root_listings(evidence)
+    trusting = _trusting_g2(evidence)
     effective = datetime.fromisoformat(refs.EXO_G2_EFFECTIVE)
     for key, server in _root_updates(evidence).items():
         holding, listing = listings.get(key, (None, None))
-        if holding is not None or listing is None or not server.by_hand(ctx.now):
+        if holding is not None or listing is None or key in trusting or not server.by_hand(ctx.now):
             continue  # it has the root, or no logical Root listing proves it lacks it, or Windows updates its roots
         name = store_server_name(listing)
         when = "since" if ctx.now >= effective else "from"
