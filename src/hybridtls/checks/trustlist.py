@@ -117,6 +117,9 @@ def _failed_chains(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding
         verdict = (f"certutil says: {verification.error_code} {verification.error_name or ''}".rstrip() + ". "
                    if verification.failed and verification.error_code else "")
         leaf_name = leaf.subject or "the certificate"
+        cited = [Citation(source=verification.source, text=f"{server}: certutil -verify chain of {leaf_name}")]
+        if verification.verdict:
+            cited.append(Citation(source=verification.cite("verdict"), text=f"{server}: {verification.verdict}"))
         yield FAILED_CHAIN.finding(
             subject=f"{server}: {leaf_name}", server=server,
             about=FindingSubject(server=server if verification.server else None, certificate=leaf.thumbprint,
@@ -124,11 +127,10 @@ def _failed_chains(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding
             severity=Severity.ERROR if any(bit in _SERIOUS for bit in found) else Severity.WARNING,
             message=(f"Windows on {server} does not trust the chain of {leaf_name}: " + "; ".join(words) + ". "
                      + verdict + ("Certificates with those errors: " + "; ".join(culprits) + ". " if culprits else "")
-                     + "Exchange judges this certificate the same way for TLS (Status Untrusted or "
-                       "RevocationCheckFailure), and hybrid mail that relies on it fails."),
-            evidence=[Citation(source=verification.source, text=f"{server}: certutil -verify chain of {leaf_name}"),
-                      *(Citation(source=verification.cite("verdict"), text=f"{server}: {verification.verdict}")
-                        for _ in (1,) if verification.verdict)],
+                     + "Exchange builds chains the same way there: a certificate of its own then reads Untrusted "
+                       "(or RevocationCheckFailure) in Get-ExchangeCertificate, and a peer's (Exchange Online's) "
+                       "fails TLS validation; hybrid mail that relies on it fails."),
+            evidence=cited,
             remediation=_chain_fix(server, verification, tuple(found)),
         )
 
@@ -139,7 +141,8 @@ FAILED_CHAIN = Check(
     severity=Severity.ERROR,
     needs=needs(CHAIN_VERIFICATIONS),
     explanation=(
-        "certutil -verify -urlfetch builds the certificate's chain as Exchange's TLS stack does, fetching missing "
+        "certutil -verify -urlfetch builds the certificate's chain with Windows' chain engine, which Exchange's TLS "
+        "uses too, fetching missing "
         "intermediates and revocation data from the URLs in the certificates, and prints the CERT_TRUST_* bits of "
         "each element. An untrusted root, a partial chain (an intermediate neither in the CA store nor downloadable), "
         "an expired or revoked certificate make the chain fail there; revocation that cannot be checked (no route to "
@@ -162,7 +165,6 @@ class _RootUpdate:
     name: str
     named: bool  # the server is known (not just a file)
     disabled: RootUpdateState | None = None  # the record saying DisableRootAutoUpdate = 1
-    enabled: RootUpdateState | None = None  # ... = 0
     last_sync: RootUpdateState | None = None  # the record with the latest LastSyncTime
     records: list[RootUpdateState] = field(default_factory=list)
 
@@ -202,8 +204,6 @@ def _root_updates(evidence: EvidenceSet) -> dict[str, _RootUpdate]:
         server.records.append(state)
         if state.auto_update_disabled is True and server.disabled is None:
             server.disabled = state
-        elif state.auto_update_disabled is False and server.enabled is None:
-            server.enabled = state
         if state.last_sync is not None and (server.last_sync is None or server.last_sync.last_sync is None
                                             or state.last_sync > server.last_sync.last_sync):
             server.last_sync = state
