@@ -21,7 +21,9 @@ from hybridtls.model import (
     CertificateFile,
     CertificateStatus,
     ChainAnalysis,
+    ChainElement,
     ChainEnd,
+    ChainVerification,
     CheckStatus,
     ConfiguredBy,
     ConnectorDirection,
@@ -38,6 +40,7 @@ from hybridtls.model import (
     ProbeStep,
     ReceiveConnector,
     RootCAType,
+    RootUpdateState,
     SendConnector,
     ServerBasis,
     ServerRef,
@@ -56,6 +59,7 @@ from hybridtls.model import (
     TransportService,
     WindowsEvent,
 )
+from hybridtls.model import verify as bits
 from hybridtls.pki.facts import certificate_facts
 from hybridtls.planning.build import build_plan
 from hybridtls.powershell import SINGLE_QUOTES
@@ -190,6 +194,9 @@ def estate(h: str) -> EvidenceSet:
                              tls_failed=(("UnknownCredentials", 1), (f"Odd{h}", 1)))
     return EvidenceSet(
         store_certificates=store_listings(h, cas, mbx, issuer),
+        chain_verifications=(chain_verification(h, mbx, issuer),),
+        root_update_states=(RootUpdateState(source=_src("authroot"), server=ServerRef(name=mbx, basis=ServerBasis.FOLDER),
+                                            auto_update_disabled=True, last_sync=NOW - timedelta(days=400)),),
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
         online_connectors=online, events=events(h, cas, mbx, domain),
         smtp_sessions=(failed, odd), smtp_summaries=(summary,),
@@ -206,6 +213,18 @@ def estate(h: str) -> EvidenceSet:
                                   sender_address=f"a{h}@contoso.com", recipient_address=f"b{h}@contoso.com",
                                   subject=h, message_id=f"<{h}@x.prod.outlook.com>"),),
     )
+
+
+def chain_verification(h: str, server: str, issuer: str) -> ChainVerification:
+    """A certutil -verify dump whose names and thumbprints carry the payload: partial chain, untrusted root,
+    expired, revocation unknown."""
+    leaf = ChainElement(index=0, line=2, subject=f"CN=mail{h}", issuer=issuer, thumbprint=f"AB{h}",
+                        errors=(bits.NOT_TIME_VALID, bits.REVOCATION_UNKNOWN))
+    top = ChainElement(index=1, line=9, subject=issuer, issuer=f"CN=Root {h}", thumbprint=f"CD{h}",
+                       errors=(bits.UNTRUSTED_ROOT,), infos=(bits.SELF_SIGNED,))
+    return ChainVerification(source=_src(f"verify{h}"), server=ServerRef(name=server, basis=ServerBasis.FOLDER),
+                             elements=(leaf, top), chain_errors=(bits.PARTIAL_CHAIN,), failed=True,
+                             error_code="0x800b010a", error_name=f"CERT_E_CHAINING{h}", verdict=f"FAILED {h}")
 
 
 def store_listings(h: str, cas: str, mbx: str, issuer: str) -> tuple[StoreCertificate, ...]:
@@ -356,7 +375,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-TRACE-001", "HT-TRACE-002", "HT-CMD-001", "HT-CMD-002", "HT-CMD-003", "HT-EVT-001", "HT-EVT-002",
                  "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-EVT-007", "HT-LOG-001",
                  "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006", "HT-STORE-001",
-                 "HT-STORE-002", "HT-STORE-003", "HT-STORE-004", "HT-STORE-005", "HT-STORE-006"}
+                 "HT-STORE-002", "HT-STORE-003", "HT-STORE-004", "HT-STORE-005", "HT-STORE-006",
+                 "HT-STORE-007", "HT-STORE-008", "HT-STORE-009"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}

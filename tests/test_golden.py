@@ -75,3 +75,10 @@ def test_golden_healthchecker_export(monkeypatch) -> None:
     HealthChecker names, each cited at its own line; the note of what was read."""
     _matches_golden(monkeypatch, FIXTURES, "healthchecker-export.txt", "healthchecker", "--now", "2016-02-20T09:00",
                     "--width", "100")
+
+
+def test_golden_root_update(monkeypatch) -> None:
+    """A server that manages its roots by hand (DisableRootAutoUpdate 1, an AuthRoot list synced last in 2025) and
+    lacks DigiCert Global Root G2: HT-STORE-008 and HT-STORE-009, with the import of the root checked by hash."""
+    _matches_golden(monkeypatch, FIXTURES, "root-update.txt", "rootupdate", "--now", "2026-11-30T09:00",
+                    "--width", "100")

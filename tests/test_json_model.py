@@ -129,6 +129,8 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     (estate / "new.pem").write_bytes(PKI.leaf.pem + PKI.intermediate.pem)
     shutil.copy(FIXTURES / "events" / "en-copy.txt", estate / "EXMBX1" / "events.txt")
     shutil.copy(FIXTURES / "stores" / "EXMBX1" / "stores-recurse.txt", estate / "EXMBX1" / "stores.txt")
+    shutil.copy(FIXTURES / "stores" / "EXCAS1" / "certutil-verify.txt", estate / "EXMBX1" / "certutil-verify.txt")
+    shutil.copy(FIXTURES / "rootupdate" / "EXEDGE1" / "reg-query-authroot-policy.txt", estate / "EXMBX1" / "reg.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
     assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices",

@@ -45,3 +45,20 @@ ROOTCATYPE_PENDING = "Matt Allford, Exchange 2013 Hybrid Mail 'Pending' - RootCA
 OAUTH_CERTIFICATE_EXPIRED = ("https://learn.microsoft.com/exchange/troubleshoot/administration/"
                              "cannot-access-owa-or-ecp-if-oauth-expired")
 SET_AUTH_CONFIG = "https://learn.microsoft.com/powershell/module/exchange/set-authconfig"
+
+# Exchange Online's move to DigiCert Global Root G2 (Exchange Team blog, January 2026, updated February and March
+# 2026: trust it by March 15, 2026; Windows servers with automatic root update need no action)
+EXO_G2_ANNOUNCEMENT = ("https://techcommunity.microsoft.com/blog/exchange/"
+                       "trust-digicert-global-root-g2-certificate-authority-to-avoid-exchange-online-ema/4488311")
+EXO_G2_EFFECTIVE = "2026-03-15"  # ISO date: Exchange Online's certificates may chain to the root from this day
+DIGICERT_G2_NAME = "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US"
+DIGICERT_G2_SHA1 = "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4"  # published in the announcement above
+DIGICERT_G2_SHA256 = "CB3CCBB76031E5E0138F8DD39A23F9DE47FFC35E43C1144CEA27D46A5AB1CB5F"
+DIGICERT_G2_SERIAL = "033AF1E6A711A9A0BB2864B11D09FAE5"
+DIGICERT_ROOTS = "https://www.digicert.com/kb/digicert-root-certificates.htm"
+DIGICERT_G2_DOWNLOAD = "https://cacerts.digicert.com/DigiCertGlobalRootG2.crt"
+AZURE_CA_DETAILS = "https://learn.microsoft.com/azure/security/fundamentals/azure-ca-details"  # roots, intermediates
+HEALTHCHECKER_ROOT_UPDATE = ("https://microsoft.github.io/CSS-Exchange/Diagnostics/HealthChecker/"
+                             "TrustedRootCertificatesCheck")
+CERT_TRUST_STATUS = "https://learn.microsoft.com/windows/win32/api/wincrypt/ns-wincrypt-cert_trust_status"
+AUTHROOT_STALE_DAYS = 90  # an AuthRoot trust list not synced for this long is managed by hand, or cut off

@@ -18,7 +18,9 @@ from hybridtls.checks import CHECKS, CHECKS_BY_ID, FAMILIES, CheckContext, Comma
 from hybridtls.model import (
     CertificateStatus,
     ChainAnalysis,
+    ChainElement,
     ChainEnd,
+    ChainVerification,
     CheckStatus,
     ConfiguredBy,
     ConnectorDirection,
@@ -35,6 +37,7 @@ from hybridtls.model import (
     ProbeStep,
     ReceiveConnector,
     RootCAType,
+    RootUpdateState,
     SendConnector,
     ServerBasis,
     ServerRef,
@@ -51,6 +54,7 @@ from hybridtls.model import (
     TransportService,
     WindowsEvent,
 )
+from hybridtls.model import verify as bits
 from hybridtls.pki.facts import certificate_facts
 
 NOW = datetime(2026, 11, 27, 12, 0)
@@ -131,6 +135,23 @@ def stores(server: str, *, root_in: tuple[str, ...] = ("AuthRoot", "Root"), ca: 
             *(ca or (listed(server, "CA", ISSUER, IT),)))
 
 
+def verified(server: str, *errors: str) -> ChainVerification:
+    """certutil -verify -urlfetch of the hybrid certificate on one server: the chain, and its errors if any."""
+    return ChainVerification(
+        source=Source(path=f"{server}/certutil-verify.txt", line=20), server=ServerRef(name=server, basis=ServerBasis.FOLDER),
+        elements=(ChainElement(index=0, line=21, subject=SUBJECT, issuer=ISSUER, thumbprint=T1, errors=errors),
+                  ChainElement(index=1, line=30, subject=ISSUER, issuer=ROOT_NAME, thumbprint=IT),
+                  ChainElement(index=2, line=39, subject=ROOT_NAME, issuer=ROOT_NAME, thumbprint=RT,
+                               infos=(bits.SELF_SIGNED,))),
+        chain_errors=errors, failed=bool(errors), verdict="CertUtil: -verify command completed successfully.")
+
+
+def root_updates(server: str, *, disabled: bool = False, days: int = 3) -> RootUpdateState:
+    return RootUpdateState(source=Source(path=f"{server}/authroot.txt", line=2),
+                           server=ServerRef(name=server, basis=ServerBasis.FOLDER), auto_update_disabled=disabled,
+                           last_sync=NOW - timedelta(days=days))
+
+
 def healthy() -> EvidenceSet:
     """A hybrid where every check can run and none fires."""
     return EvidenceSet(
@@ -163,6 +184,8 @@ def healthy() -> EvidenceSet:
         smtp_sessions=(_session(),), smtp_summaries=(_summary(tls_succeeded=1),),
         tracking_summaries=(TrackingSummary(source=_src("MSGTRK"), server="EXMBX1", events=(("RECEIVE", 4),)),),
         store_certificates=(*stores("EXCAS1"), *stores("EXMBX1")),
+        chain_verifications=(verified("EXCAS1"),),
+        root_update_states=(root_updates("EXCAS1"), root_updates("EXMBX1")),
     )
 
 
@@ -306,6 +329,15 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
     "HT-STORE-006": (with_(store_certificates=(*stores("EXCAS1", root_in=("Root",)), *stores("EXMBX1"),
                                                *stores("EXEDGE1", root_in=()))),
                      {(f"HT-STORE-006|name={ROOT_NAME.casefold()}", "warning")}, QUIET),
+    "HT-STORE-007": (with_(chain_verifications=(verified("EXCAS1", bits.PARTIAL_CHAIN, bits.REVOCATION_UNKNOWN),
+                                                verified("EXMBX1", bits.OFFLINE_REVOCATION))),
+                     {(f"HT-STORE-007|server=excas1|certificate={T1.casefold()}", "error"),
+                      (f"HT-STORE-007|server=exmbx1|certificate={T1.casefold()}", "warning")}, QUIET),
+    "HT-STORE-008": (with_(root_update_states=(root_updates("EXCAS1", disabled=True), root_updates("EXMBX1", days=200))),
+                     {("HT-STORE-008|server=excas1", "warning"), ("HT-STORE-008|server=exmbx1", "warning")}, QUIET),
+    "HT-STORE-009": (with_(root_update_states=(root_updates("EXCAS1", disabled=True), root_updates("EXMBX1")),
+                           store_certificates=(*stores("EXCAS1"), *stores("EXMBX1"))),
+                     {("HT-STORE-009|server=excas1", "error")}, QUIET),
     "HT-CERT-001": (on_both(not_after=NOW - timedelta(days=1)), {(f"HT-CERT-001|certificate={T1.casefold()}", "error")},
                     QUIET),
     "HT-CERT-002": (on_both(not_after=NOW + timedelta(days=10)),

@@ -18,7 +18,7 @@ def test_the_founding_case_proven_by_the_listings() -> None:
     outcomes, findings = judge(STORES, now=NOW)
     assert triples(findings) == {("HT-ROOT-001", "EXCAS1", "error"), ("HT-STORE-003", "EXCAS1", "warning"),
                                  ("HT-STORE-004", "EXMBX1", "warning"), ("HT-STORE-005", "EXMBX1", "info"),
-                                 ("HT-STORE-006", None, "warning")}
+                                 ("HT-STORE-006", None, "warning"), ("HT-STORE-007", "EXCAS1", "error")}
     [root] = [f for f in findings if f.check_id == "HT-ROOT-001"]
     assert f"Proven by the AuthRoot listing of EXCAS1, which does not hold the root {ROOT}, while its Root listing " \
            "does." in root.message

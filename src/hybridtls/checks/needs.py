@@ -115,3 +115,13 @@ CA_STORE_LISTING = Need(
     reason="no listing of the CA store in the evidence: save Get-ChildItem Cert:\\LocalMachine\\CA | Format-List "
            "from each server",
     present=lambda e, c: any(s.store == "CA" for s in e.store_certificates))
+CHAIN_VERIFICATIONS = Need(
+    what="certutil -verify -urlfetch output",
+    reason="no certutil -verify output in the evidence: save certutil -verify -urlfetch <certificate.cer> from "
+           "each server",
+    present=lambda e, c: bool(e.chain_verifications))
+ROOT_UPDATE_STATES = Need(
+    what="the AuthRoot trust list's state (certutil -verifyctl AuthRoot, reg query ...\\AuthRoot)",
+    reason="no AuthRoot state in the evidence: save certutil -verifyctl AuthRoot | findstr /i LastSyncTime and "
+           "reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\AuthRoot from each server",
+    present=lambda e, c: bool(e.root_update_states))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
+from hybridtls.checks import trustlist
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import about, certificate_selector, get_certificate, group_certificates, server_name
 from hybridtls.checks.needs import CA_STORE_LISTING, CERTIFICATES, STORE_LISTINGS
@@ -479,5 +480,6 @@ UNEVEN = Check(
 
 
 FAMILY = Family(name="stores", commands=frozenset({Command.CHECK}),
-                checks=(NOT_THIRD_PARTY, ROOT_MISSING, INTERMEDIATE_MISSING, EXPIRED, DUPLICATED, UNEVEN))
+                checks=(NOT_THIRD_PARTY, ROOT_MISSING, INTERMEDIATE_MISSING, EXPIRED, DUPLICATED, UNEVEN,
+                        *trustlist.CHECKS))
 CHECKS = FAMILY.checks

@@ -22,12 +22,14 @@ from hybridtls.evidence.raw import RawRecord
 from hybridtls.model import (
     AnchorRecord,
     CertificateFile,
+    ChainVerification,
     DeliveryError,
     HybridConfiguration,
     Notice,
     OnlineConnector,
     ProbeResult,
     ReceiveConnector,
+    RootUpdateState,
     SendConnector,
     ServerRef,
     SmtpLogSummary,
@@ -40,7 +42,7 @@ from hybridtls.model import (
 # passed over); the loader keeps it.
 Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
                HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, SmtpSession, SmtpLogSummary,
-               TrackingSummary, Notice]
+               TrackingSummary, ChainVerification, RootUpdateState, Notice]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

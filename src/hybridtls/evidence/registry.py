@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from hybridtls.errors import EvidenceError
 from hybridtls.evidence.blocks import ConsoleReader
 from hybridtls.evidence.certutil import CertutilReader
+from hybridtls.evidence.certverify import ChainDumpReader, RootUpdateReader
 from hybridtls.evidence.clixml import CliXmlReader
 from hybridtls.evidence.collector_log import CollectorLogReader
 from hybridtls.evidence.commands import CommandLinesReader
@@ -25,6 +26,7 @@ from hybridtls.evidence.structured import CsvReader, JsonReader
 from hybridtls.model import (
     AnchorRecord,
     CertificateFile,
+    ChainVerification,
     DeliveryError,
     ExchangeCertificate,
     HybridConfiguration,
@@ -32,6 +34,7 @@ from hybridtls.model import (
     OnlineConnector,
     ProbeResult,
     ReceiveConnector,
+    RootUpdateState,
     SendConnector,
     SmtpLogSummary,
     SmtpSession,
@@ -51,6 +54,8 @@ READERS: tuple[EvidenceReader, ...] = (
     ExchangeLogReader(),  # SMTP protocol and message-tracking logs, with their header or pasted without
     EventViewerSavedReader(),  # before CSV: its header has five columns and its rows six
     CsvReader(),
+    ChainDumpReader(),  # certutil -verify chain dumps (CERT_CHAIN_CONTEXT, CertContext[0][n])
+    RootUpdateReader(),  # certutil -verifyctl AuthRoot, reg query ...\AuthRoot: LastSyncTime, DisableRootAutoUpdate
     CertutilReader(),  # certutil -store blocks anywhere in the file (the rest is read as console text)
     RegistryStoreReader(),  # reg query ...\SystemCertificates\<Store>\Certificates
     EventTextReader(),  # before the console reader: it hands it what is not an event
@@ -77,6 +82,8 @@ FIELDS: Mapping[type, str] = {
     SmtpLogSummary: "smtp_summaries",
     TrackingSummary: "tracking_summaries",
     StoreCertificate: "store_certificates",
+    ChainVerification: "chain_verifications",
+    RootUpdateState: "root_update_states",
 }
 
 

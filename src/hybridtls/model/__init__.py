@@ -48,6 +48,7 @@ from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, Ch
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
 from hybridtls.model.stores import StoreBasis, StoreCertificate, StoreView, name_key, store_name
+from hybridtls.model.verify import ChainElement, ChainVerification, RootUpdateState
 
 __all__ = [
     "Coverage",
@@ -55,7 +56,9 @@ __all__ = [
     "CertificateFile",
     "CertificateStatus",
     "ChainAnalysis",
+    "ChainElement",
     "ChainEnd",
+    "ChainVerification",
     "CheckOutcome",
     "CheckStatus",
     "Citation",
@@ -80,6 +83,7 @@ __all__ = [
     "ProbeResult",
     "ProbeStep",
     "ReceiveConnector",
+    "RootUpdateState",
     "RootCAType",
     "SendConnector",
     "ServerBasis",

@@ -21,6 +21,7 @@ from hybridtls.model.logs import SmtpLogSummary, SmtpSession, TrackingSummary
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, TrustBasis
 from hybridtls.model.probe import ProbeResult
 from hybridtls.model.stores import StoreCertificate
+from hybridtls.model.verify import ChainVerification, RootUpdateState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +51,8 @@ class EvidenceSet:
     smtp_summaries: tuple[SmtpLogSummary, ...] = ()  # every protocol-log session, counted by connector and remote
     tracking_summaries: tuple[TrackingSummary, ...] = ()
     store_certificates: tuple[StoreCertificate, ...] = ()  # Windows certificate store listings, per server and store
+    chain_verifications: tuple[ChainVerification, ...] = ()  # certutil -verify chain dumps, per server
+    root_update_states: tuple[RootUpdateState, ...] = ()  # AuthRoot CTL sync time, DisableRootAutoUpdate
     superseded_certificates: tuple[ExchangeCertificate, ...] = ()  # earlier states of certificates read again later
     coverage: Coverage | None = None  # for evidence read from files and folders (check, plan)
 
@@ -58,5 +61,5 @@ class EvidenceSet:
         return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
                     or self.online_connectors or self.transport_services or self.delivery_errors or self.queues
-                    or self.events or self.store_certificates
+                    or self.events or self.store_certificates or self.chain_verifications or self.root_update_states
                     or self.smtp_sessions or self.smtp_summaries or self.tracking_summaries)
