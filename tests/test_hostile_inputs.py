@@ -191,3 +191,22 @@ def test_numbers_nesting_and_dates_past_any_real_value_are_one_line(tmp_path: Pa
     run = run_bounded("check", str(path), "--format", "json")
     assert "internal error" not in run.err and "Traceback" not in run.err
     assert said in run.err, run.err
+
+
+def test_an_unterminated_json_string_costs_no_memory_per_character(tmp_path: Path) -> None:
+    """A saved report cut inside a 300,000-character string: the scan that looks for where its JSON ends once held
+    ~130 bytes of regex state per character (found by bench/fuzz.py: 40 MB for a 0.34 MB file)."""
+    import tracemalloc
+
+    from hybridtls.evidence.loader import load_evidence
+
+    path = tmp_path / "cut.json"
+    path.write_text('{"schema_version": 1, "tool": {"name": "hybridtls"}, "probes": [{"label": "' + "a" * 300_000
+                    + '\n}]}')
+    tracemalloc.start()
+    try:
+        evidence = load_evidence([str(path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert evidence.problems and peak < 10 * path.stat().st_size

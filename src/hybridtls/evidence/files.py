@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import BinaryIO
 
 from hybridtls.errors import EvidenceError
 
@@ -47,10 +48,27 @@ def read_limited(path: str | os.PathLike[str], display: str, limit: int = DEFAUL
             raise EvidenceError(f"{what} is {status.st_size:,} bytes, over the {limit:,}-byte limit; not read",
                                 path=display, hint=SIZE_HINT)
         try:
-            data = handle.read(limit + 1)
+            data = _read_up_to(handle, limit + 1, status.st_size + 1)
         except OSError as exc:
             raise EvidenceError(f"cannot read {what} ({exc.strerror or exc})", path=display) from None
     if len(data) > limit:
         raise EvidenceError(f"{what} grew past the {limit:,}-byte limit while it was read; not read", path=display,
                             hint=SIZE_HINT)
     return data
+
+
+def _read_up_to(handle: BinaryIO, most: int, expected: int) -> bytes:
+    """At most ``most`` bytes. The file's size is asked for first (and one byte more, to see it grow): a read of
+    ``most`` bytes would reserve the whole limit (256 MiB) for every file, however small."""
+    first = handle.read(min(most, expected))
+    if len(first) < min(most, expected) or len(first) >= most:
+        return first
+    parts = [first]
+    total = len(first)
+    while total < most:  # the file grew while it was read: on, a piece at a time, up to the limit
+        piece = handle.read(min(1 << 20, most - total))
+        if not piece:
+            break
+        parts.append(piece)
+        total += len(piece)
+    return b"".join(parts)

@@ -75,7 +75,7 @@ def _loose(text: str) -> str:
 
 
 def _organisation(name: str) -> str | None:
-    match = re.search(r"(?:^|, )O=(\"(?:[^\"]|\"\")*\"|[^,]*)", name)
+    match = re.search(r"(?:^|, )O=(\"[^\"]*(?:\"\"[^\"]*)*\"|[^,]*)", name)  # unrolled: no per-character state
     return match.group(1).strip('"').casefold() if match else None
 
 
