@@ -77,7 +77,8 @@ def render_html(report: Report) -> str:
     idle_title, idle = idle_checks(report)
     evidence = report.evidence
     summary = ", ".join(part for part in (
-        f"{len(evidence.files)} file(s)" if report.command == "check" else "",
+        f"{evidence.coverage.files if evidence.coverage else len(evidence.files)} file(s)" if report.command == "check"
+        else "",
         f"{len(evidence.certificates)} certificate record(s) on {len(report.servers)} server(s)" if evidence.certificates else "",
         f"{len(evidence.trace_entries)} message trace entries" if evidence.trace_entries else "",
         f"{len(evidence.certificate_files)} certificate file(s)" if evidence.certificate_files else "",

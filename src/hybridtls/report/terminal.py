@@ -54,7 +54,8 @@ def _plural(count: int, word: str) -> str:
 def _header(report: Report, console: Console) -> None:
     evidence = report.evidence
     servers = report.servers
-    summary = [_plural(len(evidence.files), "file"), _plural(len(evidence.certificates), "certificate record")]
+    files = evidence.coverage.files if evidence.coverage is not None else len(evidence.files)  # as the verdict counts
+    summary = [_plural(files, "file"), _plural(len(evidence.certificates), "certificate record")]
     if servers:
         summary[-1] += f" on {_plural(len(servers), 'server')} ({', '.join(inert(s, single_line=True) for s in servers)})"
     summary.append(_plural(len(evidence.trace_entries), "message trace entry").replace("entrys", "entries"))
