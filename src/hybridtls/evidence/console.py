@@ -143,6 +143,13 @@ def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segmen
     longest = _LONGEST_SEGMENT
     following = next(source, None)
     while following is not None:
+        if len(current) >= longest:  # a segment without blank lines: pass its finished records on (``_cut``)
+            head = _cut(current)
+            if head:
+                yield _Segment(current[:head], command, blank_only)
+                del current[:head], found[:head]
+                blank_only = False
+            longest = max(_LONGEST_SEGMENT, 2 * len(current))  # one long record: look again when doubled
         line = following
         following = next(source, None)
         number += 1
@@ -166,13 +173,6 @@ def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segmen
                 found.append(shape[len(current)])
                 current.append(new(RawField, (label, value, number, key)))
                 last_length = len(line)
-                if len(current) >= longest:
-                    head = _cut(current)
-                    if head:
-                        yield _Segment(current[:head], command, blank_only)
-                        del current[:head], found[:head]
-                        blank_only = False
-                    longest = max(_LONGEST_SEGMENT, 2 * len(current))  # one long record: look again when doubled
                 continue
         indent = 0 if line[0] != " " else len(line) - len(line.lstrip(" "))
         if current and indent > block_indent:
@@ -220,13 +220,6 @@ def _scan(source: Iterator[str], path: str, number: int = 0) -> Iterator[_Segmen
                 replaying = False
                 current.append(new(RawField, (label, value, number, key)))
                 last_length = len(line)
-                if len(current) >= longest:
-                    head = _cut(current)
-                    if head:
-                        yield _Segment(current[:head], command, blank_only)
-                        del current[:head], found[:head]
-                        blank_only = False
-                    longest = max(_LONGEST_SEGMENT, 2 * len(current))  # one long record: look again when doubled
                 continue
         if current:  # prose: ends the record
             yield _Segment(current, command, blank_only)
