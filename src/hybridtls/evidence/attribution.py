@@ -44,11 +44,17 @@ _TRANSCRIPT = re.compile(r"^\**\s*Windows PowerShell transcript start\s*$.*?^Mac
                          re.M | re.S)
 
 
+def _computer_label(name: str) -> bool:
+    """The first label of a name (the whole of a short one) can be a Windows computer name."""
+    first = name.partition(".")[0]
+    return _COMPUTER_LABEL.fullmatch(first) is not None and not first.isdigit()
+
+
 def could_be_server(name: str) -> bool:
     """A Windows computer name, short or fully qualified, that is not a word for a kind of evidence folder."""
-    first, _, rest = name.partition(".")
-    if not _COMPUTER_LABEL.fullmatch(first) or first.isdigit():
+    if not _computer_label(name):
         return False
+    rest = name.partition(".")[2]
     if rest and not all(_DNS_LABEL.fullmatch(label) for label in rest.split(".")):
         return False
     return not any(word.casefold() in GENERIC_WORDS for word in _WORDS.findall(name))
@@ -103,7 +109,7 @@ def server_assignments(values: Sequence[str]) -> ServerAssignments:
     for value in values:
         path, equals, name = value.rpartition("=")
         name = name.strip()
-        if not _COMPUTER_LABEL.fullmatch(name.partition(".")[0]) or name.partition(".")[0].isdigit():
+        if not _computer_label(name):
             raise UsageError(f"--server {value!r}: expected a server name (a computer name of at most 15 letters, "
                              "digits and hyphens, or its FQDN), or PATH=NAME")
         if equals:
@@ -123,5 +129,4 @@ def transcript_machine(head: str) -> str | None:
     if match is None:
         return None
     name = match["name"]
-    first = name.partition(".")[0]
-    return name if _COMPUTER_LABEL.fullmatch(first) and not first.isdigit() else None
+    return name if _computer_label(name) else None
