@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybridtls.evidence.kinds.base import BuildContext, _date, _kind, _server, _text
+from hybridtls.evidence.kinds.base import BuildContext, _date, _int, _kind, _server, _text
 from hybridtls.evidence.raw import RawRecord
 from hybridtls.model import DeliveryError, MailQueue, Source
 
@@ -18,7 +18,7 @@ def build_queue(record: RawRecord, ctx: BuildContext) -> MailQueue | tuple[MailQ
     queue = MailQueue(source=record.source, identity=identity, server=server,
                       delivery_type=_text(record, ctx, "DeliveryType", trusted=False),
                       status=_text(record, ctx, "Status", trusted=False),
-                      message_count=_count(_text(record, ctx, "MessageCount", trusted=False)),
+                      message_count=_int(record, ctx, "MessageCount"),
                       next_hop_domain=next_hop, last_error=error, last_retry_time=last_retry)
     if not error:
         return queue
@@ -26,12 +26,6 @@ def build_queue(record: RawRecord, ctx: BuildContext) -> MailQueue | tuple[MailQ
     return queue, DeliveryError(source=Source(path=record.source.path, line=raw.line if raw else record.source.line),
                                 origin=f"queue {identity or '?'} (next hop {next_hop or '?'})",
                                 text=error, server=server, when=last_retry)
-
-
-def _count(text: str | None) -> int | None:
-    """MessageCount as printed (``12481``, ``12,481``)."""
-    digits = (text or "").replace(",", "").replace("\u00a0", "").strip()
-    return int(digits) if digits.isdigit() and len(digits) <= 12 else None
 
 
 QUEUE = _kind(
