@@ -14,6 +14,7 @@ from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.views import (
     certificate_matrix,
     certificate_rows,
+    files_counted,
     grouped_notes,
     idle_checks,
     omitted_words,
@@ -77,8 +78,7 @@ def render_html(report: Report) -> str:
     idle_title, idle = idle_checks(report)
     evidence = report.evidence
     summary = ", ".join(part for part in (
-        f"{evidence.coverage.files if evidence.coverage else len(evidence.files)} file(s)" if report.command == "check"
-        else "",
+        f"{files_counted(evidence)} file(s)" if report.command == "check" else "",
         f"{len(evidence.certificates)} certificate record(s) on {len(report.servers)} server(s)" if evidence.certificates else "",
         f"{len(evidence.trace_entries)} message trace entries" if evidence.trace_entries else "",
         f"{len(evidence.certificate_files)} certificate file(s)" if evidence.certificate_files else "",

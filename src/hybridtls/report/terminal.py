@@ -17,7 +17,14 @@ from hybridtls.model import CertificateFile, Finding, InputProblem, Notice, Seve
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
-from hybridtls.report.views import grouped_notes, idle_checks, omitted_words, tls_name_words, understood_words
+from hybridtls.report.views import (
+    files_counted,
+    grouped_notes,
+    idle_checks,
+    omitted_words,
+    tls_name_words,
+    understood_words,
+)
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -54,8 +61,7 @@ def _plural(count: int, word: str) -> str:
 def _header(report: Report, console: Console) -> None:
     evidence = report.evidence
     servers = report.servers
-    files = evidence.coverage.files if evidence.coverage is not None else len(evidence.files)  # as the verdict counts
-    summary = [_plural(files, "file"), _plural(len(evidence.certificates), "certificate record")]
+    summary = [_plural(files_counted(evidence), "file"), _plural(len(evidence.certificates), "certificate record")]
     if servers:
         summary[-1] += f" on {_plural(len(servers), 'server')} ({', '.join(inert(s, single_line=True) for s in servers)})"
     summary.append(_plural(len(evidence.trace_entries), "message trace entry").replace("entrys", "entries"))

@@ -272,6 +272,11 @@ def grouped_notes(notes: Sequence[Notice | InputProblem], shown_lines: int = 5) 
     return shown
 
 
+def files_counted(evidence: EvidenceSet) -> int:
+    """The files a run read or tried to, as the verdict counts them (a ticket passed over is not one)."""
+    return evidence.coverage.files if evidence.coverage is not None else len(evidence.files)
+
+
 def understood_words(evidence: EvidenceSet) -> str:
     """How much the verdict rests on: "3 of 5 files read; 2 records not understood". A PASS is only as good as
     what was read, so every format shows this beside the verdict. Empty for runs not read from files."""
