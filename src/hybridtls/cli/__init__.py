@@ -16,6 +16,7 @@ from hybridtls.cli.common import ExitStatus, Parser, error_line, write_error_doc
 from hybridtls.errors import HybridTlsError, NothingUsable
 
 COMMANDS = (check, cert, probe, plan, explain, collector)
+_NAMES = frozenset(command.NAME for command in COMMANDS)
 
 
 def parser() -> Parser:
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         for where, problem_hint in problems:
             error_line(err, where, problem_hint)
         error_line(err, message, hint)
-        write_error_document(words, args, out, message, hint, problems)
+        write_error_document(words, args, out, message, hint, problems, commands=_NAMES)
         return status
 
     try:

@@ -195,7 +195,8 @@ def _write_whole(output: str, write: Callable[[TextIO], object]) -> None:
 
 
 def write_error_document(argv: Sequence[str], args: argparse.Namespace | None, out: TextIO, message: str,
-                         hint: str | None, problems: Sequence[tuple[str, str | None]] = ()) -> None:
+                         hint: str | None, problems: Sequence[tuple[str, str | None]] = (), *,
+                         commands: frozenset[str] = frozenset()) -> None:
     """With ``--format json``, a run that ends in an error still writes a JSON document (``verdict`` "error"),
     where the report would have gone: a pipeline reading the report reads why there is none. It goes to standard
     output when --output cannot take it (the error may be about --output itself)."""
@@ -204,7 +205,7 @@ def write_error_document(argv: Sequence[str], args: argparse.Namespace | None, o
         return
     from hybridtls.report.json import dump_json, error_document
 
-    command = getattr(args, "command", None) if args is not None else next((a for a in argv if a in _COMMAND_NAMES), None)
+    command = getattr(args, "command", None) if args is not None else next((a for a in argv if a in commands), None)
     text = dump_json(error_document(command, message, hint, problems))
     output = getattr(args, "output", None)
     inputs = given_files(args, "paths", "trust", "intermediates", "password_file", "files", "new_cert") if args else []
@@ -221,9 +222,6 @@ def _among_inputs(output: str, inputs: Sequence[str]) -> bool:
     """The output is one of the inputs or inside a folder given (nothing was read, so the files are not known)."""
     target = Path(output).resolve()
     return any(target == Path(given).resolve() or Path(given).resolve() in target.parents for given in inputs)
-
-
-_COMMAND_NAMES = frozenset({"check", "cert", "probe", "plan", "explain"})
 
 
 def _format_in(argv: Sequence[str]) -> str | None:
