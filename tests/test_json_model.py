@@ -49,7 +49,7 @@ from hybridtls.report.json import render_json
 jsonschema = pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).parents[1]
-SCHEMA = json.loads((ROOT / "src/hybridtls/report/schema/report-v3.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "src/hybridtls/report/schema/report-v4.json").read_text(encoding="utf-8"))
 PKI = public_like_pki(leaf_dns=("mx.contoso.test", "mail.contoso.test"))
 OBSERVED = datetime(2026, 11, 27, 11, 58, 3, tzinfo=timezone.utc)
 
@@ -92,7 +92,7 @@ def anchor(origin: str) -> AnchorRecord:
 def test_founding_case() -> None:
     run = run_cli("check", str(ROOT / "examples" / "founding-incident"), "--format", "json", "--now", "2016-02-20")
     document = valid(json.loads(run.out))
-    assert document["schema_version"] == 3 and document["verdict"] == "fail"
+    assert document["schema_version"] == 4 and document["verdict"] == "fail"
     records = document["records"]
     inventory = {(c["server"]["name"], c["server"]["basis"], c["root_ca_type"]) for c in records["certificates"]}
     assert inventory == {("excas1", "folder name", "Registry"), ("exmbx1", "folder name", "ThirdParty")}
@@ -357,7 +357,7 @@ def test_bad_values_name_the_file_and_the_probe(change, message: str) -> None:  
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(schema_version=4), "schema_version 4; this version of hybridtls reads"),
+        (lambda d: d.update(schema_version=5), "schema_version 5; this version of hybridtls reads"),
         (lambda d: d.update(schema_version=10**5000), "schema_version a 16610-bit number"),
         (lambda d: d.pop("records"), "has no 'records' object"),
         (lambda d: d["records"].update(probes=[]), "a hybridtls probe report holds no probe results"),

@@ -183,7 +183,7 @@ def test_json_stays_valid_whatever_the_name_holds(tmp_path: Path) -> None:
     path.write_bytes(rewrite(LEAF.der, ROOT.key, control))
     run = run_cli("cert", str(path), "--format", "json")
     document = json.loads(run.out)
-    schema = json.loads((Path(__file__).parents[2] / "src/hybridtls/report/schema/report-v3.json").read_text())
+    schema = json.loads((Path(__file__).parents[2] / "src/hybridtls/report/schema/report-v4.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(document)
     [cert] = document["records"]["certificate_files"]
     subject = 'O=Zed + CN="' + nasty.replace('"', '""') + '", C=US'  # quoted for the '"' and '<', '"' doubled

@@ -1,7 +1,7 @@
 """A saved ``hybridtls probe --format json`` report read back as evidence, so the wire and the configuration
 are judged together by ``check``.
 
-Reads ``schema_version`` 1 (probes at the top of the document), 2 and 3 (every record under ``records``, with the
+Reads ``schema_version`` 1 (probes at the top of the document), 2, 3 and 4 (every record under ``records``, with the
 trust anchors the run judged chains with). Every value is checked for its type and range, and every certificate is
 parsed again from its DER (the facts written beside it are not trusted): anything else raises ``EvidenceError``
 naming the file and the probe or anchor, never another exception.
@@ -54,13 +54,13 @@ def read_saved_report(document: Mapping[str, Any], path: str) -> tuple[list[Prob
     version = document.get("schema_version")
     if type(version) is int and version == 1:
         records: Any = document
-    elif type(version) is int and version in (2, 3):  # 3 added records; probes and anchors are as in 2
+    elif type(version) is int and version in (2, 3, 4):  # 3 and 4 added records; probes and anchors read as in 2
         records = document.get("records")
         if not isinstance(records, dict):
             raise EvidenceError(f"this hybridtls report (schema_version {version}) has no 'records' object", path=path)
     else:
         raise EvidenceError(f"a hybridtls report with schema_version {_shown(version)}; this version of hybridtls "
-                            "reads schema_version 1, 2 and 3", path=path,
+                            "reads schema_version 1 to 4", path=path,
                             hint="save the probe again with this version: hybridtls probe ... --format json")
     probes = records.get("probes")
     if not isinstance(probes, list) or not probes:

@@ -1,4 +1,4 @@
-"""The JSON report: one document per run, ``schema_version`` 3, described by ``schema/report-v3.json``.
+"""The JSON report: one document per run, ``schema_version`` 4, described by ``schema/report-v4.json``.
 
 The document carries the model itself. ``records`` holds every field of the run's ``EvidenceSet`` under the
 field's own name, and each record is written by walking its dataclass fields, so a field added to the model
@@ -27,7 +27,7 @@ from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult
 if TYPE_CHECKING:
     from hybridtls.report import Report
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 Converter = Callable[[Any], Any]
 
