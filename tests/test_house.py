@@ -19,6 +19,7 @@ LAYERS = (
     {"planning"},
     {"report"},
     {"pipeline"},
+    {"watch"},  # the monitor: rounds of the pipeline's probe, their history and the alerts they raise
     {"cli"},
     {"_cli", "__main__"},  # faces of the command line
     {"__init__"},  # the Python API
