@@ -82,3 +82,14 @@ def test_golden_root_update(monkeypatch) -> None:
     lacks DigiCert Global Root G2: HT-STORE-008 and HT-STORE-009, with the import of the root checked by hash."""
     _matches_golden(monkeypatch, FIXTURES, "root-update.txt", "rootupdate", "--now", "2026-11-30T09:00",
                     "--width", "100")
+
+
+@pytest.mark.parametrize(("name", "extra"), [
+    ("first-screen.txt", ["--width", "100"]),
+    ("first-screen.md", ["--format", "markdown"]),
+    ("first-screen.html", ["--format", "html"]),
+])
+def test_golden_first_screen(monkeypatch, name: str, extra: list[str]) -> None:
+    """The README's main command with --brief: the summary alone, as an admin meets the bundled case on the day."""
+    _matches_golden(monkeypatch, Path(__file__).resolve().parents[1], name, "examples/founding-incident",
+                    "--now", "2016-02-18", "--brief", *extra)

@@ -85,9 +85,10 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
         problems: list[InputProblem] = []
         store = _trust_store(trust, evidence.recorded_anchors, problems, max_file_size)
         evidence = judge_chains(_with_problems(evidence, problems), store)
-    if now is None:
-        evidence = _note_old_evidence(evidence, judged_at, paths)
-    return _report("check", evidence, CheckContext(now=judged_at), fail_on=fail_on, now=judged_at)
+    dated = evidence_date(evidence, judged_at) if now is None else None  # --now given: judged as of that date
+    evidence = _note_old_evidence(evidence, judged_at, paths, dated)
+    return _report("check", evidence, CheckContext(now=judged_at, evidence_date=dated), fail_on=fail_on,
+                   now=judged_at)
 
 
 def judge_certificates(files: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
@@ -267,17 +268,28 @@ def _report(command: str, evidence: EvidenceSet, context: CheckContext, *, fail_
     evidence, judged = run_checks_over_time(evidence, context, checks)
     outcomes = tuple(judged)
     return Report(command=command, evidence=evidence, checks=checks, outcomes=outcomes, now=now,
-                  fail_on=fail_on)
+                  fail_on=fail_on, evidence_date=context.evidence_date)
 
 
-def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str]) -> EvidenceSet:
-    from hybridtls.model import Notice, Source
+OLD_EVIDENCE_DAYS = 365  # evidence whose newest date is this far past was saved long ago: said at the top
 
+
+def evidence_date(evidence: EvidenceSet, now: datetime) -> datetime | None:
+    """The evidence's own date (its newest trace entry or certificate NotBefore) when that is long before ``now``;
+    None when the evidence is recent or holds no such date."""
     dates = [e.received for e in evidence.trace_entries if e.received]
     dates += [c.not_before for c in evidence.certificates if c.not_before]
-    if not dates or (now - max(dates)).days < 365:
+    if not dates or (now - max(dates)).days < OLD_EVIDENCE_DAYS:
+        return None
+    return max(dates)
+
+
+def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str],
+                       newest: datetime | None) -> EvidenceSet:
+    from hybridtls.model import Notice, Source
+
+    if newest is None:
         return evidence
-    newest = max(dates)
     notice = Notice(
         source=Source(path=" ".join(paths)),
         message=f"the newest date in the evidence is {newest:%Y-%m-%d}, long before {now:%Y-%m-%d}: expiry is "

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from hybridtls.checks.fixes import filled
 from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, NotJudged, Severity
 from hybridtls.powershell import check_pasteable
 from hybridtls.references import MAX_CITATIONS
@@ -36,6 +37,7 @@ class CheckContext:
     now: datetime
     expected_names: tuple[str, ...] = ()  # host names certificates must cover (--name)
     expected_tls_names: tuple[str, ...] = ()  # TlsCertificateName values certificates must match
+    evidence_date: datetime | None = None  # the evidence's own date, when long before ``now`` (and --now not given)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +78,7 @@ class Check:
     explanation: str
     remediation: str
     references: tuple[str, ...]
+    command: str = ""  # the one line that fixes it, ready to paste (fixes.py); a finding may give its own
     run: Callable[[EvidenceSet, CheckContext], Iterable[Finding | NotJudged]]  # findings, and what it could not judge
 
     def missing(self, evidence: EvidenceSet, ctx: CheckContext) -> tuple[Need, ...]:
@@ -89,11 +92,13 @@ class Check:
         message: str,
         evidence: Iterable[Citation] = (),
         remediation: str = "",
+        command: str = "",
         server: str | None = None,
         severity: Severity | None = None,
         about: FindingSubject | None = None,
         evidence_omitted: int = 0,
         evidence_omitted_where: str = "",
+        context: str = "",
     ) -> Finding:
         """A finding of this check. Its citations are cut to MAX_CITATIONS (the first ones: put the most telling
         first); the count of the rest, and where they are, are kept instead."""
@@ -110,6 +115,8 @@ class Check:
             evidence_omitted=evidence_omitted,
             evidence_omitted_where=evidence_omitted_where if evidence_omitted else "",
             remediation=check_pasteable(remediation or self.remediation),  # a fix never carries a raw control character
+            command=check_pasteable(filled(command or self.command, server=server, certificate=(about or FindingSubject()).certificate)),
+            context=context,
             server=server,
             about=about or FindingSubject(server=server),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
@@ -139,15 +140,26 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | Not
         in_use = any(_bound(c) for c in group.observations)
         said = item.says(f"expired on {_day(item.dates[0])} ({days} days before {_day(ctx.now)})",
                          f"expired under either reading of its NotAfter, at least {days} days before {_day(ctx.now)}")
+        context = _valid_then(item.dates, ctx)
+        if context:
+            said = f"{context}, so it is context, not the cause of what the evidence shows (NotAfter {_day(item.dates[0])})"
         yield EXPIRED.finding(
             subject=group.name, about=about(group.representative, server=False),
-            severity=Severity.ERROR if in_use else Severity.INFO,
+            severity=Severity.ERROR if in_use else Severity.INFO, context=context,
             message=(f"{group.name} {said}; it is on {_servers_of(group)}"
                      + (f" and bound to {_services_text(cert)}." if in_use else " and bound to no service: "
                         "remove it when nothing refers to it.")),
             evidence=item.citations,
             remediation=_renewal(cert) if in_use else _remove(cert),
         )
+
+
+def _valid_then(dates: tuple[datetime, ...], ctx: CheckContext) -> str:
+    """For a certificate expired as of today: that it was valid as of the evidence's own date, when it was."""
+    if ctx.evidence_date is None or any(d < ctx.evidence_date for d in dates):
+        return ""
+    return (f"expired as of today ({_day(ctx.now)}); as of the evidence's own date ({_day(ctx.evidence_date)}) "
+            "it was valid")
 
 
 EXPIRED = Check(
@@ -159,6 +171,7 @@ EXPIRED = Check(
                  "judged when both readings agree."),
     remediation="Renew the certificate, install it on every server that holds this one, bind SMTP, and re-run "
                 "the Hybrid Configuration Wizard.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expired,
 )
 
@@ -213,6 +226,7 @@ EXPIRING = Check(
                  f"{refs.EXPIRY_NOTICE_DAYS} days (notice). Renewal with a new CA vendor changes the issuer, and so every "
                  "TlsCertificateName: plan it, including the root in AuthRoot on every server."),
     remediation="Renew before NotAfter and roll the new certificate out to every server in the hybrid path.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_expiring,
 )
 
@@ -275,6 +289,7 @@ STATUS_NOT_VALID = Check(
                  "cannot reach the CA's CRL/OCSP; DateInvalid that it expired or is not yet valid."),
     remediation="Make the chain build on the server (intermediates in the CA store, root in AuthRoot, CRL/OCSP "
                 "reachable), or replace the certificate.",
+    command=fixes.CA_IMPORT,
     references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG),
     run=_status,
 )
@@ -314,6 +329,7 @@ NO_PRIVATE_KEY = Check(
     explanation=("A certificate without its private key cannot be used for TLS. Sending then fails with "
                  "'TLS negotiation failed with error NoCredentials', often on just one of several servers."),
     remediation="Import the certificate as a PFX with its private key, or repair the key association.",
+    command='certutil -repairstore My <SerialNumber>',
     references=(refs.HYBRID_TLS_BLOG,), run=_private_key,
 )
 
@@ -380,6 +396,7 @@ NO_PUBLIC_SMTP = Check(
                  "from a public CA with SMTP on every server that sends to or receives from Exchange Online; "
                  "without one, STARTTLS presents a self-signed certificate and Exchange Online refuses it."),
     remediation="Install the public hybrid certificate on the server and enable it for SMTP.",
+    command=fixes.ENABLE_SMTP,
     references=(refs.CERT_REQUIREMENTS, refs.STARTTLS_SELECTION), run=_no_public_smtp,
 )
 
@@ -415,6 +432,7 @@ WEAK_KEY = Check(
     needs=needs(PUBLIC_KEY_SIZE),
     explanation="RSA keys below 2048 bits are refused by Exchange Online and public CAs.",
     remediation="Replace the certificate with one whose key is 2048 bits or more.",
+    command=fixes.CERTIFICATE_REQUEST,
     references=(refs.EXO_ENCRYPTION,), run=_key_size,
 )
 
@@ -462,6 +480,7 @@ PARTIAL_ROLLOUT = Check(
                  "source server of the send connector; all must hold the same certificate with SMTP. A partial "
                  "roll-out fails a share of the mail (intermittent 4.4.317 / 4.7.320 deferrals)."),
     remediation="Import the certificate with its private key on each named server and enable it for SMTP.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.CERT_REQUIREMENTS, refs.HYBRID_TLS_BLOG), run=_partial_rollout,
 )
 

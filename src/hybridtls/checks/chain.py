@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.checks.needs import CHAINS, EXPECTED_NAMES
@@ -87,6 +88,7 @@ MISSING_INTERMEDIATE = Check(
                  "it finds in 'Intermediate Certification Authorities', so a missing one there means TLS fails "
                  "(550 5.7.64 TenantAttribution outbound, 4.4.317 / 4.7.320 inbound)."),
     remediation="Download the intermediate from the caIssuers URL and import it into Cert:\\LocalMachine\\CA on every server.",
+    command=fixes.CA_IMPORT,
     references=(refs.KB_3212877, refs.CERT_REQUIREMENTS), run=_missing_intermediate,
 )
 
@@ -124,6 +126,7 @@ NOT_PUBLIC = Check(
                  "Program (checked here against the Mozilla root store, which carries the same public CAs). "
                  "Self-signed certificates and internal CAs are refused by Exchange Online."),
     remediation="Use a certificate from a public CA for SMTP.",
+    command=fixes.CERTIFICATE_REQUEST,
     references=(refs.CERT_REQUIREMENTS,), run=_not_public,
 )
 
@@ -152,6 +155,7 @@ LINK_NOT_VALID = Check(
     id="HT-CHAIN-003", title="A certificate in the chain is expired or not yet valid", severity=Severity.ERROR,
     needs=needs(CHAINS), explanation="Every link of the chain must be within its validity period at --now.",
     remediation="Replace the expired certificate, or the expired intermediate, and install the new one everywhere.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.CERT_REQUIREMENTS,), run=_validity,
 )
 
@@ -172,6 +176,7 @@ def _sha1(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 SHA1 = Check(
     id="HT-CHAIN-004", title="SHA-1 signature in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
     explanation="Microsoft 365 has not accepted SHA-1 signed certificates anywhere in the chain since June 2016.",
+    command=fixes.CERTIFICATE_REQUEST,
     remediation="Reissue with SHA-256.", references=(refs.EXO_ENCRYPTION,), run=_sha1,
 )
 
@@ -193,6 +198,7 @@ def _weak_keys(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
 WEAK_KEY = Check(
     id="HT-CHAIN-005", title="RSA key below 2048 bits in the chain", severity=Severity.ERROR, needs=needs(CHAINS),
     explanation="RSA keys below 2048 bits are refused by Exchange Online and by public CAs.",
+    command=fixes.CERTIFICATE_REQUEST,
     remediation="Reissue with a 2048-bit or larger key.", references=(refs.EXO_ENCRYPTION,), run=_weak_keys,
 )
 
@@ -217,6 +223,7 @@ NO_SERVER_AUTH = Check(
     needs=needs(CHAINS),
     explanation=("A certificate with an Extended Key Usage list must include Server Authentication "
                  "(1.3.6.1.5.5.7.3.1) to be used for STARTTLS."),
+    command=fixes.CERTIFICATE_REQUEST,
     remediation="Request a certificate with the Server Authentication EKU.", references=(refs.CERT_REQUIREMENTS,),
     run=_server_auth,
 )
@@ -247,6 +254,7 @@ NAME_NOT_COVERED = Check(
                  "the outbound connector's TlsDomain (SAN DNS names; a wildcard covers one left-most label; partial "
                  "wildcards never match)."),
     remediation="Get a certificate that covers the name, or change TlsDomain to a name the certificate covers.",
+    command=fixes.TLS_DOMAIN,
     references=(refs.SET_OUTBOUND_CONNECTOR,), run=_names,
 )
 

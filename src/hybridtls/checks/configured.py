@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.selection import parse_name
 from hybridtls.model import (
@@ -209,6 +210,7 @@ MALFORMED = Check(
                  "backslash escapes, so pasting one from another shell keeps it), a missing <I> or <S>, or quotes "
                  "kept inside the value name no certificate at all."),
     remediation="Set TlsCertificateName from the certificate itself: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
+    command=fixes.tls_name_command("Set-SendConnector -Identity '<ConnectorName>'"),
     references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_malformed,
 )
@@ -220,6 +222,7 @@ FROM_VARIABLE = Check(
                  "whatever the variable held when it ran. hybridtls does not guess it; save the connector as it "
                  "is now (Get-SendConnector | Format-List) to have it checked."),
     remediation="Get-SendConnector | Format-List Name, TlsCertificateName (and the receive connectors) after the change.",
+    command='Get-SendConnector | Format-List Name, TlsCertificateName',
     references=(refs.SET_SEND_CONNECTOR,),
     run=_from_variable,
 )
@@ -233,6 +236,7 @@ UNMATCHED = Check(
                  "written, leaves the connector naming a certificate that does not exist (a new CA after a "
                  "renewal, a typo in the subject)."),
     remediation="Set the name from the installed certificate: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
+    command=fixes.tls_name_command("Set-SendConnector -Identity '<ConnectorName>'"),
     references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_unmatched,
 )

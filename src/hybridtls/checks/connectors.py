@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, NotApplicable, needs
 from hybridtls.checks.needs import (
     CLOUD_RECEIVE_CONNECTOR,
@@ -145,6 +146,7 @@ SEND_TLS_NAME = Check(
                  "Online uses it to attribute mail to the tenant. The name must match, character for character, a "
                  "certificate with SMTP and its private key on every source transport server."),
     remediation="Set-SendConnector -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\" from the installed certificate.",
+    command=fixes.tls_name_command("Set-SendConnector -Identity '<ConnectorName>'"),
     references=(refs.HYBRID_TLS_BLOG, refs.SET_SEND_CONNECTOR),
     run=_send_connector,
 )
@@ -244,6 +246,7 @@ RECEIVE_TLS = Check(
                  "must include Tls in AuthMechanism and find a certificate for their TlsCertificateName (or FQDN) "
                  "with SMTP; otherwise STARTTLS disappears (event 12014) or TLS fails."),
     remediation="Set the connector's TlsCertificateName to the installed hybrid certificate, with SMTP enabled.",
+    command=fixes.tls_name_command("Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>'"),
     references=(refs.STARTTLS_SELECTION, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_receive_connector,
 )
@@ -273,6 +276,7 @@ NEWEST_WINS = Check(
     explanation=("When several certificates match a connector's TlsCertificateName or FQDN, Exchange takes the "
                  "newest NotBefore and does not check that it is enabled for SMTP: importing a renewal before "
                  "binding SMTP to it breaks TLS."),
+    command=fixes.ENABLE_SMTP,
     remediation="Bind SMTP to the newest certificate, or remove the superseded one.", references=(refs.STARTTLS_SELECTION,),
     run=_newest_wins,
 )
@@ -339,6 +343,7 @@ HYBRID_CONFIG = Check(
                  "connectors naming another certificate, or receiving/sending servers without the certificate, "
                  "are the partial roll-outs that fail a share of the mail."),
     remediation="Make every hybrid connector and server use the hybrid configuration's certificate, or re-run the HCW.",
+    command=fixes.tls_name_command('Set-HybridConfiguration'),
     references=(refs.SET_HYBRID_CONFIGURATION,), run=_hybrid_configuration,
 )
 
@@ -413,6 +418,7 @@ OUTBOUND = Check(
                  "DomainValidation) against TlsDomain; every receiving server's certificate must cover it, and the "
                  "smart hosts should be the hybrid configuration's."),
     remediation="Set-OutboundConnector -TlsDomain to a name in the certificate, or fix the certificate.",
+    command=fixes.TLS_DOMAIN,
     references=(refs.SET_OUTBOUND_CONNECTOR, refs.HYBRID_TLS_BLOG),
     run=_outbound,
 )
@@ -463,6 +469,7 @@ INBOUND = Check(
                  "names must be covered by the inbound connector's TlsSenderCertificateName (a domain, wildcards "
                  "allowed). After a certificate change with new names, mail is rejected (550 5.7.64) or external."),
     remediation="Set-InboundConnector -TlsSenderCertificateName to a domain the certificate covers, or re-run the HCW.",
+    command="Set-InboundConnector -Identity '<Inbound from ...>' -TlsSenderCertificateName '<NameInTheCertificate>'",
     references=(refs.TENANT_ATTRIBUTION, refs.SET_INBOUND_CONNECTOR),
     run=_inbound,
 )
@@ -499,6 +506,7 @@ EDGE_TOO_LONG = Check(
     id="HT-CONN-007", title="TlsCertificateName longer than Edge accepts (256 characters)", severity=Severity.ERROR,
     needs=needs(TLS_CERTIFICATE_NAME, also="EdgeTransportServers in Get-HybridConfiguration, to know Edge is in the path"),
     explanation="Edge servers store TlsCertificateName in an attribute limited to 256 characters; longer values break EdgeSync.",
+    command="Set-SendConnector -Identity '<ConnectorName>' -Fqdn '<NameInTheCertificate>' -TlsCertificateName $null",
     remediation="Use -Fqdn with -TlsCertificateName $null, or a certificate with shorter names.", references=(refs.KB_4052493,),
     run=_edge_length,
 )
@@ -548,6 +556,7 @@ INTERNAL_TRANSPORT = Check(
                  "certificate for SMTP offers to replace it; answering Yes and later removing that certificate "
                  "leaves the thumbprint pointing at nothing (events 12012/12013/12024)."),
     remediation="Re-enable the server's self-signed certificate for SMTP and accept replacing the internal transport certificate.",
+    command=fixes.ENABLE_SMTP,
     references=(refs.STARTTLS_SELECTION,),
     run=_internal_transport,
 )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.events import certificate_authentication_failures
 from hybridtls.checks.needs import DELIVERY_ERRORS as ERROR_TEXTS
@@ -292,6 +293,7 @@ DELIVERY_ERRORS = Check(
                  "to its usual cause and checked against the rest of the evidence; an outer response alone (4.4.101, "
                  "4.4.317) says what it wraps; an error not in the catalogue is a warning that quotes it."),
     remediation="Fix the cause named; the error clears on the next retry.",
+    command=fixes.DEFER_REASONS,
     references=(refs.MAIL_FLOW_INTELLIGENCE, refs.HYBRID_TLS_BLOG),
     run=_errors,
 )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.estate import cite, get_certificate, server_name
 from hybridtls.checks.readings import as_printed, expired_on, valid_until
@@ -307,6 +308,7 @@ NO_CERTIFICATE = Check(
         "is named. The id 12023 is recognised here only by this wording: its other meanings are not confirmed."),
     remediation="Give the connector a certificate that carries its name and that the server trusts to a third-party "
                 "root; enable it for SMTP.",
+    command=fixes.ENABLE_SMTP,
     references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.STARTTLS_SELECTION, refs.HYBRID_TLS_BLOG, refs.ROOTCATYPE_PENDING),
     run=_no_certificate,
 )
@@ -385,6 +387,7 @@ EXPIRY = Check(
         "within the hours it gives, 12017 the same for the internal transport certificate. The thumbprint or name "
         "is looked up in the evidence: an installed renewal that is not enabled for SMTP is named."),
     remediation="Renew the certificate, enable the renewal for SMTP on every server, and re-run the HCW.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.GET_EXCHANGE_CERTIFICATE, refs.HYBRID_TLS_BLOG, refs.STARTTLS_SELECTION),
     run=_expiry,
 )
@@ -440,6 +443,7 @@ INTERNAL = Check(
         "stalls. Enabling a third-party certificate for SMTP offers to replace this certificate: the answer should be "
         "No, and the 5-year self-signed certificate kept."),
     remediation="Enable the server's own self-signed certificate for SMTP (it becomes the internal one), or create one.",
+    command=fixes.ENABLE_SMTP,
     references=(refs.STARTTLS_SELECTION, refs.HYBRID_TLS_BLOG),
     run=_internal,
 )
@@ -523,6 +527,7 @@ AUTHENTICATION = Check(
         "a user's password failing (often guessing from the internet): not a certificate fault, said as such."),
     remediation="For ExchangeAuth/TLS: check the internal transport certificate and the clocks of both servers; for "
                 "password logons: block the addresses or restrict the connector's RemoteIPRanges.",
+    command=fixes.CERTIFICATES_ON_SERVER,
     references=(refs.HYBRID_TLS_BLOG,),
     run=_authentication,
 )
@@ -635,6 +640,7 @@ OAUTH = Check(
         "the one to make current."),
     remediation="Make a valid Auth certificate current with Set-AuthConfig (creating one if needed), publish it, and "
                 "re-run the Hybrid Configuration Wizard.",
+    command='Set-AuthConfig -NewCertificateThumbprint <Thumbprint> -NewCertificateEffectiveDate (Get-Date); Set-AuthConfig -PublishCertificate',
     references=(refs.OAUTH_CERTIFICATE_EXPIRED, refs.SET_AUTH_CONFIG),
     run=_oauth,
 )
@@ -708,6 +714,7 @@ SCHANNEL = Check(
         "IllegalMessage, UntrustedRoot and TLS-version failures; they are warnings, since other clients cause them "
         "too."),
     remediation="Enable TLS 1.2 and the Microsoft 365 cipher suites; trust Exchange Online's current root.",
+    command=fixes.TLS12_SERVER,
     references=(refs.EXO_ENCRYPTION, refs.HYBRID_TLS_BLOG),
     run=_schannel,
 )
@@ -756,6 +763,7 @@ UNKNOWN = Check(
         "catalogue is reported as a warning with its text, never passed over; an event from any other source is "
         "listed for information. Events from the OAuth / Auth certificate side are pointed at Get-AuthConfig."),
     remediation="Read the event's text; collect Get-ExchangeCertificate and the connectors of its server.",
+    command=fixes.CERTIFICATES_ON_SERVER,
     references=(refs.HYBRID_TLS_BLOG,),
     run=_unknown,
 )

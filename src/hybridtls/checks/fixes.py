@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hybridtls.powershell import Script
+from hybridtls.powershell import Script, is_single_line, ps_literal, thumbprint
 
 
 def tls_domain_fix(names: tuple[str, ...], *comments: str) -> str:
@@ -10,3 +10,42 @@ def tls_domain_fix(names: tuple[str, ...], *comments: str) -> str:
     script = Script(*comments)
     value = script.value(names[0] if names else None, "<NameInTheCertificate>", "certificate name")
     return str(script.add(f"Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain {value}"))
+
+
+# One-line commands: what a check's summary line offers to paste (Check.command). Each is the key line of the
+# check's full fix, with <Placeholders> for what the evidence does not give; the full, defensive fix stays in the
+# finding's remediation.
+AUTHROOT_IMPORT = "Import-Certificate -FilePath '<RootCertificate.cer>' -CertStoreLocation Cert:\\LocalMachine\\AuthRoot"
+CA_IMPORT = "Import-Certificate -FilePath '<IntermediateCertificate.cer>' -CertStoreLocation Cert:\\LocalMachine\\CA"
+ENABLE_SMTP = "Enable-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint> -Services SMTP"
+IMPORT_AND_ENABLE = ("Import-ExchangeCertificate -Server <ServerName> -FileData ([System.IO.File]::ReadAllBytes("
+                     "'<NewCertificate.pfx>')) -Password (Read-Host -AsSecureString 'PFX password') "
+                     "-PrivateKeyExportable $true | Enable-ExchangeCertificate -Services SMTP")
+CERTIFICATE_REQUEST = ("New-ExchangeCertificate -GenerateRequest -KeySize 2048 -SubjectName 'CN=<mail.contoso.com>' "
+                       "-DomainName '<mail.contoso.com>' -PrivateKeyExportable $true")
+TLS12_SERVER = ("New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2"
+                "\\Server' -Force | New-ItemProperty -Name Enabled -Value 1 -PropertyType DWord -Force")
+TLS_DOMAIN = "Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain '<NameInTheCertificate>'"
+CERTIFICATES_ON_SERVER = ("Get-ExchangeCertificate -Server <ServerName> | Format-List Thumbprint, Subject, Issuer, "
+                          "RootCAType, Status, Services, NotBefore, NotAfter")
+DEFER_REASONS = ("Get-MessageTrace -Status Pending -StartDate (Get-Date).AddDays(-2) -EndDate (Get-Date) | "
+                 "Get-MessageTraceDetail | Where-Object Event -eq 'Defer' | Format-List Date, Event, Detail, Data")
+
+
+def tls_name_command(setter: str) -> str:
+    """One line that sets a TlsCertificateName from the installed certificate itself, e.g.
+    ``tls_name_command("Set-SendConnector -Identity '<ConnectorName>'")``."""
+    return (f"$c = Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint>; "
+            f"{setter} -TlsCertificateName \"<I>$($c.Issuer)<S>$($c.Subject)\"")
+
+
+def filled(command: str, *, server: str | None, certificate: str | None) -> str:
+    """A one-line command with ``-Server <ServerName>`` and ``-Thumbprint <Thumbprint>`` filled in from the finding
+    (quoted as every fix quotes values; a server name that is not one safe line, or a certificate known only by
+    issuer and serial, leaves the placeholder)."""
+    if server and is_single_line(server):
+        command = command.replace("-Server <ServerName>", f"-Server {ps_literal(server)}")
+    exact = thumbprint(certificate)
+    if exact:
+        command = command.replace("-Thumbprint <Thumbprint>", f"-Thumbprint {exact}")
+    return command

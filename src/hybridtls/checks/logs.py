@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.errors import SIGNATURES, TRACKING_ORIGIN
 from hybridtls.checks.readings import as_printed, days_text, each_reading, not_judged, reads, verdicts
@@ -237,6 +238,7 @@ TLS_FAILURES = Check(
                  "ConnectionAborted at the path or the TLS versions. Each series is compared with the certificate "
                  "the connector's TlsCertificateName selects and the certificates with SMTP on that server."),
     remediation="Enable-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint> -Services SMTP",
+    command=fixes.ENABLE_SMTP,
     references=(refs.HYBRID_TLS_BLOG, refs.STARTTLS_SELECTION, refs.PROTOCOL_LOGGING),
     run=_tls_failures,
 )
@@ -260,6 +262,7 @@ UNKNOWN_TLS_FAILURES = Check(
                  "its sessions, rather than left out."),
     remediation=str(Script("# Read the session's rows around the failure (same session id) in the protocol log,",
                            "# and probe the other end: hybridtls probe <host>")),
+    command='hybridtls probe <host>',
     references=(refs.PROTOCOL_LOGGING,),
     run=_unknown_tls_failures,
 )
@@ -329,6 +332,7 @@ AFTER_CHANGE = Check(
                  "server usually began with that certificate: installed without SMTP, without its private key, or "
                  f"with connectors still naming the old one (within {CHANGE_WINDOW.days} days)."),
     remediation="Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint> | Format-List",
+    command='Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint> | Format-List',
     references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG),
     run=_after_change,
 )
@@ -387,6 +391,7 @@ EXO_CERTIFICATE = Check(
                  "certificate went through a device that terminates TLS; Exchange Online then sees that device's "
                  "certificate too, not the hybrid certificate."),
     remediation="Exempt SMTP to and from Microsoft 365 from TLS inspection.",
+    command='# Exempt SMTP to and from Microsoft 365 from TLS inspection on the device in front of Exchange',
     references=(refs.HYBRID_TLS_BLOG,),
     run=_exchange_online_certificate,
 )
@@ -413,6 +418,7 @@ UNEXPLAINED_TRACKING = Check(
                  "(HT-ERR-001); a status it does not know is quoted here rather than left out."),
     remediation=str(Script("# Look the status up with the message: Get-MessageTrackingLog -MessageId <MessageId> | "
                            "Format-List")),
+    command="Get-MessageTrackingLog -MessageId '<MessageId>' | Format-List",
     references=(refs.MAIL_FLOW_INTELLIGENCE,),
     run=_unexplained_tracking,
 )
@@ -445,6 +451,7 @@ READ_IN_PART = Check(
                  "counted; this says how many were, so that nothing is left out silently."),
     remediation=str(Script("# Give hybridtls the log files of the hours in question only, so that each session is "
                            "read whole.")),
+    command='# Give hybridtls the log files of the hours in question only, so that each session is read whole',
     references=(refs.PROTOCOL_LOGGING,),
     run=_read_in_part,
 )

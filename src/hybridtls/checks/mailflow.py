@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import CertificateGroup, about, group_certificates, server_name
 from hybridtls.checks.needs import CA_NOT_BEFORE, MESSAGE_TRACE
@@ -112,6 +113,7 @@ TRACE_UNDELIVERED = Check(
                  "falls back; hybrid connectors require TLS and certificate validation."),
     remediation="Read the Defer reason with Get-MessageTraceDetail, then check the certificate on each "
                 "receiving server.",
+    command=fixes.DEFER_REASONS,
     references=(refs.GET_MESSAGE_TRACE, refs.MAIL_FLOW_INTELLIGENCE), run=_trace_status,
 )
 
@@ -183,6 +185,7 @@ CORRELATION = Check(
                  "the certificate change is the first suspect: a new root not in AuthRoot on some servers, "
                  "connectors still naming the old certificate, or the certificate missing on some servers."),
     remediation="Check the new certificate on every server and every connector that names it.",
+    command=fixes.CERTIFICATES_ON_SERVER,
     references=(refs.GET_MESSAGE_TRACE,), run=_began_after_new_certificate,
 )
 

@@ -70,6 +70,7 @@ HELD_QUEUE = Check(
                  "there, expired or not trusted by Exchange Online, or a name mismatch with the tenant's inbound "
                  "connector. The LastError says which, when there is one."),
     remediation="Read the queue's LastError and messages, fix the cause, then Retry-Queue (or Resume-Queue).",
+    command="Retry-Queue -Identity '<ServerName>\\<QueueIdentity>'",
     references=(refs.GET_QUEUE, refs.QUEUES), run=_queues,
 )
 

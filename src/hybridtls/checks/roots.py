@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import (
     CertificateGroup,
@@ -55,7 +56,7 @@ def authroot_fix(cert: ExchangeCertificate) -> str:
         "$ca.Open('ReadWrite')",
         "for ($i = 1; $i -lt $chain.ChainElements.Count - 1; $i++) { $ca.Add($chain.ChainElements[$i].Certificate) }",
         "$ca.Close()",
-        "# Or, from a file: Import-Certificate -FilePath C:\\certs\\root.cer -CertStoreLocation Cert:\\LocalMachine\\AuthRoot",
+        f"# Or, from a file: {fixes.AUTHROOT_IMPORT}",
         "# Then in the Exchange Management Shell; RootCAType should read ThirdParty (no restart needed):",
         f"{get_certificate(script, cert)} | Format-List Subject, Issuer, RootCAType, Status, Services",
     )
@@ -151,6 +152,7 @@ ROOT_IN_REGISTRY = Check(
     ),
     remediation="Import the root CA certificate into Cert:\\LocalMachine\\AuthRoot (and intermediates into "
                 "Cert:\\LocalMachine\\CA) on each named server, then confirm RootCAType ThirdParty.",
+    command=fixes.AUTHROOT_IMPORT,
     references=_REFERENCES,
     run=_root_in_registry,
 )
@@ -215,6 +217,7 @@ ROOT_ELSEWHERE = Check(
     ),
     remediation="Put the public root in Cert:\\LocalMachine\\AuthRoot on each named server, or replace a "
                 "certificate from an internal CA with a public one for SMTP.",
+    command=fixes.AUTHROOT_IMPORT,
     references=_REFERENCES,
     run=_root_elsewhere,
 )

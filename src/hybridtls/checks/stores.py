@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from hybridtls import references as refs
-from hybridtls.checks import trustlist
+from hybridtls.checks import fixes, trustlist
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.estate import about, certificate_selector, get_certificate, group_certificates, server_name
 from hybridtls.checks.needs import CA_STORE_LISTING, CERTIFICATES, STORE_LISTINGS
@@ -193,6 +193,7 @@ NOT_THIRD_PARTY = Check(
     ),
     remediation="Add the root to Cert:\\LocalMachine\\AuthRoot on each named server (no restart), then confirm "
                 "RootCAType ThirdParty.",
+    command=fixes.AUTHROOT_IMPORT,
     references=_REFERENCES,
     run=_not_third_party,
 )
@@ -238,6 +239,7 @@ ROOT_MISSING = Check(
     ),
     remediation="Import the root into Cert:\\LocalMachine\\AuthRoot on each named server, from a server that has it "
                 "or from the CA.",
+    command=fixes.AUTHROOT_IMPORT,
     references=_REFERENCES,
     run=_root_missing,
 )
@@ -308,6 +310,7 @@ INTERMEDIATE_MISSING = Check(
         "Trusted Root instead becomes a root of its own."
     ),
     remediation="Import the intermediate CA certificate into Cert:\\LocalMachine\\CA on each named server.",
+    command=fixes.CA_IMPORT,
     references=_REFERENCES,
     run=_intermediate_missing,
 )
@@ -376,6 +379,7 @@ EXPIRED = Check(
         "that expired in 2020 and 2021)."
     ),
     remediation="Remove the expired copy where a valid one is present; otherwise import the CA's current certificate.",
+    command='Get-ChildItem Cert:\\LocalMachine\\CA, Cert:\\LocalMachine\\Root | Where-Object NotAfter -lt (Get-Date) | Format-List Subject, Thumbprint, NotAfter, PSParentPath',
     references=_REFERENCES,
     run=_expired,
 )
@@ -416,6 +420,7 @@ DUPLICATED = Check(
         "reads differently than expected."
     ),
     remediation="Keep the copy your CA issues today; remove expired or superseded copies.",
+    command='Get-ChildItem Cert:\\LocalMachine\\CA, Cert:\\LocalMachine\\Root | Sort-Object Subject | Format-List Subject, Thumbprint, NotAfter, PSParentPath',
     references=_REFERENCES,
     run=_duplicated,
 )
@@ -474,6 +479,7 @@ UNEVEN = Check(
         "include those whose Get-ExchangeCertificate output was not saved."
     ),
     remediation="Export the root from a server that has it in AuthRoot and import it into AuthRoot on the others.",
+    command=fixes.AUTHROOT_IMPORT,
     references=_REFERENCES,
     run=_uneven,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.needs import CHAINS, EXPECTED_TLS_NAMES
 from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
@@ -56,6 +57,7 @@ TLS_NAME_MISMATCH = Check(
                  "of difference (ST= for S=, a missing quote, a new issuing CA after a renewal with another vendor) "
                  "makes Exchange look for a certificate that does not exist."),
     remediation="Set TlsCertificateName from the certificate itself: \"<I>$($c.Issuer)<S>$($c.Subject)\".",
+    command=fixes.tls_name_command("Set-SendConnector -Identity '<ConnectorName>'"),
     references=(refs.SET_SEND_CONNECTOR, refs.NEW_CERTIFICATE_NO_MAIL),
     run=_mismatch,
 )

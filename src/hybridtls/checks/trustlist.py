@@ -150,6 +150,7 @@ FAILED_CHAIN = Check(
     ),
     remediation="Install the missing root (in AuthRoot) or intermediate (in CA), renew what expired, or open the way "
                 "to the CRL and OCSP URLs; then run certutil -verify -urlfetch again.",
+    command="certutil -verify -urlfetch '<Certificate.cer>'",
     references=(refs.CERT_TRUST_STATUS, refs.SYSTEM_STORE_LOCATIONS, refs.CERT_REQUIREMENTS),
     run=_failed_chains,
 )
@@ -258,6 +259,7 @@ NOT_REFRESHED = Check(
     ),
     remediation="Turn automatic root update back on (or fix the route to Windows Update); where policy forbids it, "
                 "import the roots from an SST file made with certutil -generateSSTFromWU.",
+    command='reg delete HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\AuthRoot /v DisableRootAutoUpdate /f',
     references=(refs.HEALTHCHECKER_ROOT_UPDATE, refs.EXO_G2_ANNOUNCEMENT, refs.SYSTEM_STORE_LOCATIONS),
     run=_not_refreshed,
 )
@@ -355,6 +357,7 @@ NOT_READY = Check(
     ),
     remediation="Import DigiCert Global Root G2 (checked by thumbprint and SHA-256) into Cert:\\LocalMachine\\AuthRoot, "
                 "and Exchange Online's intermediates into CA; better, turn automatic root update back on.",
+    command="Import-Certificate -FilePath '<DigiCertGlobalRootG2.cer>' -CertStoreLocation Cert:\\LocalMachine\\AuthRoot",
     references=(refs.EXO_G2_ANNOUNCEMENT, refs.DIGICERT_ROOTS, refs.AZURE_CA_DETAILS, refs.HEALTHCHECKER_ROOT_UPDATE),
     run=_not_ready,
 )

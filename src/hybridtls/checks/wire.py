@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.fixes import tls_domain_fix
 from hybridtls.checks.needs import NAME_WITH_SEVERAL_ADDRESSES, PROBED_NAME_WITH_CERTIFICATE, PROBES
@@ -65,6 +66,7 @@ CONNECT_FAILED = Check(
     explanation=("Exchange Online must reach TCP 25 on every address of the outbound connector's smart hosts (or MX). "
                  "Refused, timed-out or unresolvable addresses defer mail with 4.4.316, 4.4.315 or 4.4.312."),
     remediation="Open TCP 25 from the Microsoft 365 ranges; fix DNS for the smart host name.",
+    command='Test-NetConnection -ComputerName <SmartHost> -Port 25',
     references=(refs.MAIL_FLOW_INTELLIGENCE,), run=_connect,
 )
 
@@ -100,6 +102,7 @@ NO_STARTTLS = Check(
                  "receive connector's TlsCertificateName (or FQDN); after a certificate change that left the "
                  "connector naming a removed certificate, STARTTLS disappears (event 12014)."),
     remediation="Point the receive connector's TlsCertificateName at the installed certificate, or re-run the HCW.",
+    command=fixes.tls_name_command("Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>'"),
     references=(refs.NEW_CERTIFICATE_NO_MAIL, refs.HYBRID_TLS_BLOG), run=_starttls,
 )
 
@@ -137,6 +140,7 @@ HANDSHAKE_FAILED = Check(
                  "cipher, a bad certificate key), garbage instead of SMTP or TLS, a dropped connection, or a 421 "
                  "refusal. Exchange Online defers and retries for up to 48 hours."),
     remediation="Read the transcript step that failed; fix Schannel (TLS 1.2, ciphers) or the device in front.",
+    command=fixes.TLS12_SERVER,
     references=(refs.EXO_ENCRYPTION, refs.MAIL_FLOW_INTELLIGENCE), run=_handshake,
 )
 
@@ -173,6 +177,7 @@ OLD_TLS = Check(
     id="HT-WIRE-004", title="TLS 1.2 or later not accepted", severity=Severity.ERROR, needs=needs(PROBES),
     explanation="Exchange Online sends only with TLS 1.2 or later; a server limited to TLS 1.0/1.1 cannot receive.",
     remediation="Enable TLS 1.2 in Schannel and for .NET (SchUseStrongCrypto, SystemDefaultTlsVersions).",
+    command=fixes.TLS12_SERVER,
     references=(refs.EXO_ENCRYPTION,), run=_versions,
 )
 
@@ -204,6 +209,7 @@ NAME_MISMATCH = Check(
     explanation=("With DomainValidation, Exchange Online compares the outbound connector's TlsDomain with the "
                  "presented certificate's names (a wildcard covers one left-most label)."),
     remediation="Present a certificate that covers the TlsDomain, or set TlsDomain to a name it covers.",
+    command=fixes.TLS_DOMAIN,
     references=(refs.HYBRID_TLS_BLOG,), run=_name,
 )
 
@@ -275,6 +281,7 @@ NODES_DIFFER = Check(
     explanation=("Every address behind a smart host or MX must present the same certificate and chain. One node "
                  "with a self-signed, older or different certificate, or without STARTTLS, fails its share of mail."),
     remediation="Make every server behind the name present the same certificate.",
+    command=fixes.IMPORT_AND_ENABLE,
     references=(refs.HYBRID_TLS_BLOG,), run=_nodes,
 )
 

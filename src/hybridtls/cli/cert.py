@@ -8,6 +8,7 @@ from typing import TextIO
 from hybridtls.cli.common import (
     add_input_options,
     add_report_options,
+    add_summary_options,
     add_trust_options,
     finish,
     parse_fail_on,
@@ -35,6 +36,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="a TlsCertificateName ('<I>issuer<S>subject') to compare with the certificate")
     add_input_options(parser)
     add_report_options(parser)
+    add_summary_options(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

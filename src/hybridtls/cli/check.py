@@ -8,6 +8,7 @@ from typing import TextIO
 from hybridtls.cli.common import (
     add_input_options,
     add_report_options,
+    add_summary_options,
     add_trust_options,
     finish,
     parse_fail_on,
@@ -34,6 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_trust_options(parser, recorded=True)
     add_input_options(parser)
     add_report_options(parser)
+    add_summary_options(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -72,6 +72,15 @@ def add_report_options(parser: argparse.ArgumentParser, *, fail_on: str = "warni
     parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
 
 
+def add_summary_options(parser: argparse.ArgumentParser) -> None:
+    """How much of a report to show: the summary only, or every check that could not run."""
+    parser.add_argument("--brief", action="store_true",
+                        help="show only the summary: the verdict, each root cause and the one command that fixes it "
+                             "(terminal, Markdown, HTML; JSON is always whole)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="list every check that could not run, with why (by default one line counts them)")
+
+
 def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True, recorded: bool = False) -> None:
     """Where certificates other than the subject come from, for every command that builds chains."""
     parser.add_argument("--intermediates", action="append", default=[], metavar="FILE",
@@ -164,11 +173,13 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
     A file is written whole or not at all (a temporary file beside it, renamed into place), and never over one
     of the run's inputs.
     """
+    brief, verbose = getattr(args, "brief", False), getattr(args, "verbose", False)  # not every command has them
     if not args.output:
-        result.write(args.format, out, width=args.width, color=None)
+        result.write(args.format, out, width=args.width, color=None, brief=brief, verbose=verbose)
         return
     _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
-    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False))
+    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False,
+                                                          brief=brief, verbose=verbose))
 
 
 def write_text_whole(output: str, text: str) -> None:

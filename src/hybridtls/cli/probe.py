@@ -8,6 +8,7 @@ from typing import TextIO
 from hybridtls.cli.common import (
     ExitStatus,
     add_report_options,
+    add_summary_options,
     add_trust_options,
     finish,
     parse_fail_on,
@@ -45,6 +46,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="after a 421 greeting, retry once after this pause (default: 5)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
     add_report_options(parser)
+    add_summary_options(parser)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -63,9 +63,11 @@ class Finding:
     evidence_omitted: int = 0  # citations of the same kind not listed (a finding's size never grows with the estate)
     evidence_omitted_where: str = ""  # where the ones not listed are, in words
     remediation: str = ""
+    command: str = ""  # the one line of the remediation that fixes it, ready to paste (the summary shows it)
     server: str | None = None
     about: FindingSubject = FindingSubject()
     fixed_at: Source | None = None  # seen on an earlier state of the evidence, no longer on the later one read here
+    context: str = ""  # why this is context rather than a cause: "as of the evidence's own date (...) it was valid"
 
     @property
     def key(self) -> str:

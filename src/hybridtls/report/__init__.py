@@ -29,8 +29,10 @@ class Rendered:
     def failed(self) -> bool:
         raise NotImplementedError
 
-    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
-        """Write this result to ``stream`` as ``fmt`` (one of FORMATS); width and colour apply to the terminal."""
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None,
+              brief: bool = False, verbose: bool = False) -> None:
+        """Write this result to ``stream`` as ``fmt`` (one of FORMATS); width and colour apply to the terminal;
+        ``brief``: the summary only; ``verbose``: each check that could not run, listed."""
         raise NotImplementedError
 
     @property
@@ -66,6 +68,7 @@ class Report(Rendered):
     outcomes: tuple[CheckOutcome, ...]
     now: datetime
     fail_on: Severity | None  # None: never fail on findings
+    evidence_date: datetime | None = None  # the evidence's own date, when long before ``now`` (said at the top)
 
     @property
     def findings(self) -> list[Finding]:
@@ -74,10 +77,11 @@ class Report(Rendered):
         found = [f for outcome in self.outcomes for f in outcome.findings]
         return sorted(found, key=lambda f: (-f.severity.rank, order.get(f.check_id, len(order))))
 
-    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None,
+              brief: bool = False, verbose: bool = False) -> None:
         from hybridtls.report.render import render_report
 
-        render_report(self, fmt, stream, width=width, color=color)
+        render_report(self, fmt, stream, width=width, color=color, brief=brief, verbose=verbose)
 
     def check(self, check_id: str) -> Check:
         """The declaration of a check this report ran."""
@@ -114,7 +118,9 @@ class Plan(Rendered):
     now: datetime
     fail_on: Severity | None
 
-    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None) -> None:
+    def write(self, fmt: str, stream: TextIO, *, width: int | None = None, color: bool | None = None,
+              brief: bool = False, verbose: bool = False) -> None:
+        """A plan has no summary of causes: ``brief`` and ``verbose`` do not apply (no command offers them)."""
         from hybridtls.report.render import render_plan
 
         render_plan(self, fmt, stream, width=width, color=color)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hybridtls.checks import FAMILIES, Check, Needs
+from hybridtls.checks.causes import EXPLAINS
 
 
 def _requirements(check: Check) -> tuple[list[str], str]:
@@ -34,12 +35,16 @@ def render_catalogue(checks: Iterable[Check], *, markdown: bool) -> str:
                          + (f"- **Also uses**: {also}\n" if also else "") + "\n"
                          f"{check.explanation}\n\n"
                          f"**Fix**: {check.remediation}\n\n"
-                         "**References**:\n" + "".join(f"- {ref}\n" for ref in check.references))
+                         f"**One line** (the summary's): `{check.command}`\n\n"
+                         + (f"**Explains** (listed under it, not as causes): {', '.join(EXPLAINS[check.id])}\n\n"
+                            if check.id in EXPLAINS else "")
+                         + "**References**:\n" + "".join(f"- {ref}\n" for ref in check.references))
         else:
             parts.append(f"{check.id}  {check.title}  [{check.severity.value}]\n"
                          f"  runs in: {_commands(check)}\n"
                          + "".join(f"  needs: {what}\n" for what in required)
                          + (f"  also uses: {also}\n" if also else "")
-                         + f"  {check.explanation}\n  fix: {check.remediation}\n"
+                         + f"  {check.explanation}\n  fix: {check.remediation}\n  one line: {check.command}\n"
+                         + (f"  explains: {', '.join(EXPLAINS[check.id])}\n" if check.id in EXPLAINS else "")
                          + "".join(f"  see: {ref}\n" for ref in check.references) + "\n")
     return "".join(parts)

@@ -11,6 +11,8 @@ from hybridtls._version import __version__
 from hybridtls.checks import Check
 from hybridtls.model import Finding
 from hybridtls.report.escape import inert, inert_lines
+from hybridtls.report.summary import dated_words, idle_count_words
+from hybridtls.report.summary import summary as first_screen
 from hybridtls.report.views import (
     certificate_matrix,
     certificate_rows,
@@ -71,7 +73,7 @@ def environment() -> Environment:
     return env
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, *, brief: bool = False, verbose: bool = False) -> str:
     items = [_Item(f, report.check(f.check_id), _LABEL[f.severity.value],
                    tuple(_reference(r) for r in report.check(f.check_id).references), omitted_words(f))
              for f in report.findings]
@@ -91,9 +93,12 @@ def render_html(report: Report) -> str:
     return str(template.render(
         report=report, version=__version__, summary=summary, verdict_word="FAIL" if report.failed else "PASS",
         understood=understood_words(report.evidence),
-        lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
+        first=first_screen(report), dated=dated_words(report), labels=_LABEL, brief=brief, verbose=verbose,
+        idle_listed=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle if word != "not applicable"],
+        idle_count_words=idle_count_words(sum(len(ids) for word, _, ids in idle if word == "not applicable")),
         problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
         findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
         certificate_files=certificate_rows(evidence), timeline=trace_timeline(evidence), colours=COLOURS,
-        idle=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle], idle_title=idle_title,
+        idle=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle if word == "not applicable"],
+        idle_title=idle_title,
     ))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from hybridtls._version import __version__
 from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult
+from hybridtls.report.summary import Cause, summary
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -173,6 +174,21 @@ def _checks(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+def _cause(cause: Cause) -> dict[str, Any]:
+    finding = cause.finding
+    return {"key": finding.key, "check_id": finding.check_id, "severity": finding.severity.value,
+            "what": cause.what, "where": finding.subject, "command": cause.command or None,
+            "context": finding.context or None, "explains": [f.key for f in cause.explained]}
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    """The first screen: the verdict, the root causes ranked (report/summary.py), what is only context."""
+    first = summary(report)
+    return {"verdict": first.verdict,
+            "evidence_date": first.evidence_date.isoformat(timespec="seconds") if first.evidence_date else None,
+            "root_causes": [_cause(c) for c in first.causes], "context": [_cause(c) for c in first.context]}
+
+
 def report_document(report: Report, *, records: bool = True) -> dict[str, Any]:
     document = {
         "schema_version": SCHEMA_VERSION,
@@ -182,6 +198,7 @@ def report_document(report: Report, *, records: bool = True) -> dict[str, Any]:
         "fail_on": report.fail_on.value if report.fail_on else None,
         "verdict": "fail" if report.failed else "pass",
         "counts": report.counts,
+        "summary": _summary(report),
         "findings": [_finding(report, f) for f in report.findings],
         "checks": _checks(report),
         "servers": report.servers,

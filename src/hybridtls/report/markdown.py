@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from hybridtls.model import InputProblem, Notice
 from hybridtls.report.escape import inert
+from hybridtls.report.summary import Cause, dated_words, explained_words, idle_count_words, idle_shown, summary
 from hybridtls.report.views import (
     certificate_matrix,
     certificate_rows,
     grouped_notes,
-    idle_checks,
     omitted_words,
     probe_rows,
     trace_timeline,
@@ -49,16 +49,64 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(report: Report) -> str:
+def _cause(cause: Cause, heading: str) -> list[str]:
+    finding = cause.finding
+    out = ["", f"### {heading}{finding.severity.value.upper()} {finding.check_id}: {text(cause.what)}", "",
+           f"Where: **{text(finding.subject)}**"]
+    if finding.context:
+        out += ["", text(finding.context)]
+    elif cause.command:
+        out += ["", code_block(cause.command)]
+    said = explained_words(cause)
+    if said:
+        out += ["", text(said[:1].upper() + said[1:])]
+    return out
+
+
+def _summary(report: Report) -> list[str]:
+    first = summary(report)
+    out: list[str] = []
+    if first.causes:
+        out += ["", "## Root causes, most important first"]
+        for number, cause in enumerate(first.causes, 1):
+            out += _cause(cause, f"{number}. ")
+    if first.context:
+        out += ["", "## Context, not causes"]
+        for cause in first.context:
+            out += _cause(cause, "")
+    return out
+
+
+def _idle(report: Report, verbose: bool) -> list[str]:
+    title, idle, not_listed = idle_shown(report, verbose)
+    out = []
+    if idle:
+        out += ["", f"## {title}", ""]
+        said = {check_id: (word, reason) for word, reason, ids in idle for check_id in ids}
+        out += [f"- {o.check_id} ({said[o.check_id][0]}): {text(said[o.check_id][1])}" for o in report.outcomes
+                if o.check_id in said]
+    if not_listed:
+        out += ["", f"*{text(idle_count_words(not_listed))}.*"]
+    return out
+
+
+def render_markdown(report: Report, *, brief: bool = False, verbose: bool = False) -> str:
     counts = report.counts
-    out = [f"# hybridtls {report.command}: {'FAIL' if report.failed else 'PASS'}", "",
-           f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} notice(s); "
-           f"dates judged as of {report.now:%Y-%m-%d %H:%M}."]
+    out = [f"# hybridtls {report.command}: {'FAIL' if report.failed else 'PASS'}", ""]
+    if report.evidence_date:
+        out += [f"**{text(dated_words(report))}**", ""]
+    out.append(f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} notice(s); "
+               f"dates judged as of {report.now:%Y-%m-%d %H:%M}.")
     understood = understood_words(report.evidence)
     if understood:
         out.append(text(understood.capitalize()) + ".")
     elif report.evidence.problems:
         out.append(f"{len(report.evidence.problems)} problem(s) with the input.")
+    out += _summary(report)
+    if brief:
+        return "\n".join([*out, *_idle(report, False)]) + "\n"
+    if report.findings:
+        out += ["", "## Details"]
     for number, finding in enumerate(report.findings, 1):
         check = report.check(finding.check_id)
         out += ["", f"## {number}. {finding.severity.value.upper()} {finding.check_id}: {text(check.title)}", "",
@@ -104,10 +152,5 @@ def render_markdown(report: Report) -> str:
         out += ["", "## Notes on the evidence", ""]
         out += [f"- {text(n.where)}: {text(n.message)}" + (f" ({text(n.hint)})" if n.hint else "")
                 for n in grouped_notes(notes)]
-    title, idle = idle_checks(report)
-    if idle:
-        out += ["", f"## {title}", ""]
-        said = {check_id: (word, reason) for word, reason, ids in idle for check_id in ids}
-        out += [f"- {o.check_id} ({said[o.check_id][0]}): {text(said[o.check_id][1])}" for o in report.outcomes
-                if o.check_id in said]
+    out += _idle(report, verbose)
     return "\n".join(out) + "\n"

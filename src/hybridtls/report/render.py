@@ -19,7 +19,7 @@ def _known(fmt: str) -> None:
 
 
 def render_report(report: Report, fmt: str, stream: TextIO, *, width: int | None = None,
-                  color: bool | None = None) -> None:
+                  color: bool | None = None, brief: bool = False, verbose: bool = False) -> None:
     _known(fmt)
     if fmt == "json":
         from hybridtls.report.json import write_json
@@ -28,15 +28,15 @@ def render_report(report: Report, fmt: str, stream: TextIO, *, width: int | None
     elif fmt == "html":
         from hybridtls.report.html import render_html
 
-        stream.write(render_html(report))
+        stream.write(render_html(report, brief=brief, verbose=verbose))
     elif fmt == "markdown":
         from hybridtls.report.markdown import render_markdown
 
-        stream.write(render_markdown(report))
+        stream.write(render_markdown(report, brief=brief, verbose=verbose))
     else:
         from hybridtls.report.terminal import make_console, render_terminal
 
-        render_terminal(report, make_console(stream, width=width, color=color))
+        render_terminal(report, make_console(stream, width=width, color=color), brief=brief, verbose=verbose)
 
 
 def render_plan(result: Plan, fmt: str, stream: TextIO, *, width: int | None = None,

@@ -17,10 +17,10 @@ from hybridtls.model import CertificateFile, Finding, InputProblem, Notice, Seve
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
+from hybridtls.report.summary import Cause, dated_words, explained_words, idle_count_words, idle_shown, summary
 from hybridtls.report.views import (
     files_counted,
     grouped_notes,
-    idle_checks,
     omitted_words,
     tls_name_words,
     understood_words,
@@ -40,18 +40,30 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
                    soft_wrap=False)
 
 
-def render_terminal(report: Report, console: Console) -> None:
-    if report.command == "cert":
+def render_terminal(report: Report, console: Console, *, brief: bool = False, verbose: bool = False) -> None:
+    """The summary first (verdict, root causes and their one-line fixes), then the details; ``brief``: the
+    summary only; ``verbose``: every check that could not run, each with its reason."""
+    if brief:
+        _brief_header(report, console)
+    elif report.command == "cert":
         _certificates(report, console)
     elif report.command == "probe":
         _probes(report, console)
     else:
         _header(report, console)
+    _dated(report, console)
     _verdict(report, console)
+    _summary(report, console)
+    if brief:
+        _checks_not_run(report, console, verbose)
+        return
+    if report.findings:
+        console.print()
+        console.print(Text("Details", style="bold underline"))
     for finding in report.findings:
         _finding(report, finding, console)
     _evidence_notes(report, console)
-    _checks_not_run(report, console)
+    _checks_not_run(report, console, verbose)
 
 
 def _plural(count: int, word: str) -> str:
@@ -95,6 +107,58 @@ def _verdict(report: Report, console: Console) -> None:
         verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
     console.print()
     console.print(verdict)
+
+
+def _brief_header(report: Report, console: Console) -> None:
+    if report.command == "check":
+        _header(report, console)
+        return
+    what = (_plural(len(report.evidence.certificate_files), "certificate") if report.command == "cert" else
+            f"{len(report.evidence.probes)} address(es)")
+    console.print(Text(f"hybridtls {report.command}: {what}", style="bold"))
+    console.print(Text(f"Dates judged as of {report.now:%Y-%m-%d %H:%M}", style="dim"))
+
+
+def _dated(report: Report, console: Console) -> None:
+    words = dated_words(report)
+    if words:
+        _indented(console, Text(words, style="bold yellow"), 0)
+
+
+def _cause_lines(cause: Cause, number: int | None, width: int) -> list[Text]:
+    """Two or three lines: what is wrong, where, the one command (never wrapped); then what it explains."""
+    finding = cause.finding
+    head = Text(f"{number}. " if number is not None else "   ")
+    head.append(f"{_LABEL[finding.severity]} ", style=_STYLE[finding.severity])
+    head.append(f"{finding.check_id}  ", style="bold")
+    head.append(cause.what, style="bold")
+    lines = [*_wrapped(head, 0, width),
+             *_wrapped(Text("where: " + inert(finding.subject, single_line=True)), 3, width)]
+    if finding.context:
+        lines.extend(_wrapped(Text(inert(finding.context, single_line=True), style="dim"), 3, width))
+    elif cause.command:
+        fix = Text("fix:   ", style="bold")
+        fix.append(inert(cause.command, single_line=True), style="green")
+        lines.append(Text("   ").append_text(fix))
+    said = explained_words(cause)
+    if said:
+        lines.extend(_wrapped(Text(inert(said, single_line=True), style="dim"), 3, width))
+    return lines
+
+
+def _summary(report: Report, console: Console) -> None:
+    first = summary(report)
+    lines: list[Text] = []
+    if first.causes:
+        lines += [Text(""), Text("Root causes, most important first", style="bold")]
+        for number, cause in enumerate(first.causes, 1):
+            lines += _cause_lines(cause, number, console.width)
+    if first.context:
+        lines += [Text(""), Text("Context, not causes", style="bold")]
+        for cause in first.context:
+            lines += _cause_lines(cause, None, console.width)
+    if lines:
+        _print_lines(console, lines)
 
 
 def _certificates(report: Report, console: Console) -> None:
@@ -264,12 +328,14 @@ def _evidence_notes(report: Report, console: Console) -> None:
             console.print(Text(f"  ... and {len(evidence.skipped) - 10} more", style="dim"))
 
 
-def _checks_not_run(report: Report, console: Console) -> None:
-    title, idle = idle_checks(report)
-    if not idle:
-        return
-    console.print()
-    console.print(Text(f"{title} on this evidence", style="bold"))
+def _checks_not_run(report: Report, console: Console, verbose: bool) -> None:
+    title, idle, not_listed = idle_shown(report, verbose)
+    if idle:
+        console.print()
+        console.print(Text(f"{title} on this evidence", style="bold"))
     for word, reason, ids in idle:
         style = "bold red" if word == "crashed" else "dim"
         _indented(console, Text(f"{', '.join(ids)} ({word}): {inert(reason, single_line=True)}", style=style), 2)
+    if not_listed:
+        console.print()
+        _indented(console, Text(idle_count_words(not_listed), style="dim"), 0)
