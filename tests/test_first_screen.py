@@ -275,3 +275,35 @@ def test_a_real_browser_shows_the_summary_and_the_whole_command_in_the_first_scr
     shot = tmp_path / "first-screen.png"
     chromium(f"--screenshot={shot}", report.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_python_api_gives_the_same_summary() -> None:
+    import hybridtls
+
+    report = hybridtls.check([str(EXAMPLE)], now=datetime(2016, 2, 18))
+    [cause] = report.summary.causes
+    assert cause.finding.check_id == "HT-ROOT-001" and cause.command == AUTHROOT_LINE
+    assert [f.check_id for f in cause.explained] == ["HT-TRACE-001", "HT-TRACE-002"]
+    assert report.summary.context == () and report.summary.evidence_date is None
+
+
+def test_valid_then_speaks_only_when_every_reading_was_valid_as_of_the_evidence() -> None:
+    ctx = CheckContext(now=datetime(2026, 11, 30), evidence_date=datetime(2016, 2, 18))
+    assert ctx.valid_then(datetime(2018, 2, 12)) == ("expired as of today (2026-11-30); as of the evidence's own "
+                                                      "date (2016-02-18) it was valid")
+    assert ctx.valid_then(datetime(2016, 2, 18)) != ""  # valid to the day
+    assert ctx.valid_then(datetime(2018, 2, 12), datetime(2016, 2, 17)) == ""  # one reading expired already then
+    assert ctx.valid_then() == ""
+    assert CheckContext(now=datetime(2026, 11, 30)).valid_then(datetime(2018, 2, 12)) == ""  # --now given: no date
+
+
+@pytest.mark.parametrize(("evidence_date", "context"), [(datetime(2026, 1, 1), True), (datetime(2026, 8, 1), False)])
+def test_an_expired_ca_copy_in_a_store_listing_is_context_when_it_was_valid_as_of_the_evidence(
+        evidence_date: datetime, context: bool) -> None:
+    from conftest import FIXTURES
+
+    ctx = CheckContext(now=datetime(2026, 11, 30, 9), evidence_date=evidence_date)  # the copy's NotAfter: 2026-06-30
+    [outcome] = [o for o in run_checks(load_evidence([str(FIXTURES / "stores")]), ctx) if o.check_id == "HT-STORE-004"]
+    [expired] = outcome.findings
+    assert bool(expired.context) is context
+    assert ("context, not a cause" in expired.message) is context

@@ -39,6 +39,14 @@ class CheckContext:
     expected_tls_names: tuple[str, ...] = ()  # TlsCertificateName values certificates must match
     evidence_date: datetime | None = None  # the evidence's own date, when long before ``now`` (and --now not given)
 
+    def valid_then(self, *not_after: datetime) -> str:
+        """For what is expired as of ``now``: words saying it was valid as of the evidence's own date, when it was
+        (the finding is then context, not a cause: ``Finding.context``); empty otherwise."""
+        if self.evidence_date is None or not not_after or any(d < self.evidence_date for d in not_after):
+            return ""
+        return (f"expired as of today ({self.now:%Y-%m-%d}); as of the evidence's own date "
+                f"({self.evidence_date:%Y-%m-%d}) it was valid")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Need:

@@ -140,7 +140,7 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | Not
         in_use = any(_bound(c) for c in group.observations)
         said = item.says(f"expired on {_day(item.dates[0])} ({days} days before {_day(ctx.now)})",
                          f"expired under either reading of its NotAfter, at least {days} days before {_day(ctx.now)}")
-        context = _valid_then(item.dates, ctx)
+        context = ctx.valid_then(*item.dates)
         if context:
             said = f"{context}, so it is context, not the cause of what the evidence shows (NotAfter {_day(item.dates[0])})"
         yield EXPIRED.finding(
@@ -152,14 +152,6 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | Not
             evidence=item.citations,
             remediation=_renewal(cert) if in_use else _remove(cert),
         )
-
-
-def _valid_then(dates: tuple[datetime, ...], ctx: CheckContext) -> str:
-    """For a certificate expired as of today: that it was valid as of the evidence's own date, when it was."""
-    if ctx.evidence_date is None or any(d < ctx.evidence_date for d in dates):
-        return ""
-    return (f"expired as of today ({_day(ctx.now)}); as of the evidence's own date ({_day(ctx.evidence_date)}) "
-            "it was valid")
 
 
 EXPIRED = Check(

@@ -134,15 +134,18 @@ NOT_PUBLIC = Check(
 def _validity(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for chain in evidence.chains:
         for position, cert in enumerate(chain.path):
+            context = ""
             if cert.not_after < ctx.now:
                 state = f"expired on {cert.not_after:%Y-%m-%d}"
+                context = ctx.valid_then(cert.not_after)
+                state += f"; {context}, so it is context, not a cause" if context else ""
             elif cert.not_before > ctx.now:
                 state = f"is not valid until {cert.not_before:%Y-%m-%d}"
             else:
                 continue
             role = "the certificate" if position == 0 else f"link {position} of its chain"
             yield LINK_NOT_VALID.finding(
-                subject=_leaf_name(chain), about=_about(chain, cert.thumbprint),
+                subject=_leaf_name(chain), about=_about(chain, cert.thumbprint), context=context,
                 message=f"For {_leaf_name(chain)}, {role} ({cert.subject!r}) {state} (judged at {ctx.now:%Y-%m-%d}).",
                 evidence=[Citation(source=cert.source, text=f"NotBefore {cert.not_before:%Y-%m-%d %H:%M}, "
                                                             f"NotAfter {cert.not_after:%Y-%m-%d %H:%M} (UTC)")],

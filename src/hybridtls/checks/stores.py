@@ -345,6 +345,8 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         words = (f" A valid copy is there too ({valid[0].thumbprint or 'no thumbprint listed'}, until "
                  f"{valid[0].not_after:%Y-%m-%d}); Windows may still build the chain through the expired one."
                  if valid else " No valid copy is listed there: the chain Windows builds ends in an expired CA.")
+        context = ctx.valid_then(*(c.not_after for c in expired if c.not_after is not None))
+        words += f" It is {context}: context, not a cause." if context else ""
         script = Script()
         script.comment(f"On {stores.name}, {_ELEVATED}")
         for copy in expired[:refs.MAX_NAMES_IN_MESSAGE]:
@@ -358,7 +360,7 @@ def _expired(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         yield EXPIRED.finding(
             subject=f"{stores.name}: {ca.display}", server=stores.name,
             about=FindingSubject(server=stores.name, certificate=expired[0].thumbprint, name=ca.display),
-            severity=Severity.WARNING if valid else Severity.ERROR,
+            severity=Severity.WARNING if valid else Severity.ERROR, context=context,
             message=(f"On {stores.name} the CA {ca.display}, in the chain of {name}, is listed expired "
                      f"(NotAfter {expired[0].not_after:%Y-%m-%d} in its {listing_name(expired[0])})." + words),
             evidence=[*(store_cite(c, f"{ca.display} NotAfter {c.not_after:%Y-%m-%d}") for c in expired),

@@ -12,6 +12,7 @@ from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
 if TYPE_CHECKING:
     from hybridtls.checks import Check
     from hybridtls.planning.model import ChangePlan
+    from hybridtls.report.summary import Summary
 
 def fails(severities: Iterable[Severity], fail_on: Severity | None, evidence: EvidenceSet) -> bool:
     """The one rule for --fail-on: evidence that could not be read fails, then any severity at or above it."""
@@ -82,6 +83,13 @@ class Report(Rendered):
         from hybridtls.report.render import render_report
 
         render_report(self, fmt, stream, width=width, color=color, brief=brief, verbose=verbose)
+
+    @property
+    def summary(self) -> Summary:
+        """The first screen: the verdict, the root causes ranked with their one-line fixes, what is context."""
+        from hybridtls.report.summary import summary
+
+        return summary(self)
 
     def check(self, check_id: str) -> Check:
         """The declaration of a check this report ran."""

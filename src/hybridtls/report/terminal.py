@@ -132,7 +132,8 @@ def _cause_lines(cause: Cause, number: int | None, width: int) -> list[Text]:
     head.append(f"{_LABEL[finding.severity]} ", style=_STYLE[finding.severity])
     head.append(f"{finding.check_id}  ", style="bold")
     head.append(cause.what, style="bold")
-    lines = [*_wrapped(head, 0, width),
+    title = _wrapped(head, 0, width - 3)
+    lines = [title[0], *(Text("   ").append_text(line) for line in title[1:]),
              *_wrapped(Text("where: " + inert(finding.subject, single_line=True)), 3, width)]
     if finding.context:
         lines.extend(_wrapped(Text(inert(finding.context, single_line=True), style="dim"), 3, width))
