@@ -307,3 +307,37 @@ def test_an_expired_ca_copy_in_a_store_listing_is_context_when_it_was_valid_as_o
     [expired] = outcome.findings
     assert bool(expired.context) is context
     assert ("context, not a cause" in expired.message) is context
+
+
+def test_a_short_fix_of_the_finding_is_its_one_line_and_a_long_or_continued_one_is_not() -> None:
+    from hybridtls.checks.fixes import one_line
+
+    assert one_line("# note\n$c = Get-Item x\nSet-Thing -Name $c   # why") == "$c = Get-Item x; Set-Thing -Name $c   # why"
+    assert one_line("Set-A   # a comment would swallow what follows\nSet-B") == ""
+    assert one_line("Get-A |\n    Set-B") == ""
+    assert one_line("a\nb\nc\nd") == ""
+    assert one_line("# only a comment") == ""
+
+
+def test_a_malformed_name_on_a_receive_connector_is_fixed_with_set_receiveconnector(monkeypatch) -> None:
+    from conftest import FIXTURES
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(FIXTURES / "commands")
+    out = run_cli("check", "change-ticket.md", "configure-hybrid.ps1", "--now", "2026-11-27", "--brief",
+                  "--width", "300").out
+    assert ("fix:   $c = Get-ExchangeCertificate -Server <ServerName> -Thumbprint <Thumbprint>; Set-ReceiveConnector "
+            "-Identity 'EXCAS1\\Default Frontend EXCAS1' -TlsCertificateName") in out
+    assert "Set-SendConnector -Identity '<ConnectorName>'" not in out
+
+
+@given(st.text(max_size=200))
+def test_one_line_is_empty_or_one_line_without_a_comment_before_its_end(script: str) -> None:
+    from hybridtls.checks.fixes import one_line
+
+    line = one_line(script)
+    assert "\n" not in line
+    statements = [s.strip() for s in script.split("\n") if s.strip() and not s.lstrip().startswith("#")]
+    if line:  # every statement, in order, none lost, and no '#' that would swallow a later one
+        assert line == "; ".join(statements) and len(statements) <= 3
+        assert all("#" not in s for s in statements[:-1])

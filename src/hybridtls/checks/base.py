@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hybridtls.checks.fixes import filled
+from hybridtls.checks.fixes import filled, one_line
 from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, NotJudged, Severity
 from hybridtls.powershell import check_pasteable
 from hybridtls.references import MAX_CITATIONS
@@ -101,6 +101,7 @@ class Check:
         evidence: Iterable[Citation] = (),
         remediation: str = "",
         command: str = "",
+        one_line_fix: bool = False,
         server: str | None = None,
         severity: Severity | None = None,
         about: FindingSubject | None = None,
@@ -109,7 +110,9 @@ class Check:
         context: str = "",
     ) -> Finding:
         """A finding of this check. Its citations are cut to MAX_CITATIONS (the first ones: put the most telling
-        first); the count of the rest, and where they are, are kept instead."""
+        first); the count of the rest, and where they are, are kept instead. The summary's one line is ``command``,
+        else (``one_line_fix``) the finding's own short remediation joined on one line, else the check's declared
+        command; in each, ``-Server <ServerName>`` and ``-Thumbprint <Thumbprint>`` are filled from the finding."""
         cited = tuple(evidence)
         if len(cited) > MAX_CITATIONS:
             evidence_omitted += len(cited) - MAX_CITATIONS
@@ -123,7 +126,8 @@ class Check:
             evidence_omitted=evidence_omitted,
             evidence_omitted_where=evidence_omitted_where if evidence_omitted else "",
             remediation=check_pasteable(remediation or self.remediation),  # a fix never carries a raw control character
-            command=check_pasteable(filled(command or self.command, server=server, certificate=(about or FindingSubject()).certificate)),
+            command=check_pasteable(filled(command or (one_line(remediation) if one_line_fix else "") or self.command,
+                                           server=server, certificate=(about or FindingSubject()).certificate)),
             context=context,
             server=server,
             about=about or FindingSubject(server=server),

@@ -106,7 +106,7 @@ def _malformed(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      "looks for a certificate with that exact issuer and subject and finds none: no STARTTLS on a "
                      "receive connector (event 12014), '454 4.7.5' on a send connector."),
             evidence=[Citation(source=named.record.cite(_KEY), text=f"TlsCertificateName {text}")],
-            remediation=_fix(named, _certificate_name_near(evidence, text),
+            one_line_fix=True, remediation=_fix(named, _certificate_name_near(evidence, text),
                              "# Set the exact name, built from the certificate:"))
 
 
@@ -174,7 +174,7 @@ def _unmatched(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      f"in the evidence has ({len(certificates)} read); the nearest, {nearest[0].subject!r}: "
                      f"{result.explanation}. Run as written, Exchange finds no such certificate."),
             evidence=[Citation(source=named.record.cite(_KEY), text=f"TlsCertificateName {text}"), nearest[1]],
-            remediation=_fix(named, nearest[0], "# If the certificate in the evidence is the one meant, name it exactly:"))
+            one_line_fix=True, remediation=_fix(named, nearest[0], "# If the certificate in the evidence is the one meant, name it exactly:"))
 
 
 def _distance(a: TlsCertificateName, b: TlsCertificateName) -> int:

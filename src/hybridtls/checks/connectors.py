@@ -93,7 +93,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                          "certificate to Exchange Online, which then cannot attribute the mail to your tenant "
                          "(mail arrives as external, or 550 5.7.64 TenantAttribution)."),
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", "(empty)")],
-                remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
+                one_line_fix=True, remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
             continue
         name = parse_name(connector.tls_certificate_name)
         if name is None:
@@ -103,7 +103,7 @@ def _send_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findin
                 message=(f"The hybrid send connector {connector.name!r} has a malformed TlsCertificateName "
                          f"{connector.tls_certificate_name!r}: it must read <I>issuer<S>subject."),
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
-                remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
+                one_line_fix=True, remediation=_set_name_fix("Set-SendConnector", connector.name, "connector name"))
             continue
         for server in connector.source_transport_servers:
             certs = certificates_on(evidence, server)
@@ -205,14 +205,14 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                 message=(f"{connector.identity} accepts Office 365 mail but its AuthMechanism lacks Tls "
                          f"({', '.join(connector.auth_mechanism)}): it never offers STARTTLS."),
                 evidence=[_cite(connector, "authmechanism", "AuthMechanism", ", ".join(connector.auth_mechanism))],
-                remediation=_receive_fix(connector, "-AuthMechanism Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"))
+                one_line_fix=True, remediation=_receive_fix(connector, "-AuthMechanism Tls, Integrated, BasicAuth, BasicAuthRequireTLS, ExchangeServer"))
         if connector.tls_certificate_name and parse_name(connector.tls_certificate_name) is None:
             yield RECEIVE_TLS.finding(
                 subject=connector.identity, server=server,
                 about=FindingSubject(connector=connector.identity, server=server, name="TlsCertificateName"),
                 message=f"{connector.identity} has a malformed TlsCertificateName {connector.tls_certificate_name!r}.",
                 evidence=[_cite(connector, "tlscertificatename", "TlsCertificateName", connector.tls_certificate_name)],
-                remediation=_set_name_fix("Set-ReceiveConnector", connector.identity, "connector identity"))
+                one_line_fix=True, remediation=_set_name_fix("Set-ReceiveConnector", connector.identity, "connector identity"))
     for sel in _selections(evidence, ctx):
         if sel.chosen is None:
             looked_for = str(sel.name) if sel.name else f"the FQDN {sel.connector.fqdn or sel.server}"
@@ -226,7 +226,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                                 sel.connector.tls_certificate_name or "(empty)"),
                           Citation(source=sel.certs[0].source,
                                    text=f"{sel.server}: {len(sel.certs)} certificate(s), none matching")],
-                remediation=_receive_fix(sel.connector, "-TlsCertificateName", sel.public))
+                one_line_fix=True, remediation=_receive_fix(sel.connector, "-TlsCertificateName", sel.public))
         elif sel.chosen.has_smtp is False and not (sel.public and len(sel.matches) > 1):
             yield RECEIVE_TLS.finding(
                 subject=sel.connector.identity, server=sel.server,
@@ -235,7 +235,7 @@ def _receive_connector(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Fin
                          "not enabled for SMTP; Exchange picks it anyway and TLS then fails."),
                 evidence=[Citation(source=sel.chosen.cite("services"), text=f"{sel.server}: Services "
                                    f"{', '.join(sorted(sel.chosen.services or ())) or 'None'}")],
-                remediation=_enable_smtp(sel.server, sel.chosen.thumbprint))
+                one_line_fix=True, remediation=_enable_smtp(sel.server, sel.chosen.thumbprint))
 
 
 RECEIVE_TLS = Check(
@@ -266,7 +266,7 @@ def _newest_wins(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             evidence=[Citation(source=c.cite("notbefore"),
                                text=f"{sel.server}: {_cert_text(c)} NotBefore "
                                     + (f"{c.not_before:%Y-%m-%d}" if c.not_before else "?")) for c in sel.matches],
-            remediation=_enable_smtp(sel.server, sel.chosen.thumbprint,
+            one_line_fix=True, remediation=_enable_smtp(sel.server, sel.chosen.thumbprint,
                                      "# Bind SMTP to the newest certificate, or remove the one that should not be used:"))
 
 
@@ -380,7 +380,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          f"{connector.tls_settings or '(empty)'}: Exchange Online does not validate the on-premises "
                          "certificate, so a wrong certificate goes unnoticed (the HCW sets DomainValidation)."),
                 evidence=[Citation(source=connector.cite("tlssettings"), text=f"TlsSettings {connector.tls_settings}")],
-                remediation=_set_outbound(connector.name, "-TlsSettings DomainValidation -TlsDomain", None,
+                one_line_fix=True, remediation=_set_outbound(connector.name, "-TlsSettings DomainValidation -TlsDomain", None,
                                           "<NameInTheCertificate>", "certificate name"))
         elif settings == "domainvalidation" and connector.tls_domain and cert is not None \
                 and not domain_covered(connector.tls_domain, cert.certificate_domains):
@@ -394,7 +394,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                 evidence=[Citation(source=connector.cite("tlsdomain"), text=f"TlsDomain {connector.tls_domain}"),
                           Citation(source=cert.cite("certificatedomains"),
                                    text=f"CertificateDomains {', '.join(cert.certificate_domains)}")],
-                remediation=_set_outbound(connector.name, "-TlsDomain", cert.certificate_domains[0],
+                one_line_fix=True, remediation=_set_outbound(connector.name, "-TlsDomain", cert.certificate_domains[0],
                                           "<NameInTheCertificate>", "certificate name"))
         for config in evidence.hybrid_configurations:
             host = (config.on_premises_smart_host or "").casefold()
@@ -406,7 +406,7 @@ def _outbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                              f"but the hybrid configuration's OnPremisesSmartHost is {config.on_premises_smart_host}."),
                     evidence=[Citation(source=connector.cite("smarthosts"), text=f"SmartHosts {', '.join(connector.smart_hosts)}"),
                               Citation(source=config.cite("onpremisessmarthost"), text=f"OnPremisesSmartHost {config.on_premises_smart_host}")],
-                    remediation=_set_outbound(connector.name, "-SmartHosts", config.on_premises_smart_host,
+                    one_line_fix=True, remediation=_set_outbound(connector.name, "-SmartHosts", config.on_premises_smart_host,
                                               "<SmartHost>", "OnPremisesSmartHost"))
 
 
@@ -458,7 +458,7 @@ def _inbound(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                                text=f"TlsSenderCertificateName {connector.tls_sender_certificate_name}"),
                       Citation(source=sending.cite("certificatedomains"),
                                text=f"CertificateDomains {', '.join(sending.certificate_domains)}")],
-            remediation=_inbound_fix(connector.name, sending.certificate_domains[0]))
+            one_line_fix=True, remediation=_inbound_fix(connector.name, sending.certificate_domains[0]))
 
 
 INBOUND = Check(

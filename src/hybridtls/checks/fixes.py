@@ -49,3 +49,15 @@ def filled(command: str, *, server: str | None, certificate: str | None) -> str:
     if exact:
         command = command.replace("-Thumbprint <Thumbprint>", f"-Thumbprint {exact}")
     return command
+
+
+def one_line(script: str) -> str:
+    """A short fix of plain statements as one line (``a; b; c``), for the summary; empty when it is not that: more
+    than three statements, a statement continued on the next line, or a ``#`` before the last statement (it would
+    comment out what follows)."""
+    lines = [line.strip() for line in script.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    if not lines or len(lines) > 3 or any("#" in line for line in lines[:-1]):
+        return ""
+    if any(line.endswith(("|", "{", "`", ",")) for line in lines):
+        return ""
+    return "; ".join(lines)
