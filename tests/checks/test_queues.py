@@ -74,3 +74,11 @@ def test_a_queue_cut_by_a_wrapped_last_error_is_still_a_held_queue(tmp_path: Pat
                     "Attempted failover to alternate host, but that did not succeed.\nMessageCount: 8\n")
     report = hybridtls.check(path, now=NOW)
     assert _held(report) == [("queue EXCAS1\\Shadow\\3", "warning")]
+
+
+@pytest.mark.parametrize(("status", "line"), [("Retry", "Retry-Queue -Identity 'excas1\\7'"),
+                                               ("Suspended", "Resume-Queue -Identity 'excas1\\7'")])
+def test_the_summary_line_sends_that_very_queue_on(tmp_path: Path, status: str, line: str) -> None:
+    report = _queues(tmp_path, _queue("excas1\\7", status))
+    [held] = [f for f in report.findings if f.check_id == "HT-QUEUE-001"]
+    assert held.command == line and held.remediation.endswith(line)

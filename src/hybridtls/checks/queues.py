@@ -44,7 +44,7 @@ def _queues(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             message=" ".join(parts),
             evidence=[Citation(source=queue.source, text=f"{where}: {state}, {count}"
                                + (f", LastError {error[:200]}" if error else ", no LastError"))],
-            remediation=_fix(queue, state),
+            remediation=_fix(queue, state), command=_send_on(Script(), queue, state),
         )
 
 
@@ -56,8 +56,13 @@ def _fix(queue: MailQueue, state: str) -> str:
                "LastRetryTime, NextRetryTime, NextHopDomain, NextHopConnector, TlsDomain")
     script.add(f"Get-Message -Queue {identity} -ResultSize 20 | Format-List FromAddress, Recipients, Status, LastError")
     script.comment("Once the cause is fixed (see the other findings), send the mail on now:")
-    script.add(f"Resume-Queue -Identity {identity}" if state == "Suspended" else f"Retry-Queue -Identity {identity}")
-    return str(script)
+    return str(script.add(_send_on(script, queue, state)))
+
+
+def _send_on(script: Script, queue: MailQueue, state: str) -> str:
+    """The one line that sends the held mail on once the cause is fixed: Resume-Queue or Retry-Queue."""
+    identity = script.value(queue.identity, "<QueueIdentity>", "queue identity")
+    return f"Resume-Queue -Identity {identity}" if state == "Suspended" else f"Retry-Queue -Identity {identity}"
 
 
 HELD_QUEUE = Check(
