@@ -449,7 +449,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                              "on the servers without it."),
                     evidence=[cite(example, "services", "Services", _services_text(example)),
                               Citation(source=certs[0].source, text=f"{name}: {len(certs)} other certificate(s)")],
-                    remediation=_copy_to(example, certs[0]),
+                    one_line_fix=True, remediation=_copy_to(example, certs[0]),
                 )
             elif all(c.has_smtp is False for c in holders[key]):
                 here = holders[key][0]
@@ -461,7 +461,7 @@ def _partial_rollout(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Findi
                              f"{', '.join(sorted({server_name(c) for c in with_smtp}))}."),
                     evidence=[cite(here, "services", "Services", _services_text(here)),
                               cite(example, "services", "Services", _services_text(example))],
-                    remediation=_copy_to(here, certs[0], enable_only=True),
+                    one_line_fix=True, remediation=_copy_to(here, certs[0], enable_only=True),
                 )
 
 
