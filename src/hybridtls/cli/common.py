@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("terminal", "json", "html", "markdown")  # as report.render.FORMATS, without importing it at start-up
 SEVERITIES = ("error", "warning", "info", "never")
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 class ExitStatus(enum.IntEnum):
@@ -69,7 +70,12 @@ def add_report_options(parser: argparse.ArgumentParser, *, fail_on: str = "warni
                         help=f"exit 1 when a finding is at or above this severity (default: {fail_on})")
     parser.add_argument("--now", metavar="DATE",
                         help="judge dates as of DATE (YYYY-MM-DD[THH:MM]; default: now)")
-    parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--width", type=_width, metavar="N",
+                        help="wrap the terminal report at N columns (default: the terminal's width; no wrapping "
+                             "when the output is not a terminal, so paths and commands stay whole in a file or ticket)")
+    parser.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                        help="colour in the terminal report: auto (default: on a terminal only; NO_COLOR and "
+                             "FORCE_COLOR are honoured), always or never")
 
 
 def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True, recorded: bool = False) -> None:
@@ -90,6 +96,12 @@ def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True,
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-file-size", type=_byte_count, default=DEFAULT_MAX_FILE_BYTES, metavar="BYTES",
                         help="the largest file read, e.g. 512M or 2G (default: 256M); larger files are refused")
+
+
+def _width(text: str) -> int:
+    if not text.isdigit() or not 20 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a width between 20 and 10000 columns")
+    return int(text)
 
 
 _SIZE = re.compile(r"^\s*(\d{1,15})\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE)
@@ -164,11 +176,13 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
     A file is written whole or not at all (a temporary file beside it, renamed into place), and never over one
     of the run's inputs.
     """
+    color = {"always": True, "never": False}.get(getattr(args, "color", "auto"))
     if not args.output:
-        result.write(args.format, out, width=args.width, color=None)
+        result.write(args.format, out, width=args.width, color=color)
         return
     _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
-    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False))
+    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width,
+                                                          color=bool(color)))
 
 
 def write_text_whole(output: str, text: str) -> None:
@@ -246,5 +260,28 @@ def finish(result: Report | Plan, args: argparse.Namespace, out: TextIO, err: Te
     print_problems(err, result.evidence.problems)
     if args.format == "json" and result.evidence.notices:
         print_notices(err, result.evidence.notices)
-    write_result(result, args, out, inputs=given_files(args, *input_options))
-    return ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN
+    partial = getattr(result, "partial", None)
+    status = ExitStatus.INTERRUPTED if partial else ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN
+    try:
+        write_result(result, args, out, inputs=given_files(args, *input_options))
+        out.flush()
+    except BrokenPipeError:
+        stop_writing(out)
+    if partial:
+        error_line(err, f"interrupted: the report covers {partial.done:,} of {partial.total:,} {partial.unit}")
+    return status
+
+
+def stop_writing(out: TextIO) -> None:
+    """After a closed pipe (``| head``): nothing more goes to standard output, and nothing is said at exit.
+
+    Python's advice: point the descriptor at devnull, so the interpreter's last flush does not fail again."""
+    try:
+        fileno = out.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
+from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Interruption, Severity
 
 if TYPE_CHECKING:
     from hybridtls.checks import Check
@@ -66,6 +66,7 @@ class Report(Rendered):
     outcomes: tuple[CheckOutcome, ...]
     now: datetime
     fail_on: Severity | None  # None: never fail on findings
+    partial: Interruption | None = None  # the run was interrupted: this report covers only what was finished
 
     @property
     def findings(self) -> list[Finding]:
@@ -92,8 +93,9 @@ class Report(Rendered):
 
     @property
     def failed(self) -> bool:
-        """Findings at or above --fail-on, or evidence that could not be read."""
-        return fails((f.severity for f in self.findings), self.fail_on, self.evidence)
+        """Findings at or above --fail-on, evidence that could not be read, or a run interrupted (never a PASS on
+        part of the evidence)."""
+        return self.partial is not None or fails((f.severity for f in self.findings), self.fail_on, self.evidence)
 
 
     @property
