@@ -61,9 +61,9 @@ def make_console(stream: TextIO, *, width: int | None = None, color: bool | None
         return console()
     if not color:
         return console(no_color=True, color_system=None)
-    forced = console(force_terminal=True, color_system="auto")
+    forced = console(force_terminal=True, no_color=False, color_system="auto")  # asked for: over NO_COLOR too
     # a terminal that calls itself dumb, or none at all: colour was asked for, so the basic 16 colours
-    return forced if forced.color_system else console(force_terminal=True, color_system="standard")
+    return forced if forced.color_system else console(force_terminal=True, no_color=False, color_system="standard")
 
 
 def is_terminal(stream: TextIO) -> bool:
