@@ -85,7 +85,8 @@ def test_ctrl_c_during_check_reports_the_files_finished(tmp_path: Path, fmt: str
     process = start("check", str(folder), "--format", fmt, "--now", "2026-03-01", stdout=subprocess.PIPE,
                     stderr=terminal.slave)
     terminal.start_reading()
-    terminal.wait_for(b"b/trace.txt")  # the progress bar names the file in hand
+    shown_then = terminal.wait_for(b"b/trace.txt")  # the progress bar names the file in hand
+    assert b"files read" in shown_then and b"10/21" in shown_then
     process.send_signal(signal.SIGINT)
     out = process.communicate(timeout=GUARD)[0].decode()
     shown = terminal.finish().decode(errors="replace")

@@ -4,15 +4,24 @@ marking only the value that differs. Run as real processes where the stream's na
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import io
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import CASES, certificate, format_list, run_cli
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from processes import GUARD, Terminal, environment, start
+
+from hybridtls.model import Interruption
+from hybridtls.pipeline import judge_evidence
+from hybridtls.report.escape import inert
+from hybridtls.report.markdown import text
 
 COLOUR = re.compile(rb"\x1b\[[0-9;]*?(3[0-7]|9[0-7]|38;[25];[0-9;]+|4[0-7]|10[0-7])m")  # a foreground/background
 ESCAPE = re.compile(rb"\x1b\[")
@@ -141,3 +150,35 @@ def test_the_html_matrix_marks_only_the_value_that_differs(monkeypatch: pytest.M
     assert "differs" not in cells[1][1] and "IIS, IMAP, POP, SMTP" in html.unescape(cells[0][1])
     style = page[page.index("<style"):page.index("</style>")]
     assert "td.odd" not in style  # the whole cell is no longer painted
+
+
+MARKUP = st.sampled_from(list("<>&#;!?/-=*_`[]()|\\~+.:1aA ")) | st.sampled_from(
+    ["<script>", "</b>", "<!--", "<?", "&amp;", "&#60;", "&#x3c;", "<https://x>", "1. ", "> ", "    ", "---"])
+
+
+@given(st.lists(MARKUP | st.text(max_size=5), max_size=12).map("".join))
+def test_markdown_text_reads_as_typed_and_opens_nothing(value: str) -> None:
+    """Whatever the evidence says, a Markdown renderer shows it as one paragraph of the same text, no tag in it."""
+    expected = inert(value, single_line=True).strip()
+    rendered = MarkdownIt("commonmark").enable("table").render(text(value))
+    if not expected:
+        assert rendered.strip() == ""
+        return
+    body = re.fullmatch(r"<p>(.*)</p>\n", rendered, re.S)
+    assert body is not None, rendered
+    assert "<" not in body.group(1)  # no tag, comment, autolink or code span of the value's making
+    assert html.unescape(body.group(1)).strip() == expected
+
+
+def test_every_format_marks_a_partial_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CASES)
+    report = judge_evidence(["founding-incident"])
+    partial = dataclasses.replace(report, partial=Interruption(reason="interrupted", done=2, total=3, unit="files"))
+    assert not report.to_markdown().count("partial: interrupted")
+    assert "**Partial: interrupted after 2 of 3 files.**" in partial.to_markdown()
+    assert '<span class="count error partial">partial: interrupted after 2 of 3 files</span>' in partial.to_html()
+    assert partial.failed and partial.verdict == "fail"
+    shown = io.StringIO()
+    partial.write("terminal", shown)
+    verdict = next(line for line in shown.getvalue().splitlines() if line.startswith("FAIL"))
+    assert verdict.endswith("partial: interrupted after 2 of 3 files")

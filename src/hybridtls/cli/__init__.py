@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return failed(str(exc), exc.hint)
     except KeyboardInterrupt:
         return failed("interrupted", status=ExitStatus.INTERRUPTED)
+    except BrokenPipeError:  # a command's output (explain, collector) to a reader that went away: nothing to say
+        stop_writing(out)
+        return ExitStatus.CLEAN
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
         if args is not None and getattr(args, "debug", False):
             raise
