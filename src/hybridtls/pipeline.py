@@ -154,7 +154,9 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
         current = asyncio.current_task()
         if not partial_on_interrupt or current is None:
             raise
-        current.uncancel()  # the cancellation is answered by the partial report
+        uncancel = getattr(current, "uncancel", None)  # Python 3.11+; 3.10's asyncio.run does not cancel on Ctrl-C
+        if uncancel is not None:
+            uncancel()  # the cancellation is answered by the partial report
         probes = stopped.results
         partial = Interruption(reason="interrupted", done=stopped.done, total=stopped.total, unit="addresses")
     judged_at = _now(now)
