@@ -32,10 +32,18 @@ def _sigint_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python turns it into KeyboardInterrupt (not ignored as under &)
 
 
-def start(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+def start(*argv: str, env: dict[str, str] | None = None, cwd: Path | None = None, controlling: Terminal | None = None,
           **streams: object) -> subprocess.Popen[bytes]:
+    """hybridtls in a new process; with ``controlling``, in its own session with that terminal as /dev/tty (where
+    getpass prompts)."""
+    def prepare() -> None:
+        _sigint_default()
+        if controlling is not None:
+            os.setsid()
+            os.close(os.open(controlling.name, os.O_RDWR))  # the first terminal a session leader opens is its own
+
     return subprocess.Popen([sys.executable, "-m", "hybridtls", *argv], env=env or environment(), cwd=cwd,
-                            preexec_fn=_sigint_default, **streams)  # type: ignore[call-overload, no-any-return]
+                            preexec_fn=prepare, **streams)  # type: ignore[call-overload, no-any-return]
 
 
 class Terminal:
@@ -43,6 +51,7 @@ class Terminal:
 
     def __init__(self, columns: int = 80) -> None:
         self.master, self.slave = pty.openpty()
+        self.name = os.ttyname(self.slave)
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         self.seen = b""
         self.changed = threading.Condition()
@@ -70,6 +79,9 @@ class Terminal:
             if not self.changed.wait_for(lambda: text in self.seen, timeout=GUARD):
                 raise AssertionError(f"{text!r} never appeared; the terminal showed {self.seen[-2000:]!r}")
             return self.seen
+
+    def type(self, text: bytes) -> None:
+        os.write(self.master, text)
 
     def finish(self) -> bytes:
         self.reader.join(GUARD)

@@ -94,3 +94,28 @@ def test_the_item_beside_the_bar_is_inert_and_bounded(item: str) -> None:
     shown = words.removeprefix("reading ").removesuffix(" for 3 s")
     assert len(shown) <= MAX_ITEM
     assert not any(ch in shown for ch in "\x1b\n\r\x07\u202e")
+
+
+def test_the_bar_steps_aside_for_a_pfx_password_prompt(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from factory import issue, name, rsa_key
+
+    leaf = issue(name("mail.contoso.com"), dns=("mail.contoso.com",), key=rsa_key(slot=3))
+    (tmp_path / "ex1").mkdir()
+    (tmp_path / "ex1" / "certs.txt").write_text(format_list(certificate()))
+    (tmp_path / "ex1" / "new.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"x", leaf.key, leaf.cert, None, BestAvailableEncryption(b"pw")))
+    terminal = Terminal()
+    process = start("check", str(tmp_path), "--format", "json", stdin=terminal.slave, stderr=terminal.slave,
+                    stdout=subprocess.PIPE, controlling=terminal)
+    terminal.start_reading()
+    before = terminal.wait_for(b"new.pfx: ")
+    bar, prompt = before.split(b"Password for ")
+    assert b"files read" in bar  # the bar was up...
+    assert bar.endswith(b"\x1b[?25h") or b"\x1b[?25h" in bar[bar.rindex(b"files read"):]  # ...then stopped (cursor back)
+    assert prompt.endswith(b"new.pfx: ") and b"\x1b" not in prompt  # the prompt alone on its line
+    terminal.type(b"pw\n")
+    out = process.communicate(timeout=GUARD)[0].decode()
+    terminal.finish()
+    assert process.returncode in (0, 1)
+    assert '"thumbprint"' in out and "new.pfx" in out and "could not be read" not in out

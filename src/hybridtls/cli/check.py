@@ -42,7 +42,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.pipeline import judge_evidence
 
     with progress_bar(err, "files read", "reading") as progress:
-        report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust_options(args),
+        trust = trust_options(args, quiet=progress.paused if progress else None)
+        report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust,
                                 date_order=DateOrder(args.date_order) if args.date_order else None,
                                 fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size,
                                 servers=args.server, progress=progress, partial_on_interrupt=True)

@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -114,16 +115,20 @@ def _byte_count(text: str) -> int:
     return int(match[1]) * int(1024 ** "_KMG".index(match[2].upper() or "_"))
 
 
-def trust_options(args: argparse.Namespace) -> TrustOptions:
+def trust_options(args: argparse.Namespace, *, quiet: Quieting | None = None) -> TrustOptions:
     from hybridtls.pipeline import TrustOptions
 
     return TrustOptions(trust=tuple(args.trust), intermediates=tuple(args.intermediates),
                         use_recorded=not getattr(args, "ignore_recorded_trust", False),
-                        passwords=password_source(getattr(args, "password_file", None)))
+                        passwords=password_source(getattr(args, "password_file", None), quiet=quiet))
 
 
-def password_source(password_file: str | None) -> PasswordSource:
-    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal. Never echoed or kept."""
+Quieting = Callable[[], AbstractContextManager[None]]  # what keeps the terminal quiet during a prompt (the bar off)
+
+
+def password_source(password_file: str | None, *, quiet: Quieting | None = None) -> PasswordSource:
+    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal (with the progress bar,
+    if any, off the screen meanwhile: ``quiet``). Never echoed or kept."""
     from hybridtls.evidence.sniff import environment_password
     from hybridtls.pipeline import read_password_file
 
@@ -137,7 +142,8 @@ def password_source(password_file: str | None) -> PasswordSource:
         if sys.stdin is not None and sys.stdin.isatty():
             import getpass
 
-            return getpass.getpass(f"Password for {path}: ").encode()
+            with quiet() if quiet else nullcontext():
+                return getpass.getpass(f"Password for {path}: ").encode()
         return None
 
     return ask

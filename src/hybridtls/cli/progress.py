@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.progress import Task
     from rich.text import Text
 
-    from hybridtls.model import Progress, ProgressEvent
+    from hybridtls.model import ProgressEvent
 
 
 MAX_ITEM = 32  # characters of the item named beside the bar (an 80-column line holds the whole bar)
@@ -82,6 +82,15 @@ class _Bar:
                                  refresh_per_second=4)
         self.task = self.progress.add_task(what, total=None)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The bar off the screen while something else talks on the terminal (a PFX password prompt)."""
+        self.progress.stop()
+        try:
+            yield
+        finally:
+            self.progress.start()
+
     def __call__(self, event: ProgressEvent) -> None:
         from hybridtls.model import ProgressKind
 
@@ -95,9 +104,10 @@ class _Bar:
 
 
 @contextmanager
-def progress_bar(err: TextIO, what: str, verb: str) -> Iterator[Progress | None]:
+def progress_bar(err: TextIO, what: str, verb: str) -> Iterator[_Bar | None]:
     """A callback that draws the run's progress on ``err`` while the block runs, or None when ``err`` is not a
-    terminal. The bar is removed when the block ends, however it ends (Ctrl-C included)."""
+    terminal. The bar is removed when the block ends, however it ends (Ctrl-C included); ``paused()`` takes it
+    off the screen for a prompt."""
     from hybridtls.report.terminal import is_terminal
 
     if not is_terminal(err):
