@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CASES, certificate, format_list, run_cli
+from markdown_it import MarkdownIt
 
 from hybridtls.checks import CHECKS, CheckContext, run_checks
 from hybridtls.model import EvidenceSet, ProbeOutcome, ProbeResult, ProbeStep, Severity
@@ -52,9 +54,13 @@ def test_hostile_evidence_renders_as_text_in_html(tmp_path: Path) -> None:
 
 def test_hostile_evidence_renders_as_text_in_markdown(tmp_path: Path) -> None:
     run = run_cli("check", str(hostile_estate(tmp_path)), "--format", "markdown", "--now", "2029-06-01")
-    assert "<script" not in run.out and "<img" not in run.out
+    assert not re.search(r"(?<!\\)<(script|img)", run.out)  # every "<" that would open a tag has its backslash
+    rendered = MarkdownIt("commonmark").enable("table").render(run.out)  # as a ticket system would show it
+    assert "<script" not in rendered and "<img" not in rendered and "javascript:x" not in re.findall(r'href="([^"]*)"', rendered)
+    assert '<script>document.title="pwned"</script>' in html.unescape(rendered)  # shown as typed
     assert not re.search(r"(?<!\\)\]\(javascript", run.out)  # the bracket is escaped: no link
-    assert "&lt;script&gt;" in run.out and "\\| \\`tick\\` \\[link\\]" in run.out
+    assert "\\<script>" in run.out and "\\| \\`tick\\` \\[link\\]" in run.out
+    assert "&lt;" not in run.out and "&gt;" not in run.out  # backslashes keep it inert, and it reads as typed
     assert code_block("a ``` b").startswith("````powershell")
     assert text("# heading") == "\\# heading"
 

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from hybridtls.errors import NothingUsable, UsageError
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 from hybridtls.evidence.sniff import environment_password
-from hybridtls.model import Severity
+from hybridtls.model import Interruption, Severity
 
 if TYPE_CHECKING:
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.evidence.dates import DateOrder
-    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice
+    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice, Progress
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
     from hybridtls.smtp.targets import Target
@@ -64,16 +64,27 @@ class ProbeOptions:
 
 def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
                    date_order: DateOrder | None = None, fail_on: Severity | None = Severity.WARNING,
-                   max_file_size: int = DEFAULT_MAX_FILE_BYTES, servers: Sequence[str] = ()) -> Report:
+                   max_file_size: int = DEFAULT_MAX_FILE_BYTES, servers: Sequence[str] = (),
+                   progress: Progress | None = None, partial_on_interrupt: bool = False) -> Report:
     """``hybridtls check``: read evidence files and folders, build the chains, run every check. ``servers`` are
-    ``--server`` values: ``NAME`` or ``PATH=NAME``, the server of records that do not name theirs."""
+    ``--server`` values: ``NAME`` or ``PATH=NAME``, the server of records that do not name theirs.
+
+    ``progress`` hears of each file as it is read. With ``partial_on_interrupt``, Ctrl-C (KeyboardInterrupt) while
+    the files are read ends the reading, and the report judges the files finished, marked ``partial``."""
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.attribution import server_assignments
-    from hybridtls.evidence.loader import load_evidence
+    from hybridtls.evidence.loader import FilesInterrupted, load_evidence
 
     judged_at = _now(now)
-    evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size, passwords=trust.passwords,
-                             servers=server_assignments(servers))
+    partial = None
+    try:
+        evidence = load_evidence(list(paths), date_order, max_file_size=max_file_size, passwords=trust.passwords,
+                                 servers=server_assignments(servers), progress=progress)
+    except FilesInterrupted as stopped:
+        if not partial_on_interrupt or not stopped.evidence.usable:
+            raise
+        evidence = stopped.evidence
+        partial = Interruption(reason="interrupted", done=stopped.done, total=stopped.total, unit="files")
     if not evidence.usable:
         raise NothingUsable(
             "nothing usable was read from " + ", ".join(paths),
@@ -88,7 +99,7 @@ def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: 
     dated = evidence_date(evidence, judged_at) if now is None else None  # --now given: judged as of that date
     evidence = _note_old_evidence(evidence, judged_at, paths, dated)
     return _report("check", evidence, CheckContext(now=judged_at, evidence_date=dated), fail_on=fail_on,
-                   now=judged_at)
+                   now=judged_at, partial=partial)
 
 
 def judge_certificates(files: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
@@ -118,9 +129,14 @@ def judge_certificates(files: Sequence[str], *, now: datetime | None = None, tru
 
 async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions = ProbeOptions(),
                                 targets_file: str | None = None, now: datetime | None = None,
-                                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING) -> Report:
+                                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING,
+                                progress: Progress | None = None, partial_on_interrupt: bool = False) -> Report:
     """``hybridtls probe``: probe every address behind the targets over SMTP and STARTTLS, judge what each
-    presented as Exchange Online would. Safe to await from inside a running event loop."""
+    presented as Exchange Online would. Safe to await from inside a running event loop.
+
+    ``progress`` hears of each address as its probe starts and finishes. With ``partial_on_interrupt``, a
+    cancellation while probing (Ctrl-C under ``asyncio.run``) is taken back and the report judges the addresses
+    finished, the others reported as not probed, marked ``partial``; without it the cancellation propagates."""
     from hybridtls.checks import CheckContext
     from hybridtls.model import EvidenceSet
 
@@ -128,12 +144,27 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
     parsed = _targets(targets, targets_file)
     problems: list[InputProblem] = []
     store = _trust_store(trust, (), problems)
-    probes = await _probe(parsed, options)
+    import asyncio
+
+    from hybridtls.smtp.runner import ProbesInterrupted
+
+    partial = None
+    try:
+        probes = await _probe(parsed, options, progress)
+    except ProbesInterrupted as stopped:
+        current = asyncio.current_task()
+        if not partial_on_interrupt or current is None:
+            raise
+        uncancel = getattr(current, "uncancel", None)  # Python 3.11+; 3.10's asyncio.run does not cancel on Ctrl-C
+        if uncancel is not None:
+            uncancel()  # the cancellation is answered by the partial report
+        probes = stopped.results
+        partial = Interruption(reason="interrupted", done=stopped.done, total=stopped.total, unit="addresses")
     judged_at = _now(now)
     evidence = EvidenceSet(files=tuple(p.label for p in probes), probes=tuple(probes), problems=tuple(problems))
     evidence = judge_chains(evidence, store)
     context = CheckContext(now=judged_at, expected_tls_names=tuple(options.expect_cert))
-    return _report("probe", evidence, context, fail_on=fail_on, now=judged_at)
+    return _report("probe", evidence, context, fail_on=fail_on, now=judged_at, partial=partial)
 
 
 def probe_and_judge(targets: Sequence[str], **kwargs: object) -> Report:
@@ -259,7 +290,7 @@ def _problem_lines(problems: Sequence[InputProblem]) -> tuple[tuple[str, str | N
 
 
 def _report(command: str, evidence: EvidenceSet, context: CheckContext, *, fail_on: Severity | None,
-            now: datetime) -> Report:
+            now: datetime, partial: Interruption | None = None) -> Report:
     from hybridtls.checks import checks_for
     from hybridtls.checks.history import run_checks_over_time
     from hybridtls.report import Report
@@ -268,7 +299,7 @@ def _report(command: str, evidence: EvidenceSet, context: CheckContext, *, fail_
     evidence, judged = run_checks_over_time(evidence, context, checks)
     outcomes = tuple(judged)
     return Report(command=command, evidence=evidence, checks=checks, outcomes=outcomes, now=now,
-                  fail_on=fail_on, evidence_date=context.evidence_date)
+                  fail_on=fail_on, evidence_date=context.evidence_date, partial=partial)
 
 
 OLD_EVIDENCE_DAYS = 365  # evidence whose newest date is this far past was saved long ago: said at the top
@@ -325,7 +356,8 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
     return [parse_target(text) for text in given]
 
 
-async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
+async def _probe(targets: list[Target], options: ProbeOptions,
+                 progress: Progress | None) -> list:  # type: ignore[type-arg]
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
@@ -348,4 +380,4 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type:
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
     return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
                                      concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline)
+                                     deadline=options.deadline, progress=progress)

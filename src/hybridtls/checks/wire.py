@@ -40,6 +40,7 @@ _CONNECT_WORDS = {
     ProbeOutcome.UNREACHABLE: ("the address is unreachable", "450 4.4.315 Connection timed out"),
     ProbeOutcome.DNS_FAILED: ("the name does not resolve", "450 4.4.312 DNS query failed"),
     ProbeOutcome.DEADLINE: ("the run's deadline passed before this address answered", "(not judged)"),
+    ProbeOutcome.INTERRUPTED: ("the run was interrupted before this address answered", "(not judged)"),
 }
 
 

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from hybridtls._version import __version__
 from hybridtls.cli import cert, check, collector, explain, plan, probe
-from hybridtls.cli.common import ExitStatus, Parser, error_line, write_error_document
+from hybridtls.cli.common import ExitStatus, Parser, error_line, stop_writing, write_error_document
 from hybridtls.errors import HybridTlsError, NothingUsable
 
 COMMANDS = (check, cert, probe, plan, explain, collector)
@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return failed(str(exc), exc.hint)
     except KeyboardInterrupt:
         return failed("interrupted", status=ExitStatus.INTERRUPTED)
+    except BrokenPipeError:  # a command's output (explain, collector) to a reader that went away: nothing to say
+        stop_writing(out)
+        return ExitStatus.CLEAN
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
         if args is not None and getattr(args, "debug", False):
             raise
@@ -67,4 +70,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    status = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after the report was written: the status still stands
+        stop_writing(sys.stdout)
+    sys.exit(status)

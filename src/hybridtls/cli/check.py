@@ -39,12 +39,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from hybridtls.cli.progress import progress_bar
     from hybridtls.evidence.dates import DateOrder
     from hybridtls.pipeline import judge_evidence
 
-    report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust_options(args),
-                            date_order=DateOrder(args.date_order) if args.date_order else None,
-                            fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size,
-                            servers=args.server)
+    with progress_bar(err, "files read", "reading") as progress:
+        trust = trust_options(args, quiet=progress.paused if progress else None)
+        report = judge_evidence(args.paths, now=parse_now(args.now), trust=trust,
+                                date_order=DateOrder(args.date_order) if args.date_order else None,
+                                fail_on=parse_fail_on(args.fail_on), max_file_size=args.max_file_size,
+                                servers=args.server, progress=progress, partial_on_interrupt=True)
     status = finish(report, args, out, err, "paths", "trust", "intermediates", "password_file")
     return status

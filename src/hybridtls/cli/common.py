@@ -12,6 +12,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("terminal", "json", "html", "markdown")  # as report.render.FORMATS, without importing it at start-up
 SEVERITIES = ("error", "warning", "info", "never")
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 class ExitStatus(enum.IntEnum):
@@ -69,7 +71,12 @@ def add_report_options(parser: argparse.ArgumentParser, *, fail_on: str = "warni
                         help=f"exit 1 when a finding is at or above this severity (default: {fail_on})")
     parser.add_argument("--now", metavar="DATE",
                         help="judge dates as of DATE (YYYY-MM-DD[THH:MM]; default: now)")
-    parser.add_argument("--width", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--width", type=_width, metavar="N",
+                        help="wrap the terminal report at N columns (default: the terminal's width; no wrapping "
+                             "when the output is not a terminal, so paths and commands stay whole in a file or ticket)")
+    parser.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                        help="colour in the terminal report: auto (default: on a terminal only; NO_COLOR and "
+                             "FORCE_COLOR are honoured), always or never")
 
 
 def add_summary_options(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +108,12 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
                         help="the largest file read, e.g. 512M or 2G (default: 256M); larger files are refused")
 
 
+def _width(text: str) -> int:
+    if not text.isdigit() or not 20 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a width between 20 and 10000 columns")
+    return int(text)
+
+
 _SIZE = re.compile(r"^\s*(\d{1,15})\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE)
 
 
@@ -111,16 +124,20 @@ def _byte_count(text: str) -> int:
     return int(match[1]) * int(1024 ** "_KMG".index(match[2].upper() or "_"))
 
 
-def trust_options(args: argparse.Namespace) -> TrustOptions:
+def trust_options(args: argparse.Namespace, *, quiet: Quieting | None = None) -> TrustOptions:
     from hybridtls.pipeline import TrustOptions
 
     return TrustOptions(trust=tuple(args.trust), intermediates=tuple(args.intermediates),
                         use_recorded=not getattr(args, "ignore_recorded_trust", False),
-                        passwords=password_source(getattr(args, "password_file", None)))
+                        passwords=password_source(getattr(args, "password_file", None), quiet=quiet))
 
 
-def password_source(password_file: str | None) -> PasswordSource:
-    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal. Never echoed or kept."""
+Quieting = Callable[[], AbstractContextManager[None]]  # what keeps the terminal quiet during a prompt (the bar off)
+
+
+def password_source(password_file: str | None, *, quiet: Quieting | None = None) -> PasswordSource:
+    """Where a PFX password comes from: a file, the environment, or a prompt on a terminal (with the progress bar,
+    if any, off the screen meanwhile: ``quiet``). Never echoed or kept."""
     from hybridtls.evidence.sniff import environment_password
     from hybridtls.pipeline import read_password_file
 
@@ -134,7 +151,8 @@ def password_source(password_file: str | None) -> PasswordSource:
         if sys.stdin is not None and sys.stdin.isatty():
             import getpass
 
-            return getpass.getpass(f"Password for {path}: ").encode()
+            with quiet() if quiet else nullcontext():
+                return getpass.getpass(f"Password for {path}: ").encode()
         return None
 
     return ask
@@ -174,11 +192,12 @@ def write_result(result: Report | Plan, args: argparse.Namespace, out: TextIO, *
     of the run's inputs.
     """
     brief, verbose = getattr(args, "brief", False), getattr(args, "verbose", False)  # not every command has them
+    color = {"always": True, "never": False}.get(getattr(args, "color", "auto"))
     if not args.output:
-        result.write(args.format, out, width=args.width, color=None, brief=brief, verbose=verbose)
+        result.write(args.format, out, width=args.width, color=color, brief=brief, verbose=verbose)
         return
     _refuse_overwriting_inputs(args.output, [*inputs, *result.evidence.files])
-    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width or 100, color=False,
+    _write_whole(args.output, lambda stream: result.write(args.format, stream, width=args.width, color=bool(color),
                                                           brief=brief, verbose=verbose))
 
 
@@ -257,5 +276,28 @@ def finish(result: Report | Plan, args: argparse.Namespace, out: TextIO, err: Te
     print_problems(err, result.evidence.problems)
     if args.format == "json" and result.evidence.notices:
         print_notices(err, result.evidence.notices)
-    write_result(result, args, out, inputs=given_files(args, *input_options))
-    return ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN
+    partial = getattr(result, "partial", None)
+    status = ExitStatus.INTERRUPTED if partial else ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN
+    try:
+        write_result(result, args, out, inputs=given_files(args, *input_options))
+        out.flush()
+    except BrokenPipeError:
+        stop_writing(out)
+    if partial:
+        error_line(err, f"interrupted: the report covers {partial.done:,} of {partial.total:,} {partial.unit}")
+    return status
+
+
+def stop_writing(out: TextIO) -> None:
+    """After a closed pipe (``| head``): nothing more goes to standard output, and nothing is said at exit.
+
+    Python's advice: point the descriptor at devnull, so the interpreter's last flush does not fail again."""
+    try:
+        fileno = out.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)

@@ -50,15 +50,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from hybridtls.cli.progress import progress_bar
     from hybridtls.pipeline import ProbeOptions, probe_and_judge
 
     options = ProbeOptions(mx=args.mx, resolve=args.resolve, nameserver=args.nameserver, ehlo=args.ehlo,
                            expect_name=args.expect_name, expect_cert=args.expect_cert, concurrency=args.concurrency,
                            per_address=args.per_address, timeout=args.timeout, deadline=args.deadline,
                            retry_after=args.retry_after, sweep=not args.no_sweep)
-    report = probe_and_judge(args.targets, options=options, targets_file=args.targets_file,
-                             now=parse_now(args.now), trust=trust_options(args), fail_on=parse_fail_on(args.fail_on))
+    with progress_bar(err, "addresses probed", "waiting on") as progress:
+        report = probe_and_judge(args.targets, options=options, targets_file=args.targets_file,
+                                 now=parse_now(args.now), trust=trust_options(args),
+                                 fail_on=parse_fail_on(args.fail_on), progress=progress, partial_on_interrupt=True)
     status = finish(report, args, out, err, "targets_file", "trust", "intermediates")
-    if report.evidence.probes and not any(p.outcome.connected for p in report.evidence.probes):
+    if report.partial is None and report.evidence.probes and not any(p.outcome.connected for p in report.evidence.probes):
         return ExitStatus.ALL_PROBES_FAILED
     return status

@@ -45,6 +45,7 @@ from hybridtls.model import (
     SkippedRecord,
     Source,
 )
+from hybridtls.model.progress import Progress, ProgressKind, report_item, report_total
 from hybridtls.references import MAX_NAMES_IN_MESSAGE
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 # Files in folders are read when they carry one of these endings; files named explicitly are always read.
 EVIDENCE_SUFFIXES = frozenset({".txt", ".log", ".csv", ".json", ".out", ".xml", ".clixml", ".md", ".ps1", ""}) | CERTIFICATE_SUFFIXES
+UNIT = "files"
 MAX_SKIPPED_LISTED = 200  # records of unread kinds listed per file; the rest are counted (memory stays linear)
 # Read from folders too, but a change ticket or a script with nothing hybridtls reads in it is passed over with a
 # note, not reported as a file that could not be read.
@@ -193,36 +195,70 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def load_evidence(paths: list[str], date_order: DateOrder | None = None, *,
                   max_file_size: int = DEFAULT_MAX_FILE_BYTES, passwords: PasswordSource | None = None,
-                  servers: ServerAssignments | None = None) -> EvidenceSet:
+                  servers: ServerAssignments | None = None, progress: Progress | None = None) -> EvidenceSet:
     """Every record in the files and folders given. ``passwords`` opens a PFX among them (else the
-    HYBRIDTLS_PFX_PASSWORD environment variable); ``servers`` says whose records do not name their server."""
+    HYBRIDTLS_PFX_PASSWORD environment variable); ``servers`` says whose records do not name their server;
+    ``progress`` hears of each file as it is read.
+
+    Ctrl-C (KeyboardInterrupt) while the files are read raises ``FilesInterrupted``, a KeyboardInterrupt that
+    carries the evidence of the files finished."""
     with _no_cyclic_gc():
-        return _load(paths, date_order, max_file_size, passwords, servers)
+        return _load(paths, date_order, max_file_size, passwords, servers, progress)
 
 
-def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int,
-          passwords: PasswordSource | None, servers: ServerAssignments | None) -> EvidenceSet:
+class FilesInterrupted(KeyboardInterrupt):
+    """Reading was interrupted after ``done`` of ``total`` files; ``evidence`` holds what those gave."""
+
+    def __init__(self, evidence: EvidenceSet, done: int, total: int) -> None:
+        super().__init__("interrupted")
+        self.evidence = evidence
+        self.done = done
+        self.total = total
+
+
+def _load(paths: list[str], date_order: DateOrder | None, max_file_size: int, passwords: PasswordSource | None,
+          servers: ServerAssignments | None, progress: Progress | None) -> EvidenceSet:
     files, problems, notices, skipped_files = find_files(paths, servers)  # then what reading found, then building
     passed_over = 0  # files with nothing to read that often have none (a ticket, a script)
     done: list[_FileRead] = []
-    for item in files:
-        try:
-            done.append(_read_file(item, date_order, notices, max_file_size, passwords))
-        except EvidenceError as exc:
-            if item.optional and exc.line is None:
-                notices.append(Notice(source=Source(path=exc.path), message="skipped: nothing hybridtls reads in it "
-                                      "(no cmdlet output, connector command lines or error text)"))
-                passed_over += 1
-                continue
-            problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
-                                         hint=exc.hint))
-        except (ValueError, OverflowError, RecursionError, MemoryError, UnicodeError, LookupError) as exc:
-            # a reader's bug must not lose every other file's results: said, with the file, never silent
-            problems.append(InputProblem(
-                source=Source(path=item.display),
-                message=f"not read: hybridtls failed on it ({type(exc).__name__}: {str(exc)[:200]})",
-                hint="this is a hybridtls bug; please report it with the file if you can share it"))
+    report_total(progress, UNIT, len(files))
+    finished = 0
+    try:
+        for item in files:
+            report_item(progress, ProgressKind.STARTED, UNIT, item.display)
+            passed_over += _read_one(item, date_order, notices, max_file_size, passwords, done, problems)
+            finished += 1
+            report_item(progress, ProgressKind.FINISHED, UNIT, item.display)
+    except KeyboardInterrupt:
+        evidence = _gathered(files, done, problems, notices, skipped_files, passed_over, date_order)
+        raise FilesInterrupted(evidence, finished, len(files)) from None
+    return _gathered(files, done, problems, notices, skipped_files, passed_over, date_order)
 
+
+def _read_one(item: _FileToRead, date_order: DateOrder | None, notices: list[Notice], max_file_size: int,
+              passwords: PasswordSource | None, done: list[_FileRead], problems: list[InputProblem]) -> int:
+    """Read one file into ``done``, or say in ``problems`` why not; 1 when it was passed over (nothing in it)."""
+    try:
+        done.append(_read_file(item, date_order, notices, max_file_size, passwords))
+    except EvidenceError as exc:
+        if item.optional and exc.line is None:
+            notices.append(Notice(source=Source(path=exc.path), message="skipped: nothing hybridtls reads in it "
+                                  "(no cmdlet output, connector command lines or error text)"))
+            return 1
+        problems.append(InputProblem(source=Source(path=exc.path, line=exc.line), message=exc.message,
+                                     hint=exc.hint))
+    except (ValueError, OverflowError, RecursionError, MemoryError, UnicodeError, LookupError) as exc:
+        # a reader's bug must not lose every other file's results: said, with the file, never silent
+        problems.append(InputProblem(
+            source=Source(path=item.display),
+            message=f"not read: hybridtls failed on it ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="this is a hybridtls bug; please report it with the file if you can share it"))
+    return 0
+
+
+def _gathered(files: list[_FileToRead], done: list[_FileRead], problems: list[InputProblem], notices: list[Notice],
+              skipped_files: int, passed_over: int, date_order: DateOrder | None) -> EvidenceSet:
+    """The evidence set of the files read (``files``: those set out to read)."""
     coverage = Coverage(files=len(files) - passed_over, files_read=len(done), files_skipped=skipped_files + passed_over,
                         records=sum(1 for read in done for entry in read.entries if entry is not None),
                         records_not_understood=sum(len(read.skipped) + read.skipped_more for read in done))

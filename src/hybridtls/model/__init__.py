@@ -7,7 +7,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 from __future__ import annotations
 
 from hybridtls.model.dates import DateReadings
-from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
+from hybridtls.model.diagnostics import Coverage, InputProblem, Interruption, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
@@ -46,6 +46,7 @@ from hybridtls.model.logs import (
 )
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
+from hybridtls.model.progress import Progress, ProgressEvent, ProgressKind
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
 from hybridtls.model.stores import StoreBasis, StoreCertificate, StoreView, name_key, store_name
 from hybridtls.model.verify import ChainElement, ChainVerification, RootUpdateState
@@ -75,11 +76,15 @@ __all__ = [
     "FindingSubject",
     "HybridConfiguration",
     "InputProblem",
+    "Interruption",
     "LoggedCertificate",
     "NotJudged",
     "Notice",
     "OnlineConnector",
     "ProbeOutcome",
+    "Progress",
+    "ProgressEvent",
+    "ProgressKind",
     "ProbeResult",
     "ProbeStep",
     "ReceiveConnector",

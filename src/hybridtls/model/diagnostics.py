@@ -43,3 +43,18 @@ class Coverage:
     files_skipped: int  # passed over in folders: not evidence, or not regular files
     records: int  # records read into the model
     records_not_understood: int  # records of kinds hybridtls does not read
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interruption:
+    """A run stopped before it finished (Ctrl-C): its report covers ``done`` of ``total`` addresses or files."""
+
+    reason: str  # "interrupted"
+    done: int
+    total: int
+    unit: str  # "addresses" or "files"
+
+    @property
+    def words(self) -> str:
+        """"partial: interrupted after 3 of 10 addresses", as every format says it beside the verdict."""
+        return f"partial: {self.reason} after {self.done:,} of {self.total:,} {self.unit}"

@@ -24,11 +24,13 @@ class ProbeOutcome(str, enum.Enum):
     TLS_FAILED = "tls_failed"
     PROTOCOL_ERROR = "protocol_error"  # garbage, endless lines, a drop mid-conversation
     DEADLINE = "deadline"  # the whole run's deadline passed first
+    INTERRUPTED = "interrupted"  # the run was interrupted (Ctrl-C) first: not probed, never passed
 
     @property
     def connected(self) -> bool:
         return self not in (ProbeOutcome.REFUSED, ProbeOutcome.TIMEOUT, ProbeOutcome.UNREACHABLE,
-                            ProbeOutcome.DNS_FAILED, ProbeOutcome.DEADLINE)
+                            ProbeOutcome.DNS_FAILED, ProbeOutcome.DEADLINE,
+                            ProbeOutcome.INTERRUPTED)
 
 
 class ProbeStep(str, enum.Enum):
@@ -81,10 +83,7 @@ class ProbeResult:
 
     @property
     def label(self) -> str:
-        address = f"[{self.address}]" if ":" in self.address else self.address
-        if not self.address:
-            return f"{self.host}:{self.port}"
-        return f"{self.host}[{address}]:{self.port}" if self.host != self.address else f"{address}:{self.port}"
+        return address_label(self.host, self.address, self.port)
 
     @property
     def source(self) -> Source:
@@ -92,3 +91,11 @@ class ProbeResult:
 
     def accepted(self, version: str) -> bool | None:
         return dict(self.versions_accepted).get(version)
+
+
+def address_label(host: str, address: str, port: int) -> str:
+    """How a probed address is named everywhere: ``host[address]:port``, ``address:port`` or ``host:port``."""
+    shown = f"[{address}]" if ":" in address else address
+    if not address:
+        return f"{host}:{port}"
+    return f"{host}[{shown}]:{port}" if host != address else f"{shown}:{port}"

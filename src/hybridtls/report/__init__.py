@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Severity
+from hybridtls.model import CheckOutcome, EvidenceSet, Finding, Interruption, Severity
 
 if TYPE_CHECKING:
     from hybridtls.checks import Check
@@ -70,6 +70,7 @@ class Report(Rendered):
     now: datetime
     fail_on: Severity | None  # None: never fail on findings
     evidence_date: datetime | None = None  # the evidence's own date, when long before ``now`` (said at the top)
+    partial: Interruption | None = None  # the run was interrupted: this report covers only what was finished
 
     @property
     def findings(self) -> list[Finding]:
@@ -104,8 +105,9 @@ class Report(Rendered):
 
     @property
     def failed(self) -> bool:
-        """Findings at or above --fail-on, or evidence that could not be read."""
-        return fails((f.severity for f in self.findings), self.fail_on, self.evidence)
+        """Findings at or above --fail-on, evidence that could not be read, or a run interrupted (never a PASS on
+        part of the evidence)."""
+        return self.partial is not None or fails((f.severity for f in self.findings), self.fail_on, self.evidence)
 
 
     @property

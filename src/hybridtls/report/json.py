@@ -197,6 +197,7 @@ def report_document(report: Report, *, records: bool = True) -> dict[str, Any]:
         "now": report.now.isoformat(timespec="seconds"),
         "fail_on": report.fail_on.value if report.fail_on else None,
         "verdict": "fail" if report.failed else "pass",
+        **({"partial": _record(report.partial)} if report.partial else {}),
         "counts": report.counts,
         "summary": _summary(report),
         "findings": [_finding(report, f) for f in report.findings],

@@ -1,7 +1,9 @@
 """The report as Markdown for tickets: the same content as the HTML report, in plain tables.
 
-Markdown renderers pass HTML through, so evidence text is HTML-escaped as well as Markdown-escaped; PowerShell
-goes into fenced blocks whose fence is longer than any backtick run inside.
+Markdown renderers pass HTML through, so evidence text is kept from opening any: a backslash goes before each
+character that would start markup there (a ``<`` that opens a tag or an autolink, an ``&`` that opens an entity,
+emphasis, code, links, tables), and nowhere else, so the plain text reads as typed (``->``, not ``-&gt;``).
+PowerShell goes into fenced blocks whose fence is longer than any backtick run inside.
 """
 
 from __future__ import annotations
@@ -27,14 +29,25 @@ if TYPE_CHECKING:
 
 # Enough to keep evidence from becoming emphasis, code, links, tables or strike-through; the rest reads as typed.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# Where Markdown would pass HTML through: "<" before a tag name, "/", "!" or "?" (a tag, comment, declaration,
+# autolink), "&" before an entity's name or number and ";". Escaped with a backslash, each reads as itself.
+_HTML_OPENING = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+_LIST_NUMBER = re.compile(r"^(\d{1,9})([.)])")
 
 
 def text(value: object) -> str:
-    """Evidence as inert Markdown text: no HTML, no emphasis, no links, one line."""
-    plain = inert(str(value), single_line=True)
-    plain = plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
-    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=") else escaped
+    """Evidence as inert Markdown text: no HTML, no entities, no emphasis, no links, one line."""
+    # leading spaces go (Markdown drops them, and four would open a code block)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", inert(str(value), single_line=True).lstrip(" "))
+    escaped = _HTML_OPENING.sub(lambda match: "\\" + match.group(), escaped)
+    if _LIST_NUMBER.match(escaped):  # "1. " or "1) " would open a numbered list
+        return _LIST_NUMBER.sub(r"\1\\\2", escaped, count=1)
+    return "\\" + escaped if escaped[:1] in ("#", "+", "-", "=", ">") else escaped
+
+
+def _marked(value: str, differs: bool) -> str:
+    """A matrix value, in bold when it is the one that differs (only that value, not the whole cell)."""
+    return f"**{value}**" if differs else value
 
 
 def code_block(body: str, language: str = "powershell") -> str:
@@ -102,6 +115,8 @@ def render_markdown(report: Report, *, brief: bool = False, verbose: bool = Fals
         out.append(text(understood.capitalize()) + ".")
     elif report.evidence.problems:
         out.append(f"{len(report.evidence.problems)} problem(s) with the input.")
+    if report.partial is not None:
+        out.append(f"**{text(report.partial.words).capitalize()}.**")
     out += _summary(report)
     if brief:
         return "\n".join([*out, *_idle(report, False)]) + "\n"
@@ -122,8 +137,8 @@ def render_markdown(report: Report, *, brief: bool = False, verbose: bool = Fals
         rows = []
         for row in matrix.rows:
             cells = [("**missing**" if c.state == "missing" else "") if c.state in ("missing", "absent") else
-                     f"{'**' if c.state == 'odd' else ''}{text(c.root_ca_type)}, {text(c.services)}"
-                     f"{'**' if c.state == 'odd' else ''}" for c in row.cells]
+                     f"{_marked(text(c.root_ca_type), c.root_odd)}, {_marked(text(c.services), c.services_odd)}"
+                     for c in row.cells]
             rows.append([text(row.certificate), text(row.not_after), *cells])
         out += ["", "## Certificates on each server", "",
                 _table(["Certificate", "Expires", *[text(s) for s in matrix.servers]], rows)]

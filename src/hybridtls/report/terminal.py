@@ -5,10 +5,11 @@ Every string from evidence goes through ``inert`` and is printed as plain ``Text
 
 from __future__ import annotations
 
+import errno
 import os
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -33,11 +34,44 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 _LABEL = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTICE"}
 
 
+UNWRAPPED = 100_000  # the width of a report that is not hard-wrapped: nothing we print comes near it
+
+
+class _PipeConsole(Console):
+    """A closed pipe (``| head``) raises BrokenPipeError to the caller, which ends quietly with the exit status
+    the findings decide (rich's own handling exits 1, turning a PASS into a failure)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def make_console(stream: TextIO, *, width: int | None = None, color: bool | None = None) -> Console:
-    no_color = bool(os.environ.get("NO_COLOR")) if color is None else not color
-    return Console(file=stream, width=width, no_color=no_color, highlight=False, markup=False, emoji=False,
-                   force_terminal=True if color else None, color_system=None if no_color else "auto",
-                   soft_wrap=False)
+    """A console for one report. ``width``: wrap at it; None: the terminal's width on a terminal, and no hard
+    wrapping anywhere else (a file, a pipe, a ticket keep every path and command whole). ``color``: True always,
+    False never, None on a terminal only (NO_COLOR and FORCE_COLOR honoured, as rich reads them)."""
+    if width is None and not is_terminal(stream):
+        width = UNWRAPPED
+
+    def console(**colour: Any) -> Console:
+        return _PipeConsole(file=stream, width=width, highlight=False, markup=False, emoji=False, soft_wrap=False,
+                            **colour)
+
+    if color is None:
+        return console()
+    if not color:
+        return console(no_color=True, color_system=None)
+    forced = console(force_terminal=True, no_color=False, color_system="auto")  # asked for: over NO_COLOR too
+    # a terminal that calls itself dumb, or none at all: colour was asked for, so the basic 16 colours
+    return forced if forced.color_system else console(force_terminal=True, no_color=False, color_system="standard")
+
+
+def is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):  # closed or detached
+        return False
 
 
 def render_terminal(report: Report, console: Console, *, brief: bool = False, verbose: bool = False) -> None:
@@ -105,6 +139,8 @@ def _verdict(report: Report, console: Console) -> None:
         verdict.append(f"  {_plural(len(evidence.problems), 'problem')} with the input", style="bold red")
     if report.fail_on is not None:
         verdict.append(f"  (fails on {report.fail_on.value} and above)", style="dim")
+    if report.partial is not None:
+        verdict.append(f"  {report.partial.words}", style="bold red")
     console.print()
     console.print(verdict)
 

@@ -34,6 +34,8 @@ class MatrixCell:
     services: str
     state: str  # "ok", "odd" (differs or wrong), "missing", "absent" (not expected there)
     note: str = ""
+    root_odd: bool = False  # the RootCAType is the value that is wrong or differs (what a report highlights)
+    services_odd: bool = False  # the services are (no SMTP where hybrid mail needs it)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def certificate_matrix(evidence: EvidenceSet, now: datetime) -> Matrix | None:
             note = "; ".join(n for n, on in (("not ThirdParty", wrong), ("differs from the other servers", differs),
                                              ("no SMTP here", no_smtp)) if on)
             services = ", ".join(sorted(cert.services)) if cert.services is not None else "?"
-            cells.append(MatrixCell(root, services or "None", "odd" if note else "ok", note))
+            cells.append(MatrixCell(root, services or "None", "odd" if note else "ok", note, root_odd=wrong or differs,
+                                    services_odd=no_smtp))
         dated = [c.not_after for c in group.observations if c.not_after]
         # a date read one way anywhere; else both readings of one whose day and month could be either way round
         expiry = [min(dated)] if dated else sorted({d for c in group.observations for d in c.possible_not_after})

@@ -71,7 +71,7 @@ class Observation:
 
     @property
     def connected(self) -> bool:
-        return self.outcome not in ("refused", "timeout", "unreachable", "dns_failed", "deadline")
+        return self.outcome not in ("refused", "timeout", "unreachable", "dns_failed", "deadline", "interrupted")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
