@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
+    from hybridtls.smtp.runner import Schedule
     from hybridtls.smtp.targets import Target
 
 MAX_PASSWORD_FILE_BYTES = 64 * 1024  # a password is one line; anything larger is not a password file
@@ -115,19 +116,22 @@ def judge_certificates(files: Sequence[str], *, now: datetime | None = None, tru
     return _report("cert", evidence, context, fail_on=fail_on, now=judged_at)
 
 
-async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions = ProbeOptions(),
+async def probe_and_judge_async(targets: Sequence[str | Target], *, options: ProbeOptions = ProbeOptions(),
                                 targets_file: str | None = None, now: datetime | None = None,
-                                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING) -> Report:
+                                trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING,
+                                schedule: Schedule | None = None) -> Report:
     """``hybridtls probe``: probe every address behind the targets over SMTP and STARTTLS, judge what each
-    presented as Exchange Online would. Safe to await from inside a running event loop."""
+    presented as Exchange Online would. Safe to await from inside a running event loop. Targets are texts
+    (host[:port]) or parsed ``Target`` records; ``schedule`` spreads the connections and keeps per-address
+    politeness across calls (the watch's rounds)."""
     from hybridtls.checks import CheckContext
     from hybridtls.model import EvidenceSet
 
     options.validate()
-    parsed = _targets(targets, targets_file)
+    parsed = read_targets(targets, targets_file)
     problems: list[InputProblem] = []
     store = _trust_store(trust, (), problems)
-    probes = await _probe(parsed, options)
+    probes = await _probe(parsed, options, schedule)
     judged_at = _now(now)
     evidence = EvidenceSet(files=tuple(p.label for p in probes), probes=tuple(probes), problems=tuple(problems))
     evidence = judge_chains(evidence, store)
@@ -287,10 +291,12 @@ def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str
     return replace(evidence, notices=(*evidence.notices, notice))
 
 
-def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
+def read_targets(texts: Sequence[str | Target], targets_file: str | None) -> list[Target]:
+    """Targets from arguments (host[:port] texts or ``Target`` records) and a targets file, one per line (``#``
+    starts a comment). Each file target's ``source`` is its FILE:LINE; a bad line is a UsageError naming it."""
     from hybridtls.smtp.targets import parse_target
 
-    given = list(texts)
+    given = [parse_target(text) if isinstance(text, str) else text for text in texts]
     if targets_file:
         from hybridtls.errors import EvidenceError
         from hybridtls.evidence.files import read_limited
@@ -306,14 +312,14 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
             text = line.split("#", 1)[0].strip()
             if text:
                 try:
-                    parse_target(text)
+                    given.append(parse_target(text, source=f"{targets_file}:{number}"))
                 except UsageError as exc:
                     raise UsageError(f"{targets_file}:{number}: {exc.message}") from None
-                given.append(text)
-    return [parse_target(text) for text in given]
+    return given
 
 
-async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
+async def _probe(targets: list[Target], options: ProbeOptions,
+                 schedule: Schedule | None = None) -> list:  # type: ignore[type-arg]
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
@@ -336,4 +342,4 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type:
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
     return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
                                      concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline)
+                                     deadline=options.deadline, schedule=schedule)

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from hybridtls._version import __version__
-from hybridtls.cli import cert, check, collector, explain, plan, probe
+from hybridtls.cli import cert, check, collector, explain, plan, probe, watch
 from hybridtls.cli.common import ExitStatus, Parser, error_line, write_error_document
 from hybridtls.errors import HybridTlsError, NothingUsable
 
-COMMANDS = (check, cert, probe, plan, explain, collector)
+COMMANDS = (check, cert, probe, plan, explain, collector, watch)
 _NAMES = frozenset(command.NAME for command in COMMANDS)
 
 
