@@ -135,7 +135,7 @@ def _byte_count(text: str) -> int:
 
 
 def trust_options(args: argparse.Namespace) -> TrustOptions:
-    from hybridtls.pipeline import ProbeOptions, TrustOptions
+    from hybridtls.pipeline import TrustOptions
 
     return TrustOptions(trust=tuple(args.trust), intermediates=tuple(args.intermediates),
                         use_recorded=not getattr(args, "ignore_recorded_trust", False),

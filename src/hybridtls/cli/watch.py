@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -103,11 +103,9 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
     from hybridtls.watch.loop import WatchSettings
     from hybridtls.watch.targets import gather
 
-    interval = _duration(parse_duration, "--interval", args.interval)
-    keep = None if args.keep == "forever" else _duration(parse_duration, "--keep", args.keep)
-    renotify = _duration(parse_duration, "--renotify", args.renotify) if args.renotify else None
-    if interval <= timedelta(0):
-        raise UsageError(f"--interval {args.interval!r} must be longer than nothing")
+    interval = parse_duration(args.interval, option="--interval")
+    keep = None if args.keep == "forever" else parse_duration(args.keep, option="--keep")
+    renotify = parse_duration(args.renotify, option="--renotify") if args.renotify else None
     probe = probe_options(args)
     probe.validate()
     found = gather(args.targets, targets_file=args.targets_file, evidence=args.evidence, expect_cert=args.expect_cert,
@@ -126,7 +124,7 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
 
     now = datetime.now(timezone.utc)
     for target in found.targets:
-        fields = (("target", f"{target.target.host}:{target.target.port}"),)
+        fields: tuple[tuple[str, str], ...] = (("target", f"{target.target.host}:{target.target.port}"),)
         if target.target.expected_name:
             fields += (("expect_name", target.target.expected_name),)
         log(LogEvent(kind="target", message=f"from {target.target.source}", fields=fields, at=now))
@@ -187,13 +185,6 @@ def _db(given: str | None) -> Path:
     except OSError as exc:
         raise UsageError(f"--db {path}: cannot create its folder ({exc.strerror or exc})") from None
     return path
-
-
-def _duration(parse, option: str, text: str) -> timedelta:  # type: ignore[no-untyped-def]
-    try:
-        return parse(text)  # type: ignore[no-any-return]
-    except UsageError as exc:
-        raise UsageError(f"{option}: {exc.message}", hint=exc.hint) from None
 
 
 def _history(args: argparse.Namespace, out: TextIO) -> int:
