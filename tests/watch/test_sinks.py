@@ -133,7 +133,7 @@ def test_only_http_webhooks_are_taken(url: str) -> None:
 
 def test_the_command_gets_the_alert_as_json_on_stdin(tmp_path: Path) -> None:
     out = tmp_path / "alert with space.json"
-    script = f"import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())"
+    script = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())"
     sink = CommandSink(f"{sys.executable} -c '{script}' '{out}'")
     assert asyncio.run(sink.deliver(alert())) == "exit 0"
     assert json.loads(out.read_text(encoding="utf-8")) == alert_document(alert())

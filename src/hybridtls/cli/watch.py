@@ -27,7 +27,8 @@ from hybridtls.errors import UsageError
 
 if TYPE_CHECKING:
     from hybridtls.watch.log import Event
-    from hybridtls.watch.loop import RoundHook, RoundResult
+    from hybridtls.watch.loop import RoundResult
+    from hybridtls.watch.metrics import MetricsServer
 
 NAME = "watch"
 HISTORY = "history"  # ``hybridtls watch history``: a host named "history" is written history:25
@@ -114,7 +115,7 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
     settings = WatchSettings(interval=interval, keep=keep, once=args.once, probe=probe, trust=trust_options(args),
                              fail_on=parse_fail_on(args.fail_on), spread=not args.once)
     sinks = _sinks(args)
-    hooks = _metrics(args.metrics)
+    metrics = _metrics(args.metrics)
 
     def log(event: Event) -> None:
         out.write(line(event) + "\n")
@@ -130,7 +131,12 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
         log(LogEvent(kind="target", message=f"from {target.target.source}", fields=fields, at=now))
     for notice in found.notices:
         log(LogEvent(kind="notice", message=notice, at=now))
-    result = asyncio.run(_serve(found.targets, _db(args.db), sinks, settings, log, hooks, renotify))
+    try:
+        result = asyncio.run(_serve(found.targets, _db(args.db), sinks, settings, log,
+                                    [metrics.update] if metrics else [], renotify))
+    finally:
+        if metrics:
+            metrics.close()
     if not args.once or result is None:
         return ExitStatus.CLEAN
     if not result.connected:
@@ -161,21 +167,18 @@ def _sinks(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
             *(CommandSink(command, args.alert_timeout) for command in args.alert_command)]
 
 
-def _metrics(where: str | None) -> list[RoundHook]:
+def _metrics(where: str | None) -> MetricsServer | None:
     if not where:
-        return []
+        return None
     host, sep, port = where.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--metrics {where!r} is not HOST:PORT")
+    from hybridtls.watch.metrics import start_metrics_server
+
     try:
-        from hybridtls.watch.metrics import start_metrics_server
-    except ImportError:
-        raise UsageError("--metrics is not available in this build (hybridtls.watch.metrics is missing)") from None
-    try:
-        server = start_metrics_server(host.strip("[]") or "127.0.0.1", int(port))
+        return start_metrics_server(host.strip("[]") or "127.0.0.1", int(port))
     except OSError as exc:
         raise UsageError(f"--metrics {where}: cannot listen ({exc.strerror or exc})") from None
-    return [server.update]
 
 
 def _db(given: str | None) -> Path:
