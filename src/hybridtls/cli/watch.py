@@ -26,9 +26,15 @@ from hybridtls.cli.common import (
 from hybridtls.errors import UsageError
 
 if TYPE_CHECKING:
-    from hybridtls.watch.log import Event
-    from hybridtls.watch.loop import RoundResult
+    from collections.abc import Iterable, Sequence
+    from datetime import timedelta
+
+    from hybridtls.watch.log import Logger
+    from hybridtls.watch.loop import RoundHook, RoundResult, WatchSettings
     from hybridtls.watch.metrics import MetricsServer
+    from hybridtls.watch.model import Round
+    from hybridtls.watch.sinks import Sink
+    from hybridtls.watch.targets import WatchTarget
 
 NAME = "watch"
 HISTORY = "history"  # ``hybridtls watch history``: a host named "history" is written history:25
@@ -100,7 +106,7 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
     from hybridtls.watch.durations import parse_duration
-    from hybridtls.watch.log import line
+    from hybridtls.watch.log import Event, line
     from hybridtls.watch.loop import WatchSettings
     from hybridtls.watch.targets import gather
 
@@ -121,16 +127,14 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
         out.write(line(event) + "\n")
         out.flush()
 
-    from hybridtls.watch.log import Event as LogEvent
-
     now = datetime.now(timezone.utc)
     for target in found.targets:
         fields: tuple[tuple[str, str], ...] = (("target", f"{target.target.host}:{target.target.port}"),)
         if target.target.expected_name:
             fields += (("expect_name", target.target.expected_name),)
-        log(LogEvent(kind="target", message=f"from {target.target.source}", fields=fields, at=now))
+        log(Event(kind="target", message=f"from {target.target.source}", fields=fields, at=now))
     for notice in found.notices:
-        log(LogEvent(kind="notice", message=notice, at=now))
+        log(Event(kind="notice", message=notice, at=now))
     try:
         result = asyncio.run(_serve(found.targets, _db(args.db), sinks, settings, log,
                                     [metrics.update] if metrics else [], renotify))
@@ -144,7 +148,8 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
     return ExitStatus.FINDINGS if result.failed else ExitStatus.CLEAN
 
 
-async def _serve(targets, db, sinks, settings, log, hooks, renotify) -> RoundResult | None:  # type: ignore[no-untyped-def]
+async def _serve(targets: Sequence[WatchTarget], db: Path, sinks: Sequence[Sink], settings: WatchSettings,
+                 log: Logger, hooks: Sequence[RoundHook], renotify: timedelta | None) -> RoundResult | None:
     from hybridtls.watch.history import History
     from hybridtls.watch.loop import Watch, install_signal_handlers
     from hybridtls.watch.sinks import Dispatcher
@@ -160,7 +165,7 @@ async def _serve(targets, db, sinks, settings, log, hooks, renotify) -> RoundRes
         history.close()
 
 
-def _sinks(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _sinks(args: argparse.Namespace) -> list[Sink]:
     from hybridtls.watch.sinks import CommandSink, WebhookSink
 
     return [*(WebhookSink(url, args.alert_format, args.alert_timeout) for url in args.alert_webhook),
@@ -211,14 +216,14 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
     return ExitStatus.CLEAN
 
 
-def _history_text(fmt: str, rounds) -> str:  # type: ignore[no-untyped-def]
+def _history_text(fmt: str, rounds: Iterable[Round]) -> str:
     from hybridtls.watch import timeline
 
     if fmt == "html":
-        return timeline.timeline_html(rounds)  # type: ignore[no-any-return]
+        return timeline.timeline_html(rounds)
     if fmt == "json":
-        return timeline.timeline_json(rounds)  # type: ignore[no-any-return]
-    return timeline.changes_text(rounds)  # type: ignore[no-any-return]
+        return timeline.timeline_json(rounds)
+    return timeline.changes_text(rounds)
 
 
 def _since(text: str | None) -> datetime | None:

@@ -51,7 +51,7 @@ class Schedule:
         self._wakers.add(waker)
         try:
             await asyncio.wait_for(asyncio.shield(waker), seconds)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             pass
         finally:
             self._wakers.discard(waker)

@@ -96,7 +96,7 @@ class Watch:
             pause = self.settings.interval.total_seconds() - (asyncio.get_running_loop().time() - began)
             try:
                 await asyncio.wait_for(self._stopping.wait(), max(0.0, pause))
-            except TimeoutError:
+            except asyncio.TimeoutError:
                 pass
         return result
 

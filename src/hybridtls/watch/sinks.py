@@ -179,7 +179,7 @@ class CommandSink:
             raise SinkFailed(f"cannot run {self.argv[0]}: {exc.strerror or exc}") from None
         try:
             await asyncio.wait_for(process.communicate(data), self.timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:
             process.kill()
             await process.wait()
             raise SinkFailed(f"{self.argv[0]} did not finish within {self.timeout:g} s; killed") from None
