@@ -77,7 +77,8 @@ def changes(previous: Round | None, current: Round, *, now: datetime) -> list[Al
     _nodes(raise_, previous, current)
     for seen in current.observations:
         earlier = before.get(seen.label)
-        _findings(raise_, _address_fields(seen), earlier.findings if earlier else None, seen.findings)
+        _findings(raise_, _address_fields(seen), earlier.findings if earlier else None, seen.findings,
+                  judged=earlier is None or _got_as_far(earlier, seen))
     _round_findings(raise_, previous, current)
     return sorted(raise_.alerts, key=lambda a: (a.label, _KIND_ORDER[a.kind], a.finding_key or ""))
 
@@ -337,8 +338,14 @@ def _nodes(raise_: _Raiser, previous: Round | None, current: Round) -> None:
                    before=_facts(model), after=_facts(seen.leaf), fix=fix, finding=mark)
 
 
+def _got_as_far(earlier: Observation, seen: Observation) -> bool:
+    """This round saw as much of the address as the last did: what the last found and this did not is cleared.
+    An address that stopped answering, or no longer presents a certificate, has its findings left as they were."""
+    return (seen.connected or not earlier.connected) and (seen.leaf is not None or earlier.leaf is None)
+
+
 def _findings(raise_: _Raiser, where: tuple[str, str, str, int], before: tuple[FindingMark, ...] | None,
-              now: tuple[FindingMark, ...]) -> None:
+              now: tuple[FindingMark, ...], *, judged: bool = True) -> None:
     label = where[0]
     had = {m.key for m in before} if before is not None else set()
     has = {m.key for m in now}
@@ -347,7 +354,7 @@ def _findings(raise_: _Raiser, where: tuple[str, str, str, int], before: tuple[F
             raise_(AlertKind.FINDING_NEW, mark.severity, where, f"{label}: {mark.check_id}: {mark.message}",
                    after=(("check_id", mark.check_id), ("severity", mark.severity.value)), fix=mark.remediation,
                    finding=mark)
-    for mark in before or ():
+    for mark in before if before is not None and judged else ():
         if mark.key not in has and (label, mark.key) not in raise_.told:
             raise_(AlertKind.FINDING_CLEARED, Severity.INFO, where, f"{label}: {mark.check_id} no longer found: "
                                                                     f"{mark.message}",
