@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.fixes import CONNECT_FIX, SAME_CERTIFICATE_FIX, set_tls_certificate_name_fix, tls_domain_fix
 from hybridtls.model import Severity
+from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.watch.model import Alert, AlertKind, FindingMark, Observation, Round, ServedCertificate
 
@@ -132,12 +133,6 @@ def _show_certificate(cert: ServedCertificate, *comments: str) -> str:
         "Get-ReceiveConnector | Format-List Identity, TlsCertificateName"))
 
 
-def _connect_fix() -> str:
-    return ("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
-            "Test-NetConnection -ComputerName <SmartHost> -Port 25\n"
-            "Get-Service MSExchangeFrontEndTransport, MSExchangeTransport | Format-Table Name, Status")
-
-
 def _reachability(raise_: _Raiser, earlier: Observation | None, seen: Observation) -> None:
     if earlier is None:
         return
@@ -147,7 +142,7 @@ def _reachability(raise_: _Raiser, earlier: Observation | None, seen: Observatio
         raise_(AlertKind.UNREACHABLE, Severity.ERROR, where,
                f"{seen.label} no longer answers: {seen.outcome.replace('_', ' ')} ({seen.detail})",
                before=(("outcome", earlier.outcome),), after=(("outcome", seen.outcome), ("detail", seen.detail)),
-               fix=_fix(mark, _connect_fix), finding=mark)
+               fix=_fix(mark, lambda: CONNECT_FIX), finding=mark)
     elif not earlier.connected and seen.connected:
         mark = _mark(earlier, "HT-WIRE-001")
         raise_(AlertKind.RECOVERED, Severity.INFO, where,
@@ -278,26 +273,12 @@ def _expected(raise_: _Raiser, earlier: Observation | None, seen: Observation) -
     leaf = seen.leaf
     mark = _mark(seen, "HT-NAME-001")
 
-    def set_exact() -> str:
-        script = Script("# Name the certificate this address serves on every connector that should use it:")
-        value = script.value(f"<I>{leaf.issuer}<S>{leaf.subject}", "<TlsCertificateName>",
-                             "certificate's issuer or subject")
-        return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
-                              "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                              f"-TlsCertificateName {value}"))
-
     raise_(AlertKind.EXPECTED_CERT_NOT_SERVED, Severity.ERROR, _address_fields(seen),
            f"{seen.label} serves {leaf.subject} (thumbprint {leaf.thumbprint}), not the certificate the connectors' "
            "TlsCertificateName names", after=(("thumbprint", leaf.thumbprint), ("issuer", leaf.issuer),
                                               ("subject", leaf.subject)),
-           fix=_fix(mark, set_exact), finding=mark)
-
-
-def _nodes_fix() -> str:
-    return ("# Install the same certificate, with SMTP and the same TlsCertificateName, on every server\n"
-            "# behind this name (Exchange Management Shell), then compare:\n"
-            "Get-ExchangeServer | ForEach-Object { Get-ExchangeCertificate -Server $_.Name | "
-            "Format-Table -AutoSize Thumbprint, Services, Subject, NotAfter }")
+           fix=_fix(mark, lambda: set_tls_certificate_name_fix(TlsCertificateName(leaf.issuer, leaf.subject))),
+           finding=mark)
 
 
 def _split_state(split: NodeSplit) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -314,7 +295,7 @@ def _nodes(raise_: _Raiser, previous: Round | None, current: Round) -> None:
     for split in odd_nodes(current):
         mark = next((m for m in current.findings if m.check_id == "HT-WIRE-006"
                      and m.key.endswith(f"name={split.label.casefold()}")), None)
-        fix = _fix(mark, _nodes_fix)
+        fix = _fix(mark, lambda: SAME_CERTIFICATE_FIX)
         if split.majority is None:
             if (split.host, split.port, _split_state(split)) in known_splits:
                 continue
