@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.fixes import CONNECT_FIX, SAME_CERTIFICATE_FIX, set_tls_certificate_name_fix, tls_domain_fix
 from hybridtls.model import Severity
+from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.watch.model import Alert, AlertKind, FindingMark, Observation, Round, ServedCertificate
 
@@ -77,7 +78,8 @@ def changes(previous: Round | None, current: Round, *, now: datetime) -> list[Al
     _nodes(raise_, previous, current)
     for seen in current.observations:
         earlier = before.get(seen.label)
-        _findings(raise_, _address_fields(seen), earlier.findings if earlier else None, seen.findings)
+        _findings(raise_, _address_fields(seen), earlier.findings if earlier else None, seen.findings,
+                  judged=earlier is None or _got_as_far(earlier, seen))
     _round_findings(raise_, previous, current)
     return sorted(raise_.alerts, key=lambda a: (a.label, _KIND_ORDER[a.kind], a.finding_key or ""))
 
@@ -131,12 +133,6 @@ def _show_certificate(cert: ServedCertificate, *comments: str) -> str:
         "Get-ReceiveConnector | Format-List Identity, TlsCertificateName"))
 
 
-def _connect_fix() -> str:
-    return ("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
-            "Test-NetConnection -ComputerName <SmartHost> -Port 25\n"
-            "Get-Service MSExchangeFrontEndTransport, MSExchangeTransport | Format-Table Name, Status")
-
-
 def _reachability(raise_: _Raiser, earlier: Observation | None, seen: Observation) -> None:
     if earlier is None:
         return
@@ -146,7 +142,7 @@ def _reachability(raise_: _Raiser, earlier: Observation | None, seen: Observatio
         raise_(AlertKind.UNREACHABLE, Severity.ERROR, where,
                f"{seen.label} no longer answers: {seen.outcome.replace('_', ' ')} ({seen.detail})",
                before=(("outcome", earlier.outcome),), after=(("outcome", seen.outcome), ("detail", seen.detail)),
-               fix=_fix(mark, _connect_fix), finding=mark)
+               fix=_fix(mark, lambda: CONNECT_FIX), finding=mark)
     elif not earlier.connected and seen.connected:
         mark = _mark(earlier, "HT-WIRE-001")
         raise_(AlertKind.RECOVERED, Severity.INFO, where,
@@ -277,26 +273,12 @@ def _expected(raise_: _Raiser, earlier: Observation | None, seen: Observation) -
     leaf = seen.leaf
     mark = _mark(seen, "HT-NAME-001")
 
-    def set_exact() -> str:
-        script = Script("# Name the certificate this address serves on every connector that should use it:")
-        value = script.value(f"<I>{leaf.issuer}<S>{leaf.subject}", "<TlsCertificateName>",
-                             "certificate's issuer or subject")
-        return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
-                              "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                              f"-TlsCertificateName {value}"))
-
     raise_(AlertKind.EXPECTED_CERT_NOT_SERVED, Severity.ERROR, _address_fields(seen),
            f"{seen.label} serves {leaf.subject} (thumbprint {leaf.thumbprint}), not the certificate the connectors' "
            "TlsCertificateName names", after=(("thumbprint", leaf.thumbprint), ("issuer", leaf.issuer),
                                               ("subject", leaf.subject)),
-           fix=_fix(mark, set_exact), finding=mark)
-
-
-def _nodes_fix() -> str:
-    return ("# Install the same certificate, with SMTP and the same TlsCertificateName, on every server\n"
-            "# behind this name (Exchange Management Shell), then compare:\n"
-            "Get-ExchangeServer | ForEach-Object { Get-ExchangeCertificate -Server $_.Name | "
-            "Format-Table -AutoSize Thumbprint, Services, Subject, NotAfter }")
+           fix=_fix(mark, lambda: set_tls_certificate_name_fix(TlsCertificateName(leaf.issuer, leaf.subject))),
+           finding=mark)
 
 
 def _split_state(split: NodeSplit) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -313,7 +295,7 @@ def _nodes(raise_: _Raiser, previous: Round | None, current: Round) -> None:
     for split in odd_nodes(current):
         mark = next((m for m in current.findings if m.check_id == "HT-WIRE-006"
                      and m.key.endswith(f"name={split.label.casefold()}")), None)
-        fix = _fix(mark, _nodes_fix)
+        fix = _fix(mark, lambda: SAME_CERTIFICATE_FIX)
         if split.majority is None:
             if (split.host, split.port, _split_state(split)) in known_splits:
                 continue
@@ -337,8 +319,14 @@ def _nodes(raise_: _Raiser, previous: Round | None, current: Round) -> None:
                    before=_facts(model), after=_facts(seen.leaf), fix=fix, finding=mark)
 
 
+def _got_as_far(earlier: Observation, seen: Observation) -> bool:
+    """This round saw as much of the address as the last did: what the last found and this did not is cleared.
+    An address that stopped answering, or no longer presents a certificate, has its findings left as they were."""
+    return (seen.connected or not earlier.connected) and (seen.leaf is not None or earlier.leaf is None)
+
+
 def _findings(raise_: _Raiser, where: tuple[str, str, str, int], before: tuple[FindingMark, ...] | None,
-              now: tuple[FindingMark, ...]) -> None:
+              now: tuple[FindingMark, ...], *, judged: bool = True) -> None:
     label = where[0]
     had = {m.key for m in before} if before is not None else set()
     has = {m.key for m in now}
@@ -347,7 +335,7 @@ def _findings(raise_: _Raiser, where: tuple[str, str, str, int], before: tuple[F
             raise_(AlertKind.FINDING_NEW, mark.severity, where, f"{label}: {mark.check_id}: {mark.message}",
                    after=(("check_id", mark.check_id), ("severity", mark.severity.value)), fix=mark.remediation,
                    finding=mark)
-    for mark in before or ():
+    for mark in before if before is not None and judged else ():
         if mark.key not in has and (label, mark.key) not in raise_.told:
             raise_(AlertKind.FINDING_CLEARED, Severity.INFO, where, f"{label}: {mark.check_id} no longer found: "
                                                                     f"{mark.message}",
