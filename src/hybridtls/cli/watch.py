@@ -217,13 +217,9 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _history_text(fmt: str, rounds: Iterable[Round]) -> str:
-    from hybridtls.watch import timeline
+    from hybridtls.watch.timeline import changes_text, timeline_html, timeline_json
 
-    if fmt == "html":
-        return timeline.timeline_html(rounds)
-    if fmt == "json":
-        return timeline.timeline_json(rounds)
-    return timeline.changes_text(rounds)
+    return {"html": timeline_html, "json": timeline_json}.get(fmt, changes_text)(rounds)
 
 
 def _since(text: str | None) -> datetime | None:
