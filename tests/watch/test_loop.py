@@ -207,3 +207,33 @@ def test_old_rounds_are_pruned_each_round(tmp_path: Path) -> None:
     assert [r.number for r in history.rounds()] == [2]
     assert "1 old round pruned" in [e for e in events if e.kind == "round"][-1].message
     history.close()
+
+
+def test_a_round_lost_after_its_alerts_were_sent_does_not_send_them_again(tmp_path: Path) -> None:
+    """Killed between sending a round's alerts and recording the round: on restart the round is probed again and
+    raises the same alerts, which the history remembers as sent."""
+    db = tmp_path / "w.sqlite"
+    port = closed_port()
+    first: list[Event] = []
+    watch, history = _watch(db, first, once=True, port=port)
+
+    def killed(round_) -> None:  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt("killed before the round was recorded")
+
+    history.record = killed  # type: ignore[method-assign]
+    try:
+        asyncio.run(watch.run())
+    except KeyboardInterrupt:
+        pass
+    sent = [e.message for e in first if e.kind == "alert"]
+    assert sent, "a refused address raises an alert on the first round"
+    history.close()
+
+    again: list[Event] = []
+    watch, history = _watch(db, again, once=True, port=port)
+    assert watch.previous is None
+    asyncio.run(watch.run())
+    assert [e for e in again if e.kind == "alert"] == []
+    assert sorted(e.message.removesuffix(" (already sent)") for e in again if e.kind == "alert_repeat") == sorted(sent)
+    assert len(list(history.rounds())) == 1
+    history.close()

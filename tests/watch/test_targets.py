@@ -140,3 +140,18 @@ def test_merging_keeps_each_host_and_port_once_in_first_seen_order(pairs: list[t
     kept = merged(items)
     assert [(t.target.host, t.target.port) for t in kept] == list(dict.fromkeys(pairs))
     assert all(pairs.index((t.target.host, t.target.port)) == int(t.target.source) for t in kept)
+
+
+@given(st.binary(max_size=400))
+def test_any_targets_file_is_read_or_refused_in_one_line(data: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        listed = Path(folder) / "targets.txt"
+        listed.write_bytes(data)
+        try:
+            found = gather([], targets_file=str(listed), allow_none=True)
+        except UsageError as exc:
+            assert "\n" not in exc.message and str(listed) in exc.message
+        else:
+            assert all(t.target.source.startswith(f"{listed}:") for t in found.targets)

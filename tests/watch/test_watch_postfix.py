@@ -200,3 +200,18 @@ def test_a_swapped_certificate_is_alerted_with_the_fix_and_survives_a_kill(nodes
     assert after[:len(before)] == before, "no round recorded before the kill is lost"
     assert after == sorted(set(after)), "no round is recorded twice"
     assert min(logged) > max(before) and set(logged) <= set(after)
+
+
+def test_once_exits_like_probe(nodes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--once, for cron and CI: 0 when the node's chain is judged trusted, 1 when its root is not known."""
+    _, _, trust = nodes
+    argv = ["watch", "--once", f"127.0.0.2:{PORT}", "--expect-name", NAME, "--timeout", "5", "--no-sweep"]
+    clean = subprocess.run([sys.executable, "-m", "hybridtls", *argv, "--trust", str(trust), "--db",
+                            str(tmp_path / "a.sqlite")], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True,
+                           text=True, timeout=120)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert " event=round round=1 " in clean.stdout and "1 of 1 addresses answered" in clean.stdout
+    untrusted = subprocess.run([sys.executable, "-m", "hybridtls", *argv, "--db", str(tmp_path / "b.sqlite")],
+                               env={**os.environ, "PYTHONPATH": SRC}, capture_output=True, text=True, timeout=120)
+    assert untrusted.returncode == 1, untrusted.stdout + untrusted.stderr
+    assert "kind=finding_new severity=error" in untrusted.stdout and "HT-CHAIN-001" in untrusted.stdout, untrusted.stdout.splitlines()[1]

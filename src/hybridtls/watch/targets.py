@@ -116,20 +116,20 @@ def _derive(evidence: EvidenceSet, notices: list[str]) -> Iterator[WatchTarget]:
         if not send.is_hybrid or send.enabled is False:
             continue
         expect = (send.tls_certificate_name,) if send.tls_certificate_name else on_premises
-        named = list(_hosts(send, "fqdn", (send.fqdn,) if send.fqdn else (), f"send connector {send.name!r} Fqdn",
+        named = list(_hosts(send, "fqdn", (send.fqdn,) if send.fqdn else (), f"send connector '{send.name}' Fqdn",
                             notices, expect=expect))
-        named += _hosts(send, "smarthosts", send.smart_hosts, f"send connector {send.name!r} SmartHosts", notices)
+        named += _hosts(send, "smarthosts", send.smart_hosts, f"send connector '{send.name}' SmartHosts", notices)
         if not named:
-            notices.append(f"{send.source}: the hybrid send connector {send.name!r} names no Fqdn or smart host")
+            notices.append(f"{send.source}: the hybrid send connector '{send.name}' names no Fqdn or smart host")
         yield from named
     for receive in evidence.receive_connectors:
         if not receive.accepts_cloud_mail or receive.enabled is False:
             continue
         expect = (receive.tls_certificate_name,) if receive.tls_certificate_name else on_premises
         named = list(_hosts(receive, "fqdn", (receive.fqdn,) if receive.fqdn else (),
-                            f"receive connector {receive.identity!r} Fqdn", notices, expect=expect))
+                            f"receive connector '{receive.identity}' Fqdn", notices, expect=expect))
         if not named:
-            notices.append(f"{receive.source}: the receive connector {receive.identity!r} accepts Exchange Online's "
+            notices.append(f"{receive.source}: the receive connector '{receive.identity}' accepts Exchange Online's "
                            "mail but names no Fqdn")
         yield from named
     for online in evidence.online_connectors:
@@ -137,16 +137,16 @@ def _derive(evidence: EvidenceSet, notices: list[str]) -> Iterator[WatchTarget]:
             continue
         if online.direction is ConnectorDirection.OUTBOUND:
             named = list(_hosts(online, "smarthosts", online.smart_hosts,
-                                f"outbound connector {online.name!r} SmartHosts", notices,
+                                f"outbound connector '{online.name}' SmartHosts", notices,
                                 expect=on_premises, name=online.tls_domain))
         else:
             sender = online.tls_sender_certificate_name
             named = list(_hosts(online, "tlssendercertificatename", (sender,) if sender else (),
-                                f"inbound connector {online.name!r} TlsSenderCertificateName", notices,
+                                f"inbound connector '{online.name}' TlsSenderCertificateName", notices,
                                 expect=on_premises, name=sender))
         if not named:
             what = "SmartHosts" if online.direction is ConnectorDirection.OUTBOUND else "TlsSenderCertificateName"
-            notices.append(f"{online.source}: the hybrid {online.direction.value} connector {online.name!r} "
+            notices.append(f"{online.source}: the hybrid {online.direction.value} connector '{online.name}' "
                            f"names no host in {what}")
         yield from named
     for hybrid in evidence.hybrid_configurations:
@@ -171,7 +171,7 @@ def _hosts(record: Cited, prop: str, values: Sequence[str], what: str, notices: 
     for value in values:
         text = value.strip()
         if text.startswith("*."):  # a certificate-style wildcard TlsDomain names no host to connect to
-            notices.append(f"{where}: {what} {text!r} is a wildcard, not a host; not watched")
+            notices.append(f"{where}: {what} '{text}' is a wildcard, not a host; not watched")
             continue
         try:
             target = parse_target(text, source=f"{where} ({what})")
