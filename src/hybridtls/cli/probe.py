@@ -45,6 +45,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="after a 421 greeting, retry once after this pause (default: 5)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
     add_report_options(parser)
+    parser.add_argument("--nagios", action="store_true",
+                        help="act as a Nagios/Icinga plugin: one status line with performance data (days to expiry, "
+                             "handshake time per address), exit 0/1/2/3 for OK/WARNING/CRITICAL/UNKNOWN")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -56,6 +59,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            retry_after=args.retry_after, sweep=not args.no_sweep)
     report = probe_and_judge(args.targets, options=options, targets_file=args.targets_file,
                              now=parse_now(args.now), trust=trust_options(args), fail_on=parse_fail_on(args.fail_on))
+    if args.nagios:
+        from hybridtls.report.nagios import plugin_output
+
+        plugin = plugin_output(report)
+        out.write(plugin.text)
+        return int(plugin.status)
     status = finish(report, args, out, err, "targets_file", "trust", "intermediates")
     if report.evidence.probes and not any(p.outcome.connected for p in report.evidence.probes):
         return ExitStatus.ALL_PROBES_FAILED
