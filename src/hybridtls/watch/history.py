@@ -1,0 +1,327 @@
+"""The watch's history: every round in one SQLite file, written whole or not at all.
+
+One file, WAL mode (``watch history`` reads while the watch writes), its schema version in ``PRAGMA user_version``
+and its owner in ``PRAGMA application_id``, so another program's database or a file that is no database at all is
+named, never written to. A newer file than this hybridtls knows is refused; an older one is brought up to date by
+the migrations below, each in the transaction that records its version.
+
+What is kept per round and address: the outcome, the facts of the leaf, the chain as served (by SHA-256; each
+certificate is stored once, with its DER when the round carried it), the TLS versions, and the findings by key
+(each distinct finding text stored once). A round is recorded in one transaction: a process killed in the middle
+leaves the round whole or absent. Nothing is cached in the process: memory does not grow with the rounds, and
+``rounds()`` reads them a page at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hybridtls.errors import UsageError
+from hybridtls.model import Severity
+from hybridtls.watch.model import Alert, FindingMark, Observation, Round, ServedCertificate
+
+APPLICATION_ID = 0x48544C57  # "HTLW": a hybridtls watch history
+ROUND_SLOT = -1  # the slot of the findings about the round as a whole
+_PAGE = 32  # rounds read at a time by rounds()
+
+# Each entry brings the schema from its index to index + 1. Never edit one that has shipped: add the next.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: rounds, observations, certificates by SHA-256, findings by key, alerts sent
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        "CREATE TABLE rounds (number INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, "
+        "started_epoch REAL NOT NULL, complete INTEGER NOT NULL)",
+        "CREATE INDEX rounds_by_time ON rounds (started_epoch)",
+        "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, thumbprint TEXT, serial_number TEXT, subject TEXT, "
+        "issuer TEXT, names TEXT, not_before TEXT, not_after TEXT, client_auth INTEGER)",
+        "CREATE TABLE observations (round INTEGER NOT NULL, slot INTEGER NOT NULL, host TEXT NOT NULL, "
+        "address TEXT NOT NULL, port INTEGER NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, "
+        "observed_at TEXT NOT NULL, elapsed_ms INTEGER NOT NULL, starttls_offered INTEGER, tls_version TEXT, "
+        "versions TEXT NOT NULL, leaf TEXT, chain_end TEXT, chain_expiry TEXT, name_covered INTEGER, "
+        "expected_cert_matches INTEGER, PRIMARY KEY (round, slot)) WITHOUT ROWID",
+        "CREATE TABLE chain_links (round INTEGER NOT NULL, slot INTEGER NOT NULL, position INTEGER NOT NULL, "
+        "sha256 TEXT NOT NULL, PRIMARY KEY (round, slot, position)) WITHOUT ROWID",
+        "CREATE INDEX chain_links_by_certificate ON chain_links (sha256)",
+        "CREATE TABLE marks (id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE, key TEXT NOT NULL, "
+        "check_id TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL, remediation TEXT NOT NULL)",
+        "CREATE TABLE round_marks (round INTEGER NOT NULL, slot INTEGER NOT NULL, position INTEGER NOT NULL, "
+        "mark INTEGER NOT NULL, PRIMARY KEY (round, slot, position)) WITHOUT ROWID",
+        "CREATE INDEX round_marks_by_mark ON round_marks (mark)",
+        "CREATE TABLE alerts_sent (dedupe_key TEXT PRIMARY KEY, sent_at TEXT NOT NULL, sent_epoch REAL NOT NULL, "
+        "state TEXT NOT NULL)",
+    ),
+    (  # 2: the certificates' DER (history can show them again); a round counter that pruning cannot wind back
+        "ALTER TABLE certificates ADD COLUMN der BLOB",
+        "ALTER TABLE observations ADD COLUMN der_kept INTEGER NOT NULL DEFAULT 0",
+        "CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), next_round INTEGER NOT NULL)",
+        "INSERT INTO counter VALUES (1, COALESCE((SELECT MAX(number) FROM rounds), 0) + 1)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_OBSERVATION_COLUMNS = ("slot, host, address, port, outcome, detail, observed_at, elapsed_ms, starttls_offered, "
+                        "tls_version, versions, leaf, chain_end, chain_expiry, name_covered, expected_cert_matches, "
+                        "der_kept")
+_CERTIFICATE_COLUMNS = "thumbprint, serial_number, subject, issuer, names, not_before, not_after, client_auth"
+
+
+class History:
+    """The rounds of one watch, in one SQLite file. One caller at a time (the watch loop, or a reader)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> History:
+        """Open ``path``, creating it or bringing an older schema up to date; a UsageError naming the file when it
+        is not a hybridtls watch history (another program's database, a damaged file, a newer schema)."""
+        name = str(path)
+        try:
+            connection = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise UsageError(f"cannot open the watch history {name}: {exc}") from None
+        history = cls(connection, name)
+        try:
+            with history._guard("cannot open the watch history"):
+                connection.execute("PRAGMA busy_timeout = 10000")
+                history._migrate()
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")  # in WAL: atomic and durable across a killed process
+        except UsageError:
+            connection.close()
+            raise
+        return history
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def next_round_number(self) -> int:
+        """A number no round of this file has had or will be given again, across restarts and pruning."""
+        with self._guard("cannot number the next round"), self._transaction():
+            (number,) = self._db.execute("SELECT next_round FROM counter").fetchone()
+            self._db.execute("UPDATE counter SET next_round = ?", (number + 1,))
+        return int(number)
+
+    def record(self, round_: Round) -> None:
+        """Keep ``round_`` whole, in one transaction. Recording a number again replaces that round: never two."""
+        with self._guard(f"cannot record round {round_.number}"), self._transaction():
+            self._forget((round_.number,))
+            self._db.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?)", (
+                round_.number, round_.started_at.isoformat(), round_.finished_at.isoformat(),
+                _epoch(round_.started_at), int(round_.complete)))
+            for slot, observation in enumerate(round_.observations):
+                self._record_observation(round_.number, slot, observation)
+            self._record_marks(round_.number, ROUND_SLOT, round_.findings)
+            self._db.execute("UPDATE counter SET next_round = MAX(next_round, ?)", (round_.number + 1,))
+
+    def last_round(self) -> Round | None:
+        with self._guard("cannot read the last round"):
+            row = self._db.execute("SELECT * FROM rounds ORDER BY number DESC LIMIT 1").fetchone()
+            return self._round(row) if row else None
+
+    def rounds(self, since: datetime | None = None) -> Iterator[Round]:
+        """The rounds that began at or after ``since`` (all without it), oldest first, read a page at a time."""
+        after, start = 0, _epoch(since) if since is not None else float("-inf")
+        while True:
+            with self._guard("cannot read the rounds"):
+                page = self._db.execute("SELECT * FROM rounds WHERE number > ? AND started_epoch >= ? "
+                                        "ORDER BY number LIMIT ?", (after, start, _PAGE)).fetchall()
+                rounds = [self._round(row) for row in page]
+            yield from rounds
+            if len(page) < _PAGE:
+                return
+            after = page[-1][0]
+
+    def alert_sent(self, dedupe_key: str) -> tuple[datetime, str] | None:
+        """When the alert with this key was last sent, and the state it said then."""
+        with self._guard("cannot read the alerts sent"):
+            row = self._db.execute("SELECT sent_at, state FROM alerts_sent WHERE dedupe_key = ?",
+                                   (dedupe_key,)).fetchone()
+        return (datetime.fromisoformat(row[0]), row[1]) if row else None
+
+    def mark_sent(self, alert: Alert, at: datetime) -> None:
+        with self._guard("cannot record an alert sent"):
+            self._db.execute("INSERT OR REPLACE INTO alerts_sent VALUES (?, ?, ?, ?)",
+                             (alert.dedupe_key, at.isoformat(), _epoch(at), alert.state))
+
+    def prune(self, older_than: datetime) -> int:
+        """Forget the rounds that began before ``older_than`` (never the newest, which the next round is compared
+        with), the certificates and findings only they referred to, and alerts last sent before it. Returns the
+        number of rounds forgotten."""
+        cutoff = _epoch(older_than)
+        with self._guard("cannot prune the watch history"), self._transaction():
+            numbers = [number for (number,) in self._db.execute(
+                "SELECT number FROM rounds WHERE started_epoch < ? AND number < (SELECT MAX(number) FROM rounds)",
+                (cutoff,))]
+            for start in range(0, len(numbers), 500):
+                self._forget(numbers[start:start + 500])
+            self._db.execute("DELETE FROM certificates WHERE sha256 NOT IN (SELECT sha256 FROM chain_links) "
+                             "AND sha256 NOT IN (SELECT leaf FROM observations WHERE leaf IS NOT NULL)")
+            self._db.execute("DELETE FROM marks WHERE id NOT IN (SELECT mark FROM round_marks)")
+            self._db.execute("DELETE FROM alerts_sent WHERE sent_epoch < ?", (cutoff,))
+        return len(numbers)
+
+    # -- writing
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        (application,) = self._db.execute("PRAGMA application_id").fetchone()
+        (tables,) = self._db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        if application != APPLICATION_ID and (application or version or tables):
+            raise UsageError(f"{self.path} is an SQLite database of another program, not a hybridtls watch history",
+                             hint="give --history a new file name, or the file an earlier watch wrote")
+        if version > SCHEMA_VERSION:
+            raise UsageError(f"{self.path} was written by a newer hybridtls (history schema {version}; this one "
+                             f"reads up to {SCHEMA_VERSION})", hint="upgrade hybridtls to read it")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._transaction():
+                for statement in MIGRATIONS[target - 1]:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {target}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise UsageError(f"{self.path}: {what}: {' '.join(str(exc).split()) or type(exc).__name__}",
+                             hint="if the file is damaged, move it aside and start a new history") from None
+
+    def _forget(self, numbers: Sequence[int]) -> None:
+        marks = ", ".join("?" * len(numbers))
+        for table in ("round_marks", "chain_links", "observations"):
+            self._db.execute(f"DELETE FROM {table} WHERE round IN ({marks})", tuple(numbers))
+        self._db.execute(f"DELETE FROM rounds WHERE number IN ({marks})", tuple(numbers))
+
+    def _record_observation(self, number: int, slot: int, seen: Observation) -> None:
+        leaf = seen.leaf
+        if leaf is not None:
+            self._db.execute(
+                f"INSERT INTO certificates (sha256, {_CERTIFICATE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256) DO UPDATE SET thumbprint = excluded.thumbprint, serial_number = "
+                "excluded.serial_number, subject = excluded.subject, issuer = excluded.issuer, names = excluded.names, "
+                "not_before = excluded.not_before, not_after = excluded.not_after, client_auth = excluded.client_auth "
+                "WHERE certificates.thumbprint IS NULL",
+                (leaf.sha256, leaf.thumbprint, leaf.serial_number, leaf.subject, leaf.issuer, json.dumps(leaf.names),
+                 leaf.not_before.isoformat(), leaf.not_after.isoformat(), _flag(leaf.client_auth)))
+        der_kept = len(seen.chain_der) == len(seen.chain_sha256) and bool(seen.chain_der)
+        for position, sha256 in enumerate(seen.chain_sha256):
+            der = seen.chain_der[position] if der_kept else None
+            self._db.execute("INSERT INTO certificates (sha256, der) VALUES (?, ?) ON CONFLICT (sha256) DO UPDATE "
+                             "SET der = COALESCE(certificates.der, excluded.der)", (sha256, der))
+            self._db.execute("INSERT INTO chain_links VALUES (?, ?, ?, ?)", (number, slot, position, sha256))
+        self._db.execute(
+            f"INSERT INTO observations (round, {_OBSERVATION_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+            (number, slot, seen.host, seen.address, seen.port, seen.outcome, seen.detail, seen.observed_at.isoformat(),
+             seen.elapsed_ms, _flag(seen.starttls_offered), seen.tls_version,
+             json.dumps([[version, accepted] for version, accepted in seen.versions_accepted]),
+             leaf.sha256 if leaf else None, seen.chain_end,
+             seen.chain_expiry.isoformat() if seen.chain_expiry else None, _flag(seen.name_covered),
+             _flag(seen.expected_cert_matches), int(der_kept)))
+        self._record_marks(number, slot, seen.findings)
+
+    def _record_marks(self, number: int, slot: int, marks: Sequence[FindingMark]) -> None:
+        for position, mark in enumerate(marks):
+            fields = (mark.key, mark.check_id, mark.severity.value, mark.message, mark.remediation)
+            digest = hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+            self._db.execute("INSERT OR IGNORE INTO marks (digest, key, check_id, severity, message, remediation) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (digest, *fields))
+            (mark_id,) = self._db.execute("SELECT id FROM marks WHERE digest = ?", (digest,)).fetchone()
+            self._db.execute("INSERT INTO round_marks VALUES (?, ?, ?, ?)", (number, slot, position, mark_id))
+
+    # -- reading
+
+    def _round(self, row: tuple[object, ...]) -> Round:
+        number, started_at, finished_at, _, complete = row
+        assert isinstance(number, int) and isinstance(started_at, str) and isinstance(finished_at, str)
+        marks: dict[int, list[FindingMark]] = {}
+        for slot, key, check_id, severity, message, remediation in self._db.execute(
+                "SELECT r.slot, m.key, m.check_id, m.severity, m.message, m.remediation FROM round_marks r "
+                "JOIN marks m ON m.id = r.mark WHERE r.round = ? ORDER BY r.slot, r.position", (number,)):
+            marks.setdefault(slot, []).append(FindingMark(key=key, check_id=check_id, severity=Severity(severity),
+                                                          message=message, remediation=remediation))
+        chains: dict[int, list[tuple[str, bytes | None]]] = {}
+        for slot, sha256, der in self._db.execute(
+                "SELECT l.slot, l.sha256, c.der FROM chain_links l LEFT JOIN certificates c ON c.sha256 = l.sha256 "
+                "WHERE l.round = ? ORDER BY l.slot, l.position", (number,)):
+            chains.setdefault(slot, []).append((sha256, der))
+        observations = tuple(self._observation(values, marks.get(values[0], []), chains.get(values[0], []))
+                             for values in self._db.execute(
+                                 f"SELECT {_OBSERVATION_COLUMNS} FROM observations WHERE round = ? ORDER BY slot",
+                                 (number,)).fetchall())
+        return Round(number=number, started_at=datetime.fromisoformat(started_at),
+                     finished_at=datetime.fromisoformat(finished_at), observations=observations,
+                     findings=tuple(marks.get(ROUND_SLOT, [])), complete=bool(complete))
+
+    def _observation(self, values: Sequence[object], marks: list[FindingMark],
+                     chain: list[tuple[str, bytes | None]]) -> Observation:
+        (_, host, address, port, outcome, detail, observed_at, elapsed_ms, starttls, tls_version, versions, leaf,
+         chain_end, chain_expiry, name_covered, expected, der_kept) = values
+        ders = [der for _, der in chain]
+        return Observation(
+            host=str(host), address=str(address), port=int(str(port)), outcome=str(outcome), detail=str(detail),
+            observed_at=datetime.fromisoformat(str(observed_at)), elapsed_ms=int(str(elapsed_ms)),
+            starttls_offered=_unflag(starttls), tls_version=None if tls_version is None else str(tls_version),
+            versions_accepted=tuple((str(v), a) for v, a in json.loads(str(versions))),
+            leaf=self._certificate(str(leaf)) if leaf is not None else None,
+            chain_sha256=tuple(sha256 for sha256, _ in chain),
+            chain_der=tuple(d for d in ders if d is not None) if der_kept and None not in ders else (),
+            chain_end=None if chain_end is None else str(chain_end),
+            chain_expiry=datetime.fromisoformat(str(chain_expiry)) if chain_expiry is not None else None,
+            name_covered=_unflag(name_covered), expected_cert_matches=_unflag(expected), findings=tuple(marks))
+
+    def _certificate(self, sha256: str) -> ServedCertificate | None:
+        row = self._db.execute(f"SELECT {_CERTIFICATE_COLUMNS} FROM certificates WHERE sha256 = ?",
+                               (sha256,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        thumbprint, serial, subject, issuer, names, not_before, not_after, client_auth = row
+        return ServedCertificate(sha256=sha256, thumbprint=thumbprint, serial_number=serial, subject=subject,
+                                 issuer=issuer, names=tuple(json.loads(names)),
+                                 not_before=datetime.fromisoformat(not_before),
+                                 not_after=datetime.fromisoformat(not_after), client_auth=_unflag(client_auth))
+
+    def certificate_der(self, sha256: str) -> bytes | None:
+        """The DER of a certificate some round served, when it was kept."""
+        with self._guard("cannot read a certificate"):
+            row = self._db.execute("SELECT der FROM certificates WHERE sha256 = ?", (sha256,)).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
+
+
+def _epoch(moment: datetime) -> float:
+    """Seconds since 1970 (a time without a zone is taken as UTC): how rounds compare in time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _unflag(value: object) -> bool | None:
+    return None if value is None else bool(value)
