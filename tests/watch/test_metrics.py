@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 from factory import issue, name, rsa_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metrics_rounds import STARTED, estate, observation
+from metrics_rounds import STARTED, epoch, estate, observation
 from prometheus_client.parser import text_string_to_metric_families
 
 from hybridtls.pki.names import render_name_go
@@ -42,7 +42,7 @@ def test_blackbox_names_and_values_per_address() -> None:
     assert good.leaf and bad.leaf and good.chain_expiry
     expiry = by_address(found, "probe_ssl_earliest_cert_expiry")
     # the expired, untrusted node keeps its expiry (blackbox_exporter's would vanish); the refused one has none
-    assert expiry == {"127.0.0.1": good.chain_expiry.timestamp(), "127.0.0.2": bad.leaf.not_after.timestamp()}
+    assert expiry == {"127.0.0.1": epoch(good.chain_expiry), "127.0.0.2": epoch(bad.leaf.not_after)}
     assert by_address(found, "probe_ssl_last_chain_expiry_timestamp_seconds") == expiry
     [(labels, value)] = [s for s in found["probe_tls_version_info"] if s[0]["address"] == "127.0.0.1"]
     assert labels["version"] == "TLS 1.3" and value == 1
@@ -71,7 +71,7 @@ def test_hybridtls_series() -> None:
     assert by_address(found, "hybridtls_name_covered") == {"127.0.0.1": 1, "127.0.0.2": 1}
     assert "hybridtls_expected_cert_match" not in found  # nothing expected: absent, not a silent 1
     assert bad.leaf is not None
-    assert by_address(found, "hybridtls_cert_not_before_timestamp_seconds")["127.0.0.2"] == bad.leaf.not_before.timestamp()
+    assert by_address(found, "hybridtls_cert_not_before_timestamp_seconds")["127.0.0.2"] == epoch(bad.leaf.not_before)
     accepted = {(s[0]["address"], s[0]["version"]): s[1] for s in found["hybridtls_tls_version_accepted"]}
     assert accepted == {("127.0.0.1", "TLS 1.2"): 1, ("127.0.0.1", "TLS 1.3"): 1, ("127.0.0.2", "TLS 1.0"): 0,
                         ("127.0.0.2", "TLS 1.2"): 1}  # TLS 1.3 on .2 was not tested: absent
@@ -79,7 +79,7 @@ def test_hybridtls_series() -> None:
     assert findings == {("127.0.0.2", "error", "HT-WIRE-001"): 2, ("127.0.0.2", "warning", "HT-CERT-001"): 1,
                         ("", "warning", "HT-WATCH-ODD"): 1}
     assert by_address(found, "hybridtls_cert_last_change_timestamp_seconds") == {
-        "127.0.0.1": changed[good.label].timestamp(), "127.0.0.2": changed[bad.label].timestamp()}
+        "127.0.0.1": epoch(changed[good.label]), "127.0.0.2": epoch(changed[bad.label])}
     assert found["hybridtls_round_number"][0][1] == 7 and found["hybridtls_round_duration_seconds"][0][1] == 2.5
     assert found["hybridtls_round_complete"][0][1] == 1
 
@@ -122,8 +122,9 @@ def test_serial_numbers_keep_whole_octets_without_leading_zero_octets() -> None:
     leaf_low = observation("h", "127.0.0.1", low).leaf
     leaf_high = observation("h", "127.0.0.1", high).leaf
     assert leaf_low and leaf_high
-    assert chain_info(leaf_low).serialnumber == "0bffbc511f1907d02af719afcd64fb25"
-    assert chain_info(leaf_high).serialnumber == "8a0102"
+    assert chain_info(leaf_low, low.der).serialnumber == "0bffbc511f1907d02af719afcd64fb25"
+    assert chain_info(leaf_high, high.der).serialnumber == "8a0102"
+    assert chain_info(leaf_high).serialnumber == "8a0102"  # from the recorded serial, the same
 
 
 def test_without_the_der_the_recorded_strings_are_used() -> None:
@@ -132,7 +133,7 @@ def test_without_the_der_the_recorded_strings_are_used() -> None:
     assert seen is not None
     from dataclasses import replace
 
-    info = chain_info(replace(seen, der=b"", subject="CN=mail.contoso.com, O=Contoso Ltd"))
+    info = chain_info(replace(seen, subject="CN=mail.contoso.com, O=Contoso Ltd"))
     assert (info.subject, info.subjectalternative, info.serialnumber) == \
         ("CN=mail.contoso.com, O=Contoso Ltd", "mail.contoso.com,smtp.contoso.com", "ab")
 
@@ -156,7 +157,7 @@ def test_hostile_subjects_parse_back_exactly(subject: str, organisation: str) ->
     [(labels, _)] = samples(text)["probe_ssl_last_chain_info"]
     seen = round_.observations[0]
     assert seen.leaf is not None
-    assert labels["subject"] == chain_info(seen.leaf).subject == render_name_go(leaf.cert.subject.public_bytes())
+    assert labels["subject"] == chain_info(seen.leaf, leaf.der).subject == render_name_go(leaf.cert.subject.public_bytes())
     assert labels["host"] == f'mx"{subject}' and labels["instance"] == seen.label
     assert len([line for line in text.splitlines() if line.startswith("probe_ssl_last_chain_info{")]) == 1
 
