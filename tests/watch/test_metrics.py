@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from metrics_rounds import STARTED, epoch, estate, observation
 from prometheus_client.parser import text_string_to_metric_families
 
+from hybridtls.pki.der import DerError
 from hybridtls.pki.names import render_name_go
 from hybridtls.watch.metrics import chain_info, exposition, start_metrics_server, tls_version_label
 from hybridtls.watch.model import Round
@@ -179,3 +180,27 @@ def test_the_server_serves_the_latest_round_until_closed() -> None:
         with DIRECT.open(url, timeout=10) as response:
             found = samples(response.read().decode())
         assert found["hybridtls_round_number"][0][1] == 8 and set(by_address(found, "probe_success")) == {"127.0.0.1"}
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_as_a_name_raise_only_der_error(data: bytes) -> None:
+    try:
+        rendered = render_name_go(data)
+    except DerError:
+        return
+    assert isinstance(rendered, str)
+
+
+@given(st.lists(st.tuples(st.sampled_from([NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.LOCALITY_NAME,
+                                           NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.DOMAIN_COMPONENT]),
+                          HOSTILE.filter(str.isascii)), min_size=1, max_size=6))
+def test_every_value_of_a_name_is_in_its_go_rendering(pairs: list[tuple[x509.ObjectIdentifier, str]]) -> None:
+    rendered = render_name_go(_name(*pairs))
+    last_cn = [v for oid, v in pairs if oid == NameOID.COMMON_NAME][-1:]
+    for oid, value in pairs:
+        if oid == NameOID.COMMON_NAME and [value] != last_cn:
+            continue  # Go keeps the last CN only
+        if oid == NameOID.DOMAIN_COMPONENT:  # no Go field: the hex of the value re-encoded
+            assert value.encode().hex() in rendered
+        else:
+            assert value.replace("\\", "") in rendered.replace("\\", "")
