@@ -151,7 +151,8 @@ def test_no_address_answering_is_unknown() -> None:
 
 
 @pytest.mark.parametrize("argv", [["probe", "--nagios"], ["probe", "[zz::1]:25", "--nagios"],
-                                  ["probe", "x", "--nagios", "--concurrency", "0"]])
+                                  ["probe", "x", "--nagios", "--concurrency", "0"],
+                                  ["probe", "127.0.0.1:1", "--nagios", "--format", "json"]])
 def test_bad_usage_is_unknown(argv: list[str]) -> None:
     run = run_cli(*argv)
     status, _, _ = parse_plugin_output(run.out)

@@ -14,6 +14,7 @@ from hybridtls.cli.common import (
     parse_now,
     trust_options,
 )
+from hybridtls.errors import UsageError
 
 NAME = "probe"
 
@@ -52,6 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.pipeline import ProbeOptions, probe_and_judge
+
+    if args.nagios and (args.output or args.format != "terminal"):
+        raise UsageError("--nagios writes the plugin's status line to standard output: it takes no --format or --output")
 
     options = ProbeOptions(mx=args.mx, resolve=args.resolve, nameserver=args.nameserver, ehlo=args.ehlo,
                            expect_name=args.expect_name, expect_cert=args.expect_cert, concurrency=args.concurrency,
