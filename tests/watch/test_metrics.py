@@ -95,6 +95,15 @@ def test_expected_certificate_match_is_shown_either_way() -> None:
     assert by_address(found, "hybridtls_name_covered") == {"127.0.0.1": 1, "127.0.0.2": 0}
 
 
+def test_an_address_observed_twice_is_one_set_of_series() -> None:
+    round_, changed = estate()
+    twice = Round(number=1, started_at=STARTED, finished_at=STARTED,
+                  observations=(*round_.observations, *round_.observations))
+    text = exposition(twice, changed)
+    assert by_address(samples(text), "probe_success") == {"127.0.0.1": 1, "127.0.0.2": 1, "127.0.0.3": 0}
+    assert sum(line.startswith("probe_success{") for line in text.splitlines()) == 3
+
+
 def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> bytes:
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in pairs]).public_bytes()
 

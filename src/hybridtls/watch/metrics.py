@@ -148,7 +148,11 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
                      "severity", "check_id")
     changed = gauge("hybridtls_cert_last_change_timestamp_seconds",
                     "When the watch first saw the certificate the address serves now")
+    shown: set[str] = set()
     for seen in round_.observations:
+        if seen.label in shown:  # one address watched twice (two groups of expected names): one set of series,
+            continue             # as Prometheus refuses a scrape with a series twice
+        shown.add(seen.label)
         labels = [seen.label, seen.address, seen.host]
         success.add_metric(labels, 1.0 if seen.outcome == "ok" else 0.0)
         duration.add_metric(labels, seen.elapsed_ms / 1000)
