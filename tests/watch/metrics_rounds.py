@@ -15,7 +15,16 @@ from hybridtls.watch.model import FindingMark, Observation, Round, ServedCertifi
 STARTED = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
 
-def served(issued: Issued, *, keep_der: bool = True) -> ServedCertificate:
+def naive(moment: datetime) -> datetime:
+    """Certificate dates in the model are naive UTC (as pki.facts reads them)."""
+    return moment.replace(tzinfo=None)
+
+
+def epoch(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def served(issued: Issued) -> ServedCertificate:
     cert = issued.cert
     try:
         names = tuple(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -25,8 +34,8 @@ def served(issued: Issued, *, keep_der: bool = True) -> ServedCertificate:
     return ServedCertificate(
         sha256=hashlib.sha256(issued.der).hexdigest(), thumbprint=cert.fingerprint(hashes.SHA1()).hex().upper(),
         serial_number=f"{cert.serial_number:x}".upper(), subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(), names=names, not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc, der=issued.der if keep_der else b"")
+        issuer=cert.issuer.rfc4514_string(), names=names, not_before=naive(cert.not_valid_before_utc),
+        not_after=naive(cert.not_valid_after_utc))
 
 
 def observation(host: str, address: str, leaf: Issued | None, *, chain: tuple[Issued, ...] = (),
@@ -40,8 +49,9 @@ def observation(host: str, address: str, leaf: Issued | None, *, chain: tuple[Is
         starttls_offered=leaf is not None, tls_version="TLSv1.3" if leaf else None,
         versions_accepted=versions if leaf else (), leaf=served(leaf) if leaf else None,
         chain_sha256=tuple(hashlib.sha256(c.der).hexdigest() for c in served_chain),
+        chain_der=tuple(c.der for c in served_chain),
         chain_end=chain_end if leaf else None,
-        chain_expiry=min(c.cert.not_valid_after_utc for c in served_chain) if served_chain else None,
+        chain_expiry=naive(min(c.cert.not_valid_after_utc for c in served_chain)) if served_chain else None,
         name_covered=name_covered if leaf else None, expected_cert_matches=expected if leaf else None,
         findings=findings)
 

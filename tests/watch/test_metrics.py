@@ -11,9 +11,10 @@ from cryptography.x509.oid import NameOID
 from factory import issue, name, rsa_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metrics_rounds import STARTED, estate, observation
+from metrics_rounds import STARTED, epoch, estate, observation
 from prometheus_client.parser import text_string_to_metric_families
 
+from hybridtls.pki.der import DerError
 from hybridtls.pki.names import render_name_go
 from hybridtls.watch.metrics import chain_info, exposition, start_metrics_server, tls_version_label
 from hybridtls.watch.model import Round
@@ -42,7 +43,7 @@ def test_blackbox_names_and_values_per_address() -> None:
     assert good.leaf and bad.leaf and good.chain_expiry
     expiry = by_address(found, "probe_ssl_earliest_cert_expiry")
     # the expired, untrusted node keeps its expiry (blackbox_exporter's would vanish); the refused one has none
-    assert expiry == {"127.0.0.1": good.chain_expiry.timestamp(), "127.0.0.2": bad.leaf.not_after.timestamp()}
+    assert expiry == {"127.0.0.1": epoch(good.chain_expiry), "127.0.0.2": epoch(bad.leaf.not_after)}
     assert by_address(found, "probe_ssl_last_chain_expiry_timestamp_seconds") == expiry
     [(labels, value)] = [s for s in found["probe_tls_version_info"] if s[0]["address"] == "127.0.0.1"]
     assert labels["version"] == "TLS 1.3" and value == 1
@@ -71,7 +72,7 @@ def test_hybridtls_series() -> None:
     assert by_address(found, "hybridtls_name_covered") == {"127.0.0.1": 1, "127.0.0.2": 1}
     assert "hybridtls_expected_cert_match" not in found  # nothing expected: absent, not a silent 1
     assert bad.leaf is not None
-    assert by_address(found, "hybridtls_cert_not_before_timestamp_seconds")["127.0.0.2"] == bad.leaf.not_before.timestamp()
+    assert by_address(found, "hybridtls_cert_not_before_timestamp_seconds")["127.0.0.2"] == epoch(bad.leaf.not_before)
     accepted = {(s[0]["address"], s[0]["version"]): s[1] for s in found["hybridtls_tls_version_accepted"]}
     assert accepted == {("127.0.0.1", "TLS 1.2"): 1, ("127.0.0.1", "TLS 1.3"): 1, ("127.0.0.2", "TLS 1.0"): 0,
                         ("127.0.0.2", "TLS 1.2"): 1}  # TLS 1.3 on .2 was not tested: absent
@@ -79,7 +80,7 @@ def test_hybridtls_series() -> None:
     assert findings == {("127.0.0.2", "error", "HT-WIRE-001"): 2, ("127.0.0.2", "warning", "HT-CERT-001"): 1,
                         ("", "warning", "HT-WATCH-ODD"): 1}
     assert by_address(found, "hybridtls_cert_last_change_timestamp_seconds") == {
-        "127.0.0.1": changed[good.label].timestamp(), "127.0.0.2": changed[bad.label].timestamp()}
+        "127.0.0.1": epoch(changed[good.label]), "127.0.0.2": epoch(changed[bad.label])}
     assert found["hybridtls_round_number"][0][1] == 7 and found["hybridtls_round_duration_seconds"][0][1] == 2.5
     assert found["hybridtls_round_complete"][0][1] == 1
 
@@ -92,6 +93,15 @@ def test_expected_certificate_match_is_shown_either_way() -> None:
     found = samples(exposition(round_, {}))
     assert by_address(found, "hybridtls_expected_cert_match") == {"127.0.0.1": 1, "127.0.0.2": 0}
     assert by_address(found, "hybridtls_name_covered") == {"127.0.0.1": 1, "127.0.0.2": 0}
+
+
+def test_an_address_observed_twice_is_one_set_of_series() -> None:
+    round_, changed = estate()
+    twice = Round(number=1, started_at=STARTED, finished_at=STARTED,
+                  observations=(*round_.observations, *round_.observations))
+    text = exposition(twice, changed)
+    assert by_address(samples(text), "probe_success") == {"127.0.0.1": 1, "127.0.0.2": 1, "127.0.0.3": 0}
+    assert sum(line.startswith("probe_success{") for line in text.splitlines()) == 3
 
 
 def _name(*pairs: tuple[x509.ObjectIdentifier, str]) -> bytes:
@@ -122,8 +132,9 @@ def test_serial_numbers_keep_whole_octets_without_leading_zero_octets() -> None:
     leaf_low = observation("h", "127.0.0.1", low).leaf
     leaf_high = observation("h", "127.0.0.1", high).leaf
     assert leaf_low and leaf_high
-    assert chain_info(leaf_low).serialnumber == "0bffbc511f1907d02af719afcd64fb25"
-    assert chain_info(leaf_high).serialnumber == "8a0102"
+    assert chain_info(leaf_low, low.der).serialnumber == "0bffbc511f1907d02af719afcd64fb25"
+    assert chain_info(leaf_high, high.der).serialnumber == "8a0102"
+    assert chain_info(leaf_high).serialnumber == "8a0102"  # from the recorded serial, the same
 
 
 def test_without_the_der_the_recorded_strings_are_used() -> None:
@@ -132,7 +143,7 @@ def test_without_the_der_the_recorded_strings_are_used() -> None:
     assert seen is not None
     from dataclasses import replace
 
-    info = chain_info(replace(seen, der=b"", subject="CN=mail.contoso.com, O=Contoso Ltd"))
+    info = chain_info(replace(seen, subject="CN=mail.contoso.com, O=Contoso Ltd"))
     assert (info.subject, info.subjectalternative, info.serialnumber) == \
         ("CN=mail.contoso.com, O=Contoso Ltd", "mail.contoso.com,smtp.contoso.com", "ab")
 
@@ -156,7 +167,7 @@ def test_hostile_subjects_parse_back_exactly(subject: str, organisation: str) ->
     [(labels, _)] = samples(text)["probe_ssl_last_chain_info"]
     seen = round_.observations[0]
     assert seen.leaf is not None
-    assert labels["subject"] == chain_info(seen.leaf).subject == render_name_go(leaf.cert.subject.public_bytes())
+    assert labels["subject"] == chain_info(seen.leaf, leaf.der).subject == render_name_go(leaf.cert.subject.public_bytes())
     assert labels["host"] == f'mx"{subject}' and labels["instance"] == seen.label
     assert len([line for line in text.splitlines() if line.startswith("probe_ssl_last_chain_info{")]) == 1
 
@@ -178,3 +189,27 @@ def test_the_server_serves_the_latest_round_until_closed() -> None:
         with DIRECT.open(url, timeout=10) as response:
             found = samples(response.read().decode())
         assert found["hybridtls_round_number"][0][1] == 8 and set(by_address(found, "probe_success")) == {"127.0.0.1"}
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_as_a_name_raise_only_der_error(data: bytes) -> None:
+    try:
+        rendered = render_name_go(data)
+    except DerError:
+        return
+    assert isinstance(rendered, str)
+
+
+@given(st.lists(st.tuples(st.sampled_from([NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.LOCALITY_NAME,
+                                           NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.DOMAIN_COMPONENT]),
+                          HOSTILE.filter(str.isascii)), min_size=1, max_size=6))
+def test_every_value_of_a_name_is_in_its_go_rendering(pairs: list[tuple[x509.ObjectIdentifier, str]]) -> None:
+    rendered = render_name_go(_name(*pairs))
+    last_cn = [v for oid, v in pairs if oid == NameOID.COMMON_NAME][-1:]
+    for oid, value in pairs:
+        if oid == NameOID.COMMON_NAME and [value] != last_cn:
+            continue  # Go keeps the last CN only
+        if oid == NameOID.DOMAIN_COMPONENT:  # no Go field: the hex of the value re-encoded
+            assert value.encode().hex() in rendered
+        else:
+            assert value.replace("\\", "") in rendered.replace("\\", "")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from metrics_rounds import estate
 
-from hybridtls.watch.metrics import MetricsServer, start_metrics_server
+from hybridtls.watch.metrics import MetricsServer, exposition, start_metrics_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "prometheus"
 PROMTOOL, PROMETHEUS = shutil.which("promtool"), shutil.which("prometheus")
@@ -53,6 +53,14 @@ def test_promtool_would_catch_a_rule_that_no_longer_fires(tmp_path: Path) -> Non
     run = subprocess.run([PROMTOOL, "test", "rules", "hybridtls-rules.test.yml"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "HybridTlsCertificateExpiresIn7Days" in run.stdout + run.stderr
+
+
+def test_promtool_lints_the_exposition_clean() -> None:
+    round_, changed = estate()
+    assert PROMTOOL
+    run = subprocess.run([PROMTOOL, "check", "metrics"], input=exposition(round_, changed), capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and not run.stdout.strip() and not run.stderr.strip(), run.stdout + run.stderr
 
 
 def _free_port() -> int:

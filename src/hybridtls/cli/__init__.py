@@ -44,6 +44,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         for where, problem_hint in problems:
             error_line(err, where, problem_hint)
         error_line(err, message, hint)
+        if "--nagios" in words:  # a plugin that could not run says UNKNOWN on its one line, and exits 3
+            from hybridtls.report.nagios import unknown
+
+            plugin = unknown(message)
+            out.write(plugin.text)
+            return int(plugin.status)
         write_error_document(words, args, out, message, hint, problems, commands=_NAMES)
         return status
 

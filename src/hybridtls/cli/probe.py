@@ -15,6 +15,7 @@ from hybridtls.cli.common import (
     probe_options,
     trust_options,
 )
+from hybridtls.errors import UsageError
 
 NAME = "probe"
 
@@ -29,13 +30,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], IPv4 or [IPv6][:port] (port 25)")
     add_probe_options(parser)
     add_report_options(parser)
+    parser.add_argument("--nagios", action="store_true",
+                        help="act as a Nagios/Icinga plugin: one status line with performance data (days to expiry, "
+                             "handshake time per address), exit 0/1/2/3 for OK/WARNING/CRITICAL/UNKNOWN")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.pipeline import probe_and_judge
 
+    if args.nagios and (args.output or args.format != "terminal"):
+        raise UsageError("--nagios writes the plugin's status line to standard output: it takes no --format or --output")
+
     report = probe_and_judge(args.targets, options=probe_options(args), targets_file=args.targets_file,
                              now=parse_now(args.now), trust=trust_options(args), fail_on=parse_fail_on(args.fail_on))
+    if args.nagios:
+        from hybridtls.report.nagios import plugin_output
+
+        plugin = plugin_output(report)
+        out.write(plugin.text)
+        return int(plugin.status)
     status = finish(report, args, out, err, "targets_file", "trust", "intermediates")
     if report.evidence.probes and not any(p.outcome.connected for p in report.evidence.probes):
         return ExitStatus.ALL_PROBES_FAILED

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from prometheus_client.core import GaugeMetricFamily
@@ -44,11 +44,11 @@ class ChainInfo:
         return [self.fingerprint_sha256, self.subject, self.issuer, self.subjectalternative, self.serialnumber]
 
 
-def chain_info(leaf: ServedCertificate) -> ChainInfo:
-    """The leaf's labels as blackbox_exporter renders them. From the DER when the watch kept it; else from the
+def chain_info(leaf: ServedCertificate, der: bytes = b"") -> ChainInfo:
+    """The leaf's labels as blackbox_exporter renders them. From its DER when the watch kept it; else from the
     names and serial the watch recorded (subject and issuer then in Windows' form, the one Exchange shows)."""
-    if leaf.der:
-        rendered = _from_der(leaf.der)
+    if der:
+        rendered = _from_der(der)
         if rendered is not None:
             return rendered
     return ChainInfo(leaf.sha256.lower(), leaf.subject, leaf.issuer, ",".join(leaf.names),
@@ -88,8 +88,13 @@ def tls_version_label(version: str) -> str:
     return known.get(version, "unknown")
 
 
+def _utc(moment: datetime) -> datetime:
+    """Certificate dates are naive UTC in the model; probe times are aware."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
 def _stamp(moment: datetime) -> float:
-    return moment.timestamp()
+    return _utc(moment).timestamp()
 
 
 def _flag(value: bool | None) -> float | None:
@@ -132,7 +137,8 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
     version = gauge("probe_tls_version_info", "Returns the TLS version used", "version")
     not_before = gauge("hybridtls_cert_not_before_timestamp_seconds", "NotBefore of the served leaf certificate")
     trusted = gauge("hybridtls_chain_trusted",
-                    "1 when the chain as served builds to a trusted root as Exchange Online would judge it, else 0")
+                    "1 when the chain as served builds to a trusted root and is within its validity "
+                    "dates, as Exchange Online would judge it, else 0")
     covered = gauge("hybridtls_name_covered", "1 when the leaf covers the name Exchange Online expects, else 0")
     expected = gauge("hybridtls_expected_cert_match",
                      "1 when the leaf matches the TlsCertificateName the connectors expect, else 0")
@@ -142,7 +148,11 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
                      "severity", "check_id")
     changed = gauge("hybridtls_cert_last_change_timestamp_seconds",
                     "When the watch first saw the certificate the address serves now")
+    shown: set[str] = set()
     for seen in round_.observations:
+        if seen.label in shown:  # one address watched twice (two groups of expected names): one set of series,
+            continue             # as Prometheus refuses a scrape with a series twice
+        shown.add(seen.label)
         labels = [seen.label, seen.address, seen.host]
         success.add_metric(labels, 1.0 if seen.outcome == "ok" else 0.0)
         duration.add_metric(labels, seen.elapsed_ms / 1000)
@@ -161,7 +171,7 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
         expiry = seen.chain_expiry or seen.leaf.not_after
         earliest.add_metric(labels, _stamp(expiry))
         last_chain.add_metric(labels, _stamp(expiry))
-        info.add_metric([*labels, *chain_info(seen.leaf).values()], 1.0)
+        info.add_metric([*labels, *chain_info(seen.leaf, seen.chain_der[0] if seen.chain_der else b"").values()], 1.0)
         not_before.add_metric(labels, _stamp(seen.leaf.not_before))
         if seen.label in last_changed:
             changed.add_metric(labels, _stamp(last_changed[seen.label]))
@@ -179,7 +189,14 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
 
 
 def _chain_trusted(seen: Observation) -> float | None:
-    return None if seen.chain_end is None else float(seen.chain_end == "trusted")
+    """As Exchange Online judges it: the chain builds to a trusted root and every certificate in it was valid when
+    observed (an expired leaf or intermediate fails the handshake as surely as an unknown root)."""
+    if seen.chain_end is None:
+        return None
+    at = _utc(seen.observed_at)
+    in_time = (seen.chain_expiry is None or _utc(seen.chain_expiry) > at) and \
+        (seen.leaf is None or _utc(seen.leaf.not_before) <= at)
+    return float(seen.chain_end == "trusted" and in_time)
 
 
 def _add_counts(family: GaugeMetricFamily, labels: list[str], marks: tuple[FindingMark, ...]) -> None:

@@ -27,7 +27,6 @@ class ServedCertificate:
     not_before: datetime
     not_after: datetime
     client_auth: bool | None = None  # the Client Authentication EKU is present; None: no EKU extension
-    der: bytes = b""  # the leaf itself, so /metrics renders blackbox_exporter's labels byte for byte; b"": not kept
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
