@@ -36,6 +36,12 @@ def test_bad_usage_is_one_line_and_status_2(argv: tuple[str, ...], said: str, tm
     assert "Traceback" not in run.err and run.err.startswith("hybridtls: error: ")
 
 
+def test_a_target_swallowed_by_from_is_explained(tmp_path: Path) -> None:
+    run = run_cli("watch", "--from", str(tmp_path), "mail.contoso.com", "--db", str(tmp_path / "w.sqlite"))
+    assert run.code == 2 and "--from mail.contoso.com: no such file or folder" in run.err
+    assert "put it after the targets" in run.err
+
+
 def test_from_evidence_without_endpoints_names_what_was_read(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("nothing here\n", encoding="utf-8")
     run = run_cli("watch", "--from", str(tmp_path), "--db", str(tmp_path / "w.sqlite"))

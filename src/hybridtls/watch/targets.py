@@ -16,6 +16,7 @@ that value names the on-premises certificate.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -90,6 +91,11 @@ def from_evidence(paths: Sequence[str], *, max_file_size: int = DEFAULT_MAX_FILE
     when nothing was read, a UsageError when nothing to watch was found (saying what was read)."""
     from hybridtls.evidence.loader import load_evidence
 
+    for path in paths:
+        if not os.path.exists(path):
+            raise UsageError(f"--from {path}: no such file or folder",
+                             hint="--from takes every word after it: put it after the targets, or end its list with "
+                                  "another option")
     evidence = load_evidence(list(paths), max_file_size=max_file_size, passwords=passwords)
     where = ", ".join(paths)
     if not evidence.usable:
