@@ -13,6 +13,7 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -171,6 +172,28 @@ def test_sigterm_stops_the_watch_cleanly(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert watch.stopping and len(list(history.rounds())) == 1
+    history.close()
+
+
+def test_a_second_signal_interrupts_at_once(tmp_path: Path) -> None:
+    events: list[Event] = []
+    watch, history = _watch(tmp_path / "w.sqlite", events, interval=timedelta(hours=1))
+    watch.schedule.hurry = lambda: None  # type: ignore[method-assign] # the round would otherwise end by itself
+    watch.schedule.rng.seed(1)  # its one connection minutes away
+
+    async def main() -> None:
+        install_signal_handlers(watch)
+        running = asyncio.ensure_future(watch.run())
+        await asyncio.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(0.2)
+        assert watch.stopping and not running.done()
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.wait_for(running, 120)
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert list(history.rounds()) == []
     history.close()
 
 

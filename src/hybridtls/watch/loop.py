@@ -150,10 +150,17 @@ class Watch:
 
 
 def install_signal_handlers(watch: Watch) -> None:
-    """SIGTERM and SIGINT stop the watch after the round in progress (systemd's stop, Ctrl-C)."""
+    """SIGTERM and SIGINT stop the watch after the round in progress (systemd's stop, Ctrl-C); a second one
+    interrupts at once (KeyboardInterrupt: the command line exits 130, the round in progress is not recorded)."""
     loop = asyncio.get_running_loop()
+
+    def asked() -> None:
+        if watch.stopping:
+            raise KeyboardInterrupt
+        watch.stop()
+
     for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, watch.stop)
+        loop.add_signal_handler(number, asked)
 
 
 def _groups(targets: Sequence[WatchTarget]) -> dict[tuple[str, ...], list[WatchTarget]]:
