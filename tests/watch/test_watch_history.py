@@ -6,11 +6,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 import tracemalloc
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -276,8 +278,9 @@ CHILD = textwrap.dedent("""
     if sys.argv[2] == "write":
         last = history.last_round()
         for number in itertools.count(last.number + 1 if last else 1):
+            print("begin", number, flush=True)
             history.record(make(number))
-            print(number, flush=True)
+            print("done", number, flush=True)
     else:
         for kept in history.rounds():
             assert kept == make(kept.number), kept.number
@@ -291,14 +294,19 @@ def test_a_process_killed_while_recording_leaves_whole_rounds_only(tmp_path: Pat
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    recorded = 0
+    recorded, took, chance = 0, 0.0, random.Random(after)
     for _ in range(4):  # killed, restarted where it stopped, killed again
         child = subprocess.Popen([sys.executable, str(script), str(path), "write"], stdout=subprocess.PIPE, env=env,
                                  text=True)
         assert child.stdout is not None
         for _ in range(after):
-            recorded = int(child.stdout.readline())
-        child.send_signal(signal.SIGKILL)  # mid-way through recording the next round, most of the time
+            assert child.stdout.readline().split()[0] == "begin"
+            began = time.monotonic()
+            recorded = int(child.stdout.readline().split()[1])
+            took = time.monotonic() - began
+        assert child.stdout.readline().split()[0] == "begin"
+        time.sleep(chance.uniform(0, took))  # somewhere in recording the next round (a delay, never an assertion)
+        child.send_signal(signal.SIGKILL)
         child.wait()
         assert child.returncode == -signal.SIGKILL
         check = sqlite3.connect(path)
