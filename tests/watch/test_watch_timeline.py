@@ -7,11 +7,13 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 from factory import NOW
 from watch_factory import label, observed, pki, probe, renewed
 
 from hybridtls.model import ProbeOutcome
+from hybridtls.watch.history import History
 from hybridtls.watch.model import Round
 from hybridtls.watch.timeline import changes_text, history_alerts, timeline_document, timeline_html, timeline_json
 
@@ -131,3 +133,13 @@ def test_the_json_view_keeps_runs_and_changes() -> None:
     kinds = [(c["round"], c["kind"], c["label"]) for c in document["changes"]]
     assert (3, "unreachable", B) in kinds and (4, "recovered", B) in kinds and (5, "certificate_changed", A) in kinds
     assert document == timeline_document(story()) | {}
+
+
+def test_the_views_read_the_same_from_the_history_file(tmp_path: Path) -> None:
+    rounds = story()
+    with History.open(tmp_path / "w.db") as history:
+        for round_ in rounds:
+            history.record(round_)
+    with History.open(tmp_path / "w.db", create=False) as history:
+        assert changes_text(history.rounds()) == changes_text(rounds)
+        assert timeline_document(history.rounds(since=rounds[2].started_at)) == timeline_document(rounds[2:])
