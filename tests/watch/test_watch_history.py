@@ -316,8 +316,8 @@ def test_a_process_killed_while_recording_leaves_whole_rounds_only(tmp_path: Pat
                                 env=env)
         assert reader.returncode == 0, reader.stderr[-2000:]  # every round read back equals what was recorded
         numbers = [int(n) for n in reader.stdout.split()]
-        assert numbers[:recorded] == list(range(1, recorded + 1))  # every round reported recorded is there
-        assert numbers in (list(range(1, recorded + 1)), list(range(1, recorded + 2)))  # the next whole or absent
+        # every round reported recorded is there, and those it went on to record before the kill: once each
+        assert len(numbers) >= recorded and numbers == list(range(1, len(numbers) + 1))
         recorded = numbers[-1]
     with History.open(path) as history:
         assert history.next_round_number() == recorded + 1

@@ -239,26 +239,25 @@ class History:
 
     def _state(self, seen: Observation) -> int:
         """The id of what ``seen`` said (all but when and how fast), stored the first time it is said."""
-        leaf = self._certificate_id(seen.leaf.sha256, seen.leaf) if seen.leaf else None
         der_kept = bool(seen.chain_der) and len(seen.chain_der) == len(seen.chain_sha256)
-        chain = [self._certificate_id(sha256, der=seen.chain_der[i] if der_kept else None)
-                 for i, sha256 in enumerate(seen.chain_sha256)]
-        marks = [self._mark(mark) for mark in seen.findings]
-        values = (seen.host, seen.address, seen.port, seen.outcome, seen.detail, _flag(seen.starttls_offered),
+        values = [seen.host, seen.address, seen.port, seen.outcome, seen.detail, _flag(seen.starttls_offered),
                   seen.tls_version, json.dumps([[version, accepted] for version, accepted in seen.versions_accepted]),
-                  leaf, seen.chain_end, seen.chain_expiry.isoformat() if seen.chain_expiry else None,
-                  _flag(seen.name_covered), _flag(seen.expected_cert_matches), int(der_kept))
-        digest = _digest([*values, chain, marks])
+                  seen.leaf.sha256 if seen.leaf else None, seen.chain_end,
+                  seen.chain_expiry.isoformat() if seen.chain_expiry else None, _flag(seen.name_covered),
+                  _flag(seen.expected_cert_matches), int(der_kept)]
+        digest = _digest([*values, seen.chain_sha256, [_mark_digest(mark) for mark in seen.findings]])
         row = self._db.execute("SELECT id FROM states WHERE digest = ?", (digest,)).fetchone()
-        if row:
+        if row:  # said before: its certificates and findings are stored already
             return int(row[0])
+        values[8] = self._certificate_id(seen.leaf.sha256, seen.leaf) if seen.leaf else None
         state = self._db.execute(f"INSERT INTO states (digest, {_STATE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
                                  (digest, *values)).lastrowid
         assert state is not None
-        self._db.executemany("INSERT INTO state_chains VALUES (?, ?, ?)",
-                             [(state, position, certificate) for position, certificate in enumerate(chain)])
+        self._db.executemany("INSERT INTO state_chains VALUES (?, ?, ?)", [
+            (state, position, self._certificate_id(sha256, der=seen.chain_der[position] if der_kept else None))
+            for position, sha256 in enumerate(seen.chain_sha256)])
         self._db.executemany("INSERT INTO state_marks VALUES (?, ?, ?)",
-                             [(state, position, mark) for position, mark in enumerate(marks)])
+                             [(state, position, self._mark(mark)) for position, mark in enumerate(seen.findings)])
         return state
 
     def _certificate_id(self, sha256: str, leaf: ServedCertificate | None = None, der: bytes | None = None) -> int:
@@ -280,10 +279,9 @@ class History:
         return int(certificate)
 
     def _mark(self, mark: FindingMark) -> int:
-        fields = (mark.key, mark.check_id, mark.severity.value, mark.message, mark.remediation)
-        digest = _digest(fields)
+        digest = _mark_digest(mark)
         self._db.execute("INSERT OR IGNORE INTO marks (digest, key, check_id, severity, message, remediation) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", (digest, *fields))
+                         "VALUES (?, ?, ?, ?, ?, ?)", (digest, *_mark_fields(mark)))
         (mark_id,) = self._db.execute("SELECT id FROM marks WHERE digest = ?", (digest,)).fetchone()
         return int(mark_id)
 
@@ -353,6 +351,14 @@ class History:
 
 def _digest(values: Sequence[object]) -> str:
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
+
+
+def _mark_fields(mark: FindingMark) -> tuple[str, str, str, str, str]:
+    return mark.key, mark.check_id, mark.severity.value, mark.message, mark.remediation
+
+
+def _mark_digest(mark: FindingMark) -> str:
+    return _digest(_mark_fields(mark))
 
 
 def _epoch(moment: datetime) -> float:
