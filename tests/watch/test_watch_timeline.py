@@ -7,11 +7,13 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 from factory import NOW
 from watch_factory import label, observed, pki, probe, renewed
 
 from hybridtls.model import ProbeOutcome
+from hybridtls.watch.history import History
 from hybridtls.watch.model import Round
 from hybridtls.watch.timeline import changes_text, history_alerts, timeline_document, timeline_html, timeline_json
 
@@ -115,7 +117,8 @@ def test_the_html_page_draws_a_timeline_per_address() -> None:
     a_last = rounds[-1].observations[0].leaf
     assert a_first is not None and a_last is not None
     assert f">{a_first.thumbprint[:8]}</text>" in page and f">{a_last.thumbprint[:8]}</text>" in page
-    assert "unreachable (timeout)" in page and "#475467" in page  # B's verdict in round 3
+    assert "round 3, 2026-11-27 15:00: unreachable (timeout)</title>" in page  # B's verdict in round 3
+    assert "rounds 1 to 4, 2026-11-27 13:00 to 2026-11-27 16:00: " in page  # A's first certificate, one run
     assert page.index("serves another certificate") < page.index("no longer answers")  # newest first
 
 
@@ -127,7 +130,30 @@ def test_the_json_view_keeps_runs_and_changes() -> None:
     assert [(s["from_round"], s["to_round"]) for s in a["certificates"]] == [(1, 4), (5, 5)]
     assert [(s["from_round"], s["to_round"], s["sha256"] is None) for s in b["certificates"]] == [
         (1, 2, False), (3, 3, True), (4, 5, False)]
-    assert [v["verdict"] for v in b["verdicts"]] == ["ok", "ok", "unreachable", "ok", "ok"]
+    assert [(v["from_round"], v["to_round"], v["verdict"]) for v in b["verdicts"]] == [
+        (1, 2, "ok"), (3, 3, "unreachable"), (4, 5, "ok")]
     kinds = [(c["round"], c["kind"], c["label"]) for c in document["changes"]]
     assert (3, "unreachable", B) in kinds and (4, "recovered", B) in kinds and (5, "certificate_changed", A) in kinds
     assert document == timeline_document(story()) | {}
+
+
+def test_the_views_read_the_same_from_the_history_file(tmp_path: Path) -> None:
+    rounds = story()
+    with History.open(tmp_path / "w.db") as history:
+        for round_ in rounds:
+            history.record(round_)
+    with History.open(tmp_path / "w.db", create=False) as history:
+        assert changes_text(history.rounds()) == changes_text(rounds)
+        assert timeline_document(history.rounds(since=rounds[2].started_at)) == timeline_document(rounds[2:])
+
+
+def test_a_steady_address_is_drawn_the_same_size_however_long_it_was_watched() -> None:
+    steady = observed(probe("192.0.2.1"), probe("192.0.2.2"))
+
+    def page(count: int) -> str:
+        return timeline_html(replace(steady, number=n, started_at=NOW + timedelta(minutes=5 * n))
+                             for n in range(1, count + 1))
+
+    short, long = page(10), page(500)
+    assert long.count("<rect") == short.count("<rect") == 2 * 3  # one run per band per address
+    assert len(long) - len(short) < 200  # only the counts and dates in the header differ

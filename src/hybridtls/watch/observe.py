@@ -51,11 +51,11 @@ def address_of(finding: Finding, labels: set[str]) -> str | None:
     """The probed address a finding is about: its subject's address, else the one probe all its evidence cites."""
     if finding.about.address in labels:
         return finding.about.address
-    cited = {c.source.path[len(_PROBE_PREFIX):] for c in finding.evidence if c.source.path.startswith(_PROBE_PREFIX)}
-    if len(cited) == 1 and len(finding.evidence) and all(c.source.path.startswith(_PROBE_PREFIX)
-                                                         for c in finding.evidence):
-        (label,) = cited
-        return label if label in labels else None
+    paths = {c.source.path for c in finding.evidence}
+    if len(paths) == 1:
+        (path,) = paths
+        if path.startswith(_PROBE_PREFIX) and path[len(_PROBE_PREFIX):] in labels:
+            return path[len(_PROBE_PREFIX):]
     return None
 
 

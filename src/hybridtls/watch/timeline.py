@@ -98,7 +98,8 @@ class _Segment:
 
 @dataclass
 class _Lane:
-    """One address across the rounds: runs of the same certificate and of the same TLS versions, a verdict each."""
+    """One address across the rounds, as runs of rounds that said the same: the certificate, the TLS versions and
+    the verdict (a steady address is one run of each, however many rounds it has been watched)."""
 
     label: str
     host: str
@@ -106,11 +107,10 @@ class _Lane:
     port: int
     certificates: list[_Segment] = field(default_factory=list)
     versions: list[_Segment] = field(default_factory=list)
-    verdicts: list[tuple[int, str, str]] = field(default_factory=list)  # (round index, verdict, title)
+    verdicts: list[_Segment] = field(default_factory=list)
 
     def add(self, index: int, round_: Round, seen: Observation) -> None:
         leaf = seen.leaf
-        when = f"round {round_.number}, {round_.started_at:%Y-%m-%d %H:%M}"
         certificate = leaf.sha256 if leaf else ""
         _extend(self.certificates, index, certificate, lambda: _Segment(
             index, index, certificate, (f"{leaf.thumbprint} {leaf.subject} (NotAfter {leaf.not_after:%Y-%m-%d})"
@@ -120,7 +120,8 @@ class _Lane:
         _extend(self.versions, index, versions, lambda: _Segment(index, index, versions, f"TLS {versions}",
                                                                  text=versions))
         word = verdict(seen)
-        self.verdicts.append((index, word, f"{when}: {word}" + (f" ({seen.outcome})" if word == "unreachable" else "")))
+        shown = f"{word} ({seen.outcome})" if word == "unreachable" else word
+        _extend(self.verdicts, index, shown, lambda: _Segment(index, index, shown, shown, VERDICT_COLOURS[word]))
 
 
 def _extend(segments: list[_Segment], index: int, value: str, new: Any) -> None:
@@ -145,6 +146,13 @@ class _Timeline:
 
     def width(self, segment: _Segment) -> float:
         return max(round(self.x(segment.end + 1) - self.x(segment.start) - 1, 1), 1)
+
+    def span(self, segment: _Segment) -> str:
+        """The rounds a run covers, as a tooltip says them."""
+        (first, began), (last, ended) = self.rounds[segment.start], self.rounds[segment.end]
+        if first == last:
+            return f"round {first}, {began:%Y-%m-%d %H:%M}"
+        return f"rounds {first} to {last}, {began:%Y-%m-%d %H:%M} to {ended:%Y-%m-%d %H:%M}"
 
     def fits(self, segment: _Segment) -> bool:
         return self.width(segment) > 7 * len(segment.text) + 6
@@ -175,7 +183,8 @@ def timeline_document(rounds: Iterable[Round]) -> dict[str, Any]:
                               "shown": s.title} for s in lane.certificates],
             "tls_versions": [{"from_round": numbers[s.start], "to_round": numbers[s.end], "accepted": s.value}
                              for s in lane.versions],
-            "verdicts": [{"round": numbers[index], "verdict": word} for index, word, _ in lane.verdicts],
+            "verdicts": [{"from_round": numbers[s.start], "to_round": numbers[s.end], "verdict": s.value.split()[0]}
+                         for s in lane.verdicts],
         } for lane in timeline.lanes.values()],
         "changes": [_alert_document(round_, alert) for round_, alert in timeline.alerts],
     }
