@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice, Progress
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
+    from hybridtls.smtp.runner import Schedule
     from hybridtls.smtp.targets import Target
 
 MAX_PASSWORD_FILE_BYTES = 64 * 1024  # a password is one line; anything larger is not a password file
@@ -127,12 +128,15 @@ def judge_certificates(files: Sequence[str], *, now: datetime | None = None, tru
     return _report("cert", evidence, context, fail_on=fail_on, now=judged_at)
 
 
-async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions = ProbeOptions(),
+async def probe_and_judge_async(targets: Sequence[str | Target], *, options: ProbeOptions = ProbeOptions(),
                                 targets_file: str | None = None, now: datetime | None = None,
                                 trust: TrustOptions = TrustOptions(), fail_on: Severity | None = Severity.WARNING,
-                                progress: Progress | None = None, partial_on_interrupt: bool = False) -> Report:
+                                progress: Progress | None = None, partial_on_interrupt: bool = False,
+                                schedule: Schedule | None = None) -> Report:
     """``hybridtls probe``: probe every address behind the targets over SMTP and STARTTLS, judge what each
-    presented as Exchange Online would. Safe to await from inside a running event loop.
+    presented as Exchange Online would. Safe to await from inside a running event loop. Targets are texts
+    (host[:port]) or parsed ``Target`` records; ``schedule`` spreads the connections and keeps per-address
+    politeness across calls (the watch's rounds).
 
     ``progress`` hears of each address as its probe starts and finishes. With ``partial_on_interrupt``, a
     cancellation while probing (Ctrl-C under ``asyncio.run``) is taken back and the report judges the addresses
@@ -141,7 +145,7 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
     from hybridtls.model import EvidenceSet
 
     options.validate()
-    parsed = _targets(targets, targets_file)
+    parsed = read_targets(targets, targets_file)
     problems: list[InputProblem] = []
     store = _trust_store(trust, (), problems)
     import asyncio
@@ -150,7 +154,7 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
 
     partial = None
     try:
-        probes = await _probe(parsed, options, progress)
+        probes = await _probe(parsed, options, progress, schedule)
     except ProbesInterrupted as stopped:
         current = asyncio.current_task()
         if not partial_on_interrupt or current is None:
@@ -330,10 +334,12 @@ def _note_old_evidence(evidence: EvidenceSet, now: datetime, paths: Sequence[str
     return replace(evidence, notices=(*evidence.notices, notice))
 
 
-def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
+def read_targets(texts: Sequence[str | Target], targets_file: str | None) -> list[Target]:
+    """Targets from arguments (host[:port] texts or ``Target`` records) and a targets file, one per line (``#``
+    starts a comment). Each file target's ``source`` is its FILE:LINE; a bad line is a UsageError naming it."""
     from hybridtls.smtp.targets import parse_target
 
-    given = list(texts)
+    given = [parse_target(text) if isinstance(text, str) else text for text in texts]
     if targets_file:
         from hybridtls.errors import EvidenceError
         from hybridtls.evidence.files import read_limited
@@ -349,15 +355,15 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
             text = line.split("#", 1)[0].strip()
             if text:
                 try:
-                    parse_target(text)
+                    given.append(parse_target(text, source=f"{targets_file}:{number}"))
                 except UsageError as exc:
                     raise UsageError(f"{targets_file}:{number}: {exc.message}") from None
-                given.append(text)
-    return [parse_target(text) for text in given]
+    return given
 
 
 async def _probe(targets: list[Target], options: ProbeOptions,
-                 progress: Progress | None) -> list:  # type: ignore[type-arg]
+                 progress: Progress | None = None,
+                 schedule: Schedule | None = None) -> list:  # type: ignore[type-arg]
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
@@ -380,4 +386,4 @@ async def _probe(targets: list[Target], options: ProbeOptions,
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
     return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
                                      concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline, progress=progress)
+                                     deadline=options.deadline, progress=progress, schedule=schedule)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +94,23 @@ async def _greet_then_starttls(reader: asyncio.StreamReader, writer: asyncio.Str
     await reader.readline()
     writer.write(b"220 go ahead\r\n")
     await writer.drain()
+
+
+def tls_after_starttls(context: ssl.SSLContext) -> Handler:
+    """A server that completes STARTTLS with ``context`` and then answers every command until QUIT."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _greet_then_starttls(reader, writer)
+        await writer.start_tls(context)
+        while line := await reader.readline():
+            if line.upper().startswith(b"QUIT"):
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    return handler
 
 
 async def garbage_after_starttls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

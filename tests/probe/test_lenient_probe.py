@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from quirks import LEAF, QUIRKS, ROOT, quirky
-from test_hostile_servers import SETTINGS, LoopbackServer, _greet_then_starttls
+from test_hostile_servers import SETTINGS, LoopbackServer, tls_after_starttls
 
 from hybridtls.model import ProbeOutcome
 from hybridtls.pki.chain import TrustAnchor, analyse_chain
@@ -30,18 +30,7 @@ def test_a_presented_certificate_cryptography_refuses_is_read_leniently(tmp_path
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)  # OpenSSL loads what cryptography refuses
 
-    async def tls_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _greet_then_starttls(reader, writer)
-        await writer.start_tls(context)
-        while line := await reader.readline():
-            if line.upper().startswith(b"QUIT"):
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
-                return
-            writer.write(b"250 ok\r\n")
-            await writer.drain()
-
-    with LoopbackServer(tls_server) as server:
+    with LoopbackServer(tls_after_starttls(context)) as server:
         result = asyncio.run(probe_address("127.0.0.1", "127.0.0.1", server.port, "quirky.test", SETTINGS))
     assert result.outcome is ProbeOutcome.OK, result.detail
     [presented] = result.chain

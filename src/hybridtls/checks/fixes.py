@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script, is_single_line, ps_literal, thumbprint
+
+CONNECT_FIX = ("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
+               "Test-NetConnection -ComputerName <SmartHost> -Port 25\n"
+               "Get-Service MSExchangeFrontEndTransport, MSExchangeTransport | Format-Table Name, Status")
+SAME_CERTIFICATE_FIX = ("# Install the same certificate, with SMTP and the same TlsCertificateName, on every server\n"
+                        "# behind this name (Exchange Management Shell), then probe again:\n"
+                        "Get-ExchangeServer | ForEach-Object { Get-ExchangeCertificate -Server $_.Name | "
+                        "Format-Table -AutoSize Thumbprint, Services, Subject, NotAfter }")
 
 
 def tls_domain_fix(names: tuple[str, ...], *comments: str) -> str:
@@ -61,3 +70,12 @@ def one_line(script: str) -> str:
     if any(line.endswith(("|", "{", "`", ",")) for line in lines):
         return ""
     return "; ".join(lines)
+
+
+def set_tls_certificate_name_fix(name: TlsCertificateName) -> str:
+    """Set the exact ``<I>issuer<S>subject`` of a certificate on the connectors that should use it."""
+    script = Script("# Set the exact value on every connector that should use this certificate:")
+    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
+    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
+                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
+                          f"-TlsCertificateName {value}"))

@@ -7,18 +7,10 @@ from collections.abc import Iterator
 from hybridtls import references as refs
 from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
+from hybridtls.checks.fixes import set_tls_certificate_name_fix
 from hybridtls.checks.needs import CHAINS, EXPECTED_TLS_NAMES
 from hybridtls.model import Citation, EvidenceSet, Finding, FindingSubject, Severity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, TlsNameError, compare, parse_tls_certificate_name
-from hybridtls.powershell import Script
-
-
-def _set_exact(name: TlsCertificateName) -> str:
-    script = Script("# Set the exact value on every connector that should use this certificate:")
-    value = script.value(str(name), "<TlsCertificateName>", "certificate's issuer or subject")
-    return str(script.add(f"Set-SendConnector -Identity 'Outbound to Office 365*' -TlsCertificateName {value}",
-                          "Set-ReceiveConnector -Identity '<ServerName>\\Default Frontend <ServerName>' "
-                          f"-TlsCertificateName {value}"))
 
 
 def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
@@ -46,7 +38,7 @@ def _mismatch(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                          "Exchange looks the string up in the certificate store; with no match it offers no "
                          "STARTTLS on a receive connector (event 12014) and fails sending with 454 4.7.5."),
                 evidence=[Citation(source=leaf.source, text=f"this certificate: {actual}")],
-                remediation=_set_exact(actual),
+                remediation=set_tls_certificate_name_fix(actual),
             )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from hybridtls import references as refs
 from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
-from hybridtls.checks.fixes import tls_domain_fix
+from hybridtls.checks.fixes import CONNECT_FIX, SAME_CERTIFICATE_FIX, tls_domain_fix
 from hybridtls.checks.needs import NAME_WITH_SEVERAL_ADDRESSES, PROBED_NAME_WITH_CERTIFICATE, PROBES
 from hybridtls.model import (
     ChainEnd,
@@ -56,9 +56,7 @@ def _connect(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             subject=probe.label, about=FindingSubject(address=probe.label),
             message=f"{probe.label}: {what} ({probe.detail}). Exchange Online would defer with {exo}.",
             evidence=[_step(probe)],
-            remediation=("# Allow TCP 25 from the Microsoft 365 address ranges to this address, and check the service:\n"
-                         "Test-NetConnection -ComputerName <SmartHost> -Port 25\n"
-                         "Get-Service MSExchangeFrontEndTransport, MSExchangeTransport | Format-Table Name, Status"),
+            remediation=CONNECT_FIX,
         )
 
 
@@ -269,10 +267,7 @@ def _nodes(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                      ". Exchange Online delivers to every address behind the smart host, so a share of the mail "
                      "fails (intermittent 4.4.317 / 4.7.320 deferrals)."),
             evidence=[_step(p, ProbeStep.HANDSHAKE) for p in probes],
-            remediation=("# Install the same certificate, with SMTP and the same TlsCertificateName, on every server\n"
-                         "# behind this name (Exchange Management Shell), then probe again:\n"
-                         "Get-ExchangeServer | ForEach-Object { Get-ExchangeCertificate -Server $_.Name | "
-                         "Format-Table -AutoSize Thumbprint, Services, Subject, NotAfter }"),
+            remediation=SAME_CERTIFICATE_FIX,
         )
 
 

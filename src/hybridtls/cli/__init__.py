@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from hybridtls._version import __version__
-from hybridtls.cli import cert, check, collector, explain, plan, probe
+from hybridtls.cli import cert, check, collector, explain, plan, probe, watch
 from hybridtls.cli.common import ExitStatus, Parser, error_line, stop_writing, write_error_document
 from hybridtls.errors import HybridTlsError, NothingUsable
 
-COMMANDS = (check, cert, probe, plan, explain, collector)
+COMMANDS = (check, cert, probe, plan, explain, collector, watch)
 _NAMES = frozenset(command.NAME for command in COMMANDS)
 
 
@@ -44,6 +44,12 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         for where, problem_hint in problems:
             error_line(err, where, problem_hint)
         error_line(err, message, hint)
+        if "--nagios" in words:  # a plugin that could not run says UNKNOWN on its one line, and exits 3
+            from hybridtls.report.nagios import unknown
+
+            plugin = unknown(message)
+            out.write(plugin.text)
+            return int(plugin.status)
         write_error_document(words, args, out, message, hint, problems, commands=_NAMES)
         return status
 

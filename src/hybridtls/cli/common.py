@@ -23,7 +23,7 @@ from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 if TYPE_CHECKING:
     from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.model import InputProblem, Notice, Severity
-    from hybridtls.pipeline import TrustOptions
+    from hybridtls.pipeline import ProbeOptions, TrustOptions
     from hybridtls.report import Plan, Report
 
 FORMATS = ("terminal", "json", "html", "markdown")  # as report.render.FORMATS, without importing it at start-up
@@ -101,6 +101,38 @@ def add_trust_options(parser: argparse.ArgumentParser, *, password: bool = True,
     if password:
         parser.add_argument("--password-file", metavar="FILE",
                             help="the PFX password, on the first line (else $HYBRIDTLS_PFX_PASSWORD, else a prompt)")
+
+
+def add_probe_options(parser: argparse.ArgumentParser) -> None:
+    """How to probe (``probe`` and ``watch``): where the addresses come from, what the certificate must match,
+    how politely, and the trust the served chains are judged with."""
+    parser.add_argument("--targets-file", metavar="FILE", help="more targets, one per line (# starts a comment)")
+    parser.add_argument("--mx", action="append", default=[], metavar="DOMAIN", help="probe the MX hosts of DOMAIN")
+    parser.add_argument("--resolve", action="append", default=[], metavar="NAME=ADDR[,ADDR]",
+                        help="use these addresses for NAME instead of DNS")
+    parser.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
+    parser.add_argument("--ehlo", metavar="NAME", help="the name to send in EHLO (default: this machine's name)")
+    parser.add_argument("--expect-name", metavar="NAME",
+                        help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")
+    parser.add_argument("--expect-cert", action="append", default=[], metavar="TLSNAME",
+                        help="the TlsCertificateName ('<I>...<S>...') the presented certificate must match")
+    add_trust_options(parser, password=False)
+    parser.add_argument("--concurrency", type=int, default=10, help="connections at once, in all (default: 10)")
+    parser.add_argument("--per-address", type=int, default=1, help="connections at once per address (default: 1)")
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds for each step (default: 15)")
+    parser.add_argument("--deadline", type=float, default=300.0, help="seconds for the whole run (default: 300)")
+    parser.add_argument("--retry-after", type=float, default=5.0, metavar="SECONDS",
+                        help="after a 421 greeting, retry once after this pause (default: 5)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
+
+
+def probe_options(args: argparse.Namespace) -> ProbeOptions:
+    from hybridtls.pipeline import ProbeOptions
+
+    return ProbeOptions(mx=args.mx, resolve=args.resolve, nameserver=args.nameserver, ehlo=args.ehlo,
+                        expect_name=args.expect_name, expect_cert=args.expect_cert, concurrency=args.concurrency,
+                        per_address=args.per_address, timeout=args.timeout, deadline=args.deadline,
+                        retry_after=args.retry_after, sweep=not args.no_sweep)
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

@@ -7,14 +7,16 @@ from typing import TextIO
 
 from hybridtls.cli.common import (
     ExitStatus,
+    add_probe_options,
     add_report_options,
     add_summary_options,
-    add_trust_options,
     finish,
     parse_fail_on,
     parse_now,
+    probe_options,
     trust_options,
 )
+from hybridtls.errors import UsageError
 
 NAME = "probe"
 
@@ -27,40 +29,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "Exchange Online would.",
     )
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], IPv4 or [IPv6][:port] (port 25)")
-    parser.add_argument("--targets-file", metavar="FILE", help="more targets, one per line (# starts a comment)")
-    parser.add_argument("--mx", action="append", default=[], metavar="DOMAIN", help="probe the MX hosts of DOMAIN")
-    parser.add_argument("--resolve", action="append", default=[], metavar="NAME=ADDR[,ADDR]",
-                        help="use these addresses for NAME instead of DNS")
-    parser.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
-    parser.add_argument("--ehlo", metavar="NAME", help="the name to send in EHLO (default: this machine's name)")
-    parser.add_argument("--expect-name", metavar="NAME",
-                        help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")
-    parser.add_argument("--expect-cert", action="append", default=[], metavar="TLSNAME",
-                        help="the TlsCertificateName ('<I>...<S>...') the presented certificate must match")
-    add_trust_options(parser, password=False)
-    parser.add_argument("--concurrency", type=int, default=10, help="connections at once, in all (default: 10)")
-    parser.add_argument("--per-address", type=int, default=1, help="connections at once per address (default: 1)")
-    parser.add_argument("--timeout", type=float, default=15.0, help="seconds for each step (default: 15)")
-    parser.add_argument("--deadline", type=float, default=300.0, help="seconds for the whole run (default: 300)")
-    parser.add_argument("--retry-after", type=float, default=5.0, metavar="SECONDS",
-                        help="after a 421 greeting, retry once after this pause (default: 5)")
-    parser.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
+    add_probe_options(parser)
     add_report_options(parser)
     add_summary_options(parser)
+    parser.add_argument("--nagios", action="store_true",
+                        help="act as a Nagios/Icinga plugin: one status line with performance data (days to expiry, "
+                             "handshake time per address), exit 0/1/2/3 for OK/WARNING/CRITICAL/UNKNOWN")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from hybridtls.cli.progress import progress_bar
-    from hybridtls.pipeline import ProbeOptions, probe_and_judge
+    from hybridtls.pipeline import probe_and_judge
 
-    options = ProbeOptions(mx=args.mx, resolve=args.resolve, nameserver=args.nameserver, ehlo=args.ehlo,
-                           expect_name=args.expect_name, expect_cert=args.expect_cert, concurrency=args.concurrency,
-                           per_address=args.per_address, timeout=args.timeout, deadline=args.deadline,
-                           retry_after=args.retry_after, sweep=not args.no_sweep)
+    if args.nagios and (args.output or args.format != "terminal"):
+        raise UsageError("--nagios writes the plugin's status line to standard output: it takes no --format or --output")
+
     with progress_bar(err, "addresses probed", "waiting on") as progress:
-        report = probe_and_judge(args.targets, options=options, targets_file=args.targets_file,
+        report = probe_and_judge(args.targets, options=probe_options(args), targets_file=args.targets_file,
                                  now=parse_now(args.now), trust=trust_options(args),
-                                 fail_on=parse_fail_on(args.fail_on), progress=progress, partial_on_interrupt=True)
+                                 fail_on=parse_fail_on(args.fail_on), progress=progress,
+                                 partial_on_interrupt=not args.nagios)
+    if args.nagios:
+        from hybridtls.report.nagios import plugin_output
+
+        plugin = plugin_output(report)
+        out.write(plugin.text)
+        return int(plugin.status)
     status = finish(report, args, out, err, "targets_file", "trust", "intermediates")
     if report.partial is None and report.evidence.probes and not any(p.outcome.connected for p in report.evidence.probes):
         return ExitStatus.ALL_PROBES_FAILED

@@ -96,3 +96,61 @@ def _quote(text: str) -> str:
     if not text or text[0] in _QUOTE_AT_EDGE or text[-1] in _QUOTE_AT_EDGE or not _QUOTE_ANYWHERE.isdisjoint(text):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+# What Go's crypto/x509 renders (pkix.Name.String()), the form blackbox_exporter puts in its subject and issuer
+# labels: the nine attributes Go parses into fields, in Go's own order (C, ST, L, STREET, POSTALCODE, O, OU, CN,
+# SERIALNUMBER; several values of one kind as one multi-valued RDN; only the last CN and SERIALNUMBER), the rest
+# before them in encoded order; the whole reversed and joined by ","; other types as ``OID=#`` and the hex of the
+# value re-encoded as Go would (PrintableString when it can, else UTF8String).
+_GO_FIELDS = (("2.5.4.6", "C"), ("2.5.4.8", "ST"), ("2.5.4.7", "L"), ("2.5.4.9", "STREET"), ("2.5.4.17", "POSTALCODE"),
+              ("2.5.4.10", "O"), ("2.5.4.11", "OU"), ("2.5.4.3", "CN"), ("2.5.4.5", "SERIALNUMBER"))
+_GO_SINGLE = frozenset({"2.5.4.3", "2.5.4.5"})  # Go keeps one CommonName and one SerialNumber: the last read
+_GO_ESCAPE = frozenset(',+"\\<>;')
+_PRINTABLE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+
+
+def render_name_go(der: bytes) -> str:
+    """The string Go's ``pkix.Name.String()`` gives for a DER-encoded Name (blackbox_exporter's subject and issuer
+    labels). Raises DerError when the encoding is broken."""
+    fields: dict[str, list[str]] = {oid: [] for oid, _ in _GO_FIELDS}
+    others: list[str] = []
+    name = read_tlv(der, 0)
+    if name.tag != 0x30 or name.end != len(der):
+        raise DerError("a Name must be one SEQUENCE")
+    for rdn in children(der, name):
+        for atv in children(der, rdn):
+            pieces = list(children(der, atv))
+            if len(pieces) != 2 or pieces[0].tag != 0x06:
+                raise DerError("an attribute must hold a type and a value")
+            oid = oid_text(pieces[0].body(der))
+            text = _text(der, pieces[1])
+            if oid in fields and text is not None:
+                fields[oid][:] = [text] if oid in _GO_SINGLE else [*fields[oid], text]
+            elif text is not None:
+                others.append(f"{oid}=#{_go_string_der(text).hex()}")
+            else:
+                others.append(f"{oid}=#{pieces[1].whole(der).hex()}")
+    ordered = [*others, *("+".join(f"{key}={_go_escape(v)}" for v in fields[oid])
+                          for oid, key in _GO_FIELDS if fields[oid])]
+    return ",".join(reversed(ordered))
+
+
+def _go_escape(text: str) -> str:
+    size = len(text.encode("utf-8"))
+    out, offset = [], 0
+    for char in text:
+        if char in _GO_ESCAPE or (char == " " and offset in (0, size - 1)) or (char == "#" and offset == 0):
+            out.append("\\")
+        out.append(char)
+        offset += len(char.encode("utf-8"))
+    return "".join(out)
+
+
+def _go_string_der(text: str) -> bytes:
+    body = text.encode("utf-8")
+    tag = 0x13 if all(c in _PRINTABLE for c in text) else _UTF8
+    if len(body) < 0x80:
+        return bytes([tag, len(body)]) + body
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body

@@ -1,5 +1,8 @@
 """Probe many addresses politely: a global concurrency bound, one connection at a time per address, a deadline.
 
+A ``Schedule`` carries politeness across runs (a monitor's rounds): its per-address slots persist, so the
+per-address limit holds across rounds too, and it spreads the connections' starts across a window, with jitter.
+
 Each address is reported to the ``progress`` callback as it starts and finishes. A run cancelled from outside
 (Ctrl-C under ``asyncio.run``) raises ``ProbesInterrupted``, a ``CancelledError`` that carries what was finished
 and names every other address as not probed.
@@ -8,6 +11,7 @@ and names every other address as not probed.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -37,9 +41,59 @@ def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, s
                        observed_at=datetime.now(timezone.utc).replace(microsecond=0))
 
 
+class Schedule:
+    """Politeness that outlives one run: per-address slots kept across runs, and starts spread over ``spread``
+    seconds (job i of n starts at i*spread/n plus up to one slot's width of jitter). ``hurry()`` starts every
+    job still waiting at once (a monitor asked to stop finishes its round without waiting out the schedule)."""
+
+    MAX_SLOTS = 65536  # addresses remembered; beyond it the least recently added are forgotten (memory bounded)
+
+    def __init__(self, spread: float = 0.0, rng: random.Random | None = None) -> None:
+        self.spread = max(0.0, spread)
+        self.rng = rng or random.Random()
+        self.slots: dict[str, asyncio.Semaphore] = {}
+        self._hurried = False
+        self._wakers: set[asyncio.Future[None]] = set()
+
+    def hurry(self) -> None:
+        self._hurried = True
+        for waker in self._wakers:
+            if not waker.done():
+                waker.set_result(None)
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when hurried."""
+        if seconds <= 0 or self._hurried:
+            return
+        waker = asyncio.get_running_loop().create_future()
+        self._wakers.add(waker)
+        try:
+            await asyncio.wait_for(asyncio.shield(waker), seconds)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            self._wakers.discard(waker)
+
+    def slot(self, address: str, per_address: int) -> asyncio.Semaphore:
+        found = self.slots.get(address)
+        if found is None:
+            while len(self.slots) >= self.MAX_SLOTS:
+                del self.slots[next(iter(self.slots))]
+            found = self.slots[address] = asyncio.Semaphore(max(1, per_address))
+        return found
+
+    def offsets(self, count: int) -> list[float]:
+        """When each of ``count`` jobs starts, in seconds from now, each within [0, spread)."""
+        if count == 0 or self.spread <= 0:
+            return [0.0] * count
+        width = self.spread / count
+        return [index * width + self.rng.uniform(0.0, width) * 0.999 for index in range(count)]
+
+
 async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolution: Resolution, *,
                      expect_name: str | None, concurrency: int, per_address: int, deadline: float,
-                     progress: Progress | None = None) -> list[ProbeResult]:
+                     progress: Progress | None = None, schedule: Schedule | None = None) -> list[ProbeResult]:
+    """Every address behind every target, once. The deadline counts from the last scheduled start."""
     results: list[ProbeResult] = []
     jobs: list[tuple[Target, str, str]] = []
     for target in targets:
@@ -55,11 +109,12 @@ async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolut
                 jobs.append((filled, address, expected))
 
     everyone = asyncio.Semaphore(max(1, concurrency))
-    per: dict[str, asyncio.Semaphore] = {}
+    schedule = schedule or Schedule()
+    offsets = schedule.offsets(len(jobs))
 
-    async def one(target: Target, address: str, expected: str) -> ProbeResult:
-        slot = per.setdefault(address, asyncio.Semaphore(max(1, per_address)))
-        async with slot, everyone:
+    async def one(target: Target, address: str, expected: str, offset: float) -> ProbeResult:
+        await schedule.wait(offset)
+        async with schedule.slot(address, per_address), everyone:
             label = address_label(target.host, address, target.port)
             report_item(progress, ProgressKind.STARTED, UNIT, label)
             try:
@@ -68,10 +123,10 @@ async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolut
                 report_item(progress, ProgressKind.FINISHED, UNIT, label)
 
     report_total(progress, UNIT, len(jobs))
-    tasks = [asyncio.ensure_future(one(*job)) for job in jobs]
+    tasks = [asyncio.ensure_future(one(*job, offset)) for job, offset in zip(jobs, offsets, strict=True)]
     try:
         if tasks:
-            await asyncio.wait(tasks, timeout=deadline)
+            await asyncio.wait(tasks, timeout=deadline + max(offsets, default=0.0))
     except asyncio.CancelledError:
         done = sum(1 for task in tasks if _finished(task))
         results += _collected(tasks, jobs, ProbeOutcome.INTERRUPTED,

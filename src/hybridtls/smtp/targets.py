@@ -20,6 +20,7 @@ class Target:
     port: int
     addresses: tuple[str, ...] = ()  # filled by resolution (or a literal / --resolve)
     source: str = ""  # where the target came from: "argument", "MX of contoso.com", ...
+    expected_name: str | None = None  # the name its certificate must cover (a connector's TlsDomain); None: host
 
 
 def parse_target(text: str, source: str = "argument") -> Target:

@@ -56,6 +56,7 @@ class Observation:
     versions_accepted: tuple[tuple[str, bool | None], ...] = ()
     leaf: ServedCertificate | None = None
     chain_sha256: tuple[str, ...] = ()  # as served, in the order served (leaf first)
+    chain_der: tuple[bytes, ...] = ()  # the same certificates' DER, so history can show them again; () when not kept
     chain_end: str | None = None  # ChainEnd value of the chain as served ("trusted", "untrusted_root" ...)
     chain_expiry: datetime | None = None  # the earliest NotAfter of the chain as served
     name_covered: bool | None = None  # the leaf covers the name Exchange Online expects (TlsDomain or host)
