@@ -6,6 +6,7 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 
 from __future__ import annotations
 
+from hybridtls.model.dane import TlsaMatchingType, TlsaRecord, TlsaSelector, TlsaUsage
 from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
@@ -98,6 +99,10 @@ __all__ = [
     "StoreCertificate",
     "StoreView",
     "TlsOutcome",
+    "TlsaMatchingType",
+    "TlsaRecord",
+    "TlsaSelector",
+    "TlsaUsage",
     "TraceEntry",
     "TraceStatus",
     "TrackingSummary",
