@@ -315,6 +315,7 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
 
 async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
+    from hybridtls.smtp.dane import observe_dane
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
     from hybridtls.smtp.session import ProbeSettings
@@ -334,6 +335,6 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type:
         raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
     settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
-    return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
-                                     concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline)
+    probed = await run_probes(targets, settings, resolution, expect_name=options.expect_name,
+                              concurrency=options.concurrency, per_address=options.per_address, deadline=options.deadline)
+    return failed + await observe_dane(probed, targets, resolution)

@@ -14,15 +14,24 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cryptography import x509
 
-from hybridtls.model import CertificateFile, Source, TlsaRecord
+from hybridtls.model import (
+    CertificateFile,
+    DaneObservation,
+    DaneResult,
+    ProbeOutcome,
+    ProbeResult,
+    Source,
+    TlsaLookup,
+    TlsaMatch,
+    TlsaRecord,
+)
 from hybridtls.model.dane import TlsaMatchingType, TlsaSelector, TlsaUsage
 from hybridtls.pki.der import DerError
 from hybridtls.pki.facts import facts_from_der, signature_check, spki_of
-from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.hostnames import covering_name, is_address
 
 MAX_TLSA_DATA_BYTES = 8192  # a full certificate (0 0 / 2 0 0) fits many times over; more is not a TLSA record
 _DIGEST_BYTES = {TlsaMatchingType.SHA2_256: 32, TlsaMatchingType.SHA2_512: 64}
@@ -102,15 +111,6 @@ def unusable(record: TlsaRecord) -> str:
     return ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TlsaMatch:
-    """How one record fared against one served chain: ``matched``, and in words which certificate or why not."""
-
-    record: TlsaRecord
-    matched: bool
-    reason: str
-
-
 def match(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str] = ()) -> TlsaMatch:
     """Match one record against a chain as served (leaf first), as a DANE SMTP sender does. ``names`` are the
     reference identifiers a DANE-TA match must cover (the TLSA base domain); empty: the name is not checked."""
@@ -178,5 +178,55 @@ def _chains_to(leaf: CertificateFile, anchor: CertificateFile, served: Sequence[
     return False
 
 
-__all__ = ["MAX_TLSA_DATA_BYTES", "TlsaMatch", "TlsaSyntaxError", "association", "match", "matches", "parse_tlsa",
-           "selected", "tlsa_for", "tlsa_name", "unusable"]
+def sender_result(matches: Sequence[TlsaMatch], *, lookup: TlsaLookup, secure: bool | None, mx_secure: bool | None,
+                  probe: ProbeResult) -> tuple[DaneResult | None, str]:
+    """What a DANE sender (Exchange Online, Postfix with dane) would log for this address (an RFC 8460 result
+    type, None when it would deliver or not use DANE), and why, in words."""
+    if lookup is TlsaLookup.NOT_LOOKED_UP:
+        return None, "TLSA not looked up"
+    if lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
+        return DaneResult.DNSSEC_INVALID, ("the TLSA lookup failed: a DANE sender cannot tell whether DANE applies, "
+                                           "so it defers the mail and retries (RFC 7672 section 2.2)")
+    if lookup is TlsaLookup.NONE:
+        return None, "no TLSA records: DANE is not in use for this host"
+    if not secure:
+        return None, ("TLSA records were found, but the answer is not DNSSEC-validated (AD bit not set): DANE senders "
+                      "ignore them")
+    if mx_secure is False:
+        return None, ("the MX lookup was not DNSSEC-validated: DANE senders do not use the MX host's TLSA records "
+                      "(RFC 7672 section 2.2.1)")
+    if probe.outcome in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED):
+        return DaneResult.STARTTLS_NOT_SUPPORTED, "DANE requires STARTTLS and this address does not offer it"
+    if not probe.chain:
+        if probe.outcome.connected:
+            return DaneResult.VALIDATION_FAILURE, "the TLS handshake failed: no certificate to match"
+        return None, "no certificate was served (no connection): the TLSA records were not matched"
+    usable = [m for m in matches if not unusable(m.record)]
+    if not usable:
+        return None, ("every TLSA record is unusable for SMTP: DANE senders still require TLS but do not authenticate "
+                      "the server (RFC 7672 section 2.2)")
+    if any(m.matched for m in usable):
+        return None, "a TLSA record matches the chain served: a DANE sender delivers"
+    if any("certificate-host-mismatch" in m.reason for m in usable):
+        return DaneResult.CERTIFICATE_HOST_MISMATCH, ("a DANE-TA record matches the issuer, but the certificate does "
+                                                      "not cover the host name")
+    return DaneResult.TLSA_INVALID, "no usable TLSA record matches the chain served: a DANE sender will not deliver"
+
+
+def observe(probe: ProbeResult, *, lookup: TlsaLookup, secure: bool | None, records: Sequence[TlsaRecord],
+            resolver: str, mx_secure: bool | None = None, error: str = "") -> DaneObservation:
+    """A probe's DANE observation: every record matched against its chain (the host name as reference identity),
+    and what a DANE sender would log. ``error`` says why the lookup did not answer, when it did not."""
+    names = () if is_address(probe.host) else (probe.host,)
+    matches = tuple(match(record, probe.chain, names) for record in records)
+    result, why = sender_result(matches, lookup=lookup, secure=secure, mx_secure=mx_secure, probe=probe)
+    if lookup is TlsaLookup.NOT_LOOKED_UP:
+        why = f"TLSA not looked up: {error}" if error else why
+    elif error and lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
+        why = f"{why} ({error})"
+    return DaneObservation(tlsa_name=tlsa_name(probe.host, probe.port), lookup=lookup, resolver=resolver,
+                           secure=secure, mx_secure=mx_secure, matches=matches, result=result, detail=why)
+
+
+__all__ = ["MAX_TLSA_DATA_BYTES", "TlsaSyntaxError", "association", "match", "matches", "observe", "parse_tlsa",
+           "selected", "sender_result", "tlsa_for", "tlsa_name", "unusable"]

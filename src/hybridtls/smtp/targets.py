@@ -20,6 +20,7 @@ class Target:
     port: int
     addresses: tuple[str, ...] = ()  # filled by resolution (or a literal / --resolve)
     source: str = ""  # where the target came from: "argument", "MX of contoso.com", ...
+    mx_secure: bool | None = None  # found by MX: whether the MX answer was DNSSEC-validated (its AD bit)
 
 
 def parse_target(text: str, source: str = "argument") -> Target:
