@@ -18,6 +18,7 @@ from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.views import (
+    dane_line,
     files_counted,
     grouped_notes,
     idle_checks,
@@ -165,6 +166,9 @@ def _probes(report: Report, console: Console) -> None:
                                     f"until {cert.not_after:%Y-%m-%d})"), 2)
         if probe.outcome.value != "ok":
             _indented(console, Text(inert(probe.detail, single_line=True), style="red"), 2)
+        if probe.dane is not None:
+            style = "red" if probe.dane.result else "dim"
+            _indented(console, Text(inert(dane_line(probe), single_line=True), style=style), 2)
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:
