@@ -74,6 +74,12 @@ def publish_fix(owner: str, leaf: CertificateFile, *lead: str) -> str:
     return str(script)
 
 
+def _resolve_fix(tlsa_name: str, *lead: str) -> str:
+    script = Script(*lead)
+    return str(script.add(f"Resolve-DnsName -Name {script.value(tlsa_name, '<TlsaName>', 'TLSA name')} -Type TLSA "
+                          "-DnssecOk"))
+
+
 _REFUSED = {DaneResult.TLSA_INVALID, DaneResult.CERTIFICATE_HOST_MISMATCH, DaneResult.DNSSEC_INVALID,
             DaneResult.STARTTLS_NOT_SUPPORTED, DaneResult.VALIDATION_FAILURE}
 
@@ -85,9 +91,8 @@ def _no_match(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         if dane.result is DaneResult.DNSSEC_INVALID:
             message = (f"{probe.label}: the TLSA lookup of {dane.tlsa_name} failed ({dane.detail}). A DANE sender "
                        f"(Exchange Online) defers the mail and retries, and reports '{dane.result.value}'.")
-            script = Script("# Check the DNSSEC chain of the zone (a broken DS or expired signatures give SERVFAIL):")
-            fix = str(script.add(f"Resolve-DnsName -Name {script.value(dane.tlsa_name, '<TlsaName>', 'TLSA name')} "
-                                 "-Type TLSA -DnssecOk"))
+            fix = _resolve_fix(dane.tlsa_name, "# Check the DNSSEC chain of the zone (a broken DS or expired "
+                                               "signatures give SERVFAIL):")
         else:
             records = "; ".join(f"{m.record.presentation[:40]}...: {m.reason}" for m in dane.matches) or "none"
             message = (f"{probe.label}: no TLSA record of {dane.tlsa_name} matches the chain this address serves "
@@ -129,10 +134,10 @@ def _insecure(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             message=(f"{dane.tlsa_name} publishes {len(dane.matches)} TLSA record(s), but {why} ({dnssec_said(dane)}). "
                      "DANE senders ignore such records: they protect nothing, and give a false sense that they do."),
             evidence=_cite(probe, dane),
-            remediation=("# Sign the zone and publish its DS record at the parent (or remove the TLSA records), then\n"
-                         "# check through a validating resolver that the answer carries the AD flag:\n"
-                         f"Resolve-DnsName -Name {Script().value(dane.tlsa_name, '<TlsaName>', 'TLSA name')} "
-                         "-Type TLSA -DnssecOk"),
+            remediation=_resolve_fix(dane.tlsa_name,
+                                     "# Sign the zone and publish its DS record at the parent (or remove the TLSA "
+                                     "records), then",
+                                     "# check through a validating resolver that the answer carries the AD flag:"),
         )
 
 
