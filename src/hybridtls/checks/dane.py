@@ -132,7 +132,9 @@ def _insecure(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         yield INSECURE.finding(
             subject=dane.tlsa_name, about=FindingSubject(name=dane.tlsa_name),
             message=(f"{dane.tlsa_name} publishes {len(dane.matches)} TLSA record(s), but {why} ({dnssec_said(dane)}). "
-                     "DANE senders ignore such records: they protect nothing, and give a false sense that they do."),
+                     "DANE senders ignore such records: they protect nothing, and give a false sense that they do."
+                     + ("" if dane.secure is True else f" If {dane.resolver} does not validate DNSSEC itself, this "
+                        "says nothing about the zone: probe again with --nameserver set to a validating resolver.")),
             evidence=_cite(probe, dane),
             remediation=_resolve_fix(dane.tlsa_name,
                                      "# Sign the zone and publish its DS record at the parent (or remove the TLSA "
