@@ -7,10 +7,12 @@ command docs tell admins to run; one process pair per file, so its time is not c
 time, cryptography re-encoding the parsed key (``public_key().public_bytes(DER, SubjectPublicKeyInfo)``).
 
 Figures (2026-11-30, cryptography 50.0.2, OpenSSL 3.0.19), 450 files: hybridtls computes 447; OpenSSL 441, and
-agrees with hybridtls on all 441; the 6 more are certificates OpenSSL refuses to parse. cryptography's re-encoded
-key differs on 6 (it normalises the key's encoding; a TLSA record hashes the SPKI as the certificate carries it,
-which is what hybridtls and OpenSSL hash). Time: hybridtls 709 ms for the 450 files, reading each file and its
-facts included; the floor (parse and re-encode only) 24 ms.
+agrees with hybridtls on all 441. OpenSSL gives no value for 6 that hybridtls reads (two DSA keys that inherit
+their parameters, three odd names, one odd encoding). cryptography's re-encoded key differs on 6, all of which OpenSSL
+agrees with hybridtls on: five RSA-PSS keys (re-encoded as plain RSA) and an EC key with explicit curve parameters.
+A TLSA record hashes the SubjectPublicKeyInfo as the certificate carries it, as hybridtls and OpenSSL do. Time:
+hybridtls 709 ms for the 450 files, reading each file and its facts included; the floor (parse and re-encode only)
+24 ms.
 
 Figures are printed, never asserted. Usage: python bench/bench_dane.py [--no-openssl] [--list]
 """
