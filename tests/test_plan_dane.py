@@ -70,3 +70,5 @@ def test_without_tlsa_evidence_the_plan_has_no_dane_steps() -> None:
     document = json.loads(run.out)
     assert not [s for s in document["steps"] if "TLSA" in s["title"]]
     assert not [r for r in document["risks"] if "TLSA" in r["title"]]
+    [unknown] = [r for r in document["risks"] if r["title"] == "DANE not checked"]
+    assert unknown["severity"] == "info" and "mail.contoso.com" in unknown["detail"]  # the estate's smart host

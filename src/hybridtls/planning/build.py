@@ -19,7 +19,7 @@ from hybridtls.model import (
     TlsaLookup,
     TlsaRecord,
 )
-from hybridtls.pki.hostnames import domain_covered
+from hybridtls.pki.hostnames import domain_covered, is_address
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
 from hybridtls.powershell import Script, comment_text
@@ -291,6 +291,24 @@ def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict
     return records, observed
 
 
+def _looked_up_anywhere(evidence: EvidenceSet) -> bool:
+    return any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
+
+
+def _dane_unknown(evidence: EvidenceSet) -> Risk:
+    """No TLSA lookup in the evidence: say so, naming the hosts to probe, rather than plan as if DANE were off."""
+    hosts = {h.casefold(): h for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
+                                       *(h for c in evidence.online_connectors
+                                         if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
+                                       *(p.host for p in evidence.probes if p.dane is None))
+             if h and not is_address(h)}
+    named = ", ".join(sorted(hosts.values(), key=str.casefold)) or "the MX and smart host names"
+    return Risk(severity=Severity.INFO, title="DANE not checked",
+                detail=(f"No TLSA lookup in the evidence. Before the swap, probe {named} with --nameserver set to a "
+                        "validating resolver and give the saved JSON to plan: if they publish TLSA records, the new "
+                        "key's record must be published first, or Exchange Online (DANE) refuses the new certificate."))
+
+
 def _host_of(tlsa_name: str) -> str:
     return tlsa_name.split(".", 2)[2] if tlsa_name.count(".") >= 2 else tlsa_name
 
@@ -303,6 +321,8 @@ def dane_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis)
     from hybridtls.pki.dane import matches, tlsa_for, unusable
 
     records, observed = _tlsa_seen(evidence)
+    if not records and not _looked_up_anywhere(evidence):
+        return [], [], [_dane_unknown(evidence)]
     served = tuple(c for c in chain.path if not c.is_self_signed) or chain.path  # what step 2 makes servers send
     before: list[Step] = []
     after: list[Step] = []
