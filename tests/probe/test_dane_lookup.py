@@ -47,6 +47,9 @@ def nameserver() -> Iterator[str]:
                 usage, selector, mtype, data = RECORD.split()
                 reply.add_answer(RR(qname + ".", QTYPE.TLSA, ttl=300,
                                     rdata=TLSA(int(usage), int(selector), int(mtype), bytes.fromhex(data))))
+            elif qtype == "TLSA" and qname == "_25._tcp.many.contoso.test":
+                for number in range(70):  # a hostile zone: more records than any rotation needs
+                    reply.add_answer(RR(qname + ".", QTYPE.TLSA, ttl=300, rdata=TLSA(3, 1, 0, bytes([number]))))
             elif qtype == "TLSA":
                 reply.header.rcode = RCODE.NXDOMAIN
             reply.header.ad = 1 if secure else 0
@@ -93,6 +96,12 @@ def test_lookups_end_as_a_sender_would_see_them(nameserver: str) -> None:
                                         Resolution(None, {"pinned.contoso.test": ("127.0.0.9",)})))
     assert unpinned[0].dane is not None and unpinned[0].dane.lookup is TlsaLookup.NOT_LOOKED_UP
     assert "--nameserver" in unpinned[0].dane.detail
+
+
+def test_a_flood_of_records_is_cut_and_said(nameserver: str) -> None:
+    [probe] = asyncio.run(observe_dane([served("many.contoso.test")], [], Resolution(nameserver)))
+    assert probe.dane is not None and len(probe.dane.matches) == 64
+    assert "70 TLSA records; the first 64 were matched" in probe.dane.detail
 
 
 def _saved(dane: Any) -> dict[str, Any]:

@@ -137,11 +137,14 @@ def _dane(fields: dict[str, Any], probe: ProbeResult, label: str) -> DaneObserva
                 ttl=_field(record, "ttl", _optional(_count), None, where=where)))
         except ValueError as exc:
             raise _Malformed(where, str(exc)) from None
-    return observe(probe, lookup=_field(fields, "lookup", _lookup, where="dane"), records=records,
-                   secure=_field(fields, "secure", _optional(_flag), None, where="dane"),
-                   mx_secure=_field(fields, "mx_secure", _optional(_flag), None, where="dane"),
-                   resolver=_field(fields, "resolver", _text, "", where="dane"),
-                   error=_field(fields, "detail", _text, "", where="dane").removeprefix("TLSA not looked up: "))
+    lookup = _field(fields, "lookup", _lookup, where="dane")
+    observed = observe(probe, lookup=lookup, records=records,
+                       secure=_field(fields, "secure", _optional(_flag), None, where="dane"),
+                       mx_secure=_field(fields, "mx_secure", _optional(_flag), None, where="dane"),
+                       resolver=_field(fields, "resolver", _text, "", where="dane"))
+    saved = _field(fields, "detail", _text, "", where="dane")
+    # a lookup that found records is matched again; one that did not keeps what the probe said of it
+    return observed if lookup is TlsaLookup.FOUND or not saved else replace(observed, detail=saved)
 
 
 def _anchors(records: dict[str, Any], path: str) -> list[AnchorRecord]:

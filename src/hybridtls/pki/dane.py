@@ -222,7 +222,7 @@ def observe(probe: ProbeResult, *, lookup: TlsaLookup, secure: bool | None, reco
     result, why = sender_result(matches, lookup=lookup, secure=secure, mx_secure=mx_secure, probe=probe)
     if lookup is TlsaLookup.NOT_LOOKED_UP:
         why = f"TLSA not looked up: {error}" if error else why
-    elif error and lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
+    elif error and lookup is not TlsaLookup.NONE:  # why it failed; or, for records found, what was left out
         why = f"{why} ({error})"
     return DaneObservation(tlsa_name=tlsa_name(probe.host, probe.port), lookup=lookup, resolver=resolver,
                            secure=secure, mx_secure=mx_secure, matches=matches, result=result, detail=why)

@@ -16,6 +16,7 @@ from hybridtls.smtp.resolve import Resolution
 from hybridtls.smtp.targets import Target
 
 _Lookup = tuple[TlsaLookup, bool | None, tuple[TlsaRecord, ...], str]
+MAX_TLSA_RECORDS = 64  # per name; a rotation needs two or three, a hostile zone could send a thousand to match
 
 
 async def observe_dane(results: Sequence[ProbeResult], targets: Sequence[Target],
@@ -47,7 +48,9 @@ async def _lookup(resolution: Resolution, host: str, port: int) -> _Lookup:
     name = tlsa_name(host, port)
     status, secure, texts, error = await resolution.tlsa(name)
     records: list[TlsaRecord] = []
-    for number, (text, ttl) in enumerate(texts, 1):
+    if len(texts) > MAX_TLSA_RECORDS:
+        error = f"{len(texts)} TLSA records; the first {MAX_TLSA_RECORDS} were matched"
+    for number, (text, ttl) in enumerate(texts[:MAX_TLSA_RECORDS], 1):
         try:
             records.append(parse_tlsa(text, source=Source(path=f"TLSA {name}", line=number), name=name, ttl=ttl))
         except TlsaSyntaxError as exc:
