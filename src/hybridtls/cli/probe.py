@@ -22,15 +22,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = commands.add_parser(
         NAME, help="connect to SMTP servers as Exchange Online would: every address, STARTTLS, the chain served",
         description="Probe every address behind the names given over real SMTP (EHLO, STARTTLS, TLS handshake, "
-                    "QUIT; never mail, never authentication), capture the chain each presents, and judge it as "
-                    "Exchange Online would.",
+                    "QUIT; never mail, never authentication), capture the chain each presents, match it against "
+                    "the host's TLSA (DANE) records, and judge it as Exchange Online would.",
     )
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], IPv4 or [IPv6][:port] (port 25)")
     parser.add_argument("--targets-file", metavar="FILE", help="more targets, one per line (# starts a comment)")
     parser.add_argument("--mx", action="append", default=[], metavar="DOMAIN", help="probe the MX hosts of DOMAIN")
     parser.add_argument("--resolve", action="append", default=[], metavar="NAME=ADDR[,ADDR]",
                         help="use these addresses for NAME instead of DNS")
-    parser.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
+    parser.add_argument("--nameserver", metavar="IP[:PORT]",
+                        help="ask this DNS server instead of the system's; give a validating resolver: its AD bit is "
+                             "the DNSSEC status of the TLSA (DANE) records looked up for each host")
     parser.add_argument("--ehlo", metavar="NAME", help="the name to send in EHLO (default: this machine's name)")
     parser.add_argument("--expect-name", metavar="NAME",
                         help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")
