@@ -66,8 +66,8 @@ def publish_fix(owner: str, leaf: CertificateFile, *lead: str) -> str:
     script = Script(*lead)
     script.comment("Publish in the DNSSEC-signed zone, beside the records already there:")
     script.comment(zone_line(owner, record.presentation))
-    script.comment("The same value from the certificate on the server (PowerShell 7; Windows PowerShell 5.1 lacks")
-    script.comment("ExportSubjectPublicKeyInfo, so run it in pwsh, or let hybridtls plan --new-cert compute it):")
+    script.comment("The same value from the certificate on the server (PowerShell 7.2 or later: Windows PowerShell 5.1")
+    script.comment("lacks ExportSubjectPublicKeyInfo, so run it in pwsh, or let hybridtls plan --new-cert compute it):")
     script.add(f"$c = {script.certificate_item(thumbprint_text=leaf.thumbprint, serial=leaf.serial_number)}",
                "'3 1 1 ' + [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData("
                "$c.PublicKey.ExportSubjectPublicKeyInfo())).ToLower()")
@@ -95,9 +95,11 @@ def _no_match(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
                                                "signatures give SERVFAIL):")
         else:
             records = "; ".join(f"{m.record.presentation[:40]}...: {m.reason}" for m in dane.matches) or "none"
-            message = (f"{probe.label}: no TLSA record of {dane.tlsa_name} matches the chain this address serves "
-                       f"({records}). {dnssec_said(dane)}: secure. Exchange Online sends with DANE and will not "
-                       f"deliver to this address; it reports '{dane.result.value}' (RFC 8460).")
+            what = (f"no TLSA record of {dane.tlsa_name} matches the chain this address serves ({records})"
+                    if probe.chain else f"{dane.tlsa_name} publishes TLSA records, but {dane.detail}")
+            message = (f"{probe.label}: {what}. The records are DNSSEC-secure ({dnssec_said(dane)}). Exchange "
+                       f"Online sends with DANE and will not deliver to this address; it reports "
+                       f"'{dane.result.value}' (RFC 8460).")
             fix = (publish_fix(dane.tlsa_name, probe.chain[0], "# The record that matches the key this address serves:")
                    if probe.chain else "# Restore STARTTLS with the certificate the TLSA records name.")
         yield NO_MATCH.finding(subject=probe.label, about=FindingSubject(address=probe.label), message=message,
