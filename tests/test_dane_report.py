@@ -39,3 +39,13 @@ def test_a_hostile_resolver_name_is_shown_escaped(tmp_path: Path, fmt: str) -> N
 def test_one_dane_line_per_address(fmt: str, expected: str) -> None:
     run = run_cli("check", str(SAVED), "--format", fmt, "--now", "2026-11-27", "--trust", str(SAVED.parent / "root.pem"))
     assert expected in run.out
+
+
+def test_check_with_the_replacement_at_hand_names_the_record_it_needs() -> None:
+    trust = ("--trust", str(SAVED.parent / "root.pem"))
+    run = run_cli("check", str(SAVED), str(SAVED.parent / "new.pem"), "--format", "json", "--now", "2026-11-27", *trust)
+    [finding] = [f for f in json.loads(run.out)["findings"] if f["check_id"] == "HT-DANE-003"]
+    assert "not its replacement in the evidence" in finding["message"] and "# Before the swap" in finding["remediation"]
+    run = run_cli("check", str(SAVED), str(SAVED.parent / "new-same-key.pem"), "--format", "json", "--now", "2026-11-27",
+                  *trust)
+    assert [f for f in json.loads(run.out)["findings"] if f["check_id"].startswith("HT-DANE")] == []  # key reused
