@@ -8,6 +8,7 @@ literals or ``#`` comments that end at the line end, never as a command, operato
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -50,6 +51,8 @@ from hybridtls.model import (
     Source,
     StoreCertificate,
     StoreView,
+    TlsaLookup,
+    TlsaRecord,
     TlsOutcome,
     TraceEntry,
     TraceStatus,
@@ -60,6 +63,7 @@ from hybridtls.model import (
     WindowsEvent,
 )
 from hybridtls.model import verify as bits
+from hybridtls.pki.dane import observe, tlsa_for
 from hybridtls.pki.facts import certificate_facts
 from hybridtls.planning.build import build_plan
 from hybridtls.powershell import SINGLE_QUOTES
@@ -318,7 +322,21 @@ def chains_and_probes(h: str) -> EvidenceSet:
         probe("192.0.2.5", ProbeOutcome.OK, tls_version=f"TLSv1{h}", chain=(leaf, inter),
               versions_accepted=((f"TLSv1{h}", True),)),
     )
-    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=probes)
+    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=(*probes, *_dane_probes(h, probe)))
+
+
+def _dane_probes(h: str, probe: Callable[..., ProbeResult]) -> list[ProbeResult]:
+    """A host name carrying the payload, with TLSA records that do not match (HT-DANE-001), are not signed
+    (HT-DANE-002) and match only an expired certificate (HT-DANE-003)."""
+    leaf, inter, _ = _files(h)
+    found = []
+    for address, record, secure in (("192.0.2.6", "00" * 32, True), ("192.0.2.7", tlsa_for(leaf).data_hex, False),
+                                    ("192.0.2.8", tlsa_for(leaf).data_hex, True)):
+        served = probe(address, ProbeOutcome.OK, chain=(leaf, inter))
+        tlsa = TlsaRecord(usage=3, selector=1, matching_type=1, data_hex=record, source=_src(f"TLSA{h}"), name=h)
+        found.append(replace(served, dane=observe(
+            served, lookup=TlsaLookup.FOUND, secure=secure, records=(tlsa,), resolver=h)))
+    return found
 
 
 def plan_fixes(h: str) -> list[str]:
@@ -326,7 +344,7 @@ def plan_fixes(h: str) -> list[str]:
     new = replace(leaf, not_after=NOW + timedelta(days=365), certificate_domains=(f"new{h}",), thumbprint=f"AB{h}")
     root = replace(root, is_self_signed=True)
     chain = ChainAnalysis(leaf=new, path=(new, inter, root), end=ChainEnd.TRUSTED)
-    plan = build_plan(estate(h), new, chain, NOW)
+    plan = build_plan(replace(estate(h), probes=chains_and_probes(h).probes), new, chain, NOW)
     return [step.commands for step in plan.steps]
 
 
@@ -379,7 +397,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-STORE-007", "HT-STORE-008", "HT-STORE-009"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
-                         "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}
+                         "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006", "HT-DANE-001", "HT-DANE-002",
+                         "HT-DANE-003"}
 
 
 def test_the_scenarios_reach_every_check() -> None:

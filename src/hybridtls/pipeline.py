@@ -365,6 +365,7 @@ async def _probe(targets: list[Target], options: ProbeOptions,
                  progress: Progress | None = None,
                  schedule: Schedule | None = None) -> list:  # type: ignore[type-arg]
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
+    from hybridtls.smtp.dane import observe_dane
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
     from hybridtls.smtp.session import ProbeSettings
@@ -384,6 +385,7 @@ async def _probe(targets: list[Target], options: ProbeOptions,
         raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
     settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
-    return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
-                                     concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline, progress=progress, schedule=schedule)
+    probed = await run_probes(targets, settings, resolution, expect_name=options.expect_name,
+                              concurrency=options.concurrency, per_address=options.per_address,
+                              deadline=options.deadline, progress=progress, schedule=schedule)
+    return failed + await observe_dane(probed, targets, resolution)

@@ -62,3 +62,8 @@ HEALTHCHECKER_ROOT_UPDATE = ("https://microsoft.github.io/CSS-Exchange/Diagnosti
                              "TrustedRootCertificatesCheck")
 CERT_TRUST_STATUS = "https://learn.microsoft.com/windows/win32/api/wincrypt/ns-wincrypt-cert_trust_status"
 AUTHROOT_STALE_DAYS = 90  # an AuthRoot trust list not synced for this long is managed by hand, or cut off
+EXO_DANE = "https://learn.microsoft.com/purview/how-smtp-dane-works"
+RFC_6698 = "https://www.rfc-editor.org/rfc/rfc6698"  # DANE TLSA
+RFC_7671 = "https://www.rfc-editor.org/rfc/rfc7671"  # DANE operational guidance
+RFC_7672 = "https://www.rfc-editor.org/rfc/rfc7672"  # SMTP security via opportunistic DANE TLS
+RFC_8460 = "https://www.rfc-editor.org/rfc/rfc8460"  # SMTP TLS reporting: result types

@@ -16,6 +16,7 @@ from factory import issue, name, public_like_pki
 
 from hybridtls.checks import CHECKS, CHECKS_BY_ID, FAMILIES, CheckContext, Command, Needs, checks_for, run_checks
 from hybridtls.model import (
+    CertificateFile,
     CertificateStatus,
     ChainAnalysis,
     ChainElement,
@@ -47,6 +48,8 @@ from hybridtls.model import (
     Source,
     StoreCertificate,
     StoreView,
+    TlsaLookup,
+    TlsaRecord,
     TlsOutcome,
     TraceEntry,
     TraceStatus,
@@ -55,6 +58,7 @@ from hybridtls.model import (
     WindowsEvent,
 )
 from hybridtls.model import verify as bits
+from hybridtls.pki.dane import observe, tlsa_for
 from hybridtls.pki.facts import certificate_facts
 
 NOW = datetime(2026, 11, 27, 12, 0)
@@ -250,6 +254,13 @@ def with_leaf(**changes: object) -> Case:
 
 def with_probes(*probes: ProbeResult) -> Case:
     return lambda: (replace(healthy(), probes=(*healthy().probes, *probes)), CONTEXT())
+
+
+def with_tlsa(*records: TlsaRecord, secure: bool = True, chain: tuple[CertificateFile, ...] = ()) -> Case:
+    """The healthy hybrid, its MX probed with DANE: these TLSA records, matched against the chain served."""
+    served = probe("mail.contoso.com", "192.0.2.1", chain=chain or (LEAF, INTER))
+    dane = observe(served, lookup=TlsaLookup.FOUND, secure=secure, records=records, resolver="192.0.2.53")
+    return with_(probes=(replace(served, dane=dane),))
 
 
 def on_both(**changes: object) -> Case:
@@ -474,6 +485,12 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                    {("HT-LOG-005|name=550 5.9.99 quux.unheard; nobody knows", "warning")},
                    with_(delivery_errors=(DeliveryError(source=_src("MSGTRK"), origin="message tracking log EXMBX1",
                                                         text="451 4.4.316 Connection refused"),))),
+    "HT-DANE-001": (with_tlsa(TlsaRecord(usage=3, selector=1, matching_type=1, data_hex="00" * 32, source=_src("dns"))),
+                    {("HT-DANE-001|address=mail.contoso.com[192.0.2.1]:25", "error")}, with_tlsa(tlsa_for(LEAF))),
+    "HT-DANE-002": (with_tlsa(tlsa_for(LEAF), secure=False), {("HT-DANE-002|name=_25._tcp.mail.contoso.com", "warning")},
+                    with_tlsa(tlsa_for(LEAF))),
+    "HT-DANE-003": (with_tlsa(tlsa_for(LEAF), chain=(replace(LEAF, not_after=LEAF.not_before + timedelta(days=1)), INTER)),
+                    {("HT-DANE-003|address=mail.contoso.com[192.0.2.1]:25", "warning")}, with_tlsa(tlsa_for(LEAF))),
     "HT-LOG-006": (with_(smtp_summaries=(_summary(sessions=4, sessions_cut=3, tls_succeeded=1),)),
                    {("HT-LOG-006|server=exmbx1|connector=outbound to office 365", "info")},
                    with_(smtp_summaries=(_summary(sessions=4, sessions_unfinished=3, tls_succeeded=1),))),
@@ -528,11 +545,11 @@ def test_without_its_needs_a_check_is_not_applicable_and_says_what_to_collect(ch
 def test_commands_come_from_the_family_declarations() -> None:
     assert [c.id for c in checks_for("check")] == [c.id for c in CHECKS]
     assert {c.id.split("-")[1] for c in checks_for(Command.CERT)} == {"CHAIN", "NAME"}
-    assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE"}
+    assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE", "DANE"}
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
-                                          "mailflow", "configured", "events", "logs", "stores"}
+                                          "mailflow", "configured", "events", "logs", "stores", "dane"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

@@ -110,7 +110,9 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mx", action="append", default=[], metavar="DOMAIN", help="probe the MX hosts of DOMAIN")
     parser.add_argument("--resolve", action="append", default=[], metavar="NAME=ADDR[,ADDR]",
                         help="use these addresses for NAME instead of DNS")
-    parser.add_argument("--nameserver", metavar="IP[:PORT]", help="ask this DNS server instead of the system's")
+    parser.add_argument("--nameserver", metavar="IP[:PORT]",
+                        help="ask this DNS server instead of the system's; give a validating resolver: its AD bit is "
+                             "the DNSSEC status of the TLSA (DANE) records looked up for each host")
     parser.add_argument("--ehlo", metavar="NAME", help="the name to send in EHLO (default: this machine's name)")
     parser.add_argument("--expect-name", metavar="NAME",
                         help="the name certificates must cover: the outbound connector's TlsDomain (default: host name)")

@@ -25,8 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = commands.add_parser(
         NAME, help="connect to SMTP servers as Exchange Online would: every address, STARTTLS, the chain served",
         description="Probe every address behind the names given over real SMTP (EHLO, STARTTLS, TLS handshake, "
-                    "QUIT; never mail, never authentication), capture the chain each presents, and judge it as "
-                    "Exchange Online would.",
+                    "QUIT; never mail, never authentication), capture the chain each presents, match it against "
+                    "the host's TLSA (DANE) records, and judge it as Exchange Online would.",
     )
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="host[:port], IPv4 or [IPv6][:port] (port 25)")
     add_probe_options(parser)

@@ -13,6 +13,7 @@ import base64
 import enum
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,10 +21,13 @@ from hybridtls.errors import EvidenceError
 from hybridtls.model import (
     AnchorRecord,
     CertificateFile,
+    DaneObservation,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
     Source,
+    TlsaLookup,
+    TlsaRecord,
     TranscriptDirection,
     TranscriptLine,
 )
@@ -89,7 +93,7 @@ def _probe(item: Any, path: str, number: int) -> ProbeResult:
                         stage=ProbeStep.PROBE).label
     try:
         chain = _field(fields, "chain", _list)
-        return ProbeResult(
+        probe = ProbeResult(
             host=host, address=address, port=port, expected_name=_field(fields, "expected_name", _text),
             outcome=_field(fields, "outcome", _outcome), stage=_field(fields, "stage", _stage),
             detail=_field(fields, "detail", _text, ""),
@@ -107,9 +111,40 @@ def _probe(item: Any, path: str, number: int) -> ProbeResult:
             elapsed_ms=_field(fields, "elapsed_ms", _count, 0),
             observed_at=_field(fields, "observed_at", _optional(_time), None),
         )
+        dane = _field(fields, "dane", _optional(_object), None)
+        return replace(probe, dane=_dane(dane, probe, label)) if dane is not None else probe
     except _Malformed as exc:
         raise EvidenceError(f"probe {number} ({label}) of this hybridtls report is malformed: {exc}",
                             path=path) from None
+
+
+def _dane(fields: dict[str, Any], probe: ProbeResult, label: str) -> DaneObservation:
+    """The DANE observation of a saved probe: the lookup's facts are read; which records match is worked out again
+    from the records and the chain (as the chain's facts are, from its DER)."""
+    from hybridtls.pki.dane import observe
+
+    records = []
+    for index, item in enumerate(_field(fields, "matches", _list, [], where="dane")):
+        where = f"dane.matches[{index}].record"
+        record = _field(_object(item, f"dane.matches[{index}]"), "record", _object, where=f"dane.matches[{index}]")
+        try:
+            records.append(TlsaRecord(
+                usage=_field(record, "usage", _byte, where=where), selector=_field(record, "selector", _byte, where=where),
+                matching_type=_field(record, "matching_type", _byte, where=where),
+                data_hex=_hex(_field(record, "data_hex", _text, where=where), f"{where}.data_hex"),
+                source=Source(path=f"TLSA {_field(record, 'name', _text, '', where=where)} (saved with probe {label})"),
+                name=_field(record, "name", _text, "", where=where),
+                ttl=_field(record, "ttl", _optional(_count), None, where=where)))
+        except ValueError as exc:
+            raise _Malformed(where, str(exc)) from None
+    lookup = _field(fields, "lookup", _lookup, where="dane")
+    observed = observe(probe, lookup=lookup, records=records,
+                       secure=_field(fields, "secure", _optional(_flag), None, where="dane"),
+                       mx_secure=_field(fields, "mx_secure", _optional(_flag), None, where="dane"),
+                       resolver=_field(fields, "resolver", _text, "", where="dane"))
+    saved = _field(fields, "detail", _text, "", where="dane")
+    # a lookup that found records is matched again; one that did not keeps what the probe said of it
+    return observed if lookup is TlsaLookup.FOUND or not saved else replace(observed, detail=saved)
 
 
 def _anchors(records: dict[str, Any], path: str) -> list[AnchorRecord]:
@@ -209,6 +244,22 @@ def _integer(value: Any, where: str, low: int, high: int) -> int:
     if type(value) is not int or not low <= value <= high:
         raise _Malformed(where, f"expected a whole number from {low} to {high}, found {_shown(value)}")
     return value
+
+
+def _byte(value: Any, where: str) -> int:
+    return _integer(value, where, 0, 255)
+
+
+def _hex(value: str, where: str) -> str:
+    from hybridtls.pki.dane import MAX_TLSA_DATA_BYTES
+
+    if len(value) % 2 or len(value) > 2 * MAX_TLSA_DATA_BYTES or value.strip("0123456789abcdef"):
+        raise _Malformed(where, f"expected lower-case hex digits in pairs, found {_shown(value)}")
+    return value
+
+
+def _lookup(value: Any, where: str) -> TlsaLookup:
+    return _member(TlsaLookup, _text(value, where), where, "a TLSA lookup state")
 
 
 def _port(value: Any, where: str) -> int:

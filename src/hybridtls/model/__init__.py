@@ -6,6 +6,16 @@ re-exported here: ``from hybridtls.model import ExchangeCertificate``.
 
 from __future__ import annotations
 
+from hybridtls.model.dane import (
+    DaneObservation,
+    DaneResult,
+    TlsaLookup,
+    TlsaMatch,
+    TlsaMatchingType,
+    TlsaRecord,
+    TlsaSelector,
+    TlsaUsage,
+)
 from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import Coverage, InputProblem, Interruption, Notice, SkippedRecord
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
@@ -66,6 +76,8 @@ __all__ = [
     "Cited",
     "ConfiguredBy",
     "ConnectorDirection",
+    "DaneObservation",
+    "DaneResult",
     "DateReadings",
     "DeliveryError",
     "EventLayout",
@@ -103,6 +115,12 @@ __all__ = [
     "StoreCertificate",
     "StoreView",
     "TlsOutcome",
+    "TlsaLookup",
+    "TlsaMatch",
+    "TlsaMatchingType",
+    "TlsaRecord",
+    "TlsaSelector",
+    "TlsaUsage",
     "TraceEntry",
     "TraceStatus",
     "TrackingSummary",

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from hybridtls.model.dane import DaneObservation
 from hybridtls.model.pki import CertificateFile
 from hybridtls.model.source import Source
 
@@ -80,6 +81,7 @@ class ProbeResult:
     versions_accepted: tuple[tuple[str, bool | None], ...] = ()  # ("TLSv1.2", True), ...; None: not tested
     elapsed_ms: int = 0
     observed_at: datetime | None = None  # when the conversation began (UTC); None in probes saved before it was kept
+    dane: DaneObservation | None = None  # the TLSA records of host:port matched against this chain; None: not looked up
 
     @property
     def label(self) -> str:

@@ -269,6 +269,11 @@ def signature_check(child: CertificateFile, issuer: CertificateFile) -> Signatur
         return SignatureCheck(None, f"a certificate could not be read ({exc})")
 
 
+def spki_of(der: bytes) -> bytes:
+    """A certificate's SubjectPublicKeyInfo, DER, as given (DerError when it cannot be read)."""
+    return _raw(der).spki
+
+
 @functools.lru_cache(maxsize=512)
 def _raw(der: bytes) -> RawCertificate:
     return lenient.read_certificate(der)

@@ -11,12 +11,15 @@ from hybridtls.model import (
     ChainAnalysis,
     ChainEnd,
     ConnectorDirection,
+    DaneObservation,
     EvidenceSet,
     ExchangeCertificate,
     RootCAType,
     Severity,
+    TlsaLookup,
+    TlsaRecord,
 )
-from hybridtls.pki.hostnames import domain_covered
+from hybridtls.pki.hostnames import domain_covered, is_address
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
 from hybridtls.powershell import Script, comment_text
@@ -73,7 +76,11 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
         risks.insert(0, Risk(severity=Severity.ERROR, title="The new certificate has an empty subject or issuer",
                              detail="No TlsCertificateName can name it ('<I>...<S>' with an empty part); connectors "
                                     "cannot be pointed at it. Use a certificate with a subject."))
-    steps = _steps(evidence, new, chain, new_name, servers, references)
+    dane_before, dane_after, dane_risks = dane_plan(evidence, new, chain)
+    # DNS first: the new TLSA record must be in every cache before the new certificate is bound
+    steps = [*dane_before, *_steps(evidence, new, chain, new_name, servers, references, first=len(dane_before) + 1),
+             *dane_after]
+    risks.extend(dane_risks)
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
                       vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
 
@@ -189,7 +196,8 @@ def _risks(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, cu
 
 
 def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, new_name: TlsCertificateName,
-           servers: tuple[str, ...], references: list[Reference]) -> list[Step]:
+           servers: tuple[str, ...], references: list[Reference], first: int = 1) -> list[Step]:
+    """The certificate's own steps; ``first`` is the number the plan gives the first of them."""
     listed = comment_text(", ".join(servers)) or "<ServerName>"
     intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
@@ -253,8 +261,8 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         title="Or re-run the Hybrid Configuration Wizard",
         why=("Choosing the new certificate on its Transport Certificate page updates the on-premises connectors, the "
              "hybrid configuration and the Exchange Online connectors together (the steps above, done for you). "
-             "It does not import roots into AuthRoot: step 1 is still yours."),
-        where="the HCW, after steps 1 and 2", commands="# Hybrid Configuration Wizard > Transport Certificate: pick "
+             f"It does not import roots into AuthRoot: step {first} is still yours."),
+        where=f"the HCW, after steps {first} and {first + 1}", commands="# Hybrid Configuration Wizard > Transport Certificate: pick "
         f"{comment_text(new.subject)} (thumbprint {comment_text(new.thumbprint)})"))
     verify = Script()
     steps.append(Step(
@@ -268,3 +276,96 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         )),
     ))
     return steps
+
+
+def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict[str, DaneObservation]]:
+    """TLSA records in the evidence by owner name (from saved probes), and one observation of each name."""
+    records: dict[str, list[TlsaRecord]] = {}
+    observed: dict[str, DaneObservation] = {}
+    for probe in evidence.probes:
+        if probe.dane is None or probe.dane.lookup is not TlsaLookup.FOUND:
+            continue
+        observed.setdefault(probe.dane.tlsa_name, probe.dane)
+        known = records.setdefault(probe.dane.tlsa_name, [])
+        known.extend(r for r in probe.dane.records if r.presentation not in {k.presentation for k in known})
+    return records, observed
+
+
+def _looked_up_anywhere(evidence: EvidenceSet) -> bool:
+    return any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
+
+
+def _dane_unknown(evidence: EvidenceSet) -> Risk:
+    """No TLSA lookup in the evidence: say so, naming the hosts to probe, rather than plan as if DANE were off."""
+    hosts = {h.casefold(): h for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
+                                       *(h for c in evidence.online_connectors
+                                         if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
+                                       *(p.host for p in evidence.probes if p.dane is None))
+             if h and not is_address(h)}
+    named = ", ".join(sorted(hosts.values(), key=str.casefold)) or "the MX and smart host names"
+    return Risk(severity=Severity.INFO, title="DANE not checked",
+                detail=(f"No TLSA lookup in the evidence. Before the swap, probe {named} with --nameserver set to a "
+                        "validating resolver and give the saved JSON to plan: if they publish TLSA records, the new "
+                        "key's record must be published first, or Exchange Online (DANE) refuses the new certificate."))
+
+
+def _host_of(tlsa_name: str) -> str:
+    return tlsa_name.split(".", 2)[2] if tlsa_name.count(".") >= 2 else tlsa_name
+
+
+def dane_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis) -> tuple[list[Step], list[Step], list[Risk]]:
+    """DANE for the change: for each TLSA name the evidence shows records for, the record of the new key to publish
+    before the swap (the current ones kept until it is done), and which current records to remove one TTL after.
+    Returns (steps before the swap, steps after it, risks)."""
+    from hybridtls.checks.dane import ZONE_TTL, dnssec_said, zone_line
+    from hybridtls.pki.dane import matches, tlsa_for, unusable
+
+    records, observed = _tlsa_seen(evidence)
+    if not records and not _looked_up_anywhere(evidence):
+        return [], [], [_dane_unknown(evidence)]
+    served = tuple(c for c in chain.path if not c.is_self_signed) or chain.path  # what step 2 makes servers send
+    before: list[Step] = []
+    after: list[Step] = []
+    risks: list[Risk] = []
+    for name, current in sorted(records.items()):
+        host, dane = _host_of(name), observed[name]
+        ttl = max((r.ttl for r in current if r.ttl is not None), default=ZONE_TTL)
+        new_record = tlsa_for(new, name=name)
+        still = [r for r in current if not unusable(r) and matches(r, served, (host,))]
+        stale = [r for r in current if not unusable(r) and r not in still]
+        secure = dane.secure is True and dane.mx_secure is not False
+        if still:
+            risks.append(Risk(severity=Severity.INFO, title=f"The current TLSA records of {name} match the new certificate",
+                              detail=(f"{', '.join(r.presentation for r in still)} still match"
+                                      f"{' (the key is reused)' if any(r.usage == 3 for r in still) else ' (same issuing CA)'}"
+                                      ": nothing must be published before the swap.")))
+        else:
+            risks.append(Risk(
+                severity=Severity.ERROR if secure else Severity.WARNING,
+                title=f"No current TLSA record of {name} matches the new certificate",
+                detail=(f"Publish {new_record.presentation} before the swap (the first step), or "
+                        + ("Exchange Online (DANE) refuses to deliver to this host: tlsa-invalid." if secure else
+                           f"DANE senders would refuse it once DNSSEC is on ({dnssec_said(dane)}: not secure)."))))
+        if not still:
+            script = Script("# In the DNSSEC-signed zone: ADD the new key's record and KEEP the current ones until every",
+                            "# node serves the new certificate. Then wait one TTL before the swap.")
+            for record in current:
+                script.comment(f"keep: {zone_line(name, record.presentation, record.ttl or ttl)}")
+            script.comment(f"add:  {zone_line(name, new_record.presentation, ttl)}")
+            script.add(f"Resolve-DnsName -Name {script.value(name, '<TlsaName>', 'TLSA name')} -Type TLSA -DnssecOk"
+                       "   # both records, from a validating resolver")
+            before.append(Step(title=f"Publish the new TLSA record for {host} before the swap",
+                               why=(f"DANE senders deliver only to a certificate a TLSA record matches. Publish the "
+                                    f"3 1 1 record of the new key beside the current one, at least one TTL ({ttl} s) "
+                                    "before the new certificate is bound, so that every cache holds both."),
+                               where=f"the DNS zone of {host}", commands=str(script)))
+        if stale:
+            script = Script(f"# One TTL ({ttl} s) after the last node serves the new certificate, REMOVE:")
+            for record in stale:
+                script.comment(f"remove: {zone_line(name, record.presentation, record.ttl or ttl)}")
+            script.add(f"hybridtls probe {script.value(host, '<Host>', 'host name')} --nameserver <ValidatingResolver>"
+                       "   # the DANE line must read: matched, no DANE failure")
+            after.append(Step(title=f"Remove the old TLSA record of {host} one TTL after the swap",
+                              why="A record of a key no longer served is a rotation hazard left behind.",
+                              where=f"the DNS zone of {host}", commands=str(script)))
+    return before, after, risks

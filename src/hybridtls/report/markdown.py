@@ -152,9 +152,9 @@ def render_markdown(report: Report, *, brief: bool = False, verbose: bool = Fals
     probes = probe_rows(report)
     if probes:
         out += ["", "## What each address presented", "",
-                _table(["Address", "Outcome", "TLS", "Presented certificate", "Chain as served", "Verdict"],
-                       [[text(p.label), text(p.outcome), text(p.tls), text(p.presented), text(p.chain), text(p.verdict)]
-                        for p in probes])]
+                _table(["Address", "Outcome", "TLS", "Presented certificate", "Chain as served", "Verdict", "DANE"],
+                       [[text(p.label), text(p.outcome), text(p.tls), text(p.presented), text(p.chain), text(p.verdict),
+                         text(p.dane)] for p in probes])]
     timeline = trace_timeline(report.evidence)
     if timeline:
         rows = [[text(bar.start), *[str(next((s.count for s in bar.segments if s.status == status), 0))

@@ -20,6 +20,7 @@ from hybridtls.powershell import Script
 from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.summary import Cause, dated_words, explained_words, idle_count_words, idle_shown, summary
 from hybridtls.report.views import (
+    dane_line,
     files_counted,
     grouped_notes,
     omitted_words,
@@ -266,6 +267,9 @@ def _probes(report: Report, console: Console) -> None:
                                     f"until {cert.not_after:%Y-%m-%d})"), 2)
         if probe.outcome.value != "ok":
             _indented(console, Text(inert(probe.detail, single_line=True), style="red"), 2)
+        if probe.dane is not None:
+            style = "red" if probe.dane.result else "dim"
+            _indented(console, Text(inert(dane_line(probe), single_line=True), style=style), 2)
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:

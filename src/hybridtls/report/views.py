@@ -18,7 +18,9 @@ from hybridtls.model import (
     InputProblem,
     Notice,
     ProbeOutcome,
+    ProbeResult,
     RootCAType,
+    TlsaLookup,
     TraceStatus,
 )
 
@@ -133,6 +135,28 @@ class ProbeRow:
     thumbprint: str
     chain: str
     verdict: str  # "ok" or the ids of findings about it
+    dane: str = ""  # one line: the TLSA records, which match, DNSSEC as the resolver said, what a DANE sender logs
+
+
+def dane_line(probe: ProbeResult) -> str:
+    """DANE for one address in one line; empty for a probe saved before DANE was looked at."""
+    dane = probe.dane
+    if dane is None:
+        return ""
+    if dane.lookup is TlsaLookup.NOT_LOOKED_UP:
+        return f"DANE: {dane.detail}"
+    if dane.lookup is TlsaLookup.NONE:
+        return f"DANE: not in use (no TLSA records at {dane.tlsa_name})"
+    said = f"as reported by {dane.resolver} (AD bit); hybridtls does not validate signatures itself"
+    outcome = f"a DANE sender logs {dane.result.value}" if dane.result else "no DANE failure"
+    if dane.lookup is not TlsaLookup.FOUND:
+        return f"DANE: the TLSA lookup of {dane.tlsa_name} failed, {said}; {outcome}: {dane.detail}"
+    matched = [m.record.presentation[:14] + "..." for m in dane.matches if m.matched]
+    dnssec = "secure" if dane.secure else "not secure"
+    if dane.mx_secure is False:
+        dnssec += " (the MX answer is not)"
+    return (f"DANE: {len(dane.matches)} TLSA record(s) at {dane.tlsa_name}, "
+            f"{'matched by ' + ', '.join(matched) if matched else 'none matches'}; DNSSEC {dnssec}, {said}; {outcome}")
 
 
 def probe_rows(report: Report) -> list[ProbeRow]:
@@ -145,7 +169,8 @@ def probe_rows(report: Report) -> list[ProbeRow]:
             tls=" ".join(x for x in (probe.tls_version, probe.cipher) if x), presented=leaf.subject if leaf else "",
             thumbprint=leaf.thumbprint if leaf else "",
             chain=" > ".join(c.subject.split(",")[0] for c in probe.chain),
-            verdict=", ".join(about) or ("ok" if probe.outcome is ProbeOutcome.OK else probe.outcome.value)))
+            verdict=", ".join(about) or ("ok" if probe.outcome is ProbeOutcome.OK else probe.outcome.value),
+            dane=dane_line(probe)))
     return rows
 
 

@@ -1,10 +1,13 @@
-"""Name resolution with dnspython: MX, then A and AAAA of each exchanger. Bounded by a timeout per query."""
+"""Name resolution with dnspython: MX, then A and AAAA of each exchanger, and TLSA for DANE. Bounded by a timeout
+per query. Queries ask for DNSSEC (the DO and AD flags) so that the AD bit of a validating resolver's answer says
+whether it validated them; hybridtls does not validate signatures itself."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
 
+from hybridtls.model import TlsaLookup
 from hybridtls.smtp.targets import DEFAULT_PORT, Target
 
 DNS_TIMEOUT = 5.0
@@ -21,6 +24,7 @@ class Resolution:
     def resolver(self):  # type: ignore[no-untyped-def]
         """dnspython is imported only when a name has to be looked up (not for literals or --resolve)."""
         import dns.asyncresolver
+        import dns.flags
 
         if self.nameserver:
             resolver = dns.asyncresolver.Resolver(configure=False)
@@ -31,7 +35,14 @@ class Resolution:
         else:
             resolver = dns.asyncresolver.Resolver()
         resolver.lifetime = self.timeout
+        resolver.use_edns(0, dns.flags.DO, 1232)
+        resolver.flags = dns.flags.RD | dns.flags.AD
         return resolver
+
+    @property
+    def described(self) -> str:
+        """Who answers, in words: ``127.0.0.1:5353`` or ``the system resolver``."""
+        return self.nameserver or "the system resolver"
 
     async def addresses(self, host: str) -> tuple[tuple[str, ...], str]:
         """(addresses, error). A and AAAA; an empty tuple and the reason when nothing resolves."""
@@ -60,9 +71,30 @@ class Resolution:
             answer = await self.resolver.resolve(domain, "MX")
         except dns.exception.DNSException as exc:
             return [], f"MX lookup for {domain} failed: {str(exc) or type(exc).__name__}"
+        import dns.flags
+
+        secure = bool(answer.response.flags & dns.flags.AD)
         records = sorted(answer, key=lambda r: (r.preference, r.exchange.to_text()))
         return [Target(host=r.exchange.to_text().rstrip(".").lower(), port=DEFAULT_PORT,
-                       source=f"MX {r.preference} of {domain}") for r in records], ""
+                       source=f"MX {r.preference} of {domain}", mx_secure=secure) for r in records], ""
+
+    async def tlsa(self, name: str) -> tuple[TlsaLookup, bool | None, list[tuple[str, int]], str]:
+        """(how it ended, the AD bit, each record's RDATA in presentation form with its TTL, the error in words)."""
+        import dns.exception
+        import dns.flags
+        import dns.resolver
+
+        try:
+            answer = await self.resolver.resolve(name, "TLSA")
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN) as exc:
+            return TlsaLookup.NONE, None, [], type(exc).__name__
+        except dns.resolver.NoNameservers as exc:
+            return TlsaLookup.SERVFAIL, None, [], str(exc) or "SERVFAIL"
+        except dns.exception.DNSException as exc:
+            return TlsaLookup.FAILED, None, [], str(exc) or type(exc).__name__
+        ttl = answer.rrset.ttl if answer.rrset is not None else 0
+        return (TlsaLookup.FOUND, bool(answer.response.flags & dns.flags.AD),
+                [(record.to_text(), ttl) for record in answer], "")
 
     async def fill(self, target: Target) -> tuple[Target, str]:
         if target.addresses:

@@ -21,6 +21,7 @@ class Target:
     addresses: tuple[str, ...] = ()  # filled by resolution (or a literal / --resolve)
     source: str = ""  # where the target came from: "argument", "MX of contoso.com", ...
     expected_name: str | None = None  # the name its certificate must cover (a connector's TlsDomain); None: host
+    mx_secure: bool | None = None  # found by MX: whether the MX answer was DNSSEC-validated (its AD bit)
 
 
 def parse_target(text: str, source: str = "argument") -> Target:
