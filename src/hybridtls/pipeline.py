@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.evidence.dates import DateOrder
-    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice
+    from hybridtls.model import (
+        AnchorRecord,
+        CertificateFile,
+        EvidenceSet,
+        InputProblem,
+        MtaStsResult,
+        Notice,
+        ProbeResult,
+    )
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
     from hybridtls.smtp.targets import Target
@@ -56,10 +64,14 @@ class ProbeOptions:
     deadline: float = 300.0  # the whole run
     retry_after: float = 5.0  # after a 421 greeting
     sweep: bool = True  # the TLS 1.0/1.1/1.2/1.3 acceptance sweep
+    mta_sts: bool = True  # with --mx: each domain's MTA-STS and TLS-RPT records and policy
+    mta_sts_port: int = 443  # where the policy host is fetched from; only tests change it (a loopback server)
 
     def validate(self) -> None:
         if self.concurrency < 1 or self.per_address < 1 or self.timeout <= 0 or self.deadline <= 0:
             raise UsageError("--concurrency, --per-address, --timeout and --deadline must be positive")
+        if not 0 < self.mta_sts_port < 65536:
+            raise UsageError("--mta-sts-port must be a TCP port (1 to 65535)")
 
 
 def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
@@ -127,10 +139,15 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
     parsed = _targets(targets, targets_file)
     problems: list[InputProblem] = []
     store = _trust_store(trust, (), problems)
-    probes = await _probe(parsed, options)
+    probes, policies = await _probe(parsed, options)
     judged_at = _now(now)
-    evidence = EvidenceSet(files=tuple(p.label for p in probes), probes=tuple(probes), problems=tuple(problems))
+    evidence = EvidenceSet(files=tuple(p.label for p in probes) + tuple(r.source.path for r in policies),
+                           probes=tuple(probes), problems=tuple(problems))
     evidence = judge_chains(evidence, store)
+    if policies:
+        evidence = replace(evidence, mta_sts=tuple(
+            replace(r, host_chain_judged=store.chain_as_served(r.host_chain)) if r.host_chain else r
+            for r in policies))
     context = CheckContext(now=judged_at, expected_tls_names=tuple(options.expect_cert))
     return _report("probe", evidence, context, fail_on=fail_on, now=judged_at)
 
@@ -313,16 +330,22 @@ def _targets(texts: Sequence[str], targets_file: str | None) -> list[Target]:
     return [parse_target(text) for text in given]
 
 
-async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type: ignore[type-arg]
+async def _probe(targets: list[Target], options: ProbeOptions) -> tuple[list[ProbeResult], list[MtaStsResult]]:
+    import asyncio
+
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
     from hybridtls.smtp.session import ProbeSettings
+    from hybridtls.smtp.sts_fetch import FetchSettings, look_up
     from hybridtls.smtp.targets import parse_resolve
 
     resolution = Resolution(options.nameserver, parse_resolve(list(options.resolve)),
                             timeout=min(options.timeout, 10.0))
     failed: list[ProbeResult] = []
+    lookups = []
+    fetching = FetchSettings(timeout=options.timeout, total=min(options.deadline, 2 * options.timeout),
+                             port=options.mta_sts_port)
     for domain in options.mx:
         found, error = await resolution.mx(domain)
         if error:
@@ -330,10 +353,13 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> list:  # type:
                                       outcome=ProbeOutcome.DNS_FAILED, stage=ProbeStep.RESOLVE, detail=error,
                                       observed_at=datetime.now(timezone.utc).replace(microsecond=0)))
         targets.extend(found)
+        if options.mta_sts:
+            lookups.append(look_up(domain, [t.host for t in found], resolution, fetching))
     if not targets and not failed:
         raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
     settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
-    return failed + await run_probes(targets, settings, resolution, expect_name=options.expect_name,
-                                     concurrency=options.concurrency, per_address=options.per_address,
-                                     deadline=options.deadline)
+    probing = run_probes(targets, settings, resolution, expect_name=options.expect_name,
+                         concurrency=options.concurrency, per_address=options.per_address, deadline=options.deadline)
+    probed, policies = await asyncio.gather(probing, asyncio.gather(*lookups))
+    return failed + probed, list(policies)

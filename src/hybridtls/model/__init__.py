@@ -44,6 +44,7 @@ from hybridtls.model.logs import (
     TlsOutcome,
     TrackingSummary,
 )
+from hybridtls.model.mtasts import MtaStsPolicy, MtaStsResult, MxMatch, PolicyFetch, PolicyMode, TxtLookup
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.source import Cited, ServerBasis, ServerRef, Source, certificate_identity_keys
@@ -104,6 +105,12 @@ __all__ = [
     "TranscriptDirection",
     "TranscriptLine",
     "MailQueue",
+    "MtaStsPolicy",
+    "MtaStsResult",
+    "MxMatch",
+    "PolicyFetch",
+    "PolicyMode",
+    "TxtLookup",
     "TransportService",
     "TrustBasis",
     "WindowsEvent",
