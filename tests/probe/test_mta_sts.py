@@ -181,26 +181,26 @@ def fetch(respond: Respond, tmp_path: Path, settings: dict[str, float] | None = 
                                    FetchSettings(port=server.port, **options)))
 
 
-async def endless_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.readuntil(b"\r\n\r\n")
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
-    for _ in range(10_000):  # far beyond any bound of the client's; it should hang up long before
-        if writer.is_closing():
-            return
-        writer.write(b"mx: a.contoso.test\n" * 1000)
-        await writer.drain()
-        await asyncio.sleep(0)  # a transport whose peer has gone drops writes without pausing us
+def endless(head: bytes, piece: bytes) -> Respond:
+    """A server that sends ``head`` and then ``piece`` over and over, far beyond any bound of the client's."""
+
+    async def respond(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head)
+        for _ in range(10_000):
+            if writer.is_closing():
+                return
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0)  # a transport whose peer has gone drops writes without pausing us
+
+    return respond
 
 
-async def endless_chunks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.readuntil(b"\r\n\r\n")
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
-    for _ in range(10_000):  # far beyond any bound of the client's; it should hang up long before
-        if writer.is_closing():
-            return
-        writer.write(b"400\r\n" + b"x" * 1024 + b"\r\n")
-        await writer.drain()
-        await asyncio.sleep(0)  # a transport whose peer has gone drops writes without pausing us
+endless_body = endless(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n", b"mx: a.contoso.test\n" * 1000)
+endless_chunks = endless(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n",
+                         b"400\r\n" + b"x" * 1024 + b"\r\n")
+endless_headers = endless(b"HTTP/1.1 200 OK\r\n", b"X-Filler: " + b"y" * 1000 + b"\r\n")
 
 
 async def slow_loris(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -211,17 +211,6 @@ async def slow_loris(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         await asyncio.sleep(0.2)
         if writer.is_closing():
             return
-
-
-async def endless_headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.readuntil(b"\r\n\r\n")
-    writer.write(b"HTTP/1.1 200 OK\r\n")
-    for _ in range(10_000):  # far beyond any bound of the client's; it should hang up long before
-        if writer.is_closing():
-            return
-        writer.write(b"X-Filler: " + b"y" * 1000 + b"\r\n")
-        await writer.drain()
-        await asyncio.sleep(0)  # a transport whose peer has gone drops writes without pausing us
 
 
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
