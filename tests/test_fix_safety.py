@@ -15,6 +15,7 @@ import pytest
 from factory import public_like_pki
 from pygments.lexers import PowerShellLexer
 from pygments.token import Comment, String
+from ststools import GOOD_POLICY, sts_result
 
 from hybridtls.checks import CHECKS, CheckContext, run_checks
 from hybridtls.model import (
@@ -35,6 +36,7 @@ from hybridtls.model import (
     LoggedCertificate,
     MailQueue,
     OnlineConnector,
+    PolicyFetch,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
@@ -61,6 +63,7 @@ from hybridtls.model import (
 )
 from hybridtls.model import verify as bits
 from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.mtasts import read_tlsrpt_record
 from hybridtls.planning.build import build_plan
 from hybridtls.powershell import SINGLE_QUOTES
 
@@ -318,7 +321,14 @@ def chains_and_probes(h: str) -> EvidenceSet:
         probe("192.0.2.5", ProbeOutcome.OK, tls_version=f"TLSv1{h}", chain=(leaf, inter),
               versions_accepted=((f"TLSv1{h}", True),)),
     )
-    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=probes)
+    domain = f"contoso{h}.com"
+    no_report, _ = read_tlsrpt_record(f"_smtp._tls.{domain}", [])
+    policies = (
+        sts_result(GOOD_POLICY.replace("enforce", "testing"), mx=(f"mx{h}", "mail.contoso.com"), domain=domain,
+                   host_name_covered=False, tlsrpt_record=no_report),
+        sts_result(domain=domain, fetch=PolicyFetch.REDIRECT, fetch_detail=h, policy=None),
+    )
+    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=probes, mta_sts=policies)
 
 
 def plan_fixes(h: str) -> list[str]:
@@ -379,7 +389,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-STORE-007", "HT-STORE-008", "HT-STORE-009"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
-                         "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006"}
+                         "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006", "HT-STS-001", "HT-STS-002",
+                         "HT-STS-003", "HT-STS-004", "HT-STS-005"}
 
 
 def test_the_scenarios_reach_every_check() -> None:

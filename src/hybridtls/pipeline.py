@@ -143,11 +143,7 @@ async def probe_and_judge_async(targets: Sequence[str], *, options: ProbeOptions
     judged_at = _now(now)
     evidence = EvidenceSet(files=tuple(p.label for p in probes) + tuple(r.source.path for r in policies),
                            probes=tuple(probes), problems=tuple(problems))
-    evidence = judge_chains(evidence, store)
-    if policies:
-        evidence = replace(evidence, mta_sts=tuple(
-            replace(r, host_chain_judged=store.chain_as_served(r.host_chain)) if r.host_chain else r
-            for r in policies))
+    evidence = judge_chains(replace(evidence, mta_sts=tuple(policies)), store)
     context = CheckContext(now=judged_at, expected_tls_names=tuple(options.expect_cert))
     return _report("probe", evidence, context, fail_on=fail_on, now=judged_at)
 
@@ -211,16 +207,21 @@ def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
 
     chains = store.chains_of_files(evidence.certificate_files) if evidence.certificate_files else ()
     chains += tuple(store.chain_as_served(p.chain) for p in evidence.probes if p.chain)
+    # the MTA-STS policy hosts' chains are judged by the same store, but kept with their domain: they are not
+    # chains Exchange Online builds to an SMTP host, and the HT-CHAIN checks do not apply to them
+    policies = tuple(replace(r, host_chain_judged=store.chain_as_served(r.host_chain)) if r.host_chain else r
+                     for r in evidence.mta_sts)
     basis = store.basis
     said = [Notice(source=Source(path=anchor.origin),
                    message=f"chains were judged with this anchor besides the Mozilla root store: {anchor.subject} "
                            f"(SHA-256 {anchor.sha256})")
             for anchor in basis.anchors]
-    return replace(evidence, chains=chains, trust=basis, notices=(*evidence.notices, *said))
+    return replace(evidence, chains=chains, mta_sts=policies, trust=basis, notices=(*evidence.notices, *said))
 
 
 def _has_chains(evidence: EvidenceSet) -> bool:
-    return bool(evidence.certificate_files) or any(p.chain for p in evidence.probes)
+    return bool(evidence.certificate_files) or any(p.chain for p in evidence.probes) \
+        or any(r.host_chain for r in evidence.mta_sts)
 
 
 def read_password_file(path: str) -> PasswordSource:

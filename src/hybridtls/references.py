@@ -62,3 +62,10 @@ HEALTHCHECKER_ROOT_UPDATE = ("https://microsoft.github.io/CSS-Exchange/Diagnosti
                              "TrustedRootCertificatesCheck")
 CERT_TRUST_STATUS = "https://learn.microsoft.com/windows/win32/api/wincrypt/ns-wincrypt-cert_trust_status"
 AUTHROOT_STALE_DAYS = 90  # an AuthRoot trust list not synced for this long is managed by hand, or cut off
+
+# MTA-STS and TLS-RPT
+MTA_STS_SHORT_MAX_AGE = 86400  # a policy cached for less than a day protects little while its host is down
+RFC_8461 = "https://www.rfc-editor.org/rfc/rfc8461"  # SMTP MTA Strict Transport Security (MTA-STS)
+RFC_8460 = "https://www.rfc-editor.org/rfc/rfc8460"  # SMTP TLS Reporting
+EXO_MTA_STS = "https://learn.microsoft.com/purview/enhancing-mail-flow-with-mta-sts"
+EXO_INBOUND_DANE = "https://learn.microsoft.com/purview/how-smtp-dane-works"

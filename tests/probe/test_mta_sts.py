@@ -18,6 +18,7 @@ from dnslib import QTYPE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSServer
 from factory import Issued, issue, name, public_like_pki, rsa_key
 from test_hostile_servers import LoopbackServer
+from test_json_model import valid
 
 from hybridtls.model import PolicyFetch, PolicyMode
 from hybridtls.smtp.resolve import Resolution
@@ -124,7 +125,7 @@ def probe(nameserver: str, port: int, trust: str, *extra: str) -> tuple[int, dic
     run = run_cli("probe", f"--mx={DOMAIN}", "--nameserver", nameserver, "--mta-sts-port", str(port),
                   "--trust", trust, "--no-sweep", "--timeout", "3", "--format", "json", "--now", JUDGED, *extra)
     assert not run.err.startswith("hybridtls: error"), run.err
-    return run.code, json.loads(run.out)
+    return run.code, valid(json.loads(run.out))
 
 
 def test_the_policy_is_fetched_and_every_mx_matched(dns, trust, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -267,3 +268,44 @@ def test_a_plain_http_server_on_the_https_port_is_a_tls_failure(tmp_path: Path) 
 def test_nothing_listening_is_refused() -> None:
     result = asyncio.run(look_up(DOMAIN, [], Records(), FetchSettings(timeout=2, total=3, port=9)))
     assert result.fetch is PolicyFetch.REFUSED and result.policy_address == "127.0.0.1"
+
+
+def test_a_saved_probe_gives_its_mta_sts_to_check(dns, trust, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with PolicyServer(answer(), tls_context(tmp_path, PKI.leaf, PKI.intermediate)) as server:
+        _, document = probe(dns(zone()), server.port, trust)
+    assert {f["check_id"] for f in document["findings"]} >= {"HT-STS-001"}
+    saved = tmp_path / "probe.json"
+    saved.write_text(json.dumps(document))
+    run = run_cli("check", str(saved), "--format", "json", "--now", JUDGED)
+    checked = valid(json.loads(run.out))
+    [result] = checked["records"]["mta_sts"]
+    assert result["host_chain_judged"]["end"] == "trusted"  # judged again, with the anchor the probe recorded
+    assert [(m["host"], m["pattern"]) for m in result["mx_matches"]] == [
+        ("mx1.contoso.test", "mx1.contoso.test"), ("mx2.other.test", None)]
+    sts = sorted((f["check_id"], f["severity"]) for f in checked["findings"] if f["check_id"].startswith("HT-STS"))
+    assert sts == [("HT-STS-001", "error")]
+    assert "mx2.other.test" in next(f["message"] for f in checked["findings"] if f["check_id"] == "HT-STS-001")
+
+
+def test_a_saved_policy_is_read_again_not_believed(dns, trust, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with PolicyServer(answer(), tls_context(tmp_path, PKI.leaf, PKI.intermediate)) as server:
+        _, document = probe(dns(zone()), server.port, trust)
+    [result] = document["records"]["mta_sts"]
+    result["policy"]["text"] = result["policy"]["text"].replace("mx2", "mx9") + "mx: mx2.other.test\n"
+    result["mx_matches"] = []  # a verdict written beside the facts is not what check goes by
+    saved = tmp_path / "probe.json"
+    saved.write_text(json.dumps(document))
+    checked = json.loads(run_cli("check", str(saved), "--format", "json", "--now", JUDGED).out)
+    assert [m["pattern"] for m in checked["records"]["mta_sts"][0]["mx_matches"]] == ["mx1.contoso.test",
+                                                                                       "mx2.other.test"]
+    assert not [f for f in checked["findings"] if f["check_id"] == "HT-STS-001"]
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "markdown", "html"])
+def test_every_format_shows_the_domain_and_hostile_record_text_inert(dns, trust, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    hostile = "v=TLSRPTv1; rua=mailto:a@b.test\x1b[2J<script>x</script>\u202e"
+    run = run_cli("probe", f"--mx={DOMAIN}", "--nameserver", dns(zone(rpt=[hostile])), "--mta-sts-port", "9",
+                  "--trust", trust, "--no-sweep", "--timeout", "3", "--format", fmt, "--now", JUDGED)
+    assert "MTA-STS" in run.out and "contoso.test" in run.out and "refused" in run.out
+    assert "\x1b" not in run.out and "\u202e" not in run.out  # shown escaped, never acting on the terminal
+    assert fmt != "html" or "<script>" not in run.out

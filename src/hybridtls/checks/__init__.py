@@ -13,6 +13,7 @@ from hybridtls.checks import (
     events,
     logs,
     mailflow,
+    mtasts,
     queues,
     roots,
     stores,
@@ -22,7 +23,7 @@ from hybridtls.checks import (
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Needs, NotApplicable
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding, NotJudged
 
-FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
+FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY, mtasts.FAMILY,
                                 connectors.FAMILY, errors.FAMILY, queues.FAMILY, mailflow.FAMILY, configured.FAMILY,
                                 events.FAMILY, logs.FAMILY, stores.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)

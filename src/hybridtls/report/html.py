@@ -17,6 +17,7 @@ from hybridtls.report.views import (
     files_counted,
     grouped_notes,
     idle_checks,
+    mta_sts_rows,
     omitted_words,
     probe_rows,
     trace_timeline,
@@ -93,7 +94,7 @@ def render_html(report: Report) -> str:
         understood=understood_words(report.evidence),
         lead=next(({"title": i.check.title, "subject": i.finding.subject} for i in items), None),
         problems=grouped_notes(evidence.problems), notices=grouped_notes(evidence.notices),
-        findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report),
+        findings=items, matrix=certificate_matrix(evidence, report.now), probes=probe_rows(report), mta_sts=mta_sts_rows(report),
         certificate_files=certificate_rows(evidence), timeline=trace_timeline(evidence), colours=COLOURS,
         idle=[(", ".join(ids) + f" ({word})", reason) for word, reason, ids in idle], idle_title=idle_title,
     ))

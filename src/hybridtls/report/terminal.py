@@ -21,6 +21,7 @@ from hybridtls.report.views import (
     files_counted,
     grouped_notes,
     idle_checks,
+    mta_sts_rows,
     omitted_words,
     tls_name_words,
     understood_words,
@@ -47,6 +48,8 @@ def render_terminal(report: Report, console: Console) -> None:
         _probes(report, console)
     else:
         _header(report, console)
+    if report.evidence.mta_sts:
+        _mta_sts(report, console)
     _verdict(report, console)
     for finding in report.findings:
         _finding(report, finding, console)
@@ -165,6 +168,18 @@ def _probes(report: Report, console: Console) -> None:
                                     f"until {cert.not_after:%Y-%m-%d})"), 2)
         if probe.outcome.value != "ok":
             _indented(console, Text(inert(probe.detail, single_line=True), style="red"), 2)
+
+
+def _mta_sts(report: Report, console: Console) -> None:
+    for row in mta_sts_rows(report):
+        console.print()
+        line = Text(f"MTA-STS {inert(row.domain, single_line=True)}  ", style="bold")
+        line.append(row.verdict, style="bold green" if row.ok else "bold red")
+        console.print(line)
+        for label, value in (("record", row.record), ("policy", row.policy), ("policy host", row.host),
+                             ("MX", row.mx), ("TLS-RPT", row.tlsrpt)):
+            if value:
+                _indented(console, Text(f"{label}: {inert(value, single_line=True)}"), 2)
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:

@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from hybridtls._version import __version__
 from hybridtls.model import MtaStsResult, PolicyFetch, ProbeOutcome, ProbeStep
 from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.mtasts import match_mx, read_policy_bytes, read_sts_record, read_tlsrpt_record
 from hybridtls.smtp.resolve import Resolution
 from hybridtls.smtp.session import certificates_of, outcome_of
-from hybridtls.smtp.sts import match_mx, read_policy_bytes, read_sts_record, read_tlsrpt_record
 from hybridtls.smtp.tls import TlsSession, handshake, receive, send_encrypted
 
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 §3.3 suggests senders bound the body at 64 KiB

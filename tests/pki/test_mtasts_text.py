@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hybridtls.model import PolicyMode
-from hybridtls.smtp.sts import (
+from hybridtls.pki.mtasts import (
     MAX_AGE_LIMIT,
     match_mx,
     read_policy,
