@@ -25,6 +25,7 @@ _EXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _EXT_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _WSP = " \t"
+_MODES = {mode.value: mode for mode in PolicyMode}
 
 
 def _fields(record: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -157,7 +158,7 @@ def read_policy(text: str) -> MtaStsPolicy:
     age_text = values.get("max_age", (0, None))[1]
     if version != STS_VERSION:
         problems.append("no version: line" if version is None else f"version is {version!r}, not {STS_VERSION}")
-    mode = next((m for m in PolicyMode if m.value == mode_text), None)
+    mode = _MODES.get(mode_text or "")
     if mode is None:
         problems.append("no mode: line" if mode_text is None else
                         f"mode is {mode_text!r}, not enforce, testing or none")
