@@ -48,6 +48,8 @@ def test_an_mx_missing_from_an_enforced_policy_is_an_error_with_the_policy_to_pu
     [finding] = [f for o in run_checks(EvidenceSet(mta_sts=(result,)), CheckContext(now=NOW), CHECKS)
                  for f in o.findings if f.check_id == "HT-STS-001"]
     assert "#   mx: mx2.contoso.com" in finding.remediation and "#   mode: enforce" in finding.remediation
+    assert "#   mx: *.mail.protection.outlook.com" in finding.remediation  # the patterns that work are kept
+    assert "#   mx: contoso-com.mail.protection.outlook.com" not in finding.remediation
     assert '_mta-sts.contoso.com. 3600 IN TXT "v=STSv1; id=20261127T120000"' in finding.remediation
 
 

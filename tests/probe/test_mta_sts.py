@@ -246,6 +246,15 @@ def test_a_hostile_or_broken_policy_server_ends_in_a_clear_outcome(respond, outc
     assert result.policy is None and result.mx_matches == ()
 
 
+def test_what_a_sender_passes_over_is_shown(dns, trust, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with PolicyServer(answer(body=POLICY + b"mode: testing\r\n"), tls_context(tmp_path, PKI.leaf, PKI.intermediate)) \
+            as server:
+        run = run_cli("probe", f"--mx={DOMAIN}", "--nameserver", dns(zone()), "--mta-sts-port", str(server.port),
+                      "--trust", trust, "--no-sweep", "--timeout", "3", "--format", "markdown", "--now", JUDGED)
+    assert "enforce, max\\_age 604800" in run.out  # Markdown escapes the underscore
+    assert "passed over: line 6: mode appears again ('testing'); the first value, on line 2, counts" in run.out
+
+
 def test_a_chunked_policy_reads_whole(tmp_path: Path) -> None:
     result = fetch(chunked_policy, tmp_path)
     assert result.fetch is PolicyFetch.OK and result.policy is not None and result.policy.valid
@@ -309,3 +318,12 @@ def test_every_format_shows_the_domain_and_hostile_record_text_inert(dns, trust,
     assert "MTA-STS" in run.out and "contoso.test" in run.out and "refused" in run.out
     assert "\x1b" not in run.out and "\u202e" not in run.out  # shown escaped, never acting on the terminal
     assert fmt != "html" or "<script>" not in run.out
+
+
+def test_the_policy_port_is_a_hidden_test_option_and_checked(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        run_cli("probe", "--help")
+    shown = capsys.readouterr().out
+    assert "--no-mta-sts" in shown and "--mta-sts-port" not in shown
+    run = run_cli("probe", "--mx", DOMAIN, "--mta-sts-port", "0")
+    assert run.code == 2 and run.err.startswith("hybridtls: error: --mta-sts-port must be a TCP port")

@@ -60,9 +60,12 @@ def _policy_citation(result: MtaStsResult) -> Citation:
 
 def policy_fix(result: MtaStsResult, mode: str = "enforce", max_age: int = RECOMMENDED_MAX_AGE,
                extra_mx: Sequence[str] = ()) -> str:
-    """The policy file to publish (listing every MX host of the domain) and the TXT record with a new id."""
+    """The policy file to publish and the TXT record with a new id. The policy keeps the patterns of the current
+    one (when valid) and adds each MX host they do not match, so that every MX of the domain is listed."""
     domain = _domain(result)
-    hosts = list(dict.fromkeys([*(_name(h, "<MxHost>") for h in result.mx_hosts), *extra_mx])) or ["<MxHost>"]
+    kept = list(result.policy.mx) if result.policy is not None and result.policy.valid else []
+    missing = [h for h in (*result.mx_hosts, *extra_mx) if match_mx([h], kept)[0].pattern is None]
+    hosts = list(dict.fromkeys([*kept, *(_name(h, "<MxHost>") for h in missing)])) or ["<MxHost>"]
     stamp = (result.observed_at or datetime.now()).strftime("%Y%m%dT%H%M%S")
     return "\n".join([
         f"# Publish this policy at https://mta-sts.{domain}/.well-known/mta-sts.txt (HTTP 200, Content-Type",

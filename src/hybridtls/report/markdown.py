@@ -96,7 +96,7 @@ def render_markdown(report: Report) -> str:
     policies = mta_sts_rows(report)
     if policies:
         out += ["", "## MTA-STS and TLS-RPT", "",
-                _table(["Domain", "_mta-sts record", "Policy", "Policy host certificate", "MX (matching pattern)",
+                _table(["Domain", "MTA-STS record", "Policy", "Policy host certificate", "MX (matching pattern)",
                         "TLS-RPT", "Verdict"],
                        [[text(p.domain), text(p.record), text(p.policy), text(p.host), text(p.mx), text(p.tlsrpt),
                          text(p.verdict)] for p in policies])]

@@ -170,7 +170,8 @@ def mta_sts_rows(report: Report) -> list[MtaStsRow]:
                 f"id {result.policy_id}" if record.usable else "none")
         policy = result.policy
         if policy is not None and policy.valid and policy.mode:
-            policy_text = f"{policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}"
+            policy_text = f"{policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}" + (
+                f" (passed over: {'; '.join(policy.notes)})" if policy.notes else "")
         elif policy is not None:
             policy_text = "not valid: " + "; ".join(policy.problems)
         else:
