@@ -104,10 +104,23 @@ def test_an_expired_policy_host_certificate_is_an_error() -> None:
     assert "expired on 2026-11-26" in message
 
 
-def test_a_tls_failure_with_a_chain_is_left_to_the_certificate_check() -> None:
-    result = sts_result(fetch=PolicyFetch.TLS_FAILED, policy=None, host_name_covered=False)
+def test_a_tls_failure_after_the_handshake_is_a_fetch_failure_and_the_certificate_judged_too() -> None:
+    result = sts_result(fetch=PolicyFetch.TLS_FAILED, fetch_detail="decryption failed", policy=None,
+                        host_name_covered=False)
     found = fired(result)
-    assert "HT-STS-002" not in found and "HT-STS-003" in found
+    assert "decryption failed" in found["HT-STS-002"][0][1] and "does not cover" in found["HT-STS-003"][0][1]
+
+
+@pytest.mark.parametrize(("changes", "check_id", "said"), [
+    ({"mx_hosts": (), "mx_matches": ()}, "HT-STS-001", "no MX host of the domain"),
+    ({"sts_record": replace(read_sts_record("_mta-sts.contoso.com", []), error="timeout"), "policy": None,
+      "fetch": PolicyFetch.NOT_TRIED}, "HT-STS-004", "timeout"),
+])
+def test_what_could_not_be_looked_up_is_not_judged_never_passed(changes: dict[str, object], check_id: str,
+                                                                said: str) -> None:
+    outcomes = {o.check_id: o for o in run_checks(EvidenceSet(mta_sts=(sts_result(**changes),)),
+                                                  CheckContext(now=NOW), CHECKS)}
+    assert outcomes[check_id].status is CheckStatus.NOT_APPLICABLE and said in outcomes[check_id].reason
 
 
 @pytest.mark.parametrize(("changes", "findings"), [

@@ -85,10 +85,16 @@ def _found(check: Check, result: MtaStsResult, severity: Severity, message: str,
                          message=message, evidence=evidence, remediation=remediation)
 
 
-def _unmatched(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+def _unmatched(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
     for result in evidence.mta_sts:
         policy = result.policy
-        if result.fetch is not PolicyFetch.OK or policy is None or not policy.valid or policy.mode is PolicyMode.NONE or not result.unmatched:
+        if result.fetch is not PolicyFetch.OK or policy is None or not policy.valid or policy.mode is PolicyMode.NONE:
+            continue
+        if not result.mx_hosts:
+            yield NotJudged(subject=result.domain, reason="no MX host of the domain to match against the policy "
+                                                          "(the MX lookup failed or found none)", source=result.source)
+            continue
+        if not result.unmatched:
             continue
         enforce = policy.mode is PolicyMode.ENFORCE
         missing = ", ".join(result.unmatched)
@@ -137,7 +143,7 @@ def _unusable(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | No
                 message=(f"{result.domain}: the _mta-sts TXT record is not usable ({'; '.join(record.problems)}). "
                          "Senders act as if the domain had no MTA-STS policy: its mail is not protected."),
                 evidence=[_record_citation(record, result)], remediation=policy_fix(result))
-        elif result.fetch is not PolicyFetch.OK and not _host_refused(result):
+        elif result.fetch is not PolicyFetch.OK:
             yield _found(
                 POLICY_UNUSABLE, result, Severity.WARNING,
                 message=(f"{result.domain}: the _mta-sts record announces policy id {result.policy_id}, but "
@@ -158,11 +164,6 @@ def _unusable(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | No
                             "earlier policy keep that one, whatever MX hosts it lists." if enforce else ".")),
                 evidence=[_record_citation(record, result), _policy_citation(result)],
                 remediation=policy_fix(result, "enforce" if enforce else "testing"))
-
-
-def _host_refused(result: MtaStsResult) -> bool:
-    """The fetch failed at the TLS handshake and a chain was captured: HT-STS-003 judges the certificate."""
-    return result.fetch is PolicyFetch.TLS_FAILED and bool(result.host_chain)
 
 
 POLICY_UNUSABLE = Check(
@@ -223,10 +224,13 @@ HOST_CERTIFICATE = Check(
 )
 
 
-def _protection(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+def _protection(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
     for result in evidence.mta_sts:
         record, policy = result.sts_record, result.policy
-        if record.record is None and not record.problems and not record.error:
+        if record.error:
+            yield NotJudged(subject=result.domain, reason=record.error, source=result.source)
+            continue
+        if record.record is None and not record.problems:
             yield _found(
                 WEAK_POLICY, result, Severity.INFO,
                 message=(f"{result.domain} publishes no MTA-STS record: senders use TLS when offered but accept "
