@@ -355,7 +355,7 @@ async def _probe(targets: list[Target], options: ProbeOptions) -> tuple[list[Pro
                                       observed_at=datetime.now(timezone.utc).replace(microsecond=0)))
         targets.extend(found)
         if options.mta_sts:
-            lookups.append(look_up(domain, [t.host for t in found], resolution, fetching))
+            lookups.append(look_up(domain, [t.host for t in found], resolution, fetching, options.deadline))
     if not targets and not failed:
         raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
     settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,

@@ -327,3 +327,11 @@ def test_the_policy_port_is_a_hidden_test_option_and_checked(capsys) -> None:  #
     assert "--no-mta-sts" in shown and "--mta-sts-port" not in shown
     run = run_cli("probe", "--mx", DOMAIN, "--mta-sts-port", "0")
     assert run.code == 2 and run.err.startswith("hybridtls: error: --mta-sts-port must be a TCP port")
+
+
+def test_the_runs_deadline_bounds_the_lookup(tmp_path: Path) -> None:
+    with PolicyServer(silent, tls_context(tmp_path, PKI.leaf, PKI.intermediate)) as server:
+        result = asyncio.run(look_up(DOMAIN, ["mx1.contoso.test"], Records(),
+                                     FetchSettings(timeout=20, total=20, port=server.port), deadline=0.5))
+    assert "deadline of 0.5 s passed" in result.sts_record.error and result.policy is None
+    assert result.mx_hosts == ("mx1.contoso.test",)

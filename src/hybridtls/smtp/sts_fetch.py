@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from hybridtls._version import __version__
-from hybridtls.model import MtaStsResult, PolicyFetch, ProbeOutcome, ProbeStep
+from hybridtls.model import MtaStsResult, PolicyFetch, ProbeOutcome, ProbeStep, TxtLookup
 from hybridtls.pki.hostnames import covering_name
 from hybridtls.pki.mtasts import match_mx, read_policy_bytes, read_sts_record, read_tlsrpt_record
 from hybridtls.smtp.resolve import Resolution
@@ -25,6 +25,7 @@ MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 §3.3 suggests senders bound the body a
 MAX_HEADER_BYTES = 16 * 1024
 POLICY_PATH = "/.well-known/mta-sts.txt"
 HTTPS_PORT = 443
+MAX_POLICY_ADDRESSES = 4  # addresses of mta-sts.DOMAIN tried in turn while they refuse or time out
 
 _OUTCOMES = {ProbeOutcome.TIMEOUT: PolicyFetch.TIMEOUT, ProbeOutcome.REFUSED: PolicyFetch.REFUSED,
              ProbeOutcome.UNREACHABLE: PolicyFetch.UNREACHABLE, ProbeOutcome.TLS_FAILED: PolicyFetch.TLS_FAILED}
@@ -52,12 +53,25 @@ class _Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-async def look_up(domain: str, mx_hosts: Sequence[str], resolution: Resolution,
-                  settings: FetchSettings) -> MtaStsResult:
+async def look_up(domain: str, mx_hosts: Sequence[str], resolution: Resolution, settings: FetchSettings,
+                  deadline: float | None = None) -> MtaStsResult:
     """The _mta-sts and _smtp._tls records of ``domain``; the policy when the record says there is one; every
-    MX host against the policy's patterns."""
-    observed_at = datetime.now(timezone.utc).replace(microsecond=0)
+    MX host against the policy's patterns. Within ``deadline`` seconds in all, else a result that says so."""
     domain = domain.rstrip(".").lower()
+    if deadline is None:
+        return await _look_up(domain, mx_hosts, resolution, settings)
+    try:
+        return await asyncio.wait_for(_look_up(domain, mx_hosts, resolution, settings), deadline)
+    except asyncio.TimeoutError:
+        reason = f"the run's deadline of {deadline:g} s passed before the MTA-STS lookup ended"
+        return MtaStsResult(domain=domain, sts_record=TxtLookup(name=f"_mta-sts.{domain}", error=reason),
+                            mx_hosts=tuple(mx_hosts), tlsrpt_record=TxtLookup(name=f"_smtp._tls.{domain}", error=reason),
+                            observed_at=datetime.now(timezone.utc).replace(microsecond=0))
+
+
+async def _look_up(domain: str, mx_hosts: Sequence[str], resolution: Resolution,
+                   settings: FetchSettings) -> MtaStsResult:
+    observed_at = datetime.now(timezone.utc).replace(microsecond=0)
     sts_name, rpt_name = f"_mta-sts.{domain}", f"_smtp._tls.{domain}"
     (sts_records, sts_error), (rpt_records, rpt_error) = await asyncio.gather(
         resolution.txt(sts_name), resolution.txt(rpt_name))
@@ -77,7 +91,7 @@ async def _fetch_policy(result: MtaStsResult, resolution: Resolution, settings: 
     if not addresses:
         return replace(result, fetch=PolicyFetch.DNS_FAILED,
                        fetch_detail=f"{host} does not resolve ({error or 'no A or AAAA record'})")
-    for address in addresses:
+    for address in addresses[:MAX_POLICY_ADDRESSES]:
         response = _Response()
         failure: FetchFailed | None = None
         try:
