@@ -16,6 +16,7 @@ import pytest
 from factory import public_like_pki
 from pygments.lexers import PowerShellLexer
 from pygments.token import Comment, String
+from ststools import GOOD_POLICY, sts_result
 
 from hybridtls.checks import CHECKS, CheckContext, run_checks
 from hybridtls.model import (
@@ -36,6 +37,7 @@ from hybridtls.model import (
     LoggedCertificate,
     MailQueue,
     OnlineConnector,
+    PolicyFetch,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
@@ -65,6 +67,7 @@ from hybridtls.model import (
 from hybridtls.model import verify as bits
 from hybridtls.pki.dane import observe, tlsa_for
 from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.mtasts import read_tlsrpt_record
 from hybridtls.planning.build import build_plan
 from hybridtls.powershell import SINGLE_QUOTES
 
@@ -322,7 +325,15 @@ def chains_and_probes(h: str) -> EvidenceSet:
         probe("192.0.2.5", ProbeOutcome.OK, tls_version=f"TLSv1{h}", chain=(leaf, inter),
               versions_accepted=((f"TLSv1{h}", True),)),
     )
-    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=(*probes, *_dane_probes(h, probe)))
+    domain = f"contoso{h}.com"
+    no_report, _ = read_tlsrpt_record(f"_smtp._tls.{domain}", [])
+    policies = (
+        sts_result(GOOD_POLICY.replace("enforce", "testing"), mx=(f"mx{h}", "mail.contoso.com"), domain=domain,
+                   host_name_covered=False, tlsrpt_record=no_report),
+        sts_result(domain=domain, fetch=PolicyFetch.REDIRECT, fetch_detail=h, policy=None),
+    )
+    return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=(*probes, *_dane_probes(h, probe)),
+                       mta_sts=policies)
 
 
 def _dane_probes(h: str, probe: Callable[..., ProbeResult]) -> list[ProbeResult]:
@@ -398,7 +409,8 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006", "HT-DANE-001", "HT-DANE-002",
-                         "HT-DANE-003"}
+                         "HT-DANE-003", "HT-STS-001", "HT-STS-002", "HT-STS-003",
+                         "HT-STS-004", "HT-STS-005"}
 
 
 def test_the_scenarios_reach_every_check() -> None:

@@ -133,7 +133,7 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "rootupdate" / "EXEDGE1" / "reg-query-authroot-policy.txt", estate / "EXMBX1" / "reg.txt")
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
-    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "notices",
+    assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "mta_sts", "notices",
                                                                      "smtp_sessions", "smtp_summaries",
                                                                      "tracking_summaries"}
     assert {c["direction"] for c in records["online_connectors"]} == {"inbound", "outbound"}

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from hybridtls.checks import CheckContext
     from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.evidence.dates import DateOrder
-    from hybridtls.model import AnchorRecord, CertificateFile, EvidenceSet, InputProblem, Notice, Progress
+    from hybridtls.model import (
+        AnchorRecord,
+        CertificateFile,
+        EvidenceSet,
+        InputProblem,
+        MtaStsResult,
+        Notice,
+        ProbeResult,
+        Progress,
+    )
     from hybridtls.pki.trust import TrustStore
     from hybridtls.report import Plan, Report
     from hybridtls.smtp.runner import Schedule
@@ -57,10 +66,14 @@ class ProbeOptions:
     deadline: float = 300.0  # the whole run
     retry_after: float = 5.0  # after a 421 greeting
     sweep: bool = True  # the TLS 1.0/1.1/1.2/1.3 acceptance sweep
+    mta_sts: bool = True  # with --mx: each domain's MTA-STS and TLS-RPT records and policy
+    mta_sts_port: int = 443  # where the policy host is fetched from; only tests change it (a loopback server)
 
     def validate(self) -> None:
         if self.concurrency < 1 or self.per_address < 1 or self.timeout <= 0 or self.deadline <= 0:
             raise UsageError("--concurrency, --per-address, --timeout and --deadline must be positive")
+        if not 0 < self.mta_sts_port < 65536:
+            raise UsageError("--mta-sts-port must be a TCP port (1 to 65535)")
 
 
 def judge_evidence(paths: Sequence[str], *, now: datetime | None = None, trust: TrustOptions = TrustOptions(),
@@ -154,7 +167,7 @@ async def probe_and_judge_async(targets: Sequence[str | Target], *, options: Pro
 
     partial = None
     try:
-        probes = await _probe(parsed, options, progress, schedule)
+        probes, policies = await _probe(parsed, options, progress, schedule)
     except ProbesInterrupted as stopped:
         current = asyncio.current_task()
         if not partial_on_interrupt or current is None:
@@ -162,11 +175,12 @@ async def probe_and_judge_async(targets: Sequence[str | Target], *, options: Pro
         uncancel = getattr(current, "uncancel", None)  # Python 3.11+; 3.10's asyncio.run does not cancel on Ctrl-C
         if uncancel is not None:
             uncancel()  # the cancellation is answered by the partial report
-        probes = stopped.results
+        probes, policies = stopped.results, []
         partial = Interruption(reason="interrupted", done=stopped.done, total=stopped.total, unit="addresses")
     judged_at = _now(now)
-    evidence = EvidenceSet(files=tuple(p.label for p in probes), probes=tuple(probes), problems=tuple(problems))
-    evidence = judge_chains(evidence, store)
+    evidence = EvidenceSet(files=tuple(p.label for p in probes) + tuple(r.source.path for r in policies),
+                           probes=tuple(probes), problems=tuple(problems))
+    evidence = judge_chains(replace(evidence, mta_sts=tuple(policies)), store)
     context = CheckContext(now=judged_at, expected_tls_names=tuple(options.expect_cert))
     return _report("probe", evidence, context, fail_on=fail_on, now=judged_at, partial=partial)
 
@@ -230,16 +244,21 @@ def judge_chains(evidence: EvidenceSet, store: TrustStore) -> EvidenceSet:
 
     chains = store.chains_of_files(evidence.certificate_files) if evidence.certificate_files else ()
     chains += tuple(store.chain_as_served(p.chain) for p in evidence.probes if p.chain)
+    # the MTA-STS policy hosts' chains are judged by the same store, but kept with their domain: they are not
+    # chains Exchange Online builds to an SMTP host, and the HT-CHAIN checks do not apply to them
+    policies = tuple(replace(r, host_chain_judged=store.chain_as_served(r.host_chain)) if r.host_chain else r
+                     for r in evidence.mta_sts)
     basis = store.basis
     said = [Notice(source=Source(path=anchor.origin),
                    message=f"chains were judged with this anchor besides the Mozilla root store: {anchor.subject} "
                            f"(SHA-256 {anchor.sha256})")
             for anchor in basis.anchors]
-    return replace(evidence, chains=chains, trust=basis, notices=(*evidence.notices, *said))
+    return replace(evidence, chains=chains, mta_sts=policies, trust=basis, notices=(*evidence.notices, *said))
 
 
 def _has_chains(evidence: EvidenceSet) -> bool:
-    return bool(evidence.certificate_files) or any(p.chain for p in evidence.probes)
+    return bool(evidence.certificate_files) or any(p.chain for p in evidence.probes) \
+        or any(r.host_chain for r in evidence.mta_sts)
 
 
 def read_password_file(path: str) -> PasswordSource:
@@ -361,19 +380,24 @@ def read_targets(texts: Sequence[str | Target], targets_file: str | None) -> lis
     return given
 
 
-async def _probe(targets: list[Target], options: ProbeOptions,
-                 progress: Progress | None = None,
-                 schedule: Schedule | None = None) -> list:  # type: ignore[type-arg]
+async def _probe(targets: list[Target], options: ProbeOptions, progress: Progress | None = None,
+                 schedule: Schedule | None = None) -> tuple[list[ProbeResult], list[MtaStsResult]]:
+    import asyncio
+
     from hybridtls.model import ProbeOutcome, ProbeResult, ProbeStep
     from hybridtls.smtp.dane import observe_dane
     from hybridtls.smtp.resolve import Resolution
     from hybridtls.smtp.runner import run_probes
     from hybridtls.smtp.session import ProbeSettings
+    from hybridtls.smtp.sts_fetch import FetchSettings, look_up
     from hybridtls.smtp.targets import parse_resolve
 
     resolution = Resolution(options.nameserver, parse_resolve(list(options.resolve)),
                             timeout=min(options.timeout, 10.0))
     failed: list[ProbeResult] = []
+    lookups = []
+    fetching = FetchSettings(timeout=options.timeout, total=min(options.deadline, 2 * options.timeout),
+                             port=options.mta_sts_port)
     for domain in options.mx:
         found, error = await resolution.mx(domain)
         if error:
@@ -381,11 +405,19 @@ async def _probe(targets: list[Target], options: ProbeOptions,
                                       outcome=ProbeOutcome.DNS_FAILED, stage=ProbeStep.RESOLVE, detail=error,
                                       observed_at=datetime.now(timezone.utc).replace(microsecond=0)))
         targets.extend(found)
+        if options.mta_sts:
+            lookups.append(look_up(domain, [t.host for t in found], resolution, fetching, options.deadline))
     if not targets and not failed:
         raise UsageError("nothing to probe", hint="give host[:port] targets, --mx DOMAIN or --targets-file FILE")
     settings = ProbeSettings(timeout=options.timeout, sweep=options.sweep, retry_421_after=options.retry_after,
                              **({"ehlo_name": options.ehlo} if options.ehlo else {}))
-    probed = await run_probes(targets, settings, resolution, expect_name=options.expect_name,
-                              concurrency=options.concurrency, per_address=options.per_address,
-                              deadline=options.deadline, progress=progress, schedule=schedule)
-    return failed + await observe_dane(probed, targets, resolution)
+    policies = asyncio.ensure_future(asyncio.gather(*lookups))  # MTA-STS while the addresses are probed
+    try:
+        probed = await run_probes(targets, settings, resolution, expect_name=options.expect_name,
+                                  concurrency=options.concurrency, per_address=options.per_address,
+                                  deadline=options.deadline, progress=progress, schedule=schedule)
+    except BaseException:
+        policies.cancel()
+        raise
+    probed = await observe_dane(probed, targets, resolution)
+    return failed + probed, list(await policies)

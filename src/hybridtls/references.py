@@ -67,3 +67,9 @@ RFC_6698 = "https://www.rfc-editor.org/rfc/rfc6698"  # DANE TLSA
 RFC_7671 = "https://www.rfc-editor.org/rfc/rfc7671"  # DANE operational guidance
 RFC_7672 = "https://www.rfc-editor.org/rfc/rfc7672"  # SMTP security via opportunistic DANE TLS
 RFC_8460 = "https://www.rfc-editor.org/rfc/rfc8460"  # SMTP TLS reporting: result types
+
+# MTA-STS and TLS-RPT
+MTA_STS_SHORT_MAX_AGE = 86400  # a policy cached for less than a day protects little while its host is down
+RFC_8461 = "https://www.rfc-editor.org/rfc/rfc8461"  # SMTP MTA Strict Transport Security (MTA-STS)
+EXO_MTA_STS = "https://learn.microsoft.com/purview/enhancing-mail-flow-with-mta-sts"
+EXO_INBOUND_DANE = "https://learn.microsoft.com/purview/how-smtp-dane-works"

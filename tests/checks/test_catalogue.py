@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from factory import issue, name, public_like_pki
+from ststools import GOOD_POLICY, sts_result
 
 from hybridtls.checks import CHECKS, CHECKS_BY_ID, FAMILIES, CheckContext, Command, Needs, checks_for, run_checks
 from hybridtls.model import (
@@ -33,6 +34,7 @@ from hybridtls.model import (
     LoggedCertificate,
     MailQueue,
     OnlineConnector,
+    PolicyFetch,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
@@ -60,6 +62,7 @@ from hybridtls.model import (
 from hybridtls.model import verify as bits
 from hybridtls.pki.dane import observe, tlsa_for
 from hybridtls.pki.facts import certificate_facts
+from hybridtls.pki.mtasts import read_tlsrpt_record
 
 NOW = datetime(2026, 11, 27, 12, 0)
 ISSUER = "CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"
@@ -76,6 +79,7 @@ LEAF, INTER, ROOT = (certificate_facts(c.cert, source=Source(path=f"{n}.pem"), l
 OTHER = certificate_facts(issue(name("mail.contoso.com"), dns=("mail.contoso.com",)).cert,
                           source=Source(path="other.pem"), label="other")
 LEAF_KEY = LEAF.thumbprint.casefold()
+STS_LEAF_KEY = sts_result().host_chain[0].thumbprint.casefold()
 
 
 def _cert(server: str, **fields: object) -> ExchangeCertificate:
@@ -185,6 +189,7 @@ def healthy() -> EvidenceSet:
         certificate_files=(LEAF, INTER, ROOT),
         chains=(ChainAnalysis(leaf=LEAF, path=(LEAF, INTER, ROOT), end=ChainEnd.TRUSTED),),
         probes=(probe("mail.contoso.com", "192.0.2.1"), probe("mail.contoso.com", "192.0.2.2")),
+        mta_sts=(sts_result(),),
         smtp_sessions=(_session(),), smtp_summaries=(_summary(tls_succeeded=1),),
         tracking_summaries=(TrackingSummary(source=_src("MSGTRK"), server="EXMBX1", events=(("RECEIVE", 4),)),),
         store_certificates=(*stores("EXCAS1"), *stores("EXMBX1")),
@@ -250,6 +255,10 @@ def with_context(**changes: object) -> Case:
 def with_leaf(**changes: object) -> Case:
     leaf = replace(LEAF, **changes)  # type: ignore[arg-type]
     return with_(chains=(ChainAnalysis(leaf=leaf, path=(leaf, INTER, ROOT), end=ChainEnd.TRUSTED),))
+
+
+def with_sts(policy_text: str = GOOD_POLICY, **changes: object) -> Case:
+    return with_(mta_sts=(sts_result(policy_text, **changes),))
 
 
 def with_probes(*probes: ProbeResult) -> Case:
@@ -399,6 +408,16 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                     {("HT-WIRE-005|address=mail.fabrikam.com[192.0.2.9]:25", "error")}, QUIET),
     "HT-WIRE-006": (with_probes(probe("mail.contoso.com", "192.0.2.3", chain=(OTHER,))),
                     {("HT-WIRE-006|name=mail.contoso.com:25", "error")}, QUIET),
+    "HT-STS-001": (with_sts(mx=("mail.contoso.com", "mx2.contoso.com")), {("HT-STS-001|name=contoso.com", "error")},
+                   QUIET),
+    "HT-STS-002": (with_sts(fetch=PolicyFetch.CONTENT_TYPE, fetch_detail="text/html", policy=None),
+                   {("HT-STS-002|name=contoso.com", "warning")}, QUIET),
+    "HT-STS-003": (with_sts(host_name_covered=False),
+                   {(f"HT-STS-003|certificate={STS_LEAF_KEY}|name=contoso.com", "error")}, QUIET),
+    "HT-STS-004": (with_sts(GOOD_POLICY.replace("enforce", "testing")), {("HT-STS-004|name=contoso.com", "info")},
+                   QUIET),
+    "HT-STS-005": (with_sts(tlsrpt_record=read_tlsrpt_record("_smtp._tls.contoso.com", [])[0]),
+                   {("HT-STS-005|name=contoso.com", "info")}, QUIET),
     "HT-CONN-001": (with_send(tls_certificate_name=None),
                     {("HT-CONN-001|connector=outbound to office 365|name=tlscertificatename", "error")}, QUIET),
     "HT-CONN-002": (with_(receive_connectors=(replace(healthy().receive_connectors[0], auth_mechanism=("Integrated",)),)),
@@ -545,11 +564,12 @@ def test_without_its_needs_a_check_is_not_applicable_and_says_what_to_collect(ch
 def test_commands_come_from_the_family_declarations() -> None:
     assert [c.id for c in checks_for("check")] == [c.id for c in CHECKS]
     assert {c.id.split("-")[1] for c in checks_for(Command.CERT)} == {"CHAIN", "NAME"}
-    assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE", "DANE"}
+    assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE", "DANE", "STS"}
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
-                                          "mailflow", "configured", "events", "logs", "stores", "dane"}
+                                          "mailflow", "configured", "events", "logs", "stores", "dane",
+                                          "mtasts"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

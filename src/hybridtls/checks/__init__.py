@@ -14,6 +14,7 @@ from hybridtls.checks import (
     events,
     logs,
     mailflow,
+    mtasts,
     queues,
     roots,
     stores,
@@ -24,8 +25,8 @@ from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, Ne
 from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding, NotJudged
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
-                                connectors.FAMILY, errors.FAMILY, queues.FAMILY, mailflow.FAMILY, configured.FAMILY,
-                                events.FAMILY, logs.FAMILY, stores.FAMILY, dane.FAMILY)
+                                dane.FAMILY, mtasts.FAMILY, connectors.FAMILY, errors.FAMILY, queues.FAMILY,
+                                mailflow.FAMILY, configured.FAMILY, events.FAMILY, logs.FAMILY, stores.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
 

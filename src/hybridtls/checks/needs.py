@@ -125,3 +125,23 @@ ROOT_UPDATE_STATES = Need(
     reason="no AuthRoot state in the evidence: save certutil -verifyctl AuthRoot | findstr /i LastSyncTime and "
            "reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\SystemCertificates\\AuthRoot from each server",
     present=lambda e, c: bool(e.root_update_states))
+MTA_STS = Need(what="MTA-STS lookups (hybridtls probe --mx DOMAIN)",
+               reason="no MTA-STS lookup: run hybridtls probe --mx DOMAIN, or give its saved JSON to check",
+               present=lambda e, c: bool(e.mta_sts))
+MTA_STS_POLICY = Need(
+    what="an MTA-STS policy fetched and read (hybridtls probe --mx DOMAIN)",
+    reason="no MTA-STS policy was fetched and read: run hybridtls probe --mx DOMAIN (or give its saved JSON to "
+           "check); a domain that publishes none, or whose policy could not be fetched, has none to match",
+    present=lambda e, c: any(r.policy and r.policy.valid for r in e.mta_sts))
+MTA_STS_HOST = Need(
+    what="the MTA-STS policy host's certificate (hybridtls probe --mx DOMAIN)",
+    reason="no MTA-STS policy host presented a certificate: run hybridtls probe --mx DOMAIN (or give its saved "
+           "JSON to check); a domain that publishes no policy, or whose host was not reached, has none",
+    present=lambda e, c: any(r.host_chain for r in e.mta_sts))
+INBOUND_DANE = Need(
+    what="Get-DnssecStatusForVerifiedDomain output (Exchange Online) beside a probe --mx of the domain",
+    reason="no Get-DnssecStatusForVerifiedDomain output in the evidence: save Get-DnssecStatusForVerifiedDomain "
+           "-DomainName <Domain> | Format-List, and give it to check with the saved probe --mx JSON",
+    # the evidence field comes with the Exchange Online domain readers (branch rotation-evidence); until they
+    # are merged no evidence set has it, and the check says what is missing
+    present=lambda e, c: bool(getattr(e, "dnssec_statuses", ())) and bool(e.mta_sts))

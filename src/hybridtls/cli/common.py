@@ -126,6 +126,9 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retry-after", type=float, default=5.0, metavar="SECONDS",
                         help="after a 421 greeting, retry once after this pause (default: 5)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the TLS 1.0/1.1/1.2/1.3 acceptance sweep")
+    parser.add_argument("--no-mta-sts", action="store_true",
+                        help="with --mx, skip the MTA-STS and TLS-RPT records and the policy fetch")
+    parser.add_argument("--mta-sts-port", type=int, default=443, help=argparse.SUPPRESS)  # tests: a loopback server
 
 
 def probe_options(args: argparse.Namespace) -> ProbeOptions:
@@ -134,7 +137,8 @@ def probe_options(args: argparse.Namespace) -> ProbeOptions:
     return ProbeOptions(mx=args.mx, resolve=args.resolve, nameserver=args.nameserver, ehlo=args.ehlo,
                         expect_name=args.expect_name, expect_cert=args.expect_cert, concurrency=args.concurrency,
                         per_address=args.per_address, timeout=args.timeout, deadline=args.deadline,
-                        retry_after=args.retry_after, sweep=not args.no_sweep)
+                        retry_after=args.retry_after, sweep=not args.no_sweep,
+                        mta_sts=not args.no_mta_sts, mta_sts_port=args.mta_sts_port)
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

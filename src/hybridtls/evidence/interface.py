@@ -25,6 +25,7 @@ from hybridtls.model import (
     ChainVerification,
     DeliveryError,
     HybridConfiguration,
+    MtaStsResult,
     Notice,
     OnlineConnector,
     ProbeResult,
@@ -40,7 +41,7 @@ from hybridtls.model import (
 
 # A runtime alias, Python 3.10 compatible. A Notice is what a reader says about the file as it reads it (lines it
 # passed over); the loader keeps it.
-Record = Union[RawRecord, CertificateFile, ProbeResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
+Record = Union[RawRecord, CertificateFile, ProbeResult, MtaStsResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
                HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, SmtpSession, SmtpLogSummary,
                TrackingSummary, ChainVerification, RootUpdateState, Notice]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"

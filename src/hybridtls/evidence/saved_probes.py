@@ -22,6 +22,8 @@ from hybridtls.model import (
     AnchorRecord,
     CertificateFile,
     DaneObservation,
+    MtaStsResult,
+    PolicyFetch,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
@@ -30,6 +32,7 @@ from hybridtls.model import (
     TlsaRecord,
     TranscriptDirection,
     TranscriptLine,
+    TxtLookup,
 )
 
 T = TypeVar("T")
@@ -79,6 +82,70 @@ def read_saved_report(document: Mapping[str, Any], path: str) -> tuple[list[Prob
 def read_saved_probes(document: Mapping[str, Any], path: str) -> list[ProbeResult]:
     """The probes of a saved report (see ``read_saved_report`` for its trust anchors too)."""
     return read_saved_report(document, path)[0]
+
+
+def read_saved_mta_sts(document: Mapping[str, Any], path: str) -> list[MtaStsResult]:
+    """The MTA-STS lookups of a saved probe --mx report (schema_version 4). The texts are read again as a sender
+    reads them (the TXT records, the policy body) and the MX hosts matched again: the verdicts written beside them
+    are not trusted. The policy host's chain is judged again by the run's trust store."""
+    records = document.get("records")
+    if document.get("schema_version") != 4 or not isinstance(records, dict) or "mta_sts" not in records:
+        return []
+    try:
+        items = _list(records["mta_sts"], "records.mta_sts")
+    except _Malformed as exc:
+        raise EvidenceError(f"this hybridtls report is malformed: {exc}", path=path) from None
+    return [_mta_sts(item, path, number) for number, item in enumerate(items, 1)]
+
+
+def _mta_sts(item: Any, path: str, number: int) -> MtaStsResult:
+    from hybridtls.pki.hostnames import covering_name
+    from hybridtls.pki.mtasts import match_mx, read_policy, read_sts_record, read_tlsrpt_record
+
+    try:
+        fields = _object(item, "")
+        domain = _field(fields, "domain", _text)
+        sts = _object(_field(fields, "sts_record", _object), "sts_record")
+        record = read_sts_record(f"_mta-sts.{domain}", _field(sts, "records", _texts, where="sts_record"))
+        record = _with_error(record, _field(sts, "error", _text, "", where="sts_record"))
+        rpt = _field(fields, "tlsrpt_record", _optional(_object), None)
+        tlsrpt: TxtLookup | None = None
+        rua: tuple[str, ...] = ()
+        if rpt is not None:
+            tlsrpt, rua = read_tlsrpt_record(f"_smtp._tls.{domain}", _field(rpt, "records", _texts, where="tlsrpt_record"))
+            tlsrpt = _with_error(tlsrpt, _field(rpt, "error", _text, "", where="tlsrpt_record"))
+        saved_policy = _field(fields, "policy", _optional(_object), None)
+        policy = None if saved_policy is None else read_policy(_field(saved_policy, "text", _text, where="policy"))
+        chain = tuple(_certificate(cert, f"host_chain[{index}]", source=Source(path=f"mta-sts {domain}"),
+                                   label=f"mta-sts.{domain}, certificate {index + 1} presented (saved in {path})")
+                      for index, cert in enumerate(_field(fields, "host_chain", _list, [])))
+        mx_hosts = _field(fields, "mx_hosts", _texts, ())
+        return MtaStsResult(
+            domain=domain, sts_record=record, policy_id=record.field("id") if record.usable else None,
+            policy_url=_field(fields, "policy_url", _text, ""), policy_address=_field(fields, "policy_address", _text, ""),
+            fetch=_field(fields, "fetch", _fetch), fetch_detail=_field(fields, "fetch_detail", _text, ""),
+            http_status=_field(fields, "http_status", _optional(_http_status), None),
+            content_type=_field(fields, "content_type", _optional(_text), None), policy=policy, host_chain=chain,
+            host_name_covered=bool(covering_name(chain[0].certificate_domains, f"mta-sts.{domain}")) if chain else None,
+            mx_hosts=mx_hosts, mx_matches=match_mx(mx_hosts, policy.mx) if policy and policy.mx else (),
+            tlsrpt_record=tlsrpt, tlsrpt_rua=rua, observed_at=_field(fields, "observed_at", _optional(_time), None))
+    except _Malformed as exc:
+        raise EvidenceError(f"MTA-STS lookup {number} of this hybridtls report is malformed: {exc}",
+                            path=path) from None
+
+
+def _with_error(lookup: TxtLookup, error: str) -> TxtLookup:
+    from dataclasses import replace
+
+    return replace(lookup, error=error) if error else lookup
+
+
+def _fetch(value: Any, where: str) -> PolicyFetch:
+    return _member(PolicyFetch, _text(value, where), where, "a policy fetch outcome")
+
+
+def _http_status(value: Any, where: str) -> int:
+    return _integer(value, where, 100, 999)
 
 
 def _probe(item: Any, path: str, number: int) -> ProbeResult:

@@ -1,5 +1,5 @@
 """A saved ``hybridtls`` report (``hybridtls probe --format json``) given to ``check`` beside the PowerShell output:
-its probes are read back as evidence, and the trust anchors it was judged with as recorded anchors
+its probes (and MTA-STS lookups) are read back as evidence, and the trust anchors it was judged with as recorded anchors
 (``saved_probes``)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 
 from hybridtls.evidence.interface import EvidenceFile, EvidenceReader, Record
-from hybridtls.evidence.saved_probes import is_hybridtls_report, read_saved_report
+from hybridtls.evidence.saved_probes import is_hybridtls_report, read_saved_mta_sts, read_saved_report
 
 
 class SavedReportReader(EvidenceReader):
@@ -24,6 +24,8 @@ class SavedReportReader(EvidenceReader):
             return False  # the JSON reader reports it with its line
 
     def read(self, file: EvidenceFile) -> Iterator[Record]:
-        probes, anchors = read_saved_report(json.loads(file.text), file.display)
+        document = json.loads(file.text)
+        probes, anchors = read_saved_report(document, file.display)
         yield from probes
         yield from anchors
+        yield from read_saved_mta_sts(document, file.display)

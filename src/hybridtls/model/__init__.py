@@ -54,6 +54,7 @@ from hybridtls.model.logs import (
     TlsOutcome,
     TrackingSummary,
 )
+from hybridtls.model.mtasts import MtaStsPolicy, MtaStsResult, MxMatch, PolicyFetch, PolicyMode, TxtLookup
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, ChainEnd, TrustBasis
 from hybridtls.model.probe import ProbeOutcome, ProbeResult, ProbeStep, TranscriptDirection, TranscriptLine
 from hybridtls.model.progress import Progress, ProgressEvent, ProgressKind
@@ -127,6 +128,12 @@ __all__ = [
     "TranscriptDirection",
     "TranscriptLine",
     "MailQueue",
+    "MtaStsPolicy",
+    "MtaStsResult",
+    "MxMatch",
+    "PolicyFetch",
+    "PolicyMode",
+    "TxtLookup",
     "TransportService",
     "TrustBasis",
     "WindowsEvent",

@@ -18,6 +18,7 @@ from hybridtls.model.exchange import (
     TransportService,
 )
 from hybridtls.model.logs import SmtpLogSummary, SmtpSession, TrackingSummary
+from hybridtls.model.mtasts import MtaStsResult
 from hybridtls.model.pki import AnchorRecord, CertificateFile, ChainAnalysis, TrustBasis
 from hybridtls.model.probe import ProbeResult
 from hybridtls.model.stores import StoreCertificate
@@ -35,6 +36,7 @@ class EvidenceSet:
     trust: TrustBasis | None = None  # what the chains were judged against; None when no chain was built
     recorded_anchors: tuple[AnchorRecord, ...] = ()  # anchors a saved hybridtls report says it was judged with
     probes: tuple[ProbeResult, ...] = ()
+    mta_sts: tuple[MtaStsResult, ...] = ()  # MTA-STS and TLS-RPT of each domain probed with --mx
     send_connectors: tuple[SendConnector, ...] = ()
     receive_connectors: tuple[ReceiveConnector, ...] = ()
     hybrid_configurations: tuple[HybridConfiguration, ...] = ()
@@ -58,7 +60,7 @@ class EvidenceSet:
 
     @property
     def usable(self) -> bool:
-        return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes
+        return bool(self.certificates or self.trace_entries or self.certificate_files or self.probes or self.mta_sts
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
                     or self.online_connectors or self.transport_services or self.delivery_errors or self.queues
                     or self.events or self.store_certificates or self.chain_verifications or self.root_update_states

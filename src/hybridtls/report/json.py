@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from hybridtls._version import __version__
-from hybridtls.model import CertificateFile, ChainAnalysis, Finding, ProbeResult
+from hybridtls.model import CertificateFile, ChainAnalysis, Finding, MtaStsPolicy, ProbeResult, TxtLookup
 from hybridtls.report.summary import Cause, summary
 
 if TYPE_CHECKING:
@@ -118,6 +118,8 @@ _EXTRA: dict[type, tuple[str, ...]] = {
     Finding: ("key",),
     CertificateFile: ("tls_certificate_name",),
     ProbeResult: ("label", "source"),
+    TxtLookup: ("usable",),
+    MtaStsPolicy: ("valid",),
 }
 
 _Plan = tuple[tuple[str, str, Converter | None], ...]  # (JSON key, attribute, converter; None: as it is)

@@ -18,6 +18,7 @@ from hybridtls.report.views import (
     certificate_matrix,
     certificate_rows,
     grouped_notes,
+    mta_sts_rows,
     omitted_words,
     probe_rows,
     trace_timeline,
@@ -155,6 +156,13 @@ def render_markdown(report: Report, *, brief: bool = False, verbose: bool = Fals
                 _table(["Address", "Outcome", "TLS", "Presented certificate", "Chain as served", "Verdict", "DANE"],
                        [[text(p.label), text(p.outcome), text(p.tls), text(p.presented), text(p.chain), text(p.verdict),
                          text(p.dane)] for p in probes])]
+    policies = mta_sts_rows(report)
+    if policies:
+        out += ["", "## MTA-STS and TLS-RPT", "",
+                _table(["Domain", "MTA-STS record", "Policy", "Policy host certificate", "MX (matching pattern)",
+                        "TLS-RPT", "Verdict"],
+                       [[text(p.domain), text(p.record), text(p.policy), text(p.host), text(p.mx), text(p.tlsrpt),
+                         text(p.verdict)] for p in policies])]
     timeline = trace_timeline(report.evidence)
     if timeline:
         rows = [[text(bar.start), *[str(next((s.count for s in bar.segments if s.status == status), 0))

@@ -23,6 +23,7 @@ from hybridtls.report.views import (
     dane_line,
     files_counted,
     grouped_notes,
+    mta_sts_rows,
     omitted_words,
     tls_name_words,
     understood_words,
@@ -87,6 +88,8 @@ def render_terminal(report: Report, console: Console, *, brief: bool = False, ve
     else:
         _header(report, console)
     _dated(report, console)
+    if report.evidence.mta_sts:
+        _mta_sts(report, console)
     _verdict(report, console)
     _summary(report, console)
     if brief:
@@ -270,6 +273,18 @@ def _probes(report: Report, console: Console) -> None:
         if probe.dane is not None:
             style = "red" if probe.dane.result else "dim"
             _indented(console, Text(inert(dane_line(probe), single_line=True), style=style), 2)
+
+
+def _mta_sts(report: Report, console: Console) -> None:
+    for row in mta_sts_rows(report):
+        console.print()
+        line = Text(f"MTA-STS {inert(row.domain, single_line=True)}  ", style="bold")
+        line.append(row.verdict, style="bold green" if row.ok else "bold red")
+        console.print(line)
+        for label, value in (("record", row.record), ("policy", row.policy), ("policy host", row.host),
+                             ("MX", row.mx), ("TLS-RPT", row.tlsrpt)):
+            if value:
+                _indented(console, Text(f"{label}: {inert(value, single_line=True)}"), 2)
 
 
 def _connector_commands(cert: CertificateFile, console: Console) -> None:

@@ -174,6 +174,52 @@ def probe_rows(report: Report) -> list[ProbeRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class MtaStsRow:
+    """One domain's MTA-STS and TLS-RPT, each cell one short phrase."""
+
+    domain: str
+    record: str  # "id 2026...", "none", or why it is unusable
+    policy: str  # "enforce, max_age 604800" or how the fetch ended
+    host: str  # the policy host's certificate: subject and whether senders accept it
+    mx: str  # each MX host and the pattern that matches it
+    tlsrpt: str
+    ok: bool  # nothing found about the domain
+    verdict: str  # "ok" or the ids of findings about it
+
+
+def mta_sts_rows(report: Report) -> list[MtaStsRow]:
+    rows = []
+    for result in report.evidence.mta_sts:
+        about = sorted({f.check_id for f in report.findings
+                        if f.about and f.about.name == result.domain and f.check_id.startswith("HT-STS-")})
+        record = result.sts_record
+        said = (record.error or "; ".join(record.problems) if record.error or record.problems else
+                f"id {result.policy_id}" if record.usable else "none")
+        policy = result.policy
+        if policy is not None and policy.valid and policy.mode:
+            policy_text = f"{policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}" + (
+                f" (passed over: {'; '.join(policy.notes)})" if policy.notes else "")
+        elif policy is not None:
+            policy_text = "not valid: " + "; ".join(policy.problems)
+        else:
+            policy_text = result.fetch.value.replace("_", " ") + (f": {result.fetch_detail}" if result.fetch_detail
+                                                                 else "")
+        judged = result.host_chain_judged
+        host = "" if not result.host_chain else (
+            f"{result.host_chain[0].subject} ("
+            + ("trusted" if judged and judged.end.value == "trusted" else "not trusted")
+            + (", name not covered" if result.host_name_covered is False else "") + ")")
+        mx = ", ".join(f"{m.host} ({m.pattern or 'not listed'})" for m in result.mx_matches) or \
+            ", ".join(result.mx_hosts)
+        rpt = result.tlsrpt_record
+        tlsrpt = ("" if rpt is None else rpt.error or "; ".join(rpt.problems) if rpt.error or rpt.problems else
+                  ", ".join(result.tlsrpt_rua) if rpt.usable else "none")
+        rows.append(MtaStsRow(domain=result.domain, record=said, policy=policy_text, host=host, mx=mx, tlsrpt=tlsrpt,
+                              ok=not about, verdict=", ".join(about) or "ok"))
+    return rows
+
+
 STATUS_ORDER = (TraceStatus.DELIVERED, TraceStatus.PENDING, TraceStatus.GETTING_STATUS, TraceStatus.FAILED)
 
 

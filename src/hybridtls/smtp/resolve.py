@@ -63,6 +63,20 @@ class Resolution:
                 errors.append(str(exc) or type(exc).__name__)
         return tuple(found), ("; ".join(errors) if not found else "")
 
+    async def txt(self, name: str) -> tuple[tuple[str, ...], str]:
+        """(records, error): each TXT record with its strings joined; no records (and no error) for NXDOMAIN or
+        no answer, an error for a failed lookup (timeout, SERVFAIL)."""
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = await self.resolver.resolve(name, "TXT")
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+            return (), ""
+        except dns.exception.DNSException as exc:
+            return (), f"TXT lookup for {name} failed: {str(exc) or type(exc).__name__}"
+        return tuple(b"".join(r.strings).decode("utf-8", errors="replace") for r in answer), ""
+
     async def mx(self, domain: str) -> tuple[list[Target], str]:
         import dns.exception
         import dns.resolver

@@ -62,7 +62,7 @@ class _Conversation:
         self.transcript.append(TranscriptLine(step=self.stage, direction=direction, text=clipped))
 
 
-def _outcome_of(exc: BaseException, stage: ProbeStep) -> tuple[ProbeOutcome, str]:
+def outcome_of(exc: BaseException, stage: ProbeStep) -> tuple[ProbeOutcome, str]:
     if isinstance(exc, _Ended):
         return exc.outcome, exc.detail
     if isinstance(exc, asyncio.TimeoutError):
@@ -185,7 +185,7 @@ async def converse(address: str, port: int, server_name: str | None, settings: P
         learned.tls_version, learned.cipher, learned.chain = session.version, session.cipher, session.chain
         await _quit_tls(conversation, session, reader, writer)
     except Exception as exc:  # noqa: BLE001 - converted to an outcome at this one boundary
-        learned.outcome, learned.detail = _outcome_of(exc, conversation.stage)
+        learned.outcome, learned.detail = outcome_of(exc, conversation.stage)
         conversation.note(TranscriptDirection.NOTE, f"{learned.outcome.value}: {learned.detail}")
         if isinstance(exc, _Ended):
             conversation.stage = exc.stage
@@ -196,9 +196,6 @@ async def converse(address: str, port: int, server_name: str | None, settings: P
 
 async def probe_address(host: str, address: str, port: int, expected_name: str,
                         settings: ProbeSettings) -> ProbeResult:
-    from hybridtls.pki.der import DerError
-    from hybridtls.pki.facts import facts_from_der
-
     observed_at = datetime.now(timezone.utc).replace(microsecond=0)
     started = time.monotonic()
     server_name = None if host == address else host
@@ -211,13 +208,9 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         conversation.stage = retry.stage
     label = ProbeResult(host=host, address=address, port=port, expected_name=expected_name,
                         outcome=ProbeOutcome.OK, stage=ProbeStep.PROBE).label
-    chain: list[CertificateFile] = []
-    for i, der in enumerate(learned.chain):
-        try:
-            chain.append(facts_from_der(der, source=Source(path=f"probe {label}"),
-                                        label=f"{label}, certificate {i + 1} presented"))
-        except (DerError, ValueError, x509.InvalidVersion) as exc:
-            conversation.note(TranscriptDirection.NOTE, f"certificate {i + 1} presented could not be read ({exc})")
+    chain, unread = certificates_of(learned.chain, label)
+    for note in unread:
+        conversation.note(TranscriptDirection.NOTE, note)
     versions: tuple[tuple[str, bool | None], ...] = ()
     if settings.sweep and learned.outcome in (ProbeOutcome.OK, ProbeOutcome.TLS_FAILED):
         versions = tuple([(v, await _accepts(address, port, server_name, settings, v, learned)) for v in SWEEP_VERSIONS])
@@ -225,9 +218,26 @@ async def probe_address(host: str, address: str, port: int, expected_name: str,
         host=host, address=address, port=port, expected_name=expected_name, outcome=learned.outcome,
         stage=conversation.stage, detail=learned.detail, transcript=tuple(conversation.transcript),
         banner=learned.banner, extensions=learned.extensions, starttls_offered=learned.starttls_offered,
-        tls_version=learned.tls_version, cipher=learned.cipher, chain=tuple(chain), versions_accepted=versions,
+        tls_version=learned.tls_version, cipher=learned.cipher, chain=chain, versions_accepted=versions,
         elapsed_ms=int((time.monotonic() - started) * 1000), observed_at=observed_at,
     )
+
+
+def certificates_of(ders: tuple[bytes, ...], label: str) -> tuple[tuple[CertificateFile, ...], list[str]]:
+    """A chain as presented, read certificate by certificate; those that cannot be read are said, not dropped
+    silently."""
+    from hybridtls.pki.der import DerError
+    from hybridtls.pki.facts import facts_from_der
+
+    chain: list[CertificateFile] = []
+    unread = []
+    for i, der in enumerate(ders):
+        try:
+            chain.append(facts_from_der(der, source=Source(path=f"probe {label}"),
+                                        label=f"{label}, certificate {i + 1} presented"))
+        except (DerError, ValueError, x509.InvalidVersion) as exc:
+            unread.append(f"certificate {i + 1} presented could not be read ({exc})")
+    return tuple(chain), unread
 
 
 async def _accepts(address: str, port: int, server_name: str | None, settings: ProbeSettings, version: str,

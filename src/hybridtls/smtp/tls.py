@@ -104,26 +104,40 @@ async def send_encrypted(session: TlsSession, writer: asyncio.StreamWriter, data
     await _flush(session.connection, writer)
 
 
+async def receive(session: TlsSession, reader: asyncio.StreamReader, deadline: float) -> bytes:
+    """The next decrypted bytes, b"" once the peer has closed. ``deadline`` is in loop time; past it,
+    ``asyncio.TimeoutError``; a TLS error after the handshake is ``HandshakeFailed``."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            return session.connection.recv(65536)
+        except SSL.WantReadError:
+            pass
+        except (SSL.ZeroReturnError, SSL.SysCallError):
+            return b""
+        except SSL.Error as exc:
+            raise HandshakeFailed(_describe(exc)) from None
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise asyncio.TimeoutError
+        data = await asyncio.wait_for(reader.read(65536), remaining)
+        if not data:
+            return b""
+        session.connection.bio_write(data)
+
+
 async def read_encrypted_line(session: TlsSession, reader: asyncio.StreamReader, timeout: float) -> bytes:
     """Read one decrypted line (bounded), for the reply to QUIT."""
     buffer = b""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = asyncio.get_running_loop().time() + timeout
     while b"\n" not in buffer and len(buffer) < 4096:
         try:
-            buffer += session.connection.recv(4096)
-            continue
-        except SSL.WantReadError:
-            pass
-        except (SSL.ZeroReturnError, SSL.Error):
+            chunk = await receive(session, reader, deadline)
+        except HandshakeFailed:
             break
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+        if not chunk:
             break
-        data = await asyncio.wait_for(reader.read(65536), remaining)
-        if not data:
-            break
-        session.connection.bio_write(data)
+        buffer += chunk
     return buffer
 
 
