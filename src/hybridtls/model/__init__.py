@@ -9,6 +9,14 @@ from __future__ import annotations
 from hybridtls.model.dane import TlsaMatchingType, TlsaRecord, TlsaSelector, TlsaUsage
 from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
+from hybridtls.model.domains import (
+    AcceptedDomain,
+    DnsAnswerStatus,
+    DnssecDomainStatus,
+    DomainType,
+    OrganizationSide,
+    tenant_named,
+)
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
@@ -52,6 +60,11 @@ from hybridtls.model.stores import StoreBasis, StoreCertificate, StoreView, name
 from hybridtls.model.verify import ChainElement, ChainVerification, RootUpdateState
 
 __all__ = [
+    "AcceptedDomain",
+    "DnsAnswerStatus",
+    "DnssecDomainStatus",
+    "DomainType",
+    "OrganizationSide",
     "Coverage",
     "AnchorRecord",
     "CertificateFile",
@@ -116,4 +129,5 @@ __all__ = [
     "name_key",
     "states",
     "store_name",
+    "tenant_named",
 ]
