@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
+from hybridtls.checks.rotation import accepted_for_attribution, under_accepted
 from hybridtls.checks.selection import named_by, parse_name
 from hybridtls.model import (
     CertificateFile,
@@ -15,10 +16,13 @@ from hybridtls.model import (
     ExchangeCertificate,
     RootCAType,
     Severity,
+    StoreCertificate,
+    name_key,
 )
 from hybridtls.pki.hostnames import domain_covered
+from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
-from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
+from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
 from hybridtls.powershell import Script, comment_text
 
 MINIMUM_VALIDITY = timedelta(days=refs.MINIMUM_NEW_CERTIFICATE_DAYS)
@@ -74,8 +78,14 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
                              detail="No TlsCertificateName can name it ('<I>...<S>' with an empty part); connectors "
                                     "cannot be pointed at it. Use a certificate with a subject."))
     steps = _steps(evidence, new, chain, new_name, servers, references)
+    rotation = rotation_of(evidence, new, chain)
+    risks += rotation_risks(rotation, new, now)
+    stores, calendar = rotation_steps(rotation, new, chain)
+    steps[1:1] = stores  # after "put the chain in the right stores on every server", before binding SMTP
+    steps.insert(len(steps) - 1, calendar)  # before "verify before removing anything"
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
-                      vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
+                      vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks),
+                      rotation=rotation)
 
 
 def _name_value(script: Script, new: CertificateFile, new_name: TlsCertificateName) -> str:
@@ -268,3 +278,112 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         )),
     ))
     return steps
+
+
+# ---------------------------------------------------------------- the rotation era: EKU, tenant names, cadence, stores
+
+
+def rotation_of(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis) -> Rotation:
+    oids = {oid for _, oid in new.extended_key_usage}
+    domains, _ = accepted_for_attribution(evidence)
+    names = tuple(sorted({d.domain_name for d in domains}))
+    due = renew_by(new.not_before, new.not_after)
+    return Rotation(
+        client_auth=not oids or refs.CLIENT_AUTH in oids or refs.ANY_PURPOSE in oids,
+        eku=tuple(name for name, _ in new.extended_key_usage),
+        lifetime_days=validity(new.not_before, new.not_after) / timedelta(days=1),
+        max_lifetime_days=max_public_lifetime(new.not_before), renew_by=due,
+        next_max_lifetime_days=max_public_lifetime(due), accepted_domains=names,
+        names_outside=tuple(n for n in new.certificate_domains if names and not under_accepted(n, names)),
+        servers=_server_chains(evidence, chain))
+
+
+def _server_chains(evidence: EvidenceSet, chain: ChainAnalysis) -> tuple[ServerChain, ...]:
+    root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
+    by_server: dict[str, list[StoreCertificate]] = {}
+    for entry in evidence.store_certificates:
+        if entry.server is not None:
+            by_server.setdefault(entry.server.name.split(".")[0].upper(), []).append(entry)
+
+    def holds(entries: list[StoreCertificate], cert: CertificateFile) -> bool:
+        return any((e.thumbprint or "").upper() == cert.thumbprint.upper()
+                   or (e.subject and name_key(e.subject) == name_key(cert.subject)) for e in entries)
+
+    out = []
+    for server, listed in sorted(by_server.items()):
+        stores = {e.store for e in listed}
+        in_store = {store: [e for e in listed if e.store == store] for store in stores if store}
+        elsewhere = tuple(sorted(s for s, entries in in_store.items() if s != "AuthRoot" and root and holds(entries, root)))
+        out.append(ServerChain(
+            server=server, source=listed[0].source,
+            root_in_authroot=None if root is None or "AuthRoot" not in stores else holds(in_store["AuthRoot"], root),
+            root_elsewhere=elsewhere, ca_listed="CA" in stores,
+            intermediates_missing=tuple(c.subject for c in intermediates
+                                        if "CA" in stores and not holds(in_store["CA"], c))))
+    return tuple(out)
+
+
+def rotation_risks(rotation: Rotation, new: CertificateFile, now: datetime) -> list[Risk]:
+    risks = []
+    if not rotation.client_auth:
+        risks.append(Risk(severity=Severity.WARNING, title="The new certificate has no Client Authentication EKU",
+                          detail=f"Its Extended Key Usage is {', '.join(rotation.eku)}. On-premises servers present the "
+                                 "hybrid certificate as a TLS client certificate to Exchange Online; Microsoft has "
+                                 "published no statement yet on whether it needs Client Authentication. Public CAs stop "
+                                 f"issuing it from {refs.CLIENT_AUTH_SUNSET} (Chrome Root Program): keep the current "
+                                 "certificate's renewal path in mind and watch for Microsoft's word."))
+    if rotation.names_outside:
+        risks.append(Risk(severity=Severity.WARNING, title="Names outside the tenant's accepted domains",
+                          detail=f"{', '.join(rotation.names_outside)} fall under none of the accepted domains "
+                                 f"({', '.join(rotation.accepted_domains)}). Exchange Online attributes on-premises "
+                                 "mail by the certificate's domain first (MC1226222)."))
+    over = over_public_limit(new.not_before, new.not_after)
+    if over:
+        risks.append(Risk(severity=Severity.WARNING, title="Longer-lived than a public CA may issue",
+                          detail=f"Valid {over[0]:,.0f} days from {new.not_before:%Y-%m-%d}; a public CA may issue at "
+                                 f"most {over[1]} days then (CA/B Forum SC-081): a private CA's certificate, or its "
+                                 "dates are not what they seem. Exchange Online needs a public CA's certificate."))
+    lacking = [s.server for s in rotation.servers if s.root_in_authroot is False or s.intermediates_missing]
+    if lacking:
+        risks.append(Risk(severity=Severity.ERROR, title="Servers whose stores lack the new chain",
+                          detail=f"The store listings show {', '.join(lacking)} without the new root in AuthRoot or an "
+                                 "intermediate in CA: import them there before binding SMTP (the step below)."))
+    return risks
+
+
+def rotation_steps(rotation: Rotation, new: CertificateFile, chain: ChainAnalysis) -> tuple[list[Step], Step]:
+    """The store imports the listings show missing (none when they show nothing missing), and the next due date."""
+    steps = []
+    root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
+    short = [s for s in rotation.servers if s.root_in_authroot is False or s.intermediates_missing]
+    if short:
+        script = Script()
+        for server in short:
+            script.add(f"Invoke-Command -ComputerName {script.value(server.server, '<ServerName>', 'server name')} "
+                       "-ScriptBlock {")
+            if server.root_in_authroot is False and root is not None:
+                script.add("    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
+                           f"Cert:\\LocalMachine\\AuthRoot   # {comment_text(root.subject)}")
+            for index, inter in enumerate(intermediates):
+                if inter.subject in server.intermediates_missing:
+                    script.add(f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{index + 1}.cer' "
+                               f"-CertStoreLocation Cert:\\LocalMachine\\CA   # {comment_text(inter.subject)}")
+            script.add("}")
+        steps.append(Step(
+            title="Import what the store listings show missing, server by server",
+            why=("From the Get-ChildItem Cert:\\ listings in the evidence: the new root belongs in AuthRoot (Root alone "
+                 "leaves RootCAType at Registry), each intermediate in CA. Servers not named here hold them already or "
+                 "were not listed; the step above covers every server."),
+            where="one elevated Windows PowerShell session", commands=str(script)))
+    next_limit = (f"; a certificate issued then may live at most {rotation.next_max_lifetime_days} days"
+                  if rotation.next_max_lifetime_days else "")
+    return steps, Step(
+        title=f"Put the next rotation in the calendar: by {rotation.renew_by:%Y-%m-%d}",
+        why=(f"Two thirds into this certificate's {rotation.lifetime_days:,.0f} days, or {refs.RENEW_MARGIN_DAYS} days "
+             f"before NotAfter, whichever comes first{next_limit} (CA/B Forum SC-081: 200 days from 2026-03-15, 100 "
+             "from 2027-03-15, 47 from 2029-03-15). Plan it with hybridtls plan again."),
+        where="the change calendar",
+        commands=(f"# next certificate in place by {rotation.renew_by:%Y-%m-%d} (this one: NotAfter "
+                  f"{new.not_after:%Y-%m-%d})"))
