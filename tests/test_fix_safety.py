@@ -414,6 +414,9 @@ def test_every_check_fix_is_inert(payload: str) -> None:
 def test_every_plan_step_is_inert(payload: str) -> None:
     scripts = plan_fixes(payload)
     assert len(scripts) >= 5
+    # the store listings' servers (names carrying the payload) reach the per-server import step
+    assert any("Invoke-Command -ComputerName " in s and "Import-Certificate" in s and "$servers" not in s
+               for s in scripts)
     for script in scripts:
         assert_inert(script)
 

@@ -302,21 +302,23 @@ def _server_chains(evidence: EvidenceSet, chain: ChainAnalysis) -> tuple[ServerC
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
     intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
     by_server: dict[str, list[StoreCertificate]] = {}
+    names: dict[str, str] = {}
     for entry in evidence.store_certificates:
         if entry.server is not None:
-            by_server.setdefault(entry.server.name.split(".")[0].upper(), []).append(entry)
+            by_server.setdefault(entry.server.key, []).append(entry)
+            names.setdefault(entry.server.key, entry.server.name)
 
     def holds(entries: list[StoreCertificate], cert: CertificateFile) -> bool:
         return any((e.thumbprint or "").upper() == cert.thumbprint.upper()
                    or (e.subject and name_key(e.subject) == name_key(cert.subject)) for e in entries)
 
     out = []
-    for server, listed in sorted(by_server.items()):
+    for key, listed in sorted(by_server.items()):
         stores = {e.store for e in listed}
         in_store = {store: [e for e in listed if e.store == store] for store in stores if store}
         elsewhere = tuple(sorted(s for s, entries in in_store.items() if s != "AuthRoot" and root and holds(entries, root)))
         out.append(ServerChain(
-            server=server, source=listed[0].source,
+            server=names[key], source=listed[0].source,
             root_in_authroot=None if root is None or "AuthRoot" not in stores else holds(in_store["AuthRoot"], root),
             root_elsewhere=elsewhere, ca_listed="CA" in stores,
             intermediates_missing=tuple(c.subject for c in intermediates
