@@ -95,8 +95,8 @@ def read_dig(text: str, path: str) -> Iterator[Record]:
                         any_record = True
                         yield record
                 continue
-            banner = _BANNER.match(stripped)
-            command = None if banner else _COMMAND.match(stripped)
+            banner = _BANNER.match(stripped) if stripped.startswith(";") and "DiG" in stripped else None
+            command = _COMMAND.match(stripped) if not banner and "dig" in stripped else None
             if banner or command:
                 args = (banner["query"] or banner["args"]) if banner else command["args"]  # type: ignore[index]
                 name, tlsa, short = _asked(args)
@@ -112,7 +112,7 @@ def read_dig(text: str, path: str) -> Iterator[Record]:
             if answer is None:
                 rest.append(line)
                 continue
-            flags = _FLAGS.match(stripped)
+            flags = _FLAGS.match(stripped) if stripped.startswith(";; flags") else None
             if flags:
                 answer.authenticated = "ad" in flags["flags"].split()
                 rest.append("")
