@@ -179,9 +179,10 @@ def test_golden_rotation_plan(monkeypatch, tmp_path: Path, form: str) -> None:  
     assert out == path.read_text(encoding="utf-8")
 
 
-def test_rotation_plan_names_each_rotation_step(tmp_path: Path) -> None:
+def test_rotation_plan_names_each_rotation_step(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     estate, new, root, thumb = rotation_estate(tmp_path)
-    code, document = plan("--new-cert", str(new), "--trust", str(root), str(estate))
+    monkeypatch.chdir(tmp_path)  # relative paths in the citations
+    code, document = plan("--new-cert", new.name, "--trust", root.name, estate.name)
     rotation = document["rotation"]
     assert rotation["client_auth"] is False and rotation["eku"] == ["Server Authentication"]
     assert rotation["names_outside"] == ["smtp.fabrikam.net"]  # mail.contoso.com is under contoso.com
@@ -197,8 +198,10 @@ def test_rotation_plan_names_each_rotation_step(tmp_path: Path) -> None:
     assert titles["Names outside the tenant's accepted domains"] == "warning"
     assert titles["Servers whose stores lack the new chain"] == "error"
     assert "Longer-lived than a public CA may issue" not in titles
-    [imports] = [s for s in document["steps"] if s["title"].startswith("Import what the store listings show missing")]
-    assert imports["commands"].splitlines() == [
+    [imports] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    assert imports["commands"].splitlines() == [  # EXCAS1 holds both; EXMBX1 lacks both; every server is listed
+        "# EXCAS1: the new root is in AuthRoot and every intermediate in CA already (estate/EXCAS1/AuthRoot.txt:8): "
+        "nothing to import",
         "Invoke-Command -ComputerName 'EXMBX1' -ScriptBlock {",
         "    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
         "Cert:\\LocalMachine\\AuthRoot   # CN=Test Root CA, O=Test Trust Services, C=US",
@@ -214,3 +217,20 @@ def test_rotation_plan_as_a_page(tmp_path: Path) -> None:
                   "--format", "html")
     assert "<h2>Rotation</h2>" in run.out and "Client Authentication EKU: no (Server Authentication)" in run.out
     assert "Stores on EXMBX1: root NOT in AuthRoot (found in Root); missing from CA: CN=Test TLS Issuing CA 2026" in run.out
+
+
+def test_servers_without_a_store_listing_import_everything(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, _ = rotation_estate(tmp_path)
+    for name in ("AuthRoot.txt", "Root.txt", "CA.txt"):
+        (estate / "EXMBX1" / name).unlink()
+    (estate / "EXCAS1" / "AuthRoot.txt").unlink()  # EXCAS1: only CA listed, so its root is not known to be there
+    monkeypatch.chdir(tmp_path)
+    code, document = plan("--new-cert", new.name, "--trust", root.name, estate.name)
+    [step] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    lines = step["commands"].splitlines()
+    assert lines[0] == "Invoke-Command -ComputerName 'EXCAS1' -ScriptBlock {"
+    assert "AuthRoot" in lines[1] and len(lines) > 3 and lines[3] == "# no store listing in the evidence for these: " \
+                                                                     "import everything"
+    assert lines[4] == "Invoke-Command -ComputerName @('EXMBX1') -ScriptBlock {" and "CA" in lines[6]
+    [excas1] = document["rotation"]["servers"]
+    assert (excas1["root_in_authroot"], excas1["ca_listed"], excas1["intermediates_missing"]) == (None, True, [])

@@ -26,6 +26,7 @@ from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, Serv
 from hybridtls.powershell import Script, comment_text
 
 MINIMUM_VALIDITY = timedelta(days=refs.MINIMUM_NEW_CERTIFICATE_DAYS)
+CHAIN_STEP = "Put the chain in the right Windows stores on every server"
 
 
 def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
@@ -80,9 +81,8 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
     steps = _steps(evidence, new, chain, new_name, servers, references)
     rotation = rotation_of(evidence, new, chain)
     risks += rotation_risks(rotation, new, now)
-    stores, calendar = rotation_steps(rotation, new, chain)
-    steps[1:1] = stores  # after "put the chain in the right stores on every server", before binding SMTP
-    steps.insert(len(steps) - 1, calendar)  # before "verify before removing anything"
+    steps = [store_step(step, rotation, chain, servers) if step.title == CHAIN_STEP else step for step in steps]
+    steps.insert(len(steps) - 1, calendar_step(rotation, new))  # before "verify before removing anything"
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
                       vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks),
                       rotation=rotation)
@@ -205,7 +205,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
     stores, binding = Script(), Script()
     steps = [Step(
-        title="Put the chain in the right Windows stores on every server",
+        title=CHAIN_STEP,
         why=("Root into Third-Party Root Certification Authorities (AuthRoot) so RootCAType reads ThirdParty; "
              "intermediates into Intermediate Certification Authorities (CA) so every server sends them."),
         where=f"each of {listed} (one elevated Windows PowerShell session)",
@@ -350,38 +350,51 @@ def rotation_risks(rotation: Rotation, new: CertificateFile, now: datetime) -> l
     if lacking:
         risks.append(Risk(severity=Severity.ERROR, title="Servers whose stores lack the new chain",
                           detail=f"The store listings show {', '.join(lacking)} without the new root in AuthRoot or an "
-                                 "intermediate in CA: import them there before binding SMTP (the step below)."))
+                                 "intermediate in CA: import them there before binding SMTP (step 1 says what, server by server)."))
     return risks
 
 
-def rotation_steps(rotation: Rotation, new: CertificateFile, chain: ChainAnalysis) -> tuple[list[Step], Step]:
-    """The store imports the listings show missing (none when they show nothing missing), and the next due date."""
-    steps = []
+def store_step(general: Step, rotation: Rotation, chain: ChainAnalysis, servers: tuple[str, ...]) -> Step:
+    """The chain-import step made exact where the evidence lists the servers' stores: each listed server imports
+    only what it lacks (a store not listed counts as lacking), the servers not listed import everything."""
+    if not rotation.servers:
+        return general
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
-    intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
-    short = [s for s in rotation.servers if s.root_in_authroot is False or s.intermediates_missing]
-    if short:
-        script = Script()
-        for server in short:
-            script.add(f"Invoke-Command -ComputerName {script.value(server.server, '<ServerName>', 'server name')} "
-                       "-ScriptBlock {")
-            if server.root_in_authroot is False and root is not None:
-                script.add("    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
-                           f"Cert:\\LocalMachine\\AuthRoot   # {comment_text(root.subject)}")
-            for index, inter in enumerate(intermediates):
-                if inter.subject in server.intermediates_missing:
-                    script.add(f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{index + 1}.cer' "
-                               f"-CertStoreLocation Cert:\\LocalMachine\\CA   # {comment_text(inter.subject)}")
-            script.add("}")
-        steps.append(Step(
-            title="Import what the store listings show missing, server by server",
-            why=("From the Get-ChildItem Cert:\\ listings in the evidence: the new root belongs in AuthRoot (Root alone "
-                 "leaves RootCAType at Registry), each intermediate in CA. Servers not named here hold them already or "
-                 "were not listed; the step above covers every server."),
-            where="one elevated Windows PowerShell session", commands=str(script)))
+    intermediates = [(index + 1, c) for index, c in enumerate(c for c in chain.path[1:] if not c.is_self_signed)]
+    root_line = ("    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
+                 f"Cert:\\LocalMachine\\AuthRoot   # {comment_text(root.subject)}" if root else None)
+
+    def inter_line(number: int, cert: CertificateFile) -> str:
+        return (f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{number}.cer' -CertStoreLocation "
+                f"Cert:\\LocalMachine\\CA   # {comment_text(cert.subject)}")
+
+    script = Script()
+    listed = {s.server.split(".")[0].casefold() for s in rotation.servers}
+    for server in rotation.servers:
+        lines = [*([root_line] if root_line and server.root_in_authroot is not True else []),
+                 *(inter_line(n, c) for n, c in intermediates
+                   if not server.ca_listed or c.subject in server.intermediates_missing)]
+        if not lines:
+            script.add(f"# {comment_text(server.server)}: the new root is in AuthRoot and every intermediate in CA "
+                       f"already ({comment_text(str(server.source))}): nothing to import")
+            continue
+        script.add(f"Invoke-Command -ComputerName {script.value(server.server, '<ServerName>', 'server name')} "
+                   "-ScriptBlock {", *lines, "}")
+    rest = [name for name in servers if name.split(".")[0].casefold() not in listed]
+    if rest:
+        script.add("# no store listing in the evidence for these: import everything",
+                   f"Invoke-Command -ComputerName @({script.values(rest, '<ServerName>', 'server name')}) -ScriptBlock {{",
+                   *([root_line] if root_line else []), *(inter_line(n, c) for n, c in intermediates), "}")
+    return Step(title=general.title, where=general.where, commands=str(script),
+                why=general.why + " The store listings in the evidence say what each listed server already holds: "
+                                  "only what it lacks is imported there.")
+
+
+def calendar_step(rotation: Rotation, new: CertificateFile) -> Step:
+    """When the next rotation is due, and how long the next certificate may live."""
     next_limit = (f"; a certificate issued then may live at most {rotation.next_max_lifetime_days} days"
                   if rotation.next_max_lifetime_days else "")
-    return steps, Step(
+    return Step(
         title=f"Put the next rotation in the calendar: by {rotation.renew_by:%Y-%m-%d}",
         why=(f"Two thirds into this certificate's {rotation.lifetime_days:,.0f} days, or {refs.RENEW_MARGIN_DAYS} days "
              f"before NotAfter, whichever comes first{next_limit} (CA/B Forum SC-081: 200 days from 2026-03-15, 100 "
