@@ -168,3 +168,45 @@ def test_tenant_named_finds_the_initial_or_coexistence_domain(tenant: str, mail:
     assert tenant_named(f"OU={domain},DC=x") == f"{tenant}.onmicrosoft.com"
     assert tenant_named(domain.upper()) == f"{tenant}.onmicrosoft.com"
     assert tenant_named("contoso.com") is None
+
+
+_DOMAIN = st.from_regex(r"[a-z][a-z0-9-]{0,15}(\.[a-z][a-z0-9-]{0,15}){1,3}", fullmatch=True)
+
+
+@given(st.lists(st.tuples(_DOMAIN, st.sampled_from(["Authoritative", "InternalRelay", "ExternalRelay", "0", "1", "2"]),
+                          st.booleans()), min_size=1, max_size=6, unique_by=lambda row: row[0]),
+       st.sampled_from(["list", "csv", "json"]))
+def test_generated_accepted_domains_read_back(tmp_path_factory: pytest.TempPathFactory,
+                                              rows: list[tuple[str, str, bool]], form: str) -> None:
+    import csv
+    import io
+    import json
+
+    records = [{"Name": d, "DomainName": d, "DomainType": t, "Default": str(default)} for d, t, default in rows]
+    folder = tmp_path_factory.mktemp("domains")
+    if form == "list":
+        (folder / "d.txt").write_text(format_list(*records))
+    elif form == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]), quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        writer.writerows(records)
+        (folder / "d.csv").write_text(buffer.getvalue())
+    else:
+        (folder / "d.json").write_text(json.dumps([{**r, "Default": r["Default"] == "True",
+                                                    "DomainType": int(r["DomainType"]) if r["DomainType"].isdigit()
+                                                    else r["DomainType"]} for r in records]))
+    read = load_evidence([str(folder)]).accepted_domains
+    kinds = ["Authoritative", "InternalRelay", "ExternalRelay"]
+    assert [(d.domain_name, d.domain_type.value if d.domain_type else None, d.default) for d in read] == [
+        (d, kinds[int(t)] if t.isdigit() else t, default) for d, t, default in rows]
+
+
+@given(st.sampled_from(["Enabled", "Disabled", "Unknown"]), _DOMAIN)
+def test_generated_dnssec_status_reads_back(tmp_path_factory: pytest.TempPathFactory, status: str, domain: str) -> None:
+    path = tmp_path_factory.mktemp("dnssec") / "s.txt"
+    mx = domain.replace(".", "-") + ".o-v1.mx.microsoft"
+    path.write_text(f"PS C:\\> Get-DnssecStatusForVerifiedDomain -DomainName {domain}\n" + format_list(
+        {"DnssecFeatureStatus": status, "ExpectedMxRecord": f"@{{Record={mx}}}", "Errors": "{}", "Warnings": "{}"}))
+    [read] = load_evidence([str(path)]).dnssec_statuses
+    assert (read.domain_name, read.feature_status, read.expected_mx) == (domain, status, mx)

@@ -350,7 +350,7 @@ def rotation_risks(rotation: Rotation, new: CertificateFile, now: datetime) -> l
     if lacking:
         risks.append(Risk(severity=Severity.ERROR, title="Servers whose stores lack the new chain",
                           detail=f"The store listings show {', '.join(lacking)} without the new root in AuthRoot or an "
-                                 "intermediate in CA: import them there before binding SMTP (step 1 says what, server by server)."))
+                                 "intermediate in CA: import them there before binding SMTP (the step that puts the chain in the stores says what, server by server)."))
     return risks
 
 

@@ -72,7 +72,7 @@ def rotation_lines(rotation: Rotation) -> list[str]:
                 if rotation.next_max_lifetime_days else ""),
              f"Names vs accepted domains: {names}"]
     if not rotation.servers:
-        lines.append("Stores: no certificate-store listings in the evidence; step 1 imports the chain everywhere")
+        lines.append("Stores: no certificate-store listings in the evidence; the chain step imports it on every server")
     for server in rotation.servers:
         root = {True: "root in AuthRoot", False: "root NOT in AuthRoot", None: "AuthRoot not listed"}[
             server.root_in_authroot]
