@@ -172,7 +172,8 @@ def test_an_inbound_certificate_name_outside_the_accepted_domains_fires(tmp_path
     run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-11-30", "--fail-on", "never")
     [finding] = findings(run.out)["HT-ROT-003"]
     assert "'mail.fabrikam.net'" in str(finding["message"]) and "MC1226222" in str(finding["message"])
-    assert "Exchange Online's accepted domains (contoso.com, contoso.mail.onmicrosoft.com" in str(finding["message"])
+    assert "the accepted domains of its tenant contoso.onmicrosoft.com (contoso.com, contoso.mail.onmicrosoft.com" in str(
+        finding["message"])
 
 
 def test_a_subdomain_of_an_accepted_domain_and_a_wildcard_are_quiet(tmp_path: Path) -> None:
@@ -210,3 +211,12 @@ def test_a_connector_naming_its_tenant_needs_no_accepted_domains_beside_it(tmp_p
     run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-11-30", "--fail-on", "never")
     [finding] = findings(run.out)["HT-ROT-004"]
     assert "(contoso.onmicrosoft.com, tailspin.onmicrosoft.com)" in str(finding["message"])
+
+
+def test_each_tenant_s_connector_is_compared_with_its_own_accepted_domains(tmp_path: Path) -> None:
+    _tenant(tmp_path / "contoso", "contoso", "mail.contoso.com")
+    _tenant(tmp_path / "fabrikam", "fabrikam", "mail.contoso.com")  # under contoso.com: not one of fabrikam's
+    run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-11-30", "--fail-on", "never")
+    [finding] = findings(run.out)["HT-ROT-003"]
+    assert "/fabrikam/" in finding["evidence"][0]["source"]["path"]
+    assert "the accepted domains of its tenant fabrikam.onmicrosoft.com (fabrikam.com" in str(finding["message"])

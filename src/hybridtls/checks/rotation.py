@@ -256,14 +256,25 @@ def _unattributed(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
     names = sorted({d.domain_name for d in domains})
     listed = ", ".join(names[:refs.MAX_NAMES_IN_MESSAGE]) + (" ..." if len(names) > refs.MAX_NAMES_IN_MESSAGE else "")
     domain_citation = Citation(source=domains[0].source, text=f"accepted domains: {listed}")
+    by_tenant = _tenant_domains(evidence)
+    folders = _folder_tenants(evidence)
     for connector in evidence.online_connectors:
         value = connector.tls_sender_certificate_name
-        if connector.direction is not ConnectorDirection.INBOUND or not value or under_accepted(value, names):
+        if connector.direction is not ConnectorDirection.INBOUND or not value:
             continue
+        tenant = _tenant_of(connector.source.path, connector.tenant, folders)
+        own = by_tenant.get(tenant or "")
+        compared = sorted(own) if own else names  # its own tenant's domains, where the evidence tells them apart
+        if under_accepted(value, compared):
+            continue
+        said = (", ".join(compared[:refs.MAX_NAMES_IN_MESSAGE]) + (" ..." if len(compared) > refs.MAX_NAMES_IN_MESSAGE
+                                                                   else "")) if own else listed
         yield UNATTRIBUTED.finding(
             subject=connector.name, about=FindingSubject(connector=connector.name, name=value),
             message=(f"Inbound connector {connector.name!r} identifies on-premises mail by the certificate name "
-                     f"{value!r}, which is under none of {whose} accepted domains ({listed}). Exchange Online "
+                     f"{value!r}, which is under none of "
+                     f"{f'the accepted domains of its tenant {tenant}' if own else f'{whose} accepted domains'} "
+                     f"({said}). Exchange Online "
                      "attributes such mail by the certificate's domain first (MC1226222): a name outside the "
                      "tenant's accepted domains is called out as a misconfiguration and the mail may be attributed "
                      "to no tenant."),
@@ -319,6 +330,17 @@ def _folder_tenants(evidence: EvidenceSet) -> dict[str, set[str]]:
         if tenant:
             tenants.setdefault(os.path.dirname(domain.source.path), set()).add(tenant)
     return tenants
+
+
+def _tenant_domains(evidence: EvidenceSet) -> dict[str, set[str]]:
+    """Each tenant's accepted domains, where the evidence tells the tenant (see ``_tenant_of``)."""
+    folders = _folder_tenants(evidence)
+    domains: dict[str, set[str]] = {}
+    for domain in evidence.accepted_domains:
+        tenant = _tenant_of(domain.source.path, domain.tenant, folders)
+        if tenant:
+            domains.setdefault(tenant, set()).add(domain.domain_name)
+    return domains
 
 
 def _tenant_of(path: str, own: str | None, folders: dict[str, set[str]]) -> str | None:
