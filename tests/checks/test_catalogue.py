@@ -564,7 +564,8 @@ def test_commands_come_from_the_family_declarations() -> None:
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
-                                          "mailflow", "configured", "events", "logs", "stores", "rotation"}
+                                          "mailflow", "configured", "events", "logs", "stores", "rotation",
+                                          "tenants"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

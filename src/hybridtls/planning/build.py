@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
-from hybridtls.checks.rotation import accepted_for_attribution, under_accepted
 from hybridtls.checks.selection import named_by, parse_name
+from hybridtls.checks.tenants import accepted_for_attribution, under_accepted
 from hybridtls.model import (
     CertificateFile,
     ChainAnalysis,
