@@ -220,3 +220,13 @@ def test_each_tenant_s_connector_is_compared_with_its_own_accepted_domains(tmp_p
     [finding] = findings(run.out)["HT-ROT-003"]
     assert "/fabrikam/" in finding["evidence"][0]["source"]["path"]
     assert "the accepted domains of its tenant fabrikam.onmicrosoft.com (fabrikam.com" in str(finding["message"])
+
+
+def test_the_tenant_s_own_accepted_domains_are_cited(tmp_path: Path) -> None:
+    _tenant(tmp_path / "contoso", "contoso", "mail.contoso.com")
+    _tenant(tmp_path / "fabrikam", "fabrikam", "mail.contoso.com")
+    run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-11-30", "--fail-on", "never")
+    [finding] = findings(run.out)["HT-ROT-003"]
+    cited = finding["evidence"][1]
+    assert "/fabrikam/Get-AcceptedDomain.txt" in cited["source"]["path"]
+    assert cited["text"].startswith("accepted domains of fabrikam.onmicrosoft.com: fabrikam.com") and "contoso" not in cited["text"]

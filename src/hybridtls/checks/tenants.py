@@ -67,11 +67,13 @@ def _unattributed(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
             continue
         tenant = _tenant_of(connector.source.path, connector.tenant, folders)
         own = by_tenant.get(tenant or "")
-        compared = sorted(own) if own else names  # its own tenant's domains, where the evidence tells them apart
+        # its own tenant's domains, where the evidence tells them apart
+        compared = sorted({d.domain_name for d in own}) if own else names
         if under_accepted(value, compared):
             continue
         said = (", ".join(compared[:refs.MAX_NAMES_IN_MESSAGE]) + (" ..." if len(compared) > refs.MAX_NAMES_IN_MESSAGE
                                                                    else "")) if own else listed
+        cited = Citation(source=own[0].source, text=f"accepted domains of {tenant}: {said}") if own else domain_citation
         yield UNATTRIBUTED.finding(
             subject=connector.name, about=FindingSubject(connector=connector.name, name=value),
             message=(f"Inbound connector {connector.name!r} identifies on-premises mail by the certificate name "
@@ -82,7 +84,7 @@ def _unattributed(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]
                      "tenant's accepted domains is called out as a misconfiguration and the mail may be attributed "
                      "to no tenant."),
             evidence=[Citation(source=connector.cite("tlssendercertificatename"), text=f"TlsSenderCertificateName {value}"),
-                      domain_citation])
+                      cited])
     for cert, what, source in _hybrid_certificates(evidence):
         if any(under_accepted(n, names) for n in cert.certificate_domains):
             continue
@@ -135,14 +137,14 @@ def _folder_tenants(evidence: EvidenceSet) -> dict[str, set[str]]:
     return tenants
 
 
-def _tenant_domains(evidence: EvidenceSet) -> dict[str, set[str]]:
+def _tenant_domains(evidence: EvidenceSet) -> dict[str, list[AcceptedDomain]]:
     """Each tenant's accepted domains, where the evidence tells the tenant (see ``_tenant_of``)."""
     folders = _folder_tenants(evidence)
-    domains: dict[str, set[str]] = {}
+    domains: dict[str, list[AcceptedDomain]] = {}
     for domain in evidence.accepted_domains:
         tenant = _tenant_of(domain.source.path, domain.tenant, folders)
         if tenant:
-            domains.setdefault(tenant, set()).add(domain.domain_name)
+            domains.setdefault(tenant, []).append(domain)
     return domains
 
 
