@@ -333,11 +333,12 @@ def rotation_risks(rotation: Rotation, new: CertificateFile, now: datetime) -> l
                           detail=f"Its Extended Key Usage is {', '.join(rotation.eku)}. On-premises servers present the "
                                  "hybrid certificate as a TLS client certificate to Exchange Online; Microsoft has "
                                  "published no statement yet on whether it needs Client Authentication. Public CAs stop "
-                                 f"issuing it from {refs.CLIENT_AUTH_SUNSET} (Chrome Root Program): keep the current "
-                                 "certificate's renewal path in mind and watch for Microsoft's word."))
+                                 f"issuing it from {refs.CLIENT_AUTH_SUNSET} (Chrome Root Program): ask the CA whether a "
+                                 "product with it is still offered, and watch for Microsoft's word."))
     if rotation.names_outside:
         risks.append(Risk(severity=Severity.WARNING, title="Names outside the tenant's accepted domains",
-                          detail=f"{', '.join(rotation.names_outside)} fall under none of the accepted domains "
+                          detail=f"{', '.join(rotation.names_outside)} "
+                                 f"{'falls' if len(rotation.names_outside) == 1 else 'fall'} under none of the accepted domains "
                                  f"({', '.join(rotation.accepted_domains)}). Exchange Online attributes on-premises "
                                  "mail by the certificate's domain first (MC1226222)."))
     over = over_public_limit(new.not_before, new.not_after)
