@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CASES, FIXTURES, run_cli
+from conftest import CASES, FIXTURES, format_list, run_cli
 
 PLAN = FIXTURES / "plan"
 GOLDEN = Path(__file__).parent / "golden"
@@ -234,3 +234,23 @@ def test_servers_without_a_store_listing_import_everything(monkeypatch, tmp_path
     assert lines[4] == "Invoke-Command -ComputerName @('EXMBX1') -ScriptBlock {" and "CA" in lines[6]
     [excas1] = document["rotation"]["servers"]
     assert (excas1["root_in_authroot"], excas1["ca_listed"], excas1["intermediates_missing"]) == (None, True, [])
+
+
+def test_hostile_store_listing_names_are_escaped_in_every_plan_format(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, _ = rotation_estate(tmp_path)
+    hostile = "EX<script>alert(1)</script>`$(x)"
+    (estate / "remote").mkdir()
+    (estate / "remote" / "Root.txt").write_text(format_list({  # Invoke-Command output names the server it ran on
+        "Subject": "CN=Test Root CA, O=Test Trust Services, C=US", "Thumbprint": "AB" * 20,
+        "PSParentPath": "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root", "PSComputerName": hostile}))
+    monkeypatch.chdir(tmp_path)
+    outputs = {form: run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now", "2026-11-27",
+                             "--format", form).out for form in ("html", "markdown", "terminal")}
+    assert "<script>" not in outputs["html"] and "&lt;script&gt;" in outputs["html"]
+    prose = outputs["markdown"].split("```")[::2]  # outside the fenced PowerShell blocks
+    assert not any("<script>" in part for part in prose) and "- Stores on EX&lt;script&gt;" in outputs["markdown"]
+    assert "Stores on EX<script>" in outputs["terminal"]  # shown as text in a terminal, never run
+    document = json.loads(run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now",
+                                  "2026-11-27", "--format", "json").out)
+    [step] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    assert "-ComputerName 'EX<script>alert(1)</script>`$(x)' -ScriptBlock {" in step["commands"]  # one literal
