@@ -54,7 +54,7 @@ def issue(
     ca: bool = False,
     dns: tuple[str, ...] = (),
     not_before: datetime = NOW - timedelta(days=30),
-    not_after: datetime = NOW + timedelta(days=335),
+    not_after: datetime = NOW + timedelta(days=150),  # 180 days: within what a public CA may issue (SC-081)
     hash_algorithm: hashes.HashAlgorithm | None = None,
     eku: tuple[x509.ObjectIdentifier, ...] | None = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH),
     ca_issuers: tuple[str, ...] = (),

@@ -20,6 +20,7 @@ from ststools import GOOD_POLICY, sts_result
 
 from hybridtls.checks import CHECKS, CheckContext, run_checks
 from hybridtls.model import (
+    AcceptedDomain,
     CertificateFile,
     CertificateStatus,
     ChainAnalysis,
@@ -30,6 +31,7 @@ from hybridtls.model import (
     ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
+    DnssecDomainStatus,
     EventLayout,
     EvidenceSet,
     ExchangeCertificate,
@@ -205,7 +207,9 @@ def estate(h: str) -> EvidenceSet:
         root_update_states=(RootUpdateState(source=_src("authroot"), server=ServerRef(name=mbx, basis=ServerBasis.FOLDER),
                                             auto_update_disabled=True, last_sync=NOW - timedelta(days=400)),),
         certificates=certificates, send_connectors=send, receive_connectors=receive, hybrid_configurations=(hybrid,),
-        online_connectors=online, events=events(h, cas, mbx, domain),
+        online_connectors=(*online, *(OnlineConnector(source=_src(f"{t}/inbound"), direction=ConnectorDirection.INBOUND,
+                                                      name=f"Inbound {t}{h}", tls_sender_certificate_name=domain,
+                                                      tenant=f"{t}.onmicrosoft.com") for t in ("contoso", "fabrikam"))), events=events(h, cas, mbx, domain),
         smtp_sessions=(failed, odd), smtp_summaries=(summary,),
         tracking_summaries=(TrackingSummary(source=_src("tracking"), server=mbx, events=(("FAIL", 1),)),),
         transport_services=(TransportService(source=_src("transport"), server=cas,
@@ -214,6 +218,9 @@ def estate(h: str) -> EvidenceSet:
                                        text=f"451 5.7.3 STARTTLS is required to send mail {h}"),
                          DeliveryError(source=_src("tracking"), origin=f"message tracking log {mbx}", server=mbx,
                                        text=f"599 9.9.9 {h}")),
+        accepted_domains=(  # two tenants: the inbound connectors below share one certificate name
+            AcceptedDomain(source=_src("a/domains"), domain_name=f"fabrikam{h}.com", tenant="contoso.onmicrosoft.com"),
+            AcceptedDomain(source=_src("b/domains"), domain_name="fabrikam.onmicrosoft.com")),
         queues=(MailQueue(source=_src("queue"), identity=f"{cas}\\4{h}", server=cas, status="Suspended",
                           next_hop_domain=f"contoso{h}.mail.onmicrosoft.com", last_error=f"599 9.9.9 {h}"),),
         trace_entries=(TraceEntry(source=_src("trace"), status=TraceStatus.PENDING, received=NOW - timedelta(days=2),
@@ -309,6 +316,8 @@ def chains_and_probes(h: str) -> EvidenceSet:
         ChainAnalysis(leaf=leaf, path=(leaf, inter), end=ChainEnd.MISSING_ISSUER, missing_issuer=f"CN=root{h}",
                       fetched=(inter.thumbprint,)),
         ChainAnalysis(leaf=leaf, path=(leaf, inter, root), end=ChainEnd.UNTRUSTED_ROOT),
+        ChainAnalysis(leaf=replace(leaf, extended_key_usage=(("Server Authentication", "1.3.6.1.5.5.7.3.1"),)),
+                      path=(leaf, inter, root), end=ChainEnd.UNTRUSTED_ROOT),
     )
     host = f"mx{h}"
 
@@ -333,7 +342,9 @@ def chains_and_probes(h: str) -> EvidenceSet:
         sts_result(domain=domain, fetch=PolicyFetch.REDIRECT, fetch_detail=h, policy=None),
     )
     return EvidenceSet(certificate_files=(leaf, inter, root), chains=chains, probes=(*probes, *_dane_probes(h, probe)),
-                       mta_sts=policies)
+                       mta_sts=policies, dnssec_statuses=(DnssecDomainStatus(
+                           source=_src(f"dnssec{h}"), domain_name=domain, feature_status="Enabled",
+                           expected_mx=f"contoso{h}-com.o-v1.mx.microsoft"),))
 
 
 def _dane_probes(h: str, probe: Callable[..., ProbeResult]) -> list[ProbeResult]:
@@ -405,12 +416,13 @@ ESTATE_CHECKS = {"HT-ROOT-001", "HT-ROOT-002", "HT-CERT-001", "HT-CERT-002", "HT
                  "HT-EVT-003", "HT-EVT-004", "HT-EVT-005", "HT-EVT-006", "HT-EVT-007", "HT-LOG-001",
                  "HT-LOG-002", "HT-LOG-003", "HT-LOG-004", "HT-LOG-005", "HT-LOG-006", "HT-STORE-001",
                  "HT-STORE-002", "HT-STORE-003", "HT-STORE-004", "HT-STORE-005", "HT-STORE-006",
-                 "HT-STORE-007", "HT-STORE-008", "HT-STORE-009"}
+                 "HT-STORE-007", "HT-STORE-008", "HT-STORE-009", "HT-ROT-001", "HT-ROT-003", "HT-ROT-004"}
 WIRE_AND_CHAIN_CHECKS = {"HT-CHAIN-001", "HT-CHAIN-002", "HT-CHAIN-003", "HT-CHAIN-004", "HT-CHAIN-005",
                          "HT-CHAIN-006", "HT-CHAIN-007", "HT-NAME-001", "HT-WIRE-001", "HT-WIRE-002",
                          "HT-WIRE-003", "HT-WIRE-004", "HT-WIRE-005", "HT-WIRE-006", "HT-DANE-001", "HT-DANE-002",
                          "HT-DANE-003", "HT-STS-001", "HT-STS-002", "HT-STS-003",
-                         "HT-STS-004", "HT-STS-005"}
+                         "HT-STS-004", "HT-STS-005", "HT-STS-006", "HT-ROT-001",
+                         "HT-ROT-002"}
 
 
 def test_the_scenarios_reach_every_check() -> None:
@@ -437,6 +449,9 @@ def test_every_check_fix_is_inert(payload: str) -> None:
 def test_every_plan_step_is_inert(payload: str) -> None:
     scripts = plan_fixes(payload)
     assert len(scripts) >= 5
+    # the store listings' servers (names carrying the payload) reach the per-server import step
+    assert any("Invoke-Command -ComputerName " in s and "Import-Certificate" in s and "$servers" not in s
+               for s in scripts)
     for script in scripts:
         assert_inert(script)
 

@@ -131,6 +131,7 @@ def test_connector_rich_estate(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "stores" / "EXMBX1" / "stores-recurse.txt", estate / "EXMBX1" / "stores.txt")
     shutil.copy(FIXTURES / "stores" / "EXCAS1" / "certutil-verify.txt", estate / "EXMBX1" / "certutil-verify.txt")
     shutil.copy(FIXTURES / "rootupdate" / "EXEDGE1" / "reg-query-authroot-policy.txt", estate / "EXMBX1" / "reg.txt")
+    shutil.copytree(FIXTURES / "domains", estate / "domains")  # accepted domains, DNSSEC status, TLSA (dig)
     run = run_cli("check", str(estate), "--format", "json", "--now", "2029-06-01", "--fail-on", "never")
     records = valid(json.loads(run.out))["records"]
     assert {k for k, v in records.items() if v} >= set(records) - {"trust", "recorded_anchors", "probes", "mta_sts", "notices",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CASES, FIXTURES, run_cli
+from conftest import CASES, FIXTURES, format_list, run_cli
 
 PLAN = FIXTURES / "plan"
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,13 +34,16 @@ def plan(*argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
 def test_same_vendor_renewal_changes_no_connector() -> None:
     code, document = plan("--new-cert", str(PLAN / "renewal.pem"), "--trust", str(PLAN / "renewal-root.pem"),
                           str(PLAN / "estate"))
-    assert code == 0 and not document["vendor_change"]
+    assert not document["vendor_change"]
     assert {r["after"] for r in document["references"]} == {"unchanged"}
     assert [s["title"] for s in document["steps"]] == [
         "Put the chain in the right Windows stores on every server",
         "Import the new certificate with its private key, then bind SMTP",
-        "Or re-run the Hybrid Configuration Wizard", "Verify before removing anything"]
-    assert {r["severity"] for r in document["risks"]} == {"info"}
+        "Or re-run the Hybrid Configuration Wizard", "Put the next rotation in the calendar: by 2027-07-22",
+        "Verify before removing anything"]
+    # the renewal fixture is valid 395 days from 2026-11-01, which no public CA may issue since 2026-03-15 (SC-081)
+    assert code == 0 and {(r["severity"], r["title"]) for r in document["risks"]} == {
+        ("info", "Install it with its private key"), ("warning", "Longer-lived than a public CA may issue")}
 
 
 def test_new_vendor_changes_every_tls_certificate_name() -> None:
@@ -115,3 +119,138 @@ def test_a_new_certificate_with_an_empty_subject_offers_no_tls_certificate_name(
     commands = "\n".join(s["commands"] for s in document["steps"])
     assert "-TlsCertificateName <TlsCertificateName>" in commands and "<I>CN=Quirk Root CA" not in commands
     assert LEAF.der != new.read_bytes()
+
+
+def _store_table(store: str, rows: list[tuple[str, str]]) -> str:
+    lines = [f"PS C:\\Users\\admin> Get-ChildItem Cert:\\LocalMachine\\{store}", "", "",
+             f"   PSParentPath: Microsoft.PowerShell.Security\\Certificate::LocalMachine\\{store}", "",
+             "Thumbprint                                Subject", "----------                                -------"]
+    lines += [f"{thumbprint}  {subject}" for thumbprint, subject in rows]
+    return "\n".join(lines) + "\n\n"
+
+
+def rotation_estate(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, str]]:
+    """The plan estate, plus Exchange Online's accepted domains and two servers' store listings: EXCAS1 holds the new
+    root in AuthRoot and its intermediate in CA; EXMBX1 has the root only in Root and no intermediate. The new
+    certificate (built now) has Server Authentication only and a name outside the tenant."""
+    from datetime import timedelta
+
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from factory import NOW, public_like_pki
+
+    estate = tmp_path / "estate"
+    shutil.copytree(PLAN / "estate", estate)
+    shutil.copy(FIXTURES / "domains" / "online" / "Get-AcceptedDomain-fl.txt", estate / "exchange-online")
+    pki = public_like_pki(leaf_dns=("mail.contoso.com", "smtp.fabrikam.net"), eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
+                          not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=170))
+    root, inter, leaf = (pki.root.cert, pki.intermediate.cert, pki.leaf.cert)
+    thumb = {name: c.fingerprint(__import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA1"]).SHA1()).hex().upper()
+             for name, c in (("ROOT", root), ("INTER", inter), ("LEAF", leaf))}
+    root_subject = "CN=Test Root CA, O=Test Trust Services, C=US"
+    inter_subject = "CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"
+    other = ("DF3C24F9BFD666761B268073FE06D1CC8D4F82A4", "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US")
+    (estate / "EXCAS1" / "AuthRoot.txt").write_text(_store_table("AuthRoot", [other, (thumb["ROOT"], root_subject)]))
+    (estate / "EXCAS1" / "CA.txt").write_text(_store_table("CA", [(thumb["INTER"], inter_subject)]))
+    (estate / "EXMBX1" / "AuthRoot.txt").write_text(_store_table("AuthRoot", [other]))
+    (estate / "EXMBX1" / "Root.txt").write_text(_store_table("Root", [(thumb["ROOT"], root_subject)]))
+    (estate / "EXMBX1" / "CA.txt").write_text(_store_table("CA", [
+        ("1F4B0E7C2D5A8E3F6B9C0D1E2F3A4B5C6D7E8F90", "CN=DigiCert Global G2 TLS RSA SHA256 2020 CA1, O=DigiCert Inc, C=US")]))
+    (tmp_path / "new.pem").write_bytes(pki.leaf.pem + pki.intermediate.pem)
+    (tmp_path / "root.pem").write_bytes(pki.root.pem)
+    return estate, tmp_path / "new.pem", tmp_path / "root.pem", thumb
+
+
+def _normalised(text: str, thumb: dict[str, str], tmp_path: Path) -> str:
+    for name, value in thumb.items():
+        text = text.replace(value, f"<{name}-THUMBPRINT>")
+    return text.replace(str(tmp_path), "<TMP>")
+
+
+@pytest.mark.parametrize("form", ["markdown", "terminal"])
+def test_golden_rotation_plan(monkeypatch, tmp_path: Path, form: str) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, thumb = rotation_estate(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    run = run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now", "2026-11-27",
+                  "--format", form, *(["--width", "120"] if form == "terminal" else []))
+    out = _normalised(run.out, thumb, tmp_path)
+    path = GOLDEN / f"plan-rotation.{'md' if form == 'markdown' else 'txt'}"
+    if os.environ.get("HYBRIDTLS_UPDATE_GOLDEN"):
+        path.write_text(out, encoding="utf-8")
+    assert out == path.read_text(encoding="utf-8")
+
+
+def test_rotation_plan_names_each_rotation_step(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, thumb = rotation_estate(tmp_path)
+    monkeypatch.chdir(tmp_path)  # relative paths in the citations
+    code, document = plan("--new-cert", new.name, "--trust", root.name, estate.name)
+    rotation = document["rotation"]
+    assert rotation["client_auth"] is False and rotation["eku"] == ["Server Authentication"]
+    assert rotation["names_outside"] == ["smtp.fabrikam.net"]  # mail.contoso.com is under contoso.com
+    assert rotation["max_lifetime_days"] == 200 and round(rotation["lifetime_days"]) == 171
+    assert rotation["renew_by"].startswith("2027-03-20")  # two thirds of 171 days from 2026-11-26
+    assert rotation["next_max_lifetime_days"] == 100
+    servers = {s["server"]: s for s in rotation["servers"]}
+    assert (servers["EXCAS1"]["root_in_authroot"], servers["EXCAS1"]["intermediates_missing"]) == (True, [])
+    assert (servers["EXMBX1"]["root_in_authroot"], servers["EXMBX1"]["root_elsewhere"]) == (False, ["Root"])
+    assert servers["EXMBX1"]["intermediates_missing"] == ["CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"]
+    titles = {r["title"]: r["severity"] for r in document["risks"]}
+    assert titles["The new certificate has no Client Authentication EKU"] == "warning"
+    assert titles["Names outside the tenant's accepted domains"] == "warning"
+    assert titles["Servers whose stores lack the new chain"] == "error"
+    assert "Longer-lived than a public CA may issue" not in titles
+    [imports] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    assert imports["commands"].splitlines() == [  # EXCAS1 holds both; EXMBX1 lacks both; every server is listed
+        "# EXCAS1: the new root is in AuthRoot and every intermediate in CA already (estate/EXCAS1/AuthRoot.txt:8): "
+        "nothing to import",
+        "Invoke-Command -ComputerName 'EXMBX1' -ScriptBlock {",
+        "    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
+        "Cert:\\LocalMachine\\AuthRoot   # CN=Test Root CA, O=Test Trust Services, C=US",
+        "    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate1.cer' -CertStoreLocation "
+        "Cert:\\LocalMachine\\CA   # CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US",
+        "}"]
+    assert any(s["title"] == "Put the next rotation in the calendar: by 2027-03-20" for s in document["steps"])
+
+
+def test_rotation_plan_as_a_page(tmp_path: Path) -> None:
+    estate, new, root, _ = rotation_estate(tmp_path)
+    run = run_cli("plan", "--new-cert", str(new), "--trust", str(root), str(estate), "--now", "2026-11-27",
+                  "--format", "html")
+    assert "<h2>Rotation</h2>" in run.out and "Client Authentication EKU: no (Server Authentication)" in run.out
+    assert "Stores on EXMBX1: root NOT in AuthRoot (found in Root); missing from CA: CN=Test TLS Issuing CA 2026" in run.out
+
+
+def test_servers_without_a_store_listing_import_everything(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, _ = rotation_estate(tmp_path)
+    for name in ("AuthRoot.txt", "Root.txt", "CA.txt"):
+        (estate / "EXMBX1" / name).unlink()
+    (estate / "EXCAS1" / "AuthRoot.txt").unlink()  # EXCAS1: only CA listed, so its root is not known to be there
+    monkeypatch.chdir(tmp_path)
+    code, document = plan("--new-cert", new.name, "--trust", root.name, estate.name)
+    [step] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    lines = step["commands"].splitlines()
+    assert lines[0] == "Invoke-Command -ComputerName 'EXCAS1' -ScriptBlock {"
+    assert "AuthRoot" in lines[1] and len(lines) > 3 and lines[3] == "# no store listing in the evidence for these: " \
+                                                                     "import everything"
+    assert lines[4] == "Invoke-Command -ComputerName @('EXMBX1') -ScriptBlock {" and "CA" in lines[6]
+    [excas1] = document["rotation"]["servers"]
+    assert (excas1["root_in_authroot"], excas1["ca_listed"], excas1["intermediates_missing"]) == (None, True, [])
+
+
+def test_hostile_store_listing_names_are_escaped_in_every_plan_format(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    estate, new, root, _ = rotation_estate(tmp_path)
+    hostile = "EX<script>alert(1)</script>`$(x)"
+    (estate / "remote").mkdir()
+    (estate / "remote" / "Root.txt").write_text(format_list({  # Invoke-Command output names the server it ran on
+        "Subject": "CN=Test Root CA, O=Test Trust Services, C=US", "Thumbprint": "AB" * 20,
+        "PSParentPath": "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\Root", "PSComputerName": hostile}))
+    monkeypatch.chdir(tmp_path)
+    outputs = {form: run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now", "2026-11-27",
+                             "--format", form).out for form in ("html", "markdown", "terminal")}
+    assert "<script>" not in outputs["html"] and "&lt;script&gt;" in outputs["html"]
+    prose = outputs["markdown"].split("```")[::2]  # outside the fenced PowerShell blocks
+    assert not any("<script>" in part for part in prose) and "- Stores on EX&lt;script&gt;" in outputs["markdown"]
+    assert "Stores on EX<script>" in outputs["terminal"]  # shown as text in a terminal, never run
+    document = json.loads(run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now",
+                                  "2026-11-27", "--format", "json").out)
+    [step] = [s for s in document["steps"] if s["title"] == "Put the chain in the right Windows stores on every server"]
+    assert "-ComputerName 'EX<script>alert(1)</script>`$(x)' -ScriptBlock {" in step["commands"]  # one literal

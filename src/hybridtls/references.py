@@ -73,3 +73,24 @@ MTA_STS_SHORT_MAX_AGE = 86400  # a policy cached for less than a day protects li
 RFC_8461 = "https://www.rfc-editor.org/rfc/rfc8461"  # SMTP MTA Strict Transport Security (MTA-STS)
 EXO_MTA_STS = "https://learn.microsoft.com/purview/enhancing-mail-flow-with-mta-sts"
 EXO_INBOUND_DANE = "https://learn.microsoft.com/purview/how-smtp-dane-works"
+
+# CA/Browser Forum Baseline Requirements 6.3.2, as ballot SC-081 (2025) amends it: the longest validity period a
+# publicly-trusted TLS certificate may have, by the date it is issued (NotBefore). Validity is counted as the BRs
+# count it: NotAfter - NotBefore + 1 second (both ends inclusive). (ISO date from which the limit applies, days.)
+PUBLIC_TLS_LIFETIMES = (("2018-03-01", 825), ("2020-09-01", 398), ("2026-03-15", 200), ("2027-03-15", 100),
+                        ("2029-03-15", 47))
+SC_081 = "https://cabforum.org/2025/04/11/ballot-sc081v3-introduce-schedule-of-reducing-validity-and-data-reuse-periods/"
+CAB_BASELINE = "https://cabforum.org/working-groups/server/baseline-requirements/requirements/"
+RENEW_AT_FRACTION = 2 / 3  # renew a certificate once two thirds of its lifetime have passed (plan)
+RENEW_MARGIN_DAYS = 30  # ... or this many days before NotAfter, whichever comes first
+
+# The Client Authentication EKU: public CAs stop issuing it in TLS server certificates (Chrome Root Program policy
+# 1.6, from 2026-06-15); Exchange on-premises presents the hybrid certificate as a TLS client to Exchange Online.
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+CLIENT_AUTH_SUNSET = "2026-06-15"
+CHROME_ROOT_POLICY = "https://googlechrome.github.io/chromerootprogram/"
+# Exchange Online attributes mail from an on-premises inbound connector by the certificate's domain first
+# (Microsoft 365 message center MC1226222, February 2026)
+MC1226222 = "Microsoft 365 message center MC1226222 (February 2026): inbound connector attribution by certificate domain"
+IDENTIFY_CONNECTOR = ("https://learn.microsoft.com/exchange/mail-flow-best-practices/use-connectors-to-configure-"
+                      "mail-flow/set-up-connectors-to-route-mail")

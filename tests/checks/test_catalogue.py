@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from factory import issue, name, public_like_pki
 from ststools import GOOD_POLICY, sts_result
 
+from hybridtls import references as refs
 from hybridtls.checks import CHECKS, CHECKS_BY_ID, FAMILIES, CheckContext, Command, Needs, checks_for, run_checks
 from hybridtls.model import (
+    AcceptedDomain,
     CertificateFile,
     CertificateStatus,
     ChainAnalysis,
@@ -27,13 +29,16 @@ from hybridtls.model import (
     ConfiguredBy,
     ConnectorDirection,
     DeliveryError,
+    DnssecDomainStatus,
     EventLayout,
     EvidenceSet,
     ExchangeCertificate,
     HybridConfiguration,
     LoggedCertificate,
     MailQueue,
+    MtaStsResult,
     OnlineConnector,
+    OrganizationSide,
     PolicyFetch,
     ProbeOutcome,
     ProbeResult,
@@ -73,7 +78,7 @@ SEND = "Outbound to Office 365"
 RECEIVE = "EXCAS1\\Default Frontend EXCAS1"
 CLOUD = ("mail.protection.outlook.com:AcceptCloudServicesMail",)
 
-_PKI = public_like_pki()
+_PKI = public_like_pki(not_after=datetime(2027, 3, 1, tzinfo=timezone.utc))  # 124 days: within SC-081's 200
 LEAF, INTER, ROOT = (certificate_facts(c.cert, source=Source(path=f"{n}.pem"), label=n)
                      for c, n in ((_PKI.leaf, "leaf"), (_PKI.intermediate, "intermediate"), (_PKI.root, "root")))
 OTHER = certificate_facts(issue(name("mail.contoso.com"), dns=("mail.contoso.com",)).cert,
@@ -93,7 +98,7 @@ def public(server: str, **changes: object) -> ExchangeCertificate:
                  certificate_domains=("mail.contoso.com", "autodiscover.contoso.com"),
                  services=frozenset({"IIS", "SMTP"}), root_ca_type=RootCAType.THIRD_PARTY,
                  status=CertificateStatus.VALID, has_private_key=True, public_key_size=2048,
-                 not_before=NOW - timedelta(days=100), not_after=NOW + timedelta(days=300))
+                 not_before=NOW - timedelta(days=100), not_after=NOW + timedelta(days=95))  # 195 days: SC-081
     return replace(cert, **changes)  # type: ignore[arg-type]
 
 
@@ -261,6 +266,16 @@ def with_sts(policy_text: str = GOOD_POLICY, **changes: object) -> Case:
     return with_(mta_sts=(sts_result(policy_text, **changes),))
 
 
+DANE_MX_HOST = "contoso-com.o-v1.mx.microsoft"
+
+
+def with_inbound_dane(result: MtaStsResult) -> Case:
+    """Inbound DANE enabled for contoso.com in Exchange Online, beside a probe --mx of it."""
+    status = DnssecDomainStatus(source=Source(path="Get-DnssecStatusForVerifiedDomain.txt", line=1),
+                                domain_name="contoso.com", feature_status="Enabled", expected_mx=DANE_MX_HOST)
+    return with_(mta_sts=(result,), dnssec_statuses=(status,))
+
+
 def with_probes(*probes: ProbeResult) -> Case:
     return lambda: (replace(healthy(), probes=(*healthy().probes, *probes)), CONTEXT())
 
@@ -321,8 +336,37 @@ def with_events(*events: WindowsEvent, **changes: object) -> Case:
     return with_(events=events, **changes)
 LONG_NAME = f"<I>{ISSUER}<S>CN=mail.contoso.com, OU={'x' * 250}"
 
+
+def accepted(*domains: str, folder: str = "eo", tenant: str | None = None) -> tuple[AcceptedDomain, ...]:
+    return tuple(AcceptedDomain(source=Source(path=f"{folder}/Get-AcceptedDomain.txt", line=n + 3), domain_name=d,
+                                side=OrganizationSide.ONLINE, tenant=tenant) for n, d in enumerate(domains))
+
+
+def inbound(folder: str, sender: str = "mail.contoso.com") -> OnlineConnector:
+    return OnlineConnector(source=Source(path=f"{folder}/Get-InboundConnector.txt", line=3),
+                           direction=ConnectorDirection.INBOUND, name=f"Inbound from {folder}",
+                           connector_type="OnPremises", tls_sender_certificate_name=sender)
+
+
+TENANTS = (*accepted("contoso.com", "contoso.onmicrosoft.com", folder="a"),
+           *accepted("fabrikam.com", "fabrikam.onmicrosoft.com", folder="b"))
+SERVER_ONLY = (("Server Authentication", refs.SERVER_AUTH),)
+
 # id: (a case where it fires, the exact (key, severity) of its findings there, a case where it stays quiet)
 TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
+    "HT-ROT-001": (with_(certificates=(public("EXCAS1", not_after=NOW + timedelta(days=300)), public("EXMBX1")),
+                         chains=(ChainAnalysis(leaf=replace(LEAF, not_after=NOW + timedelta(days=300)),
+                                               path=(LEAF, INTER, ROOT), end=ChainEnd.TRUSTED, anchor_origin="--trust r"),)),
+                   {(f"HT-ROT-001|certificate={T1.casefold()}", "info"), (f"HT-ROT-001|certificate={LEAF_KEY}", "info")},
+                   QUIET),
+    "HT-ROT-002": (with_leaf(extended_key_usage=SERVER_ONLY), {(f"HT-ROT-002|certificate={LEAF_KEY}", "warning")}, QUIET),
+    "HT-ROT-003": (with_(accepted_domains=accepted("fabrikam.com", "fabrikam.onmicrosoft.com")),
+                   {("HT-ROT-003|connector=inbound from contoso|name=*.contoso.com", "warning"),
+                    (f"HT-ROT-003|certificate={T1.casefold()}", "warning")},
+                   with_(accepted_domains=accepted("contoso.com", "contoso.onmicrosoft.com"))),
+    "HT-ROT-004": (with_(accepted_domains=TENANTS, online_connectors=(inbound("a"), inbound("b"))),
+                   {("HT-ROT-004|name=mail.contoso.com", "warning")},
+                   with_(accepted_domains=TENANTS, online_connectors=(inbound("a"), inbound("b", "mail.fabrikam.com")))),
     "HT-ROOT-001": (with_(certificates=(public("EXCAS1", root_ca_type=RootCAType.REGISTRY), public("EXMBX1"))),
                     {(f"HT-ROOT-001|server=excas1|certificate={T1.casefold()}", "error")}, QUIET),
     "HT-ROOT-002": (with_(certificates=(public("EXCAS1", root_ca_type=RootCAType.GROUP_POLICY), public("EXMBX1"))),
@@ -418,6 +462,8 @@ TABLE: dict[str, tuple[Case, set[tuple[str, str]], Case]] = {
                    QUIET),
     "HT-STS-005": (with_sts(tlsrpt_record=read_tlsrpt_record("_smtp._tls.contoso.com", [])[0]),
                    {("HT-STS-005|name=contoso.com", "info")}, QUIET),
+    "HT-STS-006": (with_inbound_dane(sts_result()), {("HT-STS-006|name=contoso.com", "error")},
+                   with_inbound_dane(sts_result(GOOD_POLICY + f"mx: {DANE_MX_HOST}\n", mx=(DANE_MX_HOST,)))),
     "HT-CONN-001": (with_send(tls_certificate_name=None),
                     {("HT-CONN-001|connector=outbound to office 365|name=tlscertificatename", "error")}, QUIET),
     "HT-CONN-002": (with_(receive_connectors=(replace(healthy().receive_connectors[0], auth_mechanism=("Integrated",)),)),
@@ -563,13 +609,13 @@ def test_without_its_needs_a_check_is_not_applicable_and_says_what_to_collect(ch
 
 def test_commands_come_from_the_family_declarations() -> None:
     assert [c.id for c in checks_for("check")] == [c.id for c in CHECKS]
-    assert {c.id.split("-")[1] for c in checks_for(Command.CERT)} == {"CHAIN", "NAME"}
+    assert {c.id.split("-")[1] for c in checks_for(Command.CERT)} == {"CHAIN", "NAME", "ROT"}
     assert {c.id.split("-")[1] for c in checks_for("probe")} == {"CHAIN", "NAME", "WIRE", "DANE", "STS"}
     assert {c.id.split("-")[1] for c in checks_for("plan")} == {"CHAIN"}
     assert checks_for("watch") == ()
     assert {f.name for f in FAMILIES} == {"roots", "certificates", "chain", "tlsnames", "wire", "connectors", "errors", "queues",
                                           "mailflow", "configured", "events", "logs", "stores", "dane",
-                                          "mtasts"}
+                                          "mtasts", "rotation", "tenants"}
     with pytest.raises(ValueError):
         checks_for("nonsense")
 

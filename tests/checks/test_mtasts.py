@@ -38,7 +38,7 @@ def test_a_healthy_domain_is_quiet_and_every_applicable_check_passed() -> None:
     outcomes = {o.check_id: o.status for o in run_checks(evidence, CheckContext(now=NOW), CHECKS)}
     assert outcomes == {"HT-STS-001": CheckStatus.PASSED, "HT-STS-002": CheckStatus.PASSED,
                         "HT-STS-003": CheckStatus.PASSED, "HT-STS-004": CheckStatus.PASSED,
-                        "HT-STS-005": CheckStatus.PASSED}
+                        "HT-STS-005": CheckStatus.PASSED, "HT-STS-006": CheckStatus.NOT_APPLICABLE}
 
 
 def test_an_mx_missing_from_an_enforced_policy_is_an_error_with_the_policy_to_publish() -> None:

@@ -17,7 +17,9 @@ from hybridtls.checks import (
     mtasts,
     queues,
     roots,
+    rotation,
     stores,
+    tenants,
     tlsnames,
     wire,
 )
@@ -26,7 +28,8 @@ from hybridtls.model import CheckOutcome, CheckStatus, EvidenceSet, Finding, Not
 
 FAMILIES: tuple[Family, ...] = (roots.FAMILY, certificates.FAMILY, chain.FAMILY, tlsnames.FAMILY, wire.FAMILY,
                                 dane.FAMILY, mtasts.FAMILY, connectors.FAMILY, errors.FAMILY, queues.FAMILY,
-                                mailflow.FAMILY, configured.FAMILY, events.FAMILY, logs.FAMILY, stores.FAMILY)
+                                mailflow.FAMILY, configured.FAMILY, events.FAMILY, logs.FAMILY, stores.FAMILY,
+                                rotation.FAMILY, tenants.FAMILY)
 CHECKS: tuple[Check, ...] = tuple(check for family in FAMILIES for check in family.checks)
 CHECKS_BY_ID = {check.id: check for check in CHECKS}
 

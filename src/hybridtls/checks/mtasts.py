@@ -306,14 +306,14 @@ NO_REPORTING = Check(
 
 
 def _dane_mx(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | NotJudged]:
-    """The hook for inbound DANE to Exchange Online: each enabled domain's expected MX (``…mx.microsoft``) must be
-    the domain's MX and be listed by its policy. The statuses come from the rotation-evidence readers."""
-    by_domain = {r.domain: r for r in evidence.mta_sts}
-    for status in getattr(evidence, "dnssec_statuses", ()):
-        if str(getattr(status, "feature_status", "") or "").casefold() != "enabled":
+    """Inbound DANE to Exchange Online: each enabled domain's expected MX (``…mx.microsoft``) must be the domain's
+    MX and be listed by its policy (Get-DnssecStatusForVerifiedDomain beside a saved probe --mx)."""
+    by_domain = {r.domain.rstrip(".").lower(): r for r in evidence.mta_sts}
+    for status in evidence.dnssec_statuses:
+        if (status.feature_status or "").casefold() != "enabled":
             continue
-        expected = str(getattr(status, "expected_mx", "") or "").rstrip(".").lower()
-        domain = str(getattr(status, "domain_name", "") or "").rstrip(".").lower()
+        expected = (status.expected_mx or "").rstrip(".").lower()
+        domain = (status.domain_name or "").rstrip(".").lower()
         result = by_domain.get(domain) or (next(iter(by_domain.values())) if len(by_domain) == 1 and not domain
                                            else None)
         if result is None or not expected:
@@ -353,9 +353,6 @@ DANE_MX = Check(
 )
 
 
-# DANE_MX is the hook for inbound DANE: it is declared and tested, and joins the family when the evidence set has
-# dnssec_statuses (Get-DnssecStatusForVerifiedDomain, the rotation-evidence readers); until then it could never run,
-# and a check that can never run has no place in the catalogue.
 FAMILY = Family(name="mtasts", commands=frozenset({Command.CHECK, Command.PROBE}),
-                checks=(MX_NOT_IN_POLICY, POLICY_UNUSABLE, HOST_CERTIFICATE, WEAK_POLICY, NO_REPORTING))
+                checks=(MX_NOT_IN_POLICY, POLICY_UNUSABLE, HOST_CERTIFICATE, WEAK_POLICY, NO_REPORTING, DANE_MX))
 CHECKS = FAMILY.checks

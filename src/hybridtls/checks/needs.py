@@ -142,6 +142,4 @@ INBOUND_DANE = Need(
     what="Get-DnssecStatusForVerifiedDomain output (Exchange Online) beside a probe --mx of the domain",
     reason="no Get-DnssecStatusForVerifiedDomain output in the evidence: save Get-DnssecStatusForVerifiedDomain "
            "-DomainName <Domain> | Format-List, and give it to check with the saved probe --mx JSON",
-    # the evidence field comes with the Exchange Online domain readers (branch rotation-evidence); until they
-    # are merged no evidence set has it, and the check says what is missing
-    present=lambda e, c: bool(getattr(e, "dnssec_statuses", ())) and bool(e.mta_sts))
+    present=lambda e, c: bool(e.dnssec_statuses) and bool(e.mta_sts))

@@ -121,7 +121,8 @@ _ONLINE = {"enabled": ("enabled", _bool), "connectortype": ("connector_type", _s
            "tlsdomain": ("tls_domain", _string), "tlssettings": ("tls_settings", _string),
            "recipientdomains": ("recipient_domains", _strings),
            "tlssendercertificatename": ("tls_sender_certificate_name", _string), "requiretls": ("require_tls", _bool),
-           "restrictdomainstocertificate": ("restrict_domains_to_certificate", _bool)}
+           "restrictdomainstocertificate": ("restrict_domains_to_certificate", _bool),
+           "smtpdanemode": ("smtp_dane_mode", _string), "mtastsmode": ("mta_sts_mode", _string)}
 
 
 # The parameters of each cmdlet (Microsoft's cmdlet reference, Exchange Server SE and Exchange Online), so that a

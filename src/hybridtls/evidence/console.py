@@ -436,7 +436,14 @@ _TABLE_LABELS = (
     "EdgeTransportServers", "ConnectorType", "RecipientDomains", "RouteAllMessagesViaOnPremises", "UseMXRecord",
     "TlsSettings", "IsTransportRuleScoped", "AllAcceptedDomains", "IsValidated", "SenderDomains", "SenderIPAddresses",
     "TlsSenderCertificateName", "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses",
-    "TreatMessagesAsInternal", "EFSkipIPs", "InternalTransportCertificateThumbprint",
+    "TreatMessagesAsInternal", "EFSkipIPs", "InternalTransportCertificateThumbprint", "SmtpDaneMode", "MtaStsMode",
+    # Get-AcceptedDomain, Get-DnssecStatusForVerifiedDomain
+    "DomainName", "DomainType", "Default", "AddressBookEnabled", "MatchSubDomains", "AuthenticationType",
+    "InitialDomain", "DnssecFeatureStatus", "ExpectedMxRecord", "DnsValidation", "MxValidation", "MtaStsValidation",
+    "Errors", "Warnings",
+    # TLSA records (Resolve-DnsName's columns, the DNS server module's TLSA properties)
+    "Type", "TTL", "Section", "TimeToLive", "HostName", "RecordType", "CertificateUsage", "Selector", "MatchingType",
+    "CertificateAssociationData",
     # Get-MessageTrace, Get-MessageTraceDetail
     "Received", "Sender Address", "Recipient Address", "From IP", "To IP", "Size", "Message ID", "Message Trace ID",
     "Date", "Event", "Action", "Detail", "Data",

@@ -24,6 +24,7 @@ from hybridtls.model import (
     CertificateFile,
     ChainVerification,
     DeliveryError,
+    DnsAnswerStatus,
     HybridConfiguration,
     MtaStsResult,
     Notice,
@@ -35,6 +36,7 @@ from hybridtls.model import (
     ServerRef,
     SmtpLogSummary,
     SmtpSession,
+    TlsaRecord,
     TrackingSummary,
     WindowsEvent,
 )
@@ -43,7 +45,7 @@ from hybridtls.model import (
 # passed over); the loader keeps it.
 Record = Union[RawRecord, CertificateFile, ProbeResult, MtaStsResult, AnchorRecord, SendConnector, ReceiveConnector,  # noqa: UP007
                HybridConfiguration, OnlineConnector, DeliveryError, WindowsEvent, SmtpSession, SmtpLogSummary,
-               TrackingSummary, ChainVerification, RootUpdateState, Notice]
+               TrackingSummary, ChainVerification, RootUpdateState, TlsaRecord, DnsAnswerStatus, Notice]
 EXPECTED = "expected PowerShell output: Format-List text, a table, CSV (Export-Csv) or JSON (ConvertTo-Json)"
 _LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() strips
 

@@ -16,6 +16,7 @@ from hybridtls.evidence.certverify import ChainDumpReader, RootUpdateReader
 from hybridtls.evidence.clixml import CliXmlReader
 from hybridtls.evidence.collector_log import CollectorLogReader
 from hybridtls.evidence.commands import CommandLinesReader
+from hybridtls.evidence.dig import DigReader
 from hybridtls.evidence.events import EventTextReader, EventViewerSavedReader
 from hybridtls.evidence.interface import EXPECTED, EvidenceFile, EvidenceReader, Record
 from hybridtls.evidence.logs import ExchangeLogReader
@@ -24,10 +25,13 @@ from hybridtls.evidence.saved_report import SavedReportReader
 from hybridtls.evidence.sniff import CertificateFileReader
 from hybridtls.evidence.structured import CsvReader, JsonReader
 from hybridtls.model import (
+    AcceptedDomain,
     AnchorRecord,
     CertificateFile,
     ChainVerification,
     DeliveryError,
+    DnsAnswerStatus,
+    DnssecDomainStatus,
     ExchangeCertificate,
     HybridConfiguration,
     MailQueue,
@@ -40,6 +44,7 @@ from hybridtls.model import (
     SmtpLogSummary,
     SmtpSession,
     StoreCertificate,
+    TlsaRecord,
     TraceEntry,
     TrackingSummary,
     TransportService,
@@ -57,6 +62,7 @@ READERS: tuple[EvidenceReader, ...] = (
     CsvReader(),
     ChainDumpReader(),  # certutil -verify chain dumps (CERT_CHAIN_CONTEXT, CertContext[0][n])
     RootUpdateReader(),  # certutil -verifyctl AuthRoot, reg query ...\AuthRoot: LastSyncTime, DisableRootAutoUpdate
+    DigReader(),  # dig TLSA answers and +short lines (the rest is read as console text)
     CertutilReader(),  # certutil -store blocks anywhere in the file (the rest is read as console text)
     RegistryStoreReader(),  # reg query ...\SystemCertificates\<Store>\Certificates
     EventTextReader(),  # before the console reader: it hands it what is not an event
@@ -86,6 +92,10 @@ FIELDS: Mapping[type, str] = {
     StoreCertificate: "store_certificates",
     ChainVerification: "chain_verifications",
     RootUpdateState: "root_update_states",
+    AcceptedDomain: "accepted_domains",
+    DnssecDomainStatus: "dnssec_statuses",
+    TlsaRecord: "tlsa_records",
+    DnsAnswerStatus: "dns_answers",
 }
 
 

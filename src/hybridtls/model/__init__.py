@@ -18,6 +18,14 @@ from hybridtls.model.dane import (
 )
 from hybridtls.model.dates import DateReadings
 from hybridtls.model.diagnostics import Coverage, InputProblem, Interruption, Notice, SkippedRecord
+from hybridtls.model.domains import (
+    AcceptedDomain,
+    DnsAnswerStatus,
+    DnssecDomainStatus,
+    DomainType,
+    OrganizationSide,
+    tenant_named,
+)
 from hybridtls.model.events import EventLayout, EventLevel, WindowsEvent
 from hybridtls.model.evidence import EvidenceSet
 from hybridtls.model.exchange import (
@@ -63,6 +71,11 @@ from hybridtls.model.stores import StoreBasis, StoreCertificate, StoreView, name
 from hybridtls.model.verify import ChainElement, ChainVerification, RootUpdateState
 
 __all__ = [
+    "AcceptedDomain",
+    "DnsAnswerStatus",
+    "DnssecDomainStatus",
+    "DomainType",
+    "OrganizationSide",
     "Coverage",
     "AnchorRecord",
     "CertificateFile",
@@ -141,4 +154,5 @@ __all__ = [
     "name_key",
     "states",
     "store_name",
+    "tenant_named",
 ]

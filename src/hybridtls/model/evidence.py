@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hybridtls.model.dane import TlsaRecord
 from hybridtls.model.diagnostics import Coverage, InputProblem, Notice, SkippedRecord
+from hybridtls.model.domains import AcceptedDomain, DnsAnswerStatus, DnssecDomainStatus
 from hybridtls.model.events import WindowsEvent
 from hybridtls.model.exchange import (
     DeliveryError,
@@ -55,6 +57,10 @@ class EvidenceSet:
     store_certificates: tuple[StoreCertificate, ...] = ()  # Windows certificate store listings, per server and store
     chain_verifications: tuple[ChainVerification, ...] = ()  # certutil -verify chain dumps, per server
     root_update_states: tuple[RootUpdateState, ...] = ()  # AuthRoot CTL sync time, DisableRootAutoUpdate
+    accepted_domains: tuple[AcceptedDomain, ...] = ()  # Get-AcceptedDomain, on-premises or Exchange Online
+    dnssec_statuses: tuple[DnssecDomainStatus, ...] = ()  # Get-DnssecStatusForVerifiedDomain (Exchange Online)
+    tlsa_records: tuple[TlsaRecord, ...] = ()  # TLSA records read from evidence (dig, Resolve-DnsName, DNS server)
+    dns_answers: tuple[DnsAnswerStatus, ...] = ()  # whether each TLSA answer was authenticated (dig's ad flag)
     superseded_certificates: tuple[ExchangeCertificate, ...] = ()  # earlier states of certificates read again later
     coverage: Coverage | None = None  # for evidence read from files and folders (check, plan)
 
@@ -64,4 +70,5 @@ class EvidenceSet:
                     or self.send_connectors or self.receive_connectors or self.hybrid_configurations
                     or self.online_connectors or self.transport_services or self.delivery_errors or self.queues
                     or self.events or self.store_certificates or self.chain_verifications or self.root_update_states
-                    or self.smtp_sessions or self.smtp_summaries or self.tracking_summaries)
+                    or self.smtp_sessions or self.smtp_summaries or self.tracking_summaries or self.accepted_domains
+                    or self.dnssec_statuses or self.tlsa_records)

@@ -249,6 +249,9 @@ class OnlineConnector(Cited):
     require_tls: bool | None = None
     restrict_domains_to_certificate: bool | None = None
     configured_by: ConfiguredBy | None = None  # read from a command line, not the cmdlet's output
+    smtp_dane_mode: str | None = None  # outbound only: SmtpDaneMode (Opportunistic, Mandatory, None), since 2026
+    mta_sts_mode: str | None = None  # outbound only: MtaStsMode (Opportunistic, None), since 2026
+    tenant: str | None = None  # the tenant the record names (OrganizationId, OrganizationalUnitRoot, TenantId)
 
 
     @property

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
 from hybridtls.checks.selection import named_by, parse_name
+from hybridtls.checks.tenants import accepted_for_attribution, under_accepted
 from hybridtls.model import (
     CertificateFile,
     ChainAnalysis,
@@ -16,15 +18,19 @@ from hybridtls.model import (
     ExchangeCertificate,
     RootCAType,
     Severity,
+    StoreCertificate,
     TlsaLookup,
     TlsaRecord,
+    name_key,
 )
 from hybridtls.pki.hostnames import domain_covered, is_address
+from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
-from hybridtls.planning.model import ChangePlan, Reference, Risk, Step
+from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
 from hybridtls.powershell import Script, comment_text
 
 MINIMUM_VALIDITY = timedelta(days=refs.MINIMUM_NEW_CERTIFICATE_DAYS)
+CHAIN_STEP = "Put the chain in the right Windows stores on every server"
 
 
 def _servers(evidence: EvidenceSet) -> tuple[str, ...]:
@@ -77,12 +83,17 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
                              detail="No TlsCertificateName can name it ('<I>...<S>' with an empty part); connectors "
                                     "cannot be pointed at it. Use a certificate with a subject."))
     dane_before, dane_after, dane_risks = dane_plan(evidence, new, chain)
+    rotation = rotation_of(evidence, new, chain)
+    general = _steps(evidence, new, chain, new_name, servers, references, first=len(dane_before) + 1)
+    general = [store_step(step, rotation, chain, servers) if step.title == CHAIN_STEP else step for step in general]
+    general.insert(len(general) - 1, calendar_step(rotation, new))  # before "verify before removing anything"
     # DNS first: the new TLSA record must be in every cache before the new certificate is bound
-    steps = [*dane_before, *_steps(evidence, new, chain, new_name, servers, references, first=len(dane_before) + 1),
-             *dane_after]
-    risks.extend(dane_risks)
+    steps = [*dane_before, *general, *dane_after]
+    risks += dane_risks
+    risks += rotation_risks(rotation, new, now)
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
-                      vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks))
+                      vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks),
+                      rotation=rotation)
 
 
 def _name_value(script: Script, new: CertificateFile, new_name: TlsCertificateName) -> str:
@@ -203,7 +214,7 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
     root = chain.path[-1] if chain.path[-1].is_self_signed else None
     stores, binding = Script(), Script()
     steps = [Step(
-        title="Put the chain in the right Windows stores on every server",
+        title=CHAIN_STEP,
         why=("Root into Third-Party Root Certification Authorities (AuthRoot) so RootCAType reads ThirdParty; "
              "intermediates into Intermediate Certification Authorities (CA) so every server sends them."),
         where=f"each of {listed} (one elevated Windows PowerShell session)",
@@ -279,20 +290,35 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
 
 
 def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict[str, DaneObservation]]:
-    """TLSA records in the evidence by owner name (from saved probes), and one observation of each name."""
+    """TLSA records in the evidence by owner name, and one observation of each name: from saved probes, and from
+    DNS output read as evidence (dig, the DNS server's TLSA properties), whose DNSSEC state is dig's ad flag."""
     records: dict[str, list[TlsaRecord]] = {}
     observed: dict[str, DaneObservation] = {}
+
+    def add(name: str, found: Iterable[TlsaRecord]) -> None:
+        known = records.setdefault(name, [])
+        known.extend(r for r in found if r.presentation not in {k.presentation for k in known})
+
     for probe in evidence.probes:
         if probe.dane is None or probe.dane.lookup is not TlsaLookup.FOUND:
             continue
         observed.setdefault(probe.dane.tlsa_name, probe.dane)
-        known = records.setdefault(probe.dane.tlsa_name, [])
-        known.extend(r for r in probe.dane.records if r.presentation not in {k.presentation for k in known})
+        add(probe.dane.tlsa_name, probe.dane.records)
+    answers = {a.name.rstrip(".").casefold(): a for a in evidence.dns_answers}
+    for record in evidence.tlsa_records:
+        name = record.name.rstrip(".").casefold()
+        if not name:
+            continue  # a record whose owner name the output did not show cannot be tied to a host
+        answer = answers.get(name)
+        observed.setdefault(name, DaneObservation(
+            tlsa_name=name, lookup=TlsaLookup.FOUND, resolver=f"the evidence ({record.source})",
+            secure=answer.authenticated if answer else None))
+        add(name, (record,))
     return records, observed
 
 
 def _looked_up_anywhere(evidence: EvidenceSet) -> bool:
-    return any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
+    return bool(evidence.dns_answers) or any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
 
 
 def _dane_unknown(evidence: EvidenceSet) -> Risk:
@@ -369,3 +395,128 @@ def dane_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis)
                               why="A record of a key no longer served is a rotation hazard left behind.",
                               where=f"the DNS zone of {host}", commands=str(script)))
     return before, after, risks
+
+
+# ---------------------------------------------------------------- the rotation era: EKU, tenant names, cadence, stores
+
+
+def rotation_of(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis) -> Rotation:
+    oids = {oid for _, oid in new.extended_key_usage}
+    domains, _ = accepted_for_attribution(evidence)
+    names = tuple(sorted({d.domain_name for d in domains}))
+    due = renew_by(new.not_before, new.not_after)
+    return Rotation(
+        client_auth=not oids or refs.CLIENT_AUTH in oids or refs.ANY_PURPOSE in oids,
+        eku=tuple(name for name, _ in new.extended_key_usage),
+        lifetime_days=validity(new.not_before, new.not_after) / timedelta(days=1),
+        max_lifetime_days=max_public_lifetime(new.not_before), renew_by=due,
+        next_max_lifetime_days=max_public_lifetime(due), accepted_domains=names,
+        names_outside=tuple(n for n in new.certificate_domains if names and not under_accepted(n, names)),
+        servers=_server_chains(evidence, chain))
+
+
+def _server_chains(evidence: EvidenceSet, chain: ChainAnalysis) -> tuple[ServerChain, ...]:
+    root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    intermediates = [c for c in chain.path[1:] if not c.is_self_signed]
+    by_server: dict[str, list[StoreCertificate]] = {}
+    names: dict[str, str] = {}
+    for entry in evidence.store_certificates:
+        if entry.server is not None:
+            by_server.setdefault(entry.server.key, []).append(entry)
+            names.setdefault(entry.server.key, entry.server.name)
+
+    def holds(entries: list[StoreCertificate], cert: CertificateFile) -> bool:
+        return any((e.thumbprint or "").upper() == cert.thumbprint.upper()
+                   or (e.subject and name_key(e.subject) == name_key(cert.subject)) for e in entries)
+
+    out = []
+    for key, listed in sorted(by_server.items()):
+        stores = {e.store for e in listed}
+        in_store = {store: [e for e in listed if e.store == store] for store in stores if store}
+        elsewhere = tuple(sorted(s for s, entries in in_store.items() if s != "AuthRoot" and root and holds(entries, root)))
+        out.append(ServerChain(
+            server=names[key], source=listed[0].source,
+            root_in_authroot=None if root is None or "AuthRoot" not in stores else holds(in_store["AuthRoot"], root),
+            root_elsewhere=elsewhere, ca_listed="CA" in stores,
+            intermediates_missing=tuple(c.subject for c in intermediates
+                                        if "CA" in stores and not holds(in_store["CA"], c))))
+    return tuple(out)
+
+
+def rotation_risks(rotation: Rotation, new: CertificateFile, now: datetime) -> list[Risk]:
+    risks = []
+    if not rotation.client_auth:
+        risks.append(Risk(severity=Severity.WARNING, title="The new certificate has no Client Authentication EKU",
+                          detail=f"Its Extended Key Usage is {', '.join(rotation.eku)}. On-premises servers present the "
+                                 "hybrid certificate as a TLS client certificate to Exchange Online; Microsoft has "
+                                 "published no statement yet on whether it needs Client Authentication. Public CAs stop "
+                                 f"issuing it from {refs.CLIENT_AUTH_SUNSET} (Chrome Root Program): ask the CA whether a "
+                                 "product with it is still offered, and watch for Microsoft's word."))
+    if rotation.names_outside:
+        risks.append(Risk(severity=Severity.WARNING, title="Names outside the tenant's accepted domains",
+                          detail=f"{', '.join(rotation.names_outside)} "
+                                 f"{'falls' if len(rotation.names_outside) == 1 else 'fall'} under none of the accepted domains "
+                                 f"({', '.join(rotation.accepted_domains)}). Exchange Online attributes on-premises "
+                                 "mail by the certificate's domain first (MC1226222)."))
+    over = over_public_limit(new.not_before, new.not_after)
+    if over:
+        risks.append(Risk(severity=Severity.WARNING, title="Longer-lived than a public CA may issue",
+                          detail=f"Valid {over[0]:,.0f} days from {new.not_before:%Y-%m-%d}; a public CA may issue at "
+                                 f"most {over[1]} days then (CA/B Forum SC-081): a private CA's certificate, or its "
+                                 "dates are not what they seem. Exchange Online needs a public CA's certificate."))
+    lacking = [s.server for s in rotation.servers if s.root_in_authroot is False or s.intermediates_missing]
+    if lacking:
+        risks.append(Risk(severity=Severity.ERROR, title="Servers whose stores lack the new chain",
+                          detail=f"The store listings show {', '.join(lacking)} without the new root in AuthRoot or an "
+                                 "intermediate in CA: import them there before binding SMTP (the step that puts the chain in the stores says what, server by server)."))
+    return risks
+
+
+def store_step(general: Step, rotation: Rotation, chain: ChainAnalysis, servers: tuple[str, ...]) -> Step:
+    """The chain-import step made exact where the evidence lists the servers' stores: each listed server imports
+    only what it lacks (a store not listed counts as lacking), the servers not listed import everything."""
+    if not rotation.servers:
+        return general
+    root = chain.path[-1] if chain.path[-1].is_self_signed else None
+    intermediates = [(index + 1, c) for index, c in enumerate(c for c in chain.path[1:] if not c.is_self_signed)]
+    root_line = ("    Import-Certificate -FilePath '\\\\fileserver\\share\\root.cer' -CertStoreLocation "
+                 f"Cert:\\LocalMachine\\AuthRoot   # {comment_text(root.subject)}" if root else None)
+
+    def inter_line(number: int, cert: CertificateFile) -> str:
+        return (f"    Import-Certificate -FilePath '\\\\fileserver\\share\\intermediate{number}.cer' -CertStoreLocation "
+                f"Cert:\\LocalMachine\\CA   # {comment_text(cert.subject)}")
+
+    script = Script()
+    listed = {s.server.split(".")[0].casefold() for s in rotation.servers}
+    for server in rotation.servers:
+        lines = [*([root_line] if root_line and server.root_in_authroot is not True else []),
+                 *(inter_line(n, c) for n, c in intermediates
+                   if not server.ca_listed or c.subject in server.intermediates_missing)]
+        if not lines:
+            script.add(f"# {comment_text(server.server)}: the new root is in AuthRoot and every intermediate in CA "
+                       f"already ({comment_text(str(server.source))}): nothing to import")
+            continue
+        script.add(f"Invoke-Command -ComputerName {script.value(server.server, '<ServerName>', 'server name')} "
+                   "-ScriptBlock {", *lines, "}")
+    rest = [name for name in servers if name.split(".")[0].casefold() not in listed]
+    if rest:
+        script.add("# no store listing in the evidence for these: import everything",
+                   f"Invoke-Command -ComputerName @({script.values(rest, '<ServerName>', 'server name')}) -ScriptBlock {{",
+                   *([root_line] if root_line else []), *(inter_line(n, c) for n, c in intermediates), "}")
+    return Step(title=general.title, where=general.where, commands=str(script),
+                why=general.why + " The store listings in the evidence say what each listed server already holds: "
+                                  "only what it lacks is imported there.")
+
+
+def calendar_step(rotation: Rotation, new: CertificateFile) -> Step:
+    """When the next rotation is due, and how long the next certificate may live."""
+    next_limit = (f"; a certificate issued then may live at most {rotation.next_max_lifetime_days} days"
+                  if rotation.next_max_lifetime_days else "")
+    return Step(
+        title=f"Put the next rotation in the calendar: by {rotation.renew_by:%Y-%m-%d}",
+        why=(f"Two thirds into this certificate's {rotation.lifetime_days:,.0f} days, or {refs.RENEW_MARGIN_DAYS} days "
+             f"before NotAfter, whichever comes first{next_limit} (CA/B Forum SC-081: 200 days from 2026-03-15, 100 "
+             "from 2027-03-15, 47 from 2029-03-15). Plan it with hybridtls plan again."),
+        where="the change calendar",
+        commands=(f"# next certificate in place by {rotation.renew_by:%Y-%m-%d} (this one: NotAfter "
+                  f"{new.not_after:%Y-%m-%d})"))

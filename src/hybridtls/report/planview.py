@@ -11,7 +11,7 @@ from rich.text import Text
 
 from hybridtls._version import __version__
 from hybridtls.model import Severity
-from hybridtls.planning.model import ChangePlan
+from hybridtls.planning.model import ChangePlan, Rotation
 from hybridtls.report.escape import inert, inert_lines
 from hybridtls.report.markdown import code_block, text
 
@@ -38,7 +38,50 @@ def plan_document(plan: ChangePlan, now: datetime) -> dict[str, Any]:
                         "path": r.source.path, "line": r.source.line} for r in plan.references],
         "steps": [{"title": s.title, "why": s.why, "where": s.where, "commands": s.commands} for s in plan.steps],
         "risks": [{"severity": r.severity.value, "title": r.title, "detail": r.detail} for r in plan.risks],
+        "rotation": _rotation_document(plan.rotation),
     }
+
+
+def _rotation_document(rotation: Rotation | None) -> dict[str, Any] | None:
+    if rotation is None:
+        return None
+    return {"client_auth": rotation.client_auth, "eku": list(rotation.eku),
+            "lifetime_days": round(rotation.lifetime_days, 2), "max_lifetime_days": rotation.max_lifetime_days,
+            "renew_by": rotation.renew_by.isoformat(), "next_max_lifetime_days": rotation.next_max_lifetime_days,
+            "accepted_domains": list(rotation.accepted_domains), "names_outside": list(rotation.names_outside),
+            "servers": [{"server": s.server, "root_in_authroot": s.root_in_authroot, "root_elsewhere": list(s.root_elsewhere),
+                         "ca_listed": s.ca_listed, "intermediates_missing": list(s.intermediates_missing),
+                         "path": s.source.path, "line": s.source.line} for s in rotation.servers]}
+
+
+def rotation_lines(rotation: Rotation) -> list[str]:
+    """The rotation section as plain sentences (escaped by each format): EKU, names, cadence, stores."""
+    eku = (f"yes ({', '.join(rotation.eku)})" if rotation.client_auth and rotation.eku
+           else "yes (no Extended Key Usage extension: any use)" if rotation.client_auth
+           else f"no ({', '.join(rotation.eku)}): Microsoft has published no statement yet on whether Exchange Online "
+                "needs it")
+    limit = (f"; a public CA may issue at most {rotation.max_lifetime_days} days on its NotBefore"
+             if rotation.max_lifetime_days else "")
+    names = ("not compared: no Get-AcceptedDomain output in the evidence" if not rotation.accepted_domains
+             else "all under the accepted domains" if not rotation.names_outside
+             else f"outside the accepted domains: {', '.join(rotation.names_outside)}")
+    lines = [f"Client Authentication EKU: {eku}",
+             f"Lifetime: {rotation.lifetime_days:,.0f} days{limit}",
+             f"Next rotation due by: {rotation.renew_by:%Y-%m-%d}"
+             + (f" (then at most {rotation.next_max_lifetime_days} days per certificate)"
+                if rotation.next_max_lifetime_days else ""),
+             f"Names vs accepted domains: {names}"]
+    if not rotation.servers:
+        lines.append("Stores: no certificate-store listings in the evidence; the chain step imports it on every server")
+    for server in rotation.servers:
+        root = {True: "root in AuthRoot", False: "root NOT in AuthRoot", None: "AuthRoot not listed"}[
+            server.root_in_authroot]
+        if server.root_elsewhere:
+            root += f" (found in {', '.join(server.root_elsewhere)})"
+        inter = ("CA not listed" if not server.ca_listed else "intermediates in CA" if not server.intermediates_missing
+                 else f"missing from CA: {'; '.join(server.intermediates_missing)}")
+        lines.append(f"Stores on {server.server}: {root}; {inter} ({server.source})")
+    return lines
 
 
 def render_plan_json(plan: ChangePlan, now: datetime) -> str:
@@ -62,6 +105,9 @@ def render_plan_markdown(plan: ChangePlan, now: datetime) -> str:
                 "| Object | Name | Setting | Now | After |", "|---|---|---|---|---|"]
         out += [f"| {text(r.what)} | {text(r.name)} | {r.setting} | {text(r.current)} | {text(r.after)} |"
                 for r in plan.references]
+    if plan.rotation is not None:
+        out += ["", "## Rotation", ""]
+        out += [f"- {text(line)}" for line in rotation_lines(plan.rotation)]
     out += ["", "## Steps"]
     for number, step in enumerate(plan.steps, 1):
         out += ["", f"### {number}. {text(step.title)}", "", f"Where: {text(step.where)}", "", text(step.why), "",
@@ -92,6 +138,11 @@ def render_plan_terminal(plan: ChangePlan, now: datetime, console: Console) -> N
             console.print(Text(f"  {ref.what} {inert(ref.name, single_line=True)}: {ref.setting} "
                                f"{inert(ref.current, single_line=True)} -> {inert(ref.after, single_line=True)}  "
                                f"({inert(str(ref.source), single_line=True)})"))
+    if plan.rotation is not None:
+        console.print()
+        console.print(Text("Rotation", style="bold underline"))
+        for sentence in rotation_lines(plan.rotation):
+            console.print(Text(f"  {inert(sentence, single_line=True)}"))
     for number, step in enumerate(plan.steps, 1):
         console.print()
         console.print(Text(f"{number}. {step.title}", style="bold"))
@@ -109,4 +160,5 @@ def render_plan_html(plan: ChangePlan, now: datetime, fail_on: Severity | None) 
         counts[risk.severity.value] = counts.get(risk.severity.value, 0) + 1
     blocking = fail_on is not None and any(r.severity.rank >= fail_on.rank for r in plan.risks)
     return str(environment().get_template("plan.html.j2").render(
-        plan=plan, now=now, version=__version__, counts=sorted(counts.items()), blocking=blocking))
+        plan=plan, now=now, version=__version__, counts=sorted(counts.items()), blocking=blocking,
+        rotation=rotation_lines(plan.rotation) if plan.rotation else ()))

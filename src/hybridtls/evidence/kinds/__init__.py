@@ -20,6 +20,7 @@ from hybridtls.evidence.kinds.connectors import (
     SEND_CONNECTOR,
     TRANSPORT_SERVICE,
 )
+from hybridtls.evidence.kinds.domains import ACCEPTED_DOMAIN, DNSSEC_STATUS, TLSA_RECORD
 from hybridtls.evidence.kinds.events import EVENT_LOG_ENTRY, WIN_EVENT
 from hybridtls.evidence.kinds.queue import QUEUE
 from hybridtls.evidence.kinds.stores import CERTUTIL_ENTRY, REGISTRY_KEY, STORE_CERTIFICATE, command_type
@@ -32,7 +33,8 @@ __all__ = ["KINDS", "BuildContext", "RecordKind", "classify"]
 KINDS: tuple[RecordKind, ...] = (EXCHANGE_CERTIFICATE, MESSAGE_TRACE, SEND_CONNECTOR, RECEIVE_CONNECTOR,
                                  HYBRID_CONFIGURATION, OUTBOUND_CONNECTOR, INBOUND_CONNECTOR, TRANSPORT_SERVICE,
                                  QUEUE, MESSAGE_TRACE_DETAIL, WIN_EVENT, EVENT_LOG_ENTRY,
-                                 MESSAGE_TRACKING_EVENT, STORE_CERTIFICATE, CERTUTIL_ENTRY, REGISTRY_KEY)
+                                 MESSAGE_TRACKING_EVENT, STORE_CERTIFICATE, CERTUTIL_ENTRY, REGISTRY_KEY,
+                                 ACCEPTED_DOMAIN, DNSSEC_STATUS, TLSA_RECORD)
 
 
 def classify(record: RawRecord) -> RecordKind | None:

@@ -16,8 +16,10 @@ from hybridtls.evidence.dates import DateOrder, is_ambiguous, parse_datetime
 from hybridtls.evidence.raw import RawField, RawRecord, canonical_key
 from hybridtls.evidence.structured import shallow_hint
 from hybridtls.model import (
+    AcceptedDomain,
     DateReadings,
     DeliveryError,
+    DnssecDomainStatus,
     ExchangeCertificate,
     HybridConfiguration,
     MailQueue,
@@ -29,6 +31,7 @@ from hybridtls.model import (
     ServerRef,
     Source,
     StoreCertificate,
+    TlsaRecord,
     TraceEntry,
     TransportService,
     WindowsEvent,
@@ -36,7 +39,8 @@ from hybridtls.model import (
 
 Built = Union[  # noqa: UP007 - a runtime alias, Python 3.10 compatible
     ExchangeCertificate, TraceEntry, SendConnector, ReceiveConnector, HybridConfiguration, OnlineConnector,
-    TransportService, DeliveryError, WindowsEvent, MailQueue, StoreCertificate, tuple[MailQueue, DeliveryError], None]
+    TransportService, DeliveryError, WindowsEvent, MailQueue, StoreCertificate, tuple[MailQueue, DeliveryError],
+    AcceptedDomain, DnssecDomainStatus, TlsaRecord, None]
 E = TypeVar("E", bound=enum.Enum)
 
 

@@ -4,6 +4,7 @@ inbound and outbound connectors, and the transport service's internal certificat
 from __future__ import annotations
 
 from hybridtls.evidence.kinds.base import BuildContext, _bool, _items, _kind, _server, _text
+from hybridtls.evidence.kinds.domains import record_tenant
 from hybridtls.evidence.raw import RawRecord
 from hybridtls.model import (
     ConnectorDirection,
@@ -64,6 +65,8 @@ def _online_connector(record: RawRecord, ctx: BuildContext, direction: Connector
         tls_sender_certificate_name=_text(record, ctx, "TlsSenderCertificateName"),
         require_tls=_bool(record, ctx, "RequireTls"),
         restrict_domains_to_certificate=_bool(record, ctx, "RestrictDomainsToCertificate"),
+        smtp_dane_mode=_text(record, ctx, "SmtpDaneMode"), mta_sts_mode=_text(record, ctx, "MtaStsMode"),
+        tenant=record_tenant(record, ctx),
     )
 
 
@@ -103,7 +106,8 @@ HYBRID_CONFIGURATION = _kind(
 OUTBOUND_CONNECTOR = _kind(
     "OutboundConnector", (("RecipientDomains", "RouteAllMessagesViaOnPremises"), ("ConnectorType",),
                           ("SmartHosts", "UseMXRecord", "TlsSettings")),
-    ("TlsDomain", "TlsSettings", "IsTransportRuleScoped", "AllAcceptedDomains", "IsValidated"),
+    ("TlsDomain", "TlsSettings", "IsTransportRuleScoped", "AllAcceptedDomains", "IsValidated", "SmtpDaneMode",
+     "MtaStsMode"),
     build_outbound_connector, ("TenantOutboundConnector", "OutboundConnector"))
 
 
