@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -43,7 +44,8 @@ def test_same_vendor_renewal_changes_no_connector() -> None:
         "Verify before removing anything"]
     # the renewal fixture is valid 395 days from 2026-11-01, which no public CA may issue since 2026-03-15 (SC-081)
     assert code == 0 and {(r["severity"], r["title"]) for r in document["risks"]} == {
-        ("info", "Install it with its private key"), ("warning", "Longer-lived than a public CA may issue")}
+        ("info", "Install it with its private key"), ("warning", "Longer-lived than a public CA may issue"),
+        ("info", "DANE not checked")}
 
 
 def test_new_vendor_changes_every_tls_certificate_name() -> None:
@@ -248,7 +250,8 @@ def test_hostile_store_listing_names_are_escaped_in_every_plan_format(monkeypatc
                              "--format", form).out for form in ("html", "markdown", "terminal")}
     assert "<script>" not in outputs["html"] and "&lt;script&gt;" in outputs["html"]
     prose = outputs["markdown"].split("```")[::2]  # outside the fenced PowerShell blocks
-    assert not any("<script>" in part for part in prose) and "- Stores on EX&lt;script&gt;" in outputs["markdown"]
+    assert "- Stores on EX\\<script>" in outputs["markdown"]  # a backslash keeps the tag from opening
+    assert not any(re.search(r"(?<!\\)<script>", part) for part in prose)
     assert "Stores on EX<script>" in outputs["terminal"]  # shown as text in a terminal, never run
     document = json.loads(run_cli("plan", "--new-cert", new.name, "--trust", root.name, estate.name, "--now",
                                   "2026-11-27", "--format", "json").out)
