@@ -79,7 +79,9 @@ def test_brief_prints_only_the_summary_and_verbose_lists_the_checks_that_could_n
     assert AUTHROOT_LINE in brief and "explains: HT-TRACE-001" in brief
     assert "Details" not in brief and "Why" not in brief and "Evidence" not in brief
     count = [line for line in brief.splitlines() if "could not run" in line]
-    assert count == ["49 checks could not run for lack of evidence; --verbose lists them"]
+    document = json.loads(run_cli("check", str(EXAMPLE), "--now", "2016-02-18", "--format", "json").out)
+    idle = sum(1 for c in document["checks"] if c["status"] == "not_applicable")
+    assert idle > 40 and count == [f"{idle} checks could not run for lack of evidence; --verbose lists them"]
     full = run_cli("check", str(EXAMPLE), "--now", "2016-02-18", "--width", "200").out
     assert "Details" in full and "HT-CHAIN-001" not in full and count[0] in full
     verbose = run_cli("check", str(EXAMPLE), "--now", "2016-02-18", "--width", "200", "--verbose").out

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.model import (
     CertificateFile,
@@ -115,6 +116,7 @@ NO_MATCH = Check(
                  "do not name, or a failed TLSA lookup, stops delivery to that address."),
     remediation=("Publish the TLSA record of the key the address serves (3 1 1: SHA-256 of its SubjectPublicKeyInfo) "
                  "beside the current records, or serve the certificate the records name."),
+    command=fixes.TLSA_ADD,
     references=(refs.EXO_DANE, refs.RFC_7672, refs.RFC_8460), run=_no_match,
 )
 
@@ -152,6 +154,7 @@ INSECURE = Check(
                  "lookup that led to the host is not signed, senders skip DANE. The records look like protection "
                  "and are not."),
     remediation="Sign the zone (and the MX zone) with DNSSEC, or remove the TLSA records.",
+    command=fixes.ZONE_SIGN,
     references=(refs.RFC_7672, refs.RFC_6698), run=_insecure,
 )
 
@@ -219,6 +222,7 @@ EXPIRING = Check(
                  "rotation breaks DANE delivery unless the new record is published first (and the old one kept "
                  "until the swap is done)."),
     remediation="Publish the new key's TLSA record (3 1 1) before the swap; remove the old one a TTL after it.",
+    command=fixes.TLSA_ADD,
     references=(refs.RFC_7671, refs.RFC_7672), run=_expiring,
 )
 

@@ -37,6 +37,27 @@ TLS12_SERVER = ("New-Item 'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityPr
 TLS_DOMAIN = "Set-OutboundConnector -Identity '<Outbound to ...>' -TlsDomain '<NameInTheCertificate>'"
 CERTIFICATES_ON_SERVER = ("Get-ExchangeCertificate -Server <ServerName> | Format-List Thumbprint, Subject, Issuer, "
                           "RootCAType, Status, Services, NotBefore, NotAfter")
+TLSA_ADD = ("Add-DnsServerResourceRecord -ZoneName '<Zone>' -Name '_25._tcp.<Host>' -TLSA -CertificateUsage "
+            "DomainIssuedCertificate -Selector SubjectPublicKeyInfo -MatchingType Sha256Hash "
+            "-CertificateAssociationData '<Sha256OfPublicKey>'")
+ZONE_SIGN = "Invoke-DnsServerZoneSign -ZoneName '<Zone>' -SignWithDefault -Force"
+MX_RECORD = "Add-DnsServerResourceRecordMX -ZoneName '<Domain>' -Name '.' -MailExchange '<MxHost>' -Preference 0"
+TLSRPT_RECORD = ("Add-DnsServerResourceRecord -ZoneName '<Domain>' -Name '_smtp._tls' -Txt -DescriptiveText "
+                 "'v=TLSRPTv1; rua=mailto:<Mailbox>'")
+# MTA-STS and certificate-naming faults are fixed in a policy file, at a CA or in the admin centre, not by a shell
+# command: their one line says what to do, as a comment that is inert when pasted.
+STS_LIST_MX = ("# Add 'mx: <MxHost>' to https://mta-sts.<Domain>/.well-known/mta-sts.txt, then publish a new id in "
+               "the _mta-sts.<Domain> TXT record")
+STS_SERVE_POLICY = ("# Serve the policy with status 200, text/plain, no redirect, at "
+                    "https://mta-sts.<Domain>/.well-known/mta-sts.txt")
+STS_HOST_CERTIFICATE = "# Give mta-sts.<Domain> a publicly trusted certificate that covers the name mta-sts.<Domain>"
+STS_ENFORCE = ("# When every MX is listed and TLS reports are clean: set 'mode: enforce' and 'max_age: 604800' in the "
+               "policy, then publish a new id")
+CLIENT_AUTH_REQUEST = ("# At the next renewal, ask the CA for Client Authentication (1.3.6.1.5.5.7.3.2) beside Server "
+                       "Authentication, or a certificate from a CA that still issues it")
+ACCEPTED_NAME = ("# Use a certificate whose names are accepted domains of this tenant, or add the domain in the "
+                 "Microsoft 365 admin center (Settings > Domains)")
+OWN_CERTIFICATE = "# Give each tenant's hybrid connectors their own certificate, named in that tenant's accepted domains"
 DEFER_REASONS = ("Get-MessageTrace -Status Pending -StartDate (Get-Date).AddDays(-2) -EndDate (Get-Date) | "
                  "Get-MessageTraceDetail | Where-Object Event -eq 'Defer' | Format-List Date, Event, Detail, Data")
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, needs
 from hybridtls.checks.needs import INBOUND_DANE, MTA_STS, MTA_STS_HOST, MTA_STS_POLICY
 from hybridtls.model import (
@@ -125,6 +126,7 @@ MX_NOT_IN_POLICY = Check(
                  "usual cause is a new MX (a migration, a hybrid cut-over, inbound DANE's *.mx.microsoft host) "
                  "added without updating the policy and its id."),
     remediation="List every MX host in the policy file, then change the id in the _mta-sts TXT record.",
+    command=fixes.STS_LIST_MX,
     references=(refs.RFC_8461, refs.EXO_MTA_STS), run=_unmatched,
 )
 
@@ -175,6 +177,7 @@ POLICY_UNUSABLE = Check(
                  "max_age from 0 to 31557600 and the mx: patterns. Anything else and senders act as if there were "
                  "no policy, or keep the one they cached."),
     remediation="Publish one well-formed record and a valid policy file served as text/plain with status 200.",
+    command=fixes.STS_SERVE_POLICY,
     references=(refs.RFC_8461, refs.RFC_8460), run=_unusable,
 )
 
@@ -220,6 +223,7 @@ HOST_CERTIFICATE = Check(
                  "to a trusted public root, served with its intermediates, covering mta-sts.<domain>, in date. "
                  "A policy host whose certificate fails is as good as no policy."),
     remediation="Serve the policy host with a valid public certificate for mta-sts.<domain>.",
+    command=fixes.STS_HOST_CERTIFICATE,
     references=(refs.RFC_8461, refs.RFC_8460), run=_host_certificate,
 )
 
@@ -266,6 +270,7 @@ WEAK_POLICY = Check(
                  "max_age makes the policy lapse quickly."),
     remediation="Publish a policy in testing mode, read the TLS-RPT reports, then move to enforce with max_age of "
                 "a week or more.",
+    command=fixes.STS_ENFORCE,
     references=(refs.RFC_8461, refs.EXO_MTA_STS), run=_protection,
 )
 
@@ -301,6 +306,7 @@ NO_REPORTING = Check(
     explanation=("RFC 8460: one _smtp._tls TXT record 'v=TLSRPTv1; rua=...' with mailto: or https: addresses "
                  "asks senders for daily reports of TLS successes and failures (MTA-STS and DANE alike)."),
     remediation="Publish v=TLSRPTv1; rua=mailto:<Mailbox> at _smtp._tls.<domain>.",
+    command=fixes.TLSRPT_RECORD,
     references=(refs.RFC_8460,), run=_reporting,
 )
 
@@ -349,6 +355,7 @@ DANE_MX = Check(
                  "senders will not deliver to it. A *. pattern covers exactly one label: check it against the "
                  "whole host name."),
     remediation="Publish the MX Get-DnssecStatusForVerifiedDomain expects; add it to the policy and change the id.",
+    command=fixes.MX_RECORD,
     references=(refs.EXO_INBOUND_DANE, refs.RFC_8461), run=_dane_mx,
 )
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.estate import about, cite, group_certificates
 from hybridtls.checks.selection import parse_name
@@ -143,6 +144,7 @@ LIFETIME = Check(
                  "NotBefore on the server). If they are right, replace the certificate with one from a public CA, "
                  "and plan renewals at the new cadence: hybridtls plan --new-cert <File> gives the date the next "
                  "rotation is due."),
+    command=fixes.CERTIFICATES_ON_SERVER,
     references=(refs.SC_081, refs.CAB_BASELINE, refs.CERT_REQUIREMENTS),
     run=_lifetime,
 )
@@ -215,6 +217,7 @@ CLIENT_AUTH = Check(
                  "to watch at each renewal, said with the evidence, not a known failure."),
     remediation=("Check each renewal's Extended Key Usage before binding it; keep a certificate with Client "
                  "Authentication on the hybrid send connector until Microsoft says whether it is needed."),
+    command=fixes.CLIENT_AUTH_REQUEST,
     references=(refs.CHROME_ROOT_POLICY, refs.HYBRID_TLS_BLOG),
     run=_client_auth,
 )

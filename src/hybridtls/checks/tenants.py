@@ -9,6 +9,7 @@ import os.path
 from collections.abc import Iterable, Iterator
 
 from hybridtls import references as refs
+from hybridtls.checks import fixes
 from hybridtls.checks.base import Check, CheckContext, Command, Family, Need, needs
 from hybridtls.checks.estate import about, cite, group_certificates
 from hybridtls.checks.rotation import hybrid_names
@@ -119,6 +120,7 @@ UNATTRIBUTED = Check(
                  "connector to it: Set-InboundConnector -Identity <ConnectorName> -TlsSenderCertificateName "
                  "<NameInTheCertificate>; or add the domain as an accepted domain (New-AcceptedDomain) if mail for "
                  "it belongs to the tenant."),
+    command=fixes.ACCEPTED_NAME,
     references=(refs.MC1226222, refs.TENANT_ATTRIBUTION, refs.SET_INBOUND_CONNECTOR),
     run=_unattributed,
 )
@@ -224,6 +226,7 @@ SHARED = Check(
     remediation=("Give each tenant's connectors a certificate with a name under that tenant's accepted domains, and "
                  "set each tenant's inbound connector to its own name: Set-InboundConnector -Identity <ConnectorName> "
                  "-TlsSenderCertificateName <NameInTheCertificate>."),
+    command=fixes.OWN_CERTIFICATE,
     references=(refs.MC1226222, refs.TENANT_ATTRIBUTION),
     run=_shared,
 )
