@@ -45,7 +45,7 @@ def test_same_vendor_renewal_changes_no_connector() -> None:
     # the renewal fixture is valid 395 days from 2026-11-01, which no public CA may issue since 2026-03-15 (SC-081)
     assert code == 0 and {(r["severity"], r["title"]) for r in document["risks"]} == {
         ("info", "Install it with its private key"), ("warning", "Longer-lived than a public CA may issue"),
-        ("info", "DANE not checked")}
+        ("info", "DANE not checked"), ("info", "MTA-STS not checked")}
 
 
 def test_new_vendor_changes_every_tls_certificate_name() -> None:

@@ -16,6 +16,7 @@ from hybridtls.model import (
     DaneObservation,
     EvidenceSet,
     ExchangeCertificate,
+    PolicyMode,
     RootCAType,
     Severity,
     StoreCertificate,
@@ -23,7 +24,7 @@ from hybridtls.model import (
     TlsaRecord,
     name_key,
 )
-from hybridtls.pki.hostnames import domain_covered, is_address
+from hybridtls.pki.hostnames import covering_name, domain_covered, is_address
 from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
@@ -91,6 +92,7 @@ def build_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis
     steps = [*dane_before, *general, *dane_after]
     risks += dane_risks
     risks += rotation_risks(rotation, new, now)
+    risks += mta_sts_risks(evidence, new)
     return ChangePlan(new_certificate=new, chain=chain, servers=servers, current_names=tuple(str(n) for n in names),
                       vendor_change=vendor_change, references=tuple(references), steps=tuple(steps), risks=tuple(risks),
                       rotation=rotation)
@@ -287,6 +289,43 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
         )),
     ))
     return steps
+
+
+EXCHANGE_ONLINE_MX = (".mail.protection.outlook.com", ".mx.microsoft")  # MX hosts Exchange Online answers for
+
+
+def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
+    """MTA-STS for the change: a sender that applies a domain's policy (testing or enforce) delivers to an MX only
+    over TLS with a publicly trusted certificate that covers the MX host name (RFC 8461 section 4.2). For every MX
+    this organisation answers itself (not Exchange Online's), the new certificate must cover its name."""
+    if not evidence.mta_sts:
+        return [Risk(severity=Severity.INFO, title="MTA-STS not checked",
+                     detail="No saved probe --mx in the evidence: run hybridtls probe --mx <Domain> --format json "
+                            "and give the file to plan, to check the new certificate against the policy's MX hosts.")]
+    risks: list[Risk] = []
+    for result in evidence.mta_sts:
+        policy = result.policy
+        if policy is None or not policy.valid or policy.mode not in (PolicyMode.ENFORCE, PolicyMode.TESTING):
+            continue
+        own = [h for h in result.mx_hosts if not h.rstrip(".").lower().endswith(EXCHANGE_ONLINE_MX)]
+        uncovered = [h for h in own if covering_name(new.certificate_domains, h.rstrip(".")) is None]
+        if uncovered:
+            enforced = policy.mode is PolicyMode.ENFORCE
+            risks.append(Risk(
+                severity=Severity.ERROR if enforced else Severity.WARNING,
+                title=f"The new certificate does not cover the MX host{'s' if len(uncovered) > 1 else ''} "
+                      f"{', '.join(uncovered)} that the MTA-STS policy of {result.domain} applies to",
+                detail=(f"The policy is in {policy.mode.value} mode: senders that apply it (Exchange Online does) "
+                        + ("will not deliver to " if enforced else "report failures for ")
+                        + f"{', '.join(uncovered)} once it presents a certificate that does not cover the name. "
+                        "Add the name to the new certificate, or point the MX elsewhere first.")))
+        elif own:
+            risks.append(Risk(severity=Severity.INFO,
+                              title=f"The new certificate covers every MX host of {result.domain} that MTA-STS "
+                                    f"applies to ({', '.join(own)})",
+                              detail=f"The policy is in {policy.mode.value} mode; the chain must also be publicly "
+                                     "trusted, which the chain risks above judge."))
+    return risks
 
 
 def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict[str, DaneObservation]]:
