@@ -155,6 +155,9 @@ def test_a_finding_appears_and_clears_by_key() -> None:
         (AlertKind.FINDING_NEW, A, "HT-TEST-1|address=x", "Get-Thing"),
         (AlertKind.FINDING_NEW, "x:25", "HT-TEST-2|name=x:25", "Get-Thing")]
     assert appeared[1].port == 25 and appeared[1].host == "x"
+    said = replace(with_mark, findings=(replace(mark, key="HT-TEST-2|name=x:25", message="x:25: the name fails"),))
+    [named_once] = [a for a in changes(base, said, now=LATER) if a.label == "x:25"]
+    assert named_once.summary == "x:25: HT-TEST-1: the name fails"  # the address is named once, not twice
     reworded = replace(with_mark, observations=(replace(seen, findings=(replace(mark, message="other"),)),))
     assert changes(with_mark, reworded, now=LATER) == []  # the same key: the same finding
     cleared = changes(with_mark, base, now=LATER)

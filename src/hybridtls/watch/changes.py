@@ -332,14 +332,19 @@ def _findings(raise_: _Raiser, where: tuple[str, str, str, int], before: tuple[F
     has = {m.key for m in now}
     for mark in now:
         if mark.key not in had and (label, mark.key) not in raise_.told:
-            raise_(AlertKind.FINDING_NEW, mark.severity, where, f"{label}: {mark.check_id}: {mark.message}",
+            raise_(AlertKind.FINDING_NEW, mark.severity, where, f"{label}: {mark.check_id}: {_unprefixed(label, mark)}",
                    after=(("check_id", mark.check_id), ("severity", mark.severity.value)), fix=mark.remediation,
                    finding=mark)
     for mark in before if before is not None and judged else ():
         if mark.key not in has and (label, mark.key) not in raise_.told:
             raise_(AlertKind.FINDING_CLEARED, Severity.INFO, where, f"{label}: {mark.check_id} no longer found: "
-                                                                    f"{mark.message}",
+                                                                    f"{_unprefixed(label, mark)}",
                    before=(("check_id", mark.check_id), ("severity", mark.severity.value)), finding=mark)
+
+
+def _unprefixed(label: str, mark: FindingMark) -> str:
+    """The finding's message without the address it already begins with (the alert names it first)."""
+    return mark.message.removeprefix(f"{label}: ")
 
 
 def subject_of(key: str) -> tuple[str, str, int]:
