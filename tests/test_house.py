@@ -96,3 +96,16 @@ def test_no_import_cycles() -> None:
 def test_the_house_test_sees_a_violation() -> None:
     tree = ast.parse("from hybridtls.report import Report\nif TYPE_CHECKING:\n    from hybridtls.cli import main\n")
     assert _runtime_imports(tree, "hybridtls.checks.x") == {"hybridtls.report"}
+
+
+def test_reading_console_text_does_not_load_cryptography() -> None:
+    """Start-up: the readers, the checks and the terminal report load cryptography only when a certificate is
+    parsed (a check importing pki.dane at the top added 60 ms to every run)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hybridtls.pipeline, hybridtls.checks, hybridtls.report.terminal, hybridtls.evidence.loader, "
+            "hybridtls.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('cryptography', 'OpenSSL')))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONPATH": str(PACKAGE.parent)}).stdout
+    assert shown.strip() == "[]"

@@ -27,7 +27,6 @@ from hybridtls.model import (
     TlsaLookup,
     TlsaUsage,
 )
-from hybridtls.pki.dane import matches, tlsa_for
 from hybridtls.pki.hostnames import covering_name
 from hybridtls.powershell import Script
 
@@ -63,6 +62,8 @@ def zone_line(owner: str, presentation: str, ttl: int = ZONE_TTL) -> str:
 
 def publish_fix(owner: str, leaf: CertificateFile, *lead: str) -> str:
     """Publish the 3 1 1 record of a certificate's key, and compute the same record on Windows to compare."""
+    from hybridtls.pki.dane import tlsa_for  # cryptography loads only when a DANE finding is made
+
     record = tlsa_for(leaf)
     script = Script(*lead)
     script.comment("Publish in the DNSSEC-signed zone, beside the records already there:")
@@ -171,6 +172,8 @@ def _chain_of(evidence: EvidenceSet, leaf: CertificateFile) -> tuple[Certificate
 
 
 def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
+    from hybridtls.pki.dane import matches
+
     for probe, dane in _looked_up(evidence):
         matched = [m.record for m in dane.matches if m.matched]
         if not dane.applies or not matched or not probe.chain:
