@@ -125,7 +125,7 @@ def render_markdown(report: Report, *, brief: bool = False, verbose: bool = Fals
         out += ["", "## Details"]
     for number, finding in enumerate(report.findings, 1):
         check = report.check(finding.check_id)
-        out += ["", f"## {number}. {finding.severity.value.upper()} {finding.check_id}: {text(check.title)}", "",
+        out += ["", f"### {number}. {finding.severity.value.upper()} {finding.check_id}: {text(check.title)}", "",
                 f"**{text(finding.subject)}**", "", text(finding.message)]
         if finding.evidence:
             out += ["", _table(["Evidence", "What it says"],
