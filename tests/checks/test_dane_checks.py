@@ -12,6 +12,7 @@ from hybridtls.evidence.certificates import read_certificate_file
 from hybridtls.model import (
     CertificateFile,
     CheckStatus,
+    DaneResult,
     EvidenceSet,
     Finding,
     ProbeOutcome,
@@ -139,3 +140,55 @@ def test_dane_not_in_use_is_not_applicable_never_a_silent_pass() -> None:
                   with_dane(served(), lookup=TlsaLookup.NOT_LOOKED_UP, secure=None)):
         status, findings = judge(probe)
         assert findings == [] and set(status.values()) == {CheckStatus.NOT_APPLICABLE}
+
+
+EXPIRED = public_like_pki(leaf_dns=(HOST,), key=rsa_key(slot=6), not_before=NOW - timedelta(days=190),
+                          not_after=NOW - timedelta(days=10))
+
+
+def test_dane_ta_does_not_excuse_an_expired_leaf() -> None:
+    """RFC 7671/7672 relax dates for DANE-EE only: under DANE-TA an expired leaf is certificate-expired."""
+    from dataclasses import replace
+
+    probe = replace(served(EXPIRED), observed_at=NOW)
+    _, findings = judge(with_dane(probe, ta(EXPIRED)))
+    [finding] = findings
+    assert (finding.check_id, finding.severity.value) == ("HT-DANE-001", "error")
+    assert "'certificate-expired'" in finding.message and "IN TLSA" not in finding.remediation
+    assert finding.command.startswith("New-ExchangeCertificate -GenerateRequest")
+    # the same chain under a DANE-EE record of its key: dates are not checked, a DANE sender delivers
+    status, findings = judge(with_dane(probe, ee(EXPIRED)))
+    assert [f for f in findings if f.check_id == "HT-DANE-001"] == [] and status["HT-DANE-001"] is CheckStatus.PASSED
+
+
+def test_dnssec_invalid_carries_its_own_one_line_fix_not_the_tlsa_record() -> None:
+    _, findings = judge(with_dane(served(), lookup=TlsaLookup.SERVFAIL, secure=None))
+    [finding] = findings
+    assert finding.command == "Resolve-DnsName -Name '_25._tcp.mx.contoso.test' -Type TLSA -DnssecOk"
+
+
+def test_a_lookup_that_got_no_answer_is_not_determined_not_an_exchange_online_deferral() -> None:
+    _, findings = judge(with_dane(served(), lookup=TlsaLookup.FAILED, secure=None))
+    [finding] = findings
+    assert (finding.check_id, finding.severity.value) == ("HT-DANE-001", "info")
+    assert "not determined" in finding.message and "dnssec-invalid" not in finding.message
+    assert finding.command.startswith("Resolve-DnsName")
+
+
+def test_a_failed_lookup_behind_an_insecure_mx_is_no_error() -> None:
+    """A sender that reached the host by an unsigned MX never looks its TLSA records up (RFC 7672 2.2.1)."""
+    for lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
+        probe = with_dane(served(), lookup=lookup, secure=None, mx_secure=False)
+        assert probe.dane is not None and probe.dane.result is None and "2.2.1" in probe.dane.detail
+        _, findings = judge(probe)
+        assert [f for f in findings if f.check_id == "HT-DANE-001"] == []
+
+
+def test_no_handshake_attempted_is_no_dane_refusal() -> None:
+    for outcome in (ProbeOutcome.BUSY, ProbeOutcome.PROTOCOL_ERROR):
+        probe = with_dane(served(outcome=outcome), ee(PKI))
+        assert probe.dane is not None and probe.dane.result is None and "not determined" in probe.dane.detail
+        _, findings = judge(probe)
+        assert [f for f in findings if f.check_id == "HT-DANE-001"] == []
+    failed = with_dane(served(outcome=ProbeOutcome.TLS_FAILED), ee(PKI))  # STARTTLS started, the handshake failed
+    assert failed.dane is not None and failed.dane.result is DaneResult.VALIDATION_FAILURE
