@@ -307,7 +307,7 @@ def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
         policy = result.policy
         if policy is None or not policy.valid or policy.mode not in (PolicyMode.ENFORCE, PolicyMode.TESTING):
             continue
-        own = [h for h in result.mx_hosts if not h.rstrip(".").lower().endswith(EXCHANGE_ONLINE_MX)]
+        own = [h for h in result.mx_hosts if not exchange_online_host(h)]
         uncovered = [h for h in own if covering_name(new.certificate_domains, h.rstrip(".")) is None]
         if uncovered:
             enforced = policy.mode is PolicyMode.ENFORCE
@@ -356,22 +356,63 @@ def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict
     return records, observed
 
 
-def _looked_up_anywhere(evidence: EvidenceSet) -> bool:
-    return bool(evidence.dns_answers) or any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
+def exchange_online_host(host: str) -> bool:
+    """Whether a host name is one Exchange Online answers for (its MX hosts): Microsoft's zone, not the estate's."""
+    return host.rstrip(".").casefold().endswith(EXCHANGE_ONLINE_MX)
 
 
-def _dane_unknown(evidence: EvidenceSet) -> Risk:
-    """No TLSA lookup in the evidence: say so, naming the hosts to probe, rather than plan as if DANE were off."""
-    hosts = {h.casefold(): h for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
-                                       *(h for c in evidence.online_connectors
-                                         if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
-                                       *(p.host for p in evidence.probes if p.dane is None))
-             if h and not is_address(h)}
-    named = ", ".join(sorted(hosts.values(), key=str.casefold)) or "the MX and smart host names"
+def _estate_hosts(evidence: EvidenceSet) -> dict[str, str]:
+    """The host names of this estate DANE applies to (smart hosts, probed hosts), by folded name; Exchange Online's
+    own hosts and address literals left out."""
+    return {h.rstrip(".").casefold(): h.rstrip(".")
+            for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
+                      *(h for c in evidence.online_connectors
+                        if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
+                      *(p.host for p in evidence.probes))
+            if h and not is_address(h) and not exchange_online_host(h)}
+
+
+def _answered(evidence: EvidenceSet) -> set[str]:
+    """The hosts whose TLSA lookup was answered (records, or none): by a saved probe, or DNS output."""
+    names = {p.dane.tlsa_name for p in evidence.probes  # an unsigned MX: a DANE sender looks nothing up (RFC 7672)
+             if p.dane is not None and (p.dane.lookup in (TlsaLookup.FOUND, TlsaLookup.NONE) or p.dane.mx_secure is False)}
+    names |= {a.name for a in evidence.dns_answers} | {r.name for r in evidence.tlsa_records if r.name}
+    return {_host_of(n.rstrip(".").casefold()) for n in names}
+
+
+def _dane_unknown(evidence: EvidenceSet) -> Risk | None:
+    """The estate's hosts whose TLSA records were not looked up: say so, naming them, rather than plan as if DANE
+    were off for them. None when every host was looked up."""
+    hosts = _estate_hosts(evidence)
+    answered = _answered(evidence)
+    missing = [h for key, h in hosts.items() if key not in answered]
+    if answered and not missing:
+        return None
+    named = ", ".join(sorted(missing, key=str.casefold)) or "the MX and smart host names"
+    lead = (f"No TLSA lookup in the evidence for {named}" if answered else "No TLSA lookup in the evidence")
     return Risk(severity=Severity.INFO, title="DANE not checked",
-                detail=(f"No TLSA lookup in the evidence. Before the swap, probe {named} with --nameserver set to a "
-                        "validating resolver and give the saved JSON to plan: if they publish TLSA records, the new "
-                        "key's record must be published first, or Exchange Online (DANE) refuses the new certificate."))
+                detail=(f"{lead}. Before the swap, probe {named} with --nameserver set to a validating resolver and "
+                        "give the saved JSON to plan: if they publish TLSA records, the new key's record must be "
+                        "published first, or Exchange Online (DANE) refuses the new certificate."))
+
+
+def _failed_lookups(evidence: EvidenceSet) -> list[Risk]:
+    """TLSA lookups that did not answer: a SERVFAIL makes a DANE sender defer; a lookup with no answer at all
+    leaves DANE for that host undetermined. Either way the plan cannot say what to publish."""
+    risks: dict[str, Risk] = {}
+    for probe in evidence.probes:
+        dane = probe.dane
+        if (dane is None or dane.lookup not in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED) or dane.mx_secure is False
+                or exchange_online_host(probe.host) or dane.tlsa_name in risks):
+            continue
+        what = ("failed (SERVFAIL): a DANE sender (Exchange Online) cannot tell whether DANE applies, so it defers "
+                "mail to this host now and after the swap" if dane.lookup is TlsaLookup.SERVFAIL else
+                "got no answer: whether DANE applies to this host, and what to publish, was not determined")
+        risks[dane.tlsa_name] = Risk(
+            severity=Severity.WARNING, title=f"The TLSA lookup of {dane.tlsa_name} did not answer",
+            detail=(f"The lookup through {dane.resolver} {what} ({dane.detail}). Repair the zone's DNSSEC chain or "
+                    f"the resolver, then probe {probe.host} again with --nameserver and give the saved JSON to plan."))
+    return list(risks.values())
 
 
 def _host_of(tlsa_name: str) -> str:
@@ -386,14 +427,15 @@ def dane_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis)
     from hybridtls.pki.dane import matches, tlsa_for, unusable
 
     records, observed = _tlsa_seen(evidence)
-    if not records and not _looked_up_anywhere(evidence):
-        return [], [], [_dane_unknown(evidence)]
+    unknown = _dane_unknown(evidence)
+    risks: list[Risk] = [*_failed_lookups(evidence), *([unknown] if unknown else [])]
     served = tuple(c for c in chain.path if not c.is_self_signed) or chain.path  # what step 2 makes servers send
     before: list[Step] = []
     after: list[Step] = []
-    risks: list[Risk] = []
     for name, current in sorted(records.items()):
         host, dane = _host_of(name), observed[name]
+        if exchange_online_host(host):
+            continue  # Exchange Online's own MX: Microsoft publishes its TLSA records, not this estate
         ttl = max((r.ttl for r in current if r.ttl is not None), default=ZONE_TTL)
         new_record = tlsa_for(new, name=name)
         still = [r for r in current if not unusable(r) and matches(r, served, (host,))]
