@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
@@ -26,7 +27,7 @@ from hybridtls.model import (
 )
 from hybridtls.pki.hostnames import covering_name, domain_covered, is_address
 from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
-from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
+from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare, names_same_certificate
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
 from hybridtls.powershell import Script, comment_text
 
@@ -294,20 +295,46 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
 EXCHANGE_ONLINE_MX = (".mail.protection.outlook.com", ".mx.microsoft")  # MX hosts Exchange Online answers for
 
 
+def _estate_mx(evidence: EvidenceSet) -> Callable[[str], bool]:
+    """Whether the evidence ties an MX host to this estate: the current certificate (Get-ExchangeCertificate, as the
+    connectors' TlsCertificateName names it, else its subject's CN) covers the host name, or a saved probe of that
+    host served the current certificate (its thumbprint, or the issuer and subject a connector names)."""
+    names = _current_names(evidence)
+    current = _current_certificate(evidence, names)
+    domains = (*(current.certificate_domains if current else ()),
+               *(m[1].strip() for n in names for m in [_CN.search(n.subject)] if m))
+    thumbprint = (current.thumbprint or "").upper() if current else ""
+    served = {p.host.rstrip(".").casefold() for p in evidence.probes if p.chain and (
+        (thumbprint and p.chain[0].thumbprint.upper() == thumbprint)
+        or any(names_same_certificate(TlsCertificateName(p.chain[0].issuer, p.chain[0].subject), n) for n in names))}
+
+    def ours(host: str) -> bool:
+        bare = host.rstrip(".")
+        return bare.casefold() in served or (bool(domains) and covering_name(domains, bare) is not None)
+    return ours
+
+
+_CN = re.compile(r"(?:^|,)\s*CN=([^,]+)", re.IGNORECASE)
+
+
 def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
     """MTA-STS for the change: a sender that applies a domain's policy (testing or enforce) delivers to an MX only
     over TLS with a publicly trusted certificate that covers the MX host name (RFC 8461 section 4.2). For every MX
-    this organisation answers itself (not Exchange Online's), the new certificate must cover its name."""
+    the evidence ties to this estate (see :func:`_estate_mx`), the new certificate must cover its name; the other
+    MX hosts (a third-party gateway) are named, not judged."""
     if not evidence.mta_sts:
         return [Risk(severity=Severity.INFO, title="MTA-STS not checked",
                      detail="No saved probe --mx in the evidence: run hybridtls probe --mx <Domain> --format json "
                             "and give the file to plan, to check the new certificate against the policy's MX hosts.")]
     risks: list[Risk] = []
+    ours = _estate_mx(evidence)
     for result in evidence.mta_sts:
         policy = result.policy
         if policy is None or not policy.valid or policy.mode not in (PolicyMode.ENFORCE, PolicyMode.TESTING):
             continue
-        own = [h for h in result.mx_hosts if not exchange_online_host(h)]
+        others = [h for h in result.mx_hosts if not exchange_online_host(h)]
+        own = [h for h in others if ours(h)]
+        foreign = [h for h in others if h not in own]
         uncovered = [h for h in own if covering_name(new.certificate_domains, h.rstrip(".")) is None]
         if uncovered:
             enforced = policy.mode is PolicyMode.ENFORCE
@@ -325,6 +352,14 @@ def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
                                     f"applies to ({', '.join(own)})",
                               detail=f"The policy is in {policy.mode.value} mode; the chain must also be publicly "
                                      "trusted, which the chain risks above judge."))
+        if foreign:
+            risks.append(Risk(severity=Severity.INFO,
+                              title=f"MX hosts of {result.domain} not ours to judge: {', '.join(foreign)}",
+                              detail=("Nothing in the evidence ties them to this estate (no saved probe of them served "
+                                      "the current certificate, and the current certificate does not cover their "
+                                      "names): a gateway in front, or another organisation's. The new certificate "
+                                      "is not judged against them; if they are this estate's servers, give a saved "
+                                      "probe of them to plan.")))
     return risks
 
 
