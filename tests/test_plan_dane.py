@@ -15,9 +15,21 @@ from cryptography.hazmat.primitives import serialization
 from factory import public_like_pki
 
 from hybridtls.evidence.certificates import read_certificate_file
-from hybridtls.model import ChainAnalysis, ChainEnd, EvidenceSet, ProbeOutcome, ProbeResult, ProbeStep, TlsaLookup
+from hybridtls.model import (
+    ChainAnalysis,
+    ChainEnd,
+    EvidenceSet,
+    ProbeOutcome,
+    ProbeResult,
+    ProbeStep,
+    ServerBasis,
+    ServerRef,
+    Source,
+    StoreCertificate,
+    TlsaLookup,
+)
 from hybridtls.pki.dane import observe, tlsa_for
-from hybridtls.planning.build import dane_plan
+from hybridtls.planning.build import dane_plan, rotation_of
 
 DANE = FIXTURES / "plan" / "dane"
 GOLDEN = Path(__file__).parent / "golden"
@@ -129,3 +141,24 @@ def test_exchange_online_mx_tlsa_is_microsofts_not_the_estates() -> None:
     _, probe = _pki_probe(host, lookup="found", records=(tlsa_for(chain[0], name=f"_25._tcp.{host}"),))
     before, after, risks = _dane_plan(probe)
     assert before == [] and after == [] and not [r for r in risks if host in r.title or host in r.detail]
+
+
+# ---------------------------------------------------------------- the store listing the chain step reads (issue 13)
+
+def test_a_store_entry_of_the_same_name_but_another_thumbprint_does_not_hold_the_intermediate() -> None:
+    """A re-keyed or expired intermediate of the same name in the CA store is not the new chain's: import it."""
+    chain, _ = _pki_probe("new.contoso.test", lookup="none")
+    leaf, inter = chain
+    server = ServerRef(name="EXCAS1", basis=ServerBasis.GIVEN)
+
+    def listed(thumbprint: str | None) -> EvidenceSet:
+        return EvidenceSet(store_certificates=(StoreCertificate(
+            source=Source(path="stores.txt", line=1), server=server, store="CA", thumbprint=thumbprint,
+            subject=inter.subject),))
+
+    analysis = ChainAnalysis(leaf=leaf, path=chain, end=ChainEnd.TRUSTED)
+    [other] = rotation_of(listed("AB" * 20), leaf, analysis).servers
+    assert other.intermediates_missing == (inter.subject,)
+    [same] = rotation_of(listed(inter.thumbprint), leaf, analysis).servers
+    [unlisted] = rotation_of(listed(None), leaf, analysis).servers  # no thumbprint in the listing: the name decides
+    assert same.intermediates_missing == () and unlisted.intermediates_missing == ()

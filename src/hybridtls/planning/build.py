@@ -542,8 +542,10 @@ def _server_chains(evidence: EvidenceSet, chain: ChainAnalysis) -> tuple[ServerC
             names.setdefault(entry.server.key, entry.server.name)
 
     def holds(entries: list[StoreCertificate], cert: CertificateFile) -> bool:
-        return any((e.thumbprint or "").upper() == cert.thumbprint.upper()
-                   or (e.subject and name_key(e.subject) == name_key(cert.subject)) for e in entries)
+        """By thumbprint when the listing gives one (a re-keyed or expired CA certificate of the same name is not
+        this one); by subject only when it does not."""
+        return any(e.thumbprint.upper() == cert.thumbprint.upper() if e.thumbprint
+                   else bool(e.subject) and name_key(e.subject or "") == name_key(cert.subject) for e in entries)
 
     out = []
     for key, listed in sorted(by_server.items()):
