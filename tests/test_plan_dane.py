@@ -133,6 +133,10 @@ def test_every_host_not_looked_up_is_named_even_when_another_was() -> None:
     assert "mx2.contoso.test" in unknown.detail and "mx1.contoso.test" not in unknown.detail
     _, _, risks = _dane_plan(looked)  # every host looked up: no notice
     assert not [r for r in risks if r.title == "DANE not checked"]
+    _, failed = _pki_probe("mx3.contoso.test", lookup="servfail")  # said as a failed lookup, not as never looked up
+    _, _, risks = _dane_plan(failed, never)
+    [unknown] = [r for r in risks if r.title == "DANE not checked"]
+    assert "mx2.contoso.test" in unknown.detail and "mx3.contoso.test" not in unknown.detail
 
 
 def test_exchange_online_mx_tlsa_is_microsofts_not_the_estates() -> None:

@@ -419,12 +419,14 @@ def _dane_unknown(evidence: EvidenceSet) -> Risk | None:
     """The estate's hosts whose TLSA records were not looked up: say so, naming them, rather than plan as if DANE
     were off for them. None when every host was looked up."""
     hosts = _estate_hosts(evidence)
-    answered = _answered(evidence)
-    missing = [h for key, h in hosts.items() if key not in answered]
-    if answered and not missing:
+    failed = {p.host.rstrip(".").casefold() for p in evidence.probes  # said by _failed_lookups
+              if p.dane is not None and p.dane.lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED)}
+    tried = _answered(evidence) | failed
+    missing = [h for key, h in hosts.items() if key not in tried]
+    if tried and not missing:
         return None
     named = ", ".join(sorted(missing, key=str.casefold)) or "the MX and smart host names"
-    lead = (f"No TLSA lookup in the evidence for {named}" if answered else "No TLSA lookup in the evidence")
+    lead = (f"No TLSA lookup in the evidence for {named}" if tried else "No TLSA lookup in the evidence")
     return Risk(severity=Severity.INFO, title="DANE not checked",
                 detail=(f"{lead}. Before the swap, probe {named} with --nameserver set to a validating resolver and "
                         "give the saved JSON to plan: if they publish TLSA records, the new key's record must be "
