@@ -137,8 +137,9 @@ NO_MATCH = Check(
     severity=Severity.ERROR, needs=needs(TLSA_ANSWERS),
     explanation=("Exchange Online sends with outbound SMTP DANE. When the host's TLSA records are DNSSEC-signed, it "
                  "delivers only to an address whose chain one of them matches (DANE-EE: the server's certificate or "
-                 "key; DANE-TA: an issuing CA, and the host name). A new certificate with a new key that the records "
-                 "do not name, or a failed TLSA lookup, stops delivery to that address."),
+                 "key; DANE-TA: an issuing CA, the host name and the certificate dates). A new certificate with a "
+                 "new key that the records do not name, an expired one under a DANE-TA record, or a failed TLSA "
+                 "lookup (SERVFAIL) stops delivery to that address."),
     remediation=("Publish the TLSA record of the key the address serves (3 1 1: SHA-256 of its SubjectPublicKeyInfo) "
                  "beside the current records, or serve the certificate the records name."),
     command=fixes.TLSA_ADD,
