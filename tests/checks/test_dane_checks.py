@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from factory import NOW, Issued, public_like_pki, rsa_key
 
 from hybridtls.checks import CheckContext, run_checks
+from hybridtls.checks.causes import explains
 from hybridtls.checks.dane import CHECKS
 from hybridtls.evidence.certificates import read_certificate_file
 from hybridtls.model import (
     CertificateFile,
     CheckStatus,
+    DaneResult,
     EvidenceSet,
     Finding,
+    FindingSubject,
     ProbeOutcome,
     ProbeResult,
     ProbeStep,
+    Severity,
     Source,
     TlsaLookup,
     TlsaRecord,
 )
 from hybridtls.pki.dane import observe, tlsa_for
+from hybridtls.report.summary import rank_causes
 
 JUDGED = NOW.replace(tzinfo=None)
 HOST = "mx.contoso.test"
@@ -51,8 +57,6 @@ def ta(pki) -> TlsaRecord:  # type: ignore[no-untyped-def]
 
 def with_dane(probe: ProbeResult, *records: TlsaRecord, lookup: TlsaLookup = TlsaLookup.FOUND,
               secure: bool | None = True, mx_secure: bool | None = None) -> ProbeResult:
-    from dataclasses import replace
-
     return replace(probe, dane=observe(probe, lookup=lookup, secure=secure, records=records, mx_secure=mx_secure,
                                        resolver="127.0.0.1:5353", error="SERVFAIL" if lookup is TlsaLookup.SERVFAIL else ""))
 
@@ -139,3 +143,70 @@ def test_dane_not_in_use_is_not_applicable_never_a_silent_pass() -> None:
                   with_dane(served(), lookup=TlsaLookup.NOT_LOOKED_UP, secure=None)):
         status, findings = judge(probe)
         assert findings == [] and set(status.values()) == {CheckStatus.NOT_APPLICABLE}
+
+
+EXPIRED = public_like_pki(leaf_dns=(HOST,), key=rsa_key(slot=6), not_before=NOW - timedelta(days=190),
+                          not_after=NOW - timedelta(days=10))
+
+
+def test_dane_ta_does_not_excuse_an_expired_leaf() -> None:
+    """RFC 7671/7672 relax dates for DANE-EE only: under DANE-TA an expired leaf is certificate-expired."""
+    probe = replace(served(EXPIRED), observed_at=NOW)
+    _, findings = judge(with_dane(probe, ta(EXPIRED)))
+    [finding] = findings
+    assert (finding.check_id, finding.severity.value) == ("HT-DANE-001", "error")
+    assert "'certificate-expired'" in finding.message and "IN TLSA" not in finding.remediation
+    assert finding.command.startswith("New-ExchangeCertificate -GenerateRequest")
+    # the same chain under a DANE-EE record of its key: dates are not checked, a DANE sender delivers
+    status, findings = judge(with_dane(probe, ee(EXPIRED)))
+    assert [f for f in findings if f.check_id == "HT-DANE-001"] == [] and status["HT-DANE-001"] is CheckStatus.PASSED
+
+
+def test_dnssec_invalid_carries_its_own_one_line_fix_not_the_tlsa_record() -> None:
+    _, findings = judge(with_dane(served(), lookup=TlsaLookup.SERVFAIL, secure=None))
+    [finding] = findings
+    assert finding.command == "Resolve-DnsName -Name '_25._tcp.mx.contoso.test' -Type TLSA -DnssecOk"
+
+
+def test_a_lookup_that_got_no_answer_is_not_determined_not_an_exchange_online_deferral() -> None:
+    _, findings = judge(with_dane(served(), lookup=TlsaLookup.FAILED, secure=None))
+    [finding] = findings
+    assert (finding.check_id, finding.severity.value) == ("HT-DANE-001", "info")
+    assert "not determined" in finding.message and "dnssec-invalid" not in finding.message
+    assert finding.command.startswith("Resolve-DnsName")
+
+
+def test_a_failed_lookup_behind_an_insecure_mx_is_no_error() -> None:
+    """A sender that reached the host by an unsigned MX never looks its TLSA records up (RFC 7672 2.2.1)."""
+    for lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
+        probe = with_dane(served(), lookup=lookup, secure=None, mx_secure=False)
+        assert probe.dane is not None and probe.dane.result is None and "2.2.1" in probe.dane.detail
+        _, findings = judge(probe)
+        assert [f for f in findings if f.check_id == "HT-DANE-001"] == []
+
+
+def test_no_handshake_attempted_is_no_dane_refusal() -> None:
+    for outcome in (ProbeOutcome.BUSY, ProbeOutcome.PROTOCOL_ERROR):
+        probe = with_dane(served(outcome=outcome), ee(PKI))
+        assert probe.dane is not None and probe.dane.result is None and "not determined" in probe.dane.detail
+        _, findings = judge(probe)
+        assert [f for f in findings if f.check_id == "HT-DANE-001"] == []
+    failed = with_dane(served(outcome=ProbeOutcome.TLS_FAILED), ee(PKI))  # STARTTLS started, the handshake failed
+    assert failed.dane is not None and failed.dane.result is DaneResult.VALIDATION_FAILURE
+
+
+def test_a_dane_refusal_and_an_enforced_sts_miss_explain_the_pending_trace_and_the_queue() -> None:
+    def symptom(check_id: str) -> Finding:
+        return Finding(check_id=check_id, severity=Severity.ERROR, subject=check_id, message="",
+                       about=FindingSubject(name=check_id))
+
+    trace, queue = symptom("HT-TRACE-001"), symptom("HT-QUEUE-001")
+    [refused] = judge(with_dane(served(NEW), ee(PKI)))[1]
+    [undetermined] = judge(with_dane(served(), lookup=TlsaLookup.FAILED, secure=None))[1]
+    assert explains(refused, trace) and explains(refused, queue)
+    assert not explains(undetermined, trace)  # a lookup we could not make stops no mail
+    enforced = replace(symptom("HT-STS-001"), subject="mx")
+    testing = replace(enforced, severity=Severity.WARNING)  # testing mode: senders still deliver
+    assert explains(enforced, trace) and not explains(testing, queue)
+    ranked, _ = rank_causes([trace, refused])
+    assert [(c.check_id, [f.check_id for f in under]) for c, under in ranked] == [("HT-DANE-001", ["HT-TRACE-001"])]

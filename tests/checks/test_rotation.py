@@ -14,7 +14,7 @@ from factory import NOW, public_like_pki
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
+from hybridtls.pki.lifetime import ONE_HOUR, max_public_lifetime, over_public_limit, renew_by, validity
 
 UTC = timezone.utc
 ISSUER = "CN=Test TLS Issuing CA 2026, O=Test Trust Services, C=US"
@@ -97,6 +97,27 @@ def test_dates_read_the_wrong_way_round_are_a_warning_saying_so(tmp_path: Path) 
     [finding] = findings(run.out)["HT-ROT-001"]
     assert finding["severity"] == "warning" and "mis-read date is likelier" in str(finding["message"])
     assert [e["source"]["line"] for e in finding["evidence"]] == [9, 8]  # NotBefore, NotAfter lines
+
+
+def test_an_exact_200_days_across_daylight_saving_in_console_text_is_within_the_limit(tmp_path: Path) -> None:
+    """Console dates are local time without an offset: 200 days from March to October read as 200 days and an
+    hour. That hour is slack, not a mis-read date; two hours over is still over."""
+    (tmp_path / "EXCAS1").mkdir()
+    listing = tmp_path / "EXCAS1" / "Get-ExchangeCertificate.txt"
+    listing.write_text(format_list(certificate(NotBefore="3/20/2026 12:00:00 AM", NotAfter="10/6/2026 12:59:59 AM")))
+    run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-05-20", "--date-order", "mdy",
+                  "--fail-on", "never")
+    assert "HT-ROT-001" not in findings(run.out) and checks(run.out)["HT-ROT-001"]["status"] == "passed"
+    listing.write_text(format_list(certificate(NotBefore="3/20/2026 12:00:00 AM", NotAfter="10/6/2026 1:59:59 AM")))
+    run = run_cli("check", str(tmp_path), "--format", "json", "--now", "2026-05-20", "--date-order", "mdy",
+                  "--fail-on", "never")
+    assert len(findings(run.out)["HT-ROT-001"]) == 1
+
+
+def test_a_certificate_file_s_dates_are_exact_no_slack() -> None:
+    start = datetime(2026, 3, 20, tzinfo=UTC)
+    assert over_public_limit(start, start + timedelta(days=200, minutes=30)) is not None
+    assert over_public_limit(start, start + timedelta(days=200, minutes=30), ONE_HOUR) is None
 
 
 def test_a_private_root_by_policy_is_a_notice(tmp_path: Path) -> None:

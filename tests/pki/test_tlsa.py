@@ -146,3 +146,20 @@ def test_3_1_1_agrees_with_openssl(tmp_path: Path) -> None:
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pubkey, check=True,
                          capture_output=True).stdout
     assert tlsa_for(CHAIN[0]).presentation == "3 1 1 " + hashlib.sha256(der).hexdigest()
+
+
+def test_dane_ta_checks_the_dates_below_the_anchor_dane_ee_does_not() -> None:
+    from datetime import timedelta
+
+    from factory import NOW
+
+    stale = public_like_pki(leaf_dns=("mx.contoso.test",), key=rsa_key(slot=6), not_before=NOW - timedelta(days=190),
+                            not_after=NOW - timedelta(days=10))
+    chain = facts(stale.leaf, stale.intermediate)
+    ta = record(2, 1, 1, expected(stale.intermediate, 1, 1))
+    judged = match(ta, chain, ["mx.contoso.test"], NOW)
+    assert not judged.matched and "certificate-expired" in judged.reason and "server certificate" in judged.reason
+    assert matches(ta, chain, ["mx.contoso.test"], NOW - timedelta(days=20))  # within its dates then
+    undated = match(ta, chain, ["mx.contoso.test"])
+    assert undated.matched and "dates were not checked" in undated.reason  # said, never silently passed
+    assert matches(record(3, 1, 1, expected(stale.leaf, 1, 1)), chain, (), NOW)  # DANE-EE: dates not checked

@@ -16,13 +16,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from factory import Issued, issue, name, public_like_pki, rsa_key
+from factory import NOW, Issued, issue, name, public_like_pki, rsa_key
 from postfix import POSTFIX, Postfix, Scenario, available
 
 pytestmark = pytest.mark.skipif(not available() and not os.environ.get("CI"), reason="needs root and postfix")
@@ -32,6 +33,10 @@ PKI = public_like_pki(leaf_dns=NAMES, key=rsa_key(slot=21))  # key A: what the T
 OTHER = issue(name("mx.contoso.test", "Contoso Ltd", "US"), issuer=PKI.intermediate, key=rsa_key(slot=22), dns=NAMES)
 NEW = issue(name("mx.contoso.test", "Contoso Ltd", "US"), issuer=PKI.intermediate, key=rsa_key(slot=23), dns=NAMES)
 ROTATION_PORT = 2713
+EXPIRED_PORT = 2714
+# expired ten days before the judging date, issued by the same intermediate: DANE-TA must refuse it, DANE-EE not
+EXPIRED = issue(name("mx.contoso.test", "Contoso Ltd", "US"), issuer=PKI.intermediate, key=rsa_key(slot=24), dns=NAMES,
+                not_before=NOW - timedelta(days=190), not_after=NOW - timedelta(days=10))
 ROTATION_NODES = ("127.0.0.6", "127.0.0.7")
 
 
@@ -100,6 +105,7 @@ def postfix_dane() -> Iterator[tuple[dict[str, Postfix], Path]]:
     root.chmod(0o755)
     scenarios = [Scenario("dane-a", "127.0.0.1", 2711, chain_pem(PKI.leaf)),
                  Scenario("dane-other", "127.0.0.1", 2712, chain_pem(OTHER)),
+                 Scenario("dane-expired", "127.0.0.1", EXPIRED_PORT, chain_pem(EXPIRED)),
                  *(Scenario(f"dane-rot-{i}", address, ROTATION_PORT, chain_pem(PKI.leaf))
                    for i, address in enumerate(ROTATION_NODES, 1))]
     instances = {s.name: Postfix(root, s) for s in scenarios}
@@ -172,6 +178,25 @@ def test_dane_ta_matches_the_intermediate_postfix_serves(postfix_dane, dns) -> N
     zone.tlsa["_2712._tcp.ta.contoso.test"] = [record]
     code, document = probe(postfix_dane, dns, "ta.contoso.test:2712")
     assert verdicts(document) == {"127.0.0.1": (None, [record])} and dane_findings(document) == set()
+
+
+def test_dane_ta_refuses_an_expired_leaf_dane_ee_does_not(postfix_dane, dns) -> None:  # type: ignore[no-untyped-def]
+    """RFC 7671 section 5.2.2 / RFC 7672 section 3.1.1: only DANE-EE ignores dates. An expired leaf under the
+    intermediate a 2 0 1 record names is certificate-expired (RFC 8460); a 3 1 1 record of its key still matches."""
+    import hashlib
+
+    zone, _ = dns
+    zone.a["expired.contoso.test"] = ["127.0.0.1"]
+    ta = "2 0 1 " + hashlib.sha256(PKI.intermediate.der).hexdigest()
+    zone.tlsa[f"_{EXPIRED_PORT}._tcp.expired.contoso.test"] = [ta]
+    code, document = probe(postfix_dane, dns, f"expired.contoso.test:{EXPIRED_PORT}")
+    assert verdicts(document) == {"127.0.0.1": ("certificate-expired", [])} and code == 1
+    assert dane_findings(document) == {("HT-DANE-001", f"expired.contoso.test[127.0.0.1]:{EXPIRED_PORT}")}
+    zone.tlsa[f"_{EXPIRED_PORT}._tcp.expired.contoso.test"] = [spki_311(EXPIRED)]
+    _, document = probe(postfix_dane, dns, f"expired.contoso.test:{EXPIRED_PORT}")
+    assert verdicts(document) == {"127.0.0.1": (None, [spki_311(EXPIRED)])}  # a DANE sender delivers
+    # what is said instead: the only matching record pins a certificate on its way out (it is past NotAfter)
+    assert dane_findings(document) == {("HT-DANE-003", f"expired.contoso.test[127.0.0.1]:{EXPIRED_PORT}")}
 
 
 def test_tlsa_without_dnssec_and_a_failing_lookup(postfix_dane, dns) -> None:  # type: ignore[no-untyped-def]

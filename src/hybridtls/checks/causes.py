@@ -7,13 +7,14 @@ as a second root cause. The rules, applied by :func:`explains` and by ``hybridtl
 - a finding explains another when the other's check is in its row, and they are about the same server or one of
   them names no server (the message trace is Exchange Online's; it names none);
 - explanation is transitive (a root in Registry explains the Pending trace that the certificate change explains);
+- a finding of a check in ``ONLY_AS_ERROR`` explains only at ERROR severity (the enforce form of HT-STS-001);
 - a finding that is context, not a fault as of the evidence's own date (``Finding.context``), explains nothing;
 - the table has no cycles (tests/checks/test_causes.py), so every chain of explanations ends at a root cause.
 """
 
 from __future__ import annotations
 
-from hybridtls.model import Finding
+from hybridtls.model import Finding, Severity
 
 # What mail flow shows when TLS to or from the on-premises servers fails, whatever the cause.
 MAIL_FLOW = ("HT-TRACE-001", "HT-TRACE-002", "HT-ERR-001", "HT-QUEUE-001")
@@ -63,7 +64,14 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "HT-ERR-001": ("HT-QUEUE-001", "HT-TRACE-001"),
     # the mail that began pending with a certificate change: the change is the first suspect
     "HT-TRACE-002": ("HT-TRACE-001", "HT-ERR-001", "HT-QUEUE-001"),
+    # a DANE sender that will not deliver (no TLSA match, dnssec-invalid), or an MX an enforced MTA-STS policy
+    # leaves out: Exchange Online holds the mail, which the trace shows Pending and a queue holds
+    "HT-DANE-001": ("HT-TRACE-001", "HT-QUEUE-001"),
+    "HT-STS-001": ("HT-TRACE-001", "HT-QUEUE-001"),
 }
+# Checks whose findings explain only at ERROR: an MX missing from a policy in testing mode (a WARNING) still gets
+# its mail, and a TLSA lookup that was not determined (an INFO) stops nothing.
+ONLY_AS_ERROR = frozenset({"HT-DANE-001", "HT-STS-001"})
 
 
 def _same_place(cause: Finding, effect: Finding) -> bool:
@@ -75,6 +83,8 @@ def _same_place(cause: Finding, effect: Finding) -> bool:
 def explains(cause: Finding, effect: Finding) -> bool:
     """Whether ``cause`` directly explains ``effect`` by the table and the rules above."""
     if cause is effect or cause.context or cause.fixed_at is not None:
+        return False
+    if cause.check_id in ONLY_AS_ERROR and cause.severity is not Severity.ERROR:
         return False
     return effect.check_id in EXPLAINS.get(cause.check_id, ()) and _same_place(cause, effect)
 

@@ -28,7 +28,7 @@ from hybridtls.model import (
     TlsaUsage,
 )
 from hybridtls.pki.hostnames import covering_name
-from hybridtls.powershell import Script
+from hybridtls.powershell import Script, comment_text
 
 ZONE_TTL = 3600  # the TTL the zone lines we suggest carry; keep it short around a rotation
 
@@ -78,23 +78,47 @@ def publish_fix(owner: str, leaf: CertificateFile, *lead: str) -> str:
 
 def _resolve_fix(tlsa_name: str, *lead: str) -> str:
     script = Script(*lead)
-    return str(script.add(f"Resolve-DnsName -Name {script.value(tlsa_name, '<TlsaName>', 'TLSA name')} -Type TLSA "
-                          "-DnssecOk"))
+    return str(script.add(_resolve_line(script, tlsa_name)))
+
+
+def _resolve_line(script: Script, tlsa_name: str) -> str:
+    return f"Resolve-DnsName -Name {script.value(tlsa_name, '<TlsaName>', 'TLSA name')} -Type TLSA -DnssecOk"
 
 
 _REFUSED = {DaneResult.TLSA_INVALID, DaneResult.CERTIFICATE_HOST_MISMATCH, DaneResult.DNSSEC_INVALID,
-            DaneResult.STARTTLS_NOT_SUPPORTED, DaneResult.VALIDATION_FAILURE}
+            DaneResult.STARTTLS_NOT_SUPPORTED, DaneResult.VALIDATION_FAILURE, DaneResult.CERTIFICATE_EXPIRED}
 
 
 def _no_match(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
     for probe, dane in _looked_up(evidence):
+        if dane.lookup is TlsaLookup.FAILED and dane.mx_secure is not False:
+            yield NO_MATCH.finding(
+                subject=probe.label, about=FindingSubject(address=probe.label), severity=Severity.INFO,
+                message=(f"{probe.label}: the TLSA lookup of {dane.tlsa_name} got no answer from {dane.resolver} "
+                         f"({dane.detail}). Whether a DANE sender (Exchange Online) would deliver was not "
+                         "determined: look the name up again."),
+                evidence=_cite(probe, dane), command=_resolve_line(Script(), dane.tlsa_name),
+                remediation=_resolve_fix(dane.tlsa_name, "# Look the TLSA records up again, through a validating "
+                                                         "resolver:"))
+            continue
         if dane.result is None or dane.result not in _REFUSED:
             continue
+        command = ""
         if dane.result is DaneResult.DNSSEC_INVALID:
             message = (f"{probe.label}: the TLSA lookup of {dane.tlsa_name} failed ({dane.detail}). A DANE sender "
                        f"(Exchange Online) defers the mail and retries, and reports '{dane.result.value}'.")
             fix = _resolve_fix(dane.tlsa_name, "# Check the DNSSEC chain of the zone (a broken DS or expired "
                                                "signatures give SERVFAIL):")
+            command = _resolve_line(Script(), dane.tlsa_name)
+        elif dane.result is DaneResult.CERTIFICATE_EXPIRED:
+            records = "; ".join(f"{m.record.presentation[:40]}...: {m.reason}" for m in dane.matches)
+            message = (f"{probe.label}: a DANE-TA record of {dane.tlsa_name} names the issuer, but the chain this "
+                       f"address serves is outside its dates ({records}). DANE-TA checks dates as usual (only "
+                       f"DANE-EE relaxes them): Exchange Online will not deliver, and reports '{dane.result.value}' "
+                       "(RFC 8460).")
+            fix = ("# Renew the certificate (and any expired intermediate), serve the new chain on every node,\n"
+                   "# then probe again: hybridtls probe " + comment_text(probe.host))
+            command = fixes.CERTIFICATE_REQUEST
         else:
             records = "; ".join(f"{m.record.presentation[:40]}...: {m.reason}" for m in dane.matches) or "none"
             what = (f"no TLSA record of {dane.tlsa_name} matches the chain this address serves ({records})"
@@ -105,7 +129,7 @@ def _no_match(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             fix = (publish_fix(dane.tlsa_name, probe.chain[0], "# The record that matches the key this address serves:")
                    if probe.chain else "# Restore STARTTLS with the certificate the TLSA records name.")
         yield NO_MATCH.finding(subject=probe.label, about=FindingSubject(address=probe.label), message=message,
-                               evidence=_cite(probe, dane), remediation=fix)
+                               evidence=_cite(probe, dane), remediation=fix, command=command)
 
 
 NO_MATCH = Check(
@@ -113,8 +137,9 @@ NO_MATCH = Check(
     severity=Severity.ERROR, needs=needs(TLSA_ANSWERS),
     explanation=("Exchange Online sends with outbound SMTP DANE. When the host's TLSA records are DNSSEC-signed, it "
                  "delivers only to an address whose chain one of them matches (DANE-EE: the server's certificate or "
-                 "key; DANE-TA: an issuing CA, and the host name). A new certificate with a new key that the records "
-                 "do not name, or a failed TLSA lookup, stops delivery to that address."),
+                 "key; DANE-TA: an issuing CA, the host name and the certificate dates). A new certificate with a "
+                 "new key that the records do not name, an expired one under a DANE-TA record, or a failed TLSA "
+                 "lookup (SERVFAIL) stops delivery to that address."),
     remediation=("Publish the TLSA record of the key the address serves (3 1 1: SHA-256 of its SubjectPublicKeyInfo) "
                  "beside the current records, or serve the certificate the records name."),
     command=fixes.TLSA_ADD,

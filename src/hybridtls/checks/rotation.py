@@ -25,7 +25,7 @@ from hybridtls.model import (
     Severity,
     Source,
 )
-from hybridtls.pki.lifetime import limit_since, max_public_lifetime, over_public_limit
+from hybridtls.pki.lifetime import ONE_HOUR, limit_since, max_public_lifetime, over_public_limit
 from hybridtls.pki.tlsname import TlsCertificateName, names_same_certificate
 from hybridtls.powershell import Script
 
@@ -45,10 +45,12 @@ def _swapped(moment: datetime) -> datetime | None:
 
 
 def _misread_fits(not_before: datetime, not_after: datetime) -> bool:
-    """Whether reading either date with day and month swapped brings the lifetime within the limit."""
+    """Whether reading either date with day and month swapped brings the lifetime within the limit (dates read
+    from text: an hour of daylight-saving slack)."""
     for before, after in ((_swapped(not_before), not_after), (not_before, _swapped(not_after)),
                           (_swapped(not_before), _swapped(not_after))):
-        if before is not None and after is not None and after > before and over_public_limit(before, after) is None:
+        if (before is not None and after is not None and after > before
+                and over_public_limit(before, after, ONE_HOUR) is None):
             return True
     return False
 
@@ -112,7 +114,9 @@ def _lifetime(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding | No
         if max_public_lifetime(cert.not_before) is None:
             yield NotJudged(subject=group.name, source=cert.cite("notbefore"), reason=_BEFORE_LIMITS)
             continue
-        over = over_public_limit(cert.not_before, cert.not_after)
+        # Get-ExchangeCertificate's dates are text, local time as the console wrote them, no offset kept: allow the
+        # hour a daylight-saving change between NotBefore and NotAfter adds (a certificate file's dates are exact)
+        over = over_public_limit(cert.not_before, cert.not_after, ONE_HOUR)
         if over:
             misread = _misread_fits(cert.not_before, cert.not_after)
             yield LIFETIME.finding(

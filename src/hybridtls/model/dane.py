@@ -89,6 +89,7 @@ class DaneResult(str, enum.Enum):
     DANE_REQUIRED = "dane-required"
     STARTTLS_NOT_SUPPORTED = "starttls-not-supported"
     CERTIFICATE_HOST_MISMATCH = "certificate-host-mismatch"
+    CERTIFICATE_EXPIRED = "certificate-expired"
     VALIDATION_FAILURE = "validation-failure"
 
 

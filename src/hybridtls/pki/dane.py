@@ -4,7 +4,9 @@ Pure: no DNS here. What a DANE sender does with the records is RFC 7672's:
 
 - DANE-EE(3) matches the server's own certificate or key; names and dates are not checked.
 - DANE-TA(2) matches a CA certificate (or its key) in the chain as served, or one the TLSA record carries whole
-  (``2 0 0``); the server certificate must then chain to it, and cover the TLSA base domain (the MX host name).
+  (``2 0 0``); the server certificate must then chain to it, cover the TLSA base domain (the MX host name), and it
+  and every certificate below the anchor must be within their dates (RFC 7671 section 5.2.2 relaxes dates for
+  DANE-EE only): an expired one is RFC 8460's ``certificate-expired``.
 - PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP (RFC 7672 section 3.1.3); so are unknown selectors and matching
   types, and digests of the wrong length (RFC 7671 section 5).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from cryptography import x509
 
@@ -111,9 +114,12 @@ def unusable(record: TlsaRecord) -> str:
     return ""
 
 
-def match(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str] = ()) -> TlsaMatch:
+def match(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str] = (),
+          now: datetime | None = None) -> TlsaMatch:
     """Match one record against a chain as served (leaf first), as a DANE SMTP sender does. ``names`` are the
-    reference identifiers a DANE-TA match must cover (the TLSA base domain); empty: the name is not checked."""
+    reference identifiers a DANE-TA match must cover (the TLSA base domain); empty: the name is not checked.
+    ``now`` is when the chain is judged (a DANE-TA match needs the certificates below the anchor valid then);
+    None: the dates are not checked, and the reason says so."""
     why = unusable(record)
     if why:
         return TlsaMatch(record=record, matched=False, reason=why)
@@ -125,20 +131,22 @@ def match(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[
                 return TlsaMatch(record=record, matched=True, reason="matches the server certificate (DANE-EE: "
                                  "names and dates are not checked)")
             return TlsaMatch(record=record, matched=False, reason="does not match the server certificate")
-        return _trust_anchor(record, chain, names)
+        return _trust_anchor(record, chain, names, now)
     except (DerError, ValueError) as exc:
         return TlsaMatch(record=record, matched=False, reason=f"a served certificate could not be read ({exc})")
 
 
-def matches(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str] = ()) -> bool:
-    return match(record, chain, names).matched
+def matches(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str] = (),
+            now: datetime | None = None) -> bool:
+    return match(record, chain, names, now).matched
 
 
 def _associated(record: TlsaRecord, der: bytes) -> bool:
     return association(selected(der, record.selector), record.matching_type).hex() == record.data_hex
 
 
-def _trust_anchor(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str]) -> TlsaMatch:
+def _trust_anchor(record: TlsaRecord, chain: Sequence[CertificateFile], names: Sequence[str],
+                  now: datetime | None) -> TlsaMatch:
     leaf = chain[0]
     anchor = next((cert for cert in chain[1:] if _associated(record, cert.der)), None)
     where = "a CA certificate in the served chain"
@@ -150,7 +158,8 @@ def _trust_anchor(record: TlsaRecord, chain: Sequence[CertificateFile], names: S
             return TlsaMatch(record=record, matched=False, reason=f"the certificate in the record is unreadable ({exc})")
     if anchor is None:
         return TlsaMatch(record=record, matched=False, reason="matches no CA certificate in the served chain")
-    if not _chains_to(leaf, anchor, chain[1:]):
+    below = _path_to(leaf, anchor, chain[1:])
+    if below is None:
         return TlsaMatch(record=record, matched=False,
                          reason=f"matches {anchor.subject or 'a CA'} ({where}), but the server certificate does not "
                                 "chain to it")
@@ -160,22 +169,43 @@ def _trust_anchor(record: TlsaRecord, chain: Sequence[CertificateFile], names: S
             return TlsaMatch(record=record, matched=False,
                              reason=f"the server certificate chains to {anchor.subject or 'the anchor'} but covers none "
                                     f"of {', '.join(names)} (DANE-TA checks the name: certificate-host-mismatch)")
+    if now is not None:
+        stale = next((c for c in below if not _within(c, now)), None)
+        if stale is not None:
+            which = "the server certificate" if stale is leaf else f"{stale.subject or 'a CA'} (below the anchor)"
+            return TlsaMatch(record=record, matched=False,
+                             reason=f"matches {anchor.subject or 'a CA'} ({where}), but {which} is valid "
+                                    f"{stale.not_before:%Y-%m-%d} to {stale.not_after:%Y-%m-%d}, not at "
+                                    f"{now:%Y-%m-%d %H:%M} (DANE-TA checks the dates: certificate-expired)")
     checked = "" if names else "; the name was not checked (no host name)"
+    checked += "" if now is not None else "; the dates were not checked (no time of observation)"
     return TlsaMatch(record=record, matched=True, reason=f"matches {anchor.subject or 'a CA'} ({where}){checked}")
 
 
-def _chains_to(leaf: CertificateFile, anchor: CertificateFile, served: Sequence[CertificateFile]) -> bool:
-    """Whether signatures lead from the leaf to the anchor through served certificates (at most one pass each)."""
-    current = leaf
+def _within(cert: CertificateFile, now: datetime) -> bool:
+    when = now
+    if cert.not_after.tzinfo is not None and now.tzinfo is None:
+        when = now.replace(tzinfo=cert.not_after.tzinfo)
+    elif cert.not_after.tzinfo is None and now.tzinfo is not None:
+        when = now.replace(tzinfo=None)
+    return cert.not_before <= when <= cert.not_after
+
+
+def _path_to(leaf: CertificateFile, anchor: CertificateFile,
+             served: Sequence[CertificateFile]) -> list[CertificateFile] | None:
+    """The certificates from the leaf up to (not including) the anchor, each signed by the next, through served
+    certificates (at most one pass each); None when signatures lead nowhere near the anchor."""
+    path = [leaf]
     for _ in range(len(served) + 1):
+        current = path[-1]
         if current.issuer_der == anchor.subject_der and signature_check(current, anchor).ok:
-            return True
+            return path
         parent = next((c for c in served if c.der != current.der and c.subject_der == current.issuer_der
                        and signature_check(current, c).ok), None)
         if parent is None:
-            return False
-        current = parent
-    return False
+            return None
+        path.append(parent)
+    return None
 
 
 def sender_result(matches: Sequence[TlsaMatch], *, lookup: TlsaLookup, secure: bool | None, mx_secure: bool | None,
@@ -184,29 +214,36 @@ def sender_result(matches: Sequence[TlsaMatch], *, lookup: TlsaLookup, secure: b
     type, None when it would deliver or not use DANE), and why, in words."""
     if lookup is TlsaLookup.NOT_LOOKED_UP:
         return None, "TLSA not looked up"
-    if lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED):
-        return DaneResult.DNSSEC_INVALID, ("the TLSA lookup failed: a DANE sender cannot tell whether DANE applies, "
-                                           "so it defers the mail and retries (RFC 7672 section 2.2)")
+    if mx_secure is False:
+        return None, ("the MX lookup was not DNSSEC-validated: a DANE sender does not look up the MX host's TLSA "
+                      "records (RFC 7672 section 2.2.1)")
+    if lookup is TlsaLookup.SERVFAIL:
+        return DaneResult.DNSSEC_INVALID, ("the TLSA lookup failed (SERVFAIL): a DANE sender cannot tell whether DANE "
+                                           "applies, so it defers the mail and retries (RFC 7672 section 2.2)")
+    if lookup is TlsaLookup.FAILED:
+        return None, ("the TLSA lookup got no answer here (a timeout or a refusal of the resolver asked): what a DANE "
+                      "sender would do was not determined")
     if lookup is TlsaLookup.NONE:
         return None, "no TLSA records: DANE is not in use for this host"
     if not secure:
         return None, ("TLSA records were found, but the answer is not DNSSEC-validated (AD bit not set): DANE senders "
                       "ignore them")
-    if mx_secure is False:
-        return None, ("the MX lookup was not DNSSEC-validated: DANE senders do not use the MX host's TLSA records "
-                      "(RFC 7672 section 2.2.1)")
     if probe.outcome in (ProbeOutcome.NO_STARTTLS, ProbeOutcome.STARTTLS_REJECTED):
         return DaneResult.STARTTLS_NOT_SUPPORTED, "DANE requires STARTTLS and this address does not offer it"
     if not probe.chain:
-        if probe.outcome.connected:
+        if probe.outcome is ProbeOutcome.TLS_FAILED:
             return DaneResult.VALIDATION_FAILURE, "the TLS handshake failed: no certificate to match"
-        return None, "no certificate was served (no connection): the TLSA records were not matched"
+        return None, (f"no TLS handshake was made ({probe.outcome.value} at {probe.stage.value}): the TLSA records "
+                      "were not matched, and what a DANE sender would do was not determined")
     usable = [m for m in matches if not unusable(m.record)]
     if not usable:
         return None, ("every TLSA record is unusable for SMTP: DANE senders still require TLS but do not authenticate "
                       "the server (RFC 7672 section 2.2)")
     if any(m.matched for m in usable):
         return None, "a TLSA record matches the chain served: a DANE sender delivers"
+    if any("certificate-expired" in m.reason for m in usable):
+        return DaneResult.CERTIFICATE_EXPIRED, ("a DANE-TA record matches the issuer, but a certificate below it is "
+                                                "outside its dates: a DANE sender will not deliver")
     if any("certificate-host-mismatch" in m.reason for m in usable):
         return DaneResult.CERTIFICATE_HOST_MISMATCH, ("a DANE-TA record matches the issuer, but the certificate does "
                                                       "not cover the host name")
@@ -214,11 +251,13 @@ def sender_result(matches: Sequence[TlsaMatch], *, lookup: TlsaLookup, secure: b
 
 
 def observe(probe: ProbeResult, *, lookup: TlsaLookup, secure: bool | None, records: Sequence[TlsaRecord],
-            resolver: str, mx_secure: bool | None = None, error: str = "") -> DaneObservation:
-    """A probe's DANE observation: every record matched against its chain (the host name as reference identity),
-    and what a DANE sender would log. ``error`` says why the lookup did not answer, when it did not."""
+            resolver: str, mx_secure: bool | None = None, error: str = "", now: datetime | None = None) -> DaneObservation:
+    """A probe's DANE observation: every record matched against its chain (the host name as reference identity,
+    the dates at ``now``, else when the probe was made), and what a DANE sender would log. ``error`` says why the
+    lookup did not answer, when it did not."""
     names = () if is_address(probe.host) else (probe.host,)
-    matches = tuple(match(record, probe.chain, names) for record in records)
+    when = now or probe.observed_at
+    matches = tuple(match(record, probe.chain, names, when) for record in records)
     result, why = sender_result(matches, lookup=lookup, secure=secure, mx_secure=mx_secure, probe=probe)
     if lookup is TlsaLookup.NOT_LOOKED_UP:
         why = f"TLSA not looked up: {error}" if error else why

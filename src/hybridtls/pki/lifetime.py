@@ -33,11 +33,17 @@ def limit_since(issued: datetime | date) -> str:
     return max((since for since, _ in _SCHEDULE if day >= since), default=_SCHEDULE[0][0]).isoformat()
 
 
-def over_public_limit(not_before: datetime, not_after: datetime) -> tuple[float, int] | None:
-    """(validity in days, the limit) when the validity exceeds what a public CA could issue on NotBefore."""
+ONE_HOUR = timedelta(hours=1)  # local times on either side of a daylight-saving change: 200 days read as 200 d 1 h
+
+
+def over_public_limit(not_before: datetime, not_after: datetime,
+                      slack: timedelta = timedelta(0)) -> tuple[float, int] | None:
+    """(validity in days, the limit) when the validity exceeds what a public CA could issue on NotBefore by more
+    than ``slack``: none for dates read from the certificate (exact), ONE_HOUR for local times read from text
+    without an offset, which a daylight-saving change between NotBefore and NotAfter puts an hour apart."""
     allowed = max_public_lifetime(not_before)
     period = validity(not_before, not_after)
-    if allowed is None or period <= timedelta(days=allowed):
+    if allowed is None or period <= timedelta(days=allowed) + slack:
         return None
     return period / timedelta(days=1), allowed
 

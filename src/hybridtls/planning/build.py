@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from hybridtls import references as refs
@@ -26,7 +27,7 @@ from hybridtls.model import (
 )
 from hybridtls.pki.hostnames import covering_name, domain_covered, is_address
 from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
-from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare
+from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare, names_same_certificate
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
 from hybridtls.powershell import Script, comment_text
 
@@ -294,20 +295,46 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
 EXCHANGE_ONLINE_MX = (".mail.protection.outlook.com", ".mx.microsoft")  # MX hosts Exchange Online answers for
 
 
+def _estate_mx(evidence: EvidenceSet) -> Callable[[str], bool]:
+    """Whether the evidence ties an MX host to this estate: the current certificate (Get-ExchangeCertificate, as the
+    connectors' TlsCertificateName names it, else its subject's CN) covers the host name, or a saved probe of that
+    host served the current certificate (its thumbprint, or the issuer and subject a connector names)."""
+    names = _current_names(evidence)
+    current = _current_certificate(evidence, names)
+    domains = (*(current.certificate_domains if current else ()),
+               *(m[1].strip() for n in names for m in [_CN.search(n.subject)] if m))
+    thumbprint = (current.thumbprint or "").upper() if current else ""
+    served = {p.host.rstrip(".").casefold() for p in evidence.probes if p.chain and (
+        (thumbprint and p.chain[0].thumbprint.upper() == thumbprint)
+        or any(names_same_certificate(TlsCertificateName(p.chain[0].issuer, p.chain[0].subject), n) for n in names))}
+
+    def ours(host: str) -> bool:
+        bare = host.rstrip(".")
+        return bare.casefold() in served or (bool(domains) and covering_name(domains, bare) is not None)
+    return ours
+
+
+_CN = re.compile(r"(?:^|,)\s*CN=([^,]+)", re.IGNORECASE)
+
+
 def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
     """MTA-STS for the change: a sender that applies a domain's policy (testing or enforce) delivers to an MX only
     over TLS with a publicly trusted certificate that covers the MX host name (RFC 8461 section 4.2). For every MX
-    this organisation answers itself (not Exchange Online's), the new certificate must cover its name."""
+    the evidence ties to this estate (see :func:`_estate_mx`), the new certificate must cover its name; the other
+    MX hosts (a third-party gateway) are named, not judged."""
     if not evidence.mta_sts:
         return [Risk(severity=Severity.INFO, title="MTA-STS not checked",
                      detail="No saved probe --mx in the evidence: run hybridtls probe --mx <Domain> --format json "
                             "and give the file to plan, to check the new certificate against the policy's MX hosts.")]
     risks: list[Risk] = []
+    ours = _estate_mx(evidence)
     for result in evidence.mta_sts:
         policy = result.policy
         if policy is None or not policy.valid or policy.mode not in (PolicyMode.ENFORCE, PolicyMode.TESTING):
             continue
-        own = [h for h in result.mx_hosts if not h.rstrip(".").lower().endswith(EXCHANGE_ONLINE_MX)]
+        others = [h for h in result.mx_hosts if not exchange_online_host(h)]
+        own = [h for h in others if ours(h)]
+        foreign = [h for h in others if h not in own]
         uncovered = [h for h in own if covering_name(new.certificate_domains, h.rstrip(".")) is None]
         if uncovered:
             enforced = policy.mode is PolicyMode.ENFORCE
@@ -325,6 +352,14 @@ def mta_sts_risks(evidence: EvidenceSet, new: CertificateFile) -> list[Risk]:
                                     f"applies to ({', '.join(own)})",
                               detail=f"The policy is in {policy.mode.value} mode; the chain must also be publicly "
                                      "trusted, which the chain risks above judge."))
+        if foreign:
+            risks.append(Risk(severity=Severity.INFO,
+                              title=f"MX hosts of {result.domain} not ours to judge: {', '.join(foreign)}",
+                              detail=("Nothing in the evidence ties them to this estate (no saved probe of them served "
+                                      "the current certificate, and the current certificate does not cover their "
+                                      "names): a gateway in front, or another organisation's. The new certificate "
+                                      "is not judged against them; if they are this estate's servers, give a saved "
+                                      "probe of them to plan.")))
     return risks
 
 
@@ -356,22 +391,65 @@ def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict
     return records, observed
 
 
-def _looked_up_anywhere(evidence: EvidenceSet) -> bool:
-    return bool(evidence.dns_answers) or any(p.dane is not None and p.dane.lookup is not TlsaLookup.NOT_LOOKED_UP for p in evidence.probes)
+def exchange_online_host(host: str) -> bool:
+    """Whether a host name is one Exchange Online answers for (its MX hosts): Microsoft's zone, not the estate's."""
+    return host.rstrip(".").casefold().endswith(EXCHANGE_ONLINE_MX)
 
 
-def _dane_unknown(evidence: EvidenceSet) -> Risk:
-    """No TLSA lookup in the evidence: say so, naming the hosts to probe, rather than plan as if DANE were off."""
-    hosts = {h.casefold(): h for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
-                                       *(h for c in evidence.online_connectors
-                                         if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
-                                       *(p.host for p in evidence.probes if p.dane is None))
-             if h and not is_address(h)}
-    named = ", ".join(sorted(hosts.values(), key=str.casefold)) or "the MX and smart host names"
+def _estate_hosts(evidence: EvidenceSet) -> dict[str, str]:
+    """The host names of this estate DANE applies to (smart hosts, probed hosts), by folded name; Exchange Online's
+    own hosts and address literals left out."""
+    return {h.rstrip(".").casefold(): h.rstrip(".")
+            for h in (*(c.on_premises_smart_host for c in evidence.hybrid_configurations),
+                      *(h for c in evidence.online_connectors
+                        if c.direction is ConnectorDirection.OUTBOUND for h in c.smart_hosts),
+                      *(p.host for p in evidence.probes))
+            if h and not is_address(h) and not exchange_online_host(h)}
+
+
+def _answered(evidence: EvidenceSet) -> set[str]:
+    """The hosts whose TLSA lookup was answered (records, or none): by a saved probe, or DNS output."""
+    names = {p.dane.tlsa_name for p in evidence.probes  # an unsigned MX: a DANE sender looks nothing up (RFC 7672)
+             if p.dane is not None and (p.dane.lookup in (TlsaLookup.FOUND, TlsaLookup.NONE) or p.dane.mx_secure is False)}
+    names |= {a.name for a in evidence.dns_answers} | {r.name for r in evidence.tlsa_records if r.name}
+    return {_host_of(n.rstrip(".").casefold()) for n in names}
+
+
+def _dane_unknown(evidence: EvidenceSet) -> Risk | None:
+    """The estate's hosts whose TLSA records were not looked up: say so, naming them, rather than plan as if DANE
+    were off for them. None when every host was looked up."""
+    hosts = _estate_hosts(evidence)
+    failed = {p.host.rstrip(".").casefold() for p in evidence.probes  # said by _failed_lookups
+              if p.dane is not None and p.dane.lookup in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED)}
+    tried = _answered(evidence) | failed
+    missing = [h for key, h in hosts.items() if key not in tried]
+    if tried and not missing:
+        return None
+    named = ", ".join(sorted(missing, key=str.casefold)) or "the MX and smart host names"
+    lead = (f"No TLSA lookup in the evidence for {named}" if tried else "No TLSA lookup in the evidence")
     return Risk(severity=Severity.INFO, title="DANE not checked",
-                detail=(f"No TLSA lookup in the evidence. Before the swap, probe {named} with --nameserver set to a "
-                        "validating resolver and give the saved JSON to plan: if they publish TLSA records, the new "
-                        "key's record must be published first, or Exchange Online (DANE) refuses the new certificate."))
+                detail=(f"{lead}. Before the swap, probe {named} with --nameserver set to a validating resolver and "
+                        "give the saved JSON to plan: if they publish TLSA records, the new key's record must be "
+                        "published first, or Exchange Online (DANE) refuses the new certificate."))
+
+
+def _failed_lookups(evidence: EvidenceSet) -> list[Risk]:
+    """TLSA lookups that did not answer: a SERVFAIL makes a DANE sender defer; a lookup with no answer at all
+    leaves DANE for that host undetermined. Either way the plan cannot say what to publish."""
+    risks: dict[str, Risk] = {}
+    for probe in evidence.probes:
+        dane = probe.dane
+        if (dane is None or dane.lookup not in (TlsaLookup.SERVFAIL, TlsaLookup.FAILED) or dane.mx_secure is False
+                or exchange_online_host(probe.host) or dane.tlsa_name in risks):
+            continue
+        what = ("failed (SERVFAIL): a DANE sender (Exchange Online) cannot tell whether DANE applies, so it defers "
+                "mail to this host now and after the swap" if dane.lookup is TlsaLookup.SERVFAIL else
+                "got no answer: whether DANE applies to this host, and what to publish, was not determined")
+        risks[dane.tlsa_name] = Risk(
+            severity=Severity.WARNING, title=f"The TLSA lookup of {dane.tlsa_name} did not answer",
+            detail=(f"The lookup through {dane.resolver} {what} ({dane.detail}). Repair the zone's DNSSEC chain or "
+                    f"the resolver, then probe {probe.host} again with --nameserver and give the saved JSON to plan."))
+    return list(risks.values())
 
 
 def _host_of(tlsa_name: str) -> str:
@@ -386,14 +464,15 @@ def dane_plan(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis)
     from hybridtls.pki.dane import matches, tlsa_for, unusable
 
     records, observed = _tlsa_seen(evidence)
-    if not records and not _looked_up_anywhere(evidence):
-        return [], [], [_dane_unknown(evidence)]
+    unknown = _dane_unknown(evidence)
+    risks: list[Risk] = [*_failed_lookups(evidence), *([unknown] if unknown else [])]
     served = tuple(c for c in chain.path if not c.is_self_signed) or chain.path  # what step 2 makes servers send
     before: list[Step] = []
     after: list[Step] = []
-    risks: list[Risk] = []
     for name, current in sorted(records.items()):
         host, dane = _host_of(name), observed[name]
+        if exchange_online_host(host):
+            continue  # Exchange Online's own MX: Microsoft publishes its TLSA records, not this estate
         ttl = max((r.ttl for r in current if r.ttl is not None), default=ZONE_TTL)
         new_record = tlsa_for(new, name=name)
         still = [r for r in current if not unusable(r) and matches(r, served, (host,))]
@@ -465,8 +544,10 @@ def _server_chains(evidence: EvidenceSet, chain: ChainAnalysis) -> tuple[ServerC
             names.setdefault(entry.server.key, entry.server.name)
 
     def holds(entries: list[StoreCertificate], cert: CertificateFile) -> bool:
-        return any((e.thumbprint or "").upper() == cert.thumbprint.upper()
-                   or (e.subject and name_key(e.subject) == name_key(cert.subject)) for e in entries)
+        """By thumbprint when the listing gives one (a re-keyed or expired CA certificate of the same name is not
+        this one); by subject only when it does not."""
+        return any(e.thumbprint.upper() == cert.thumbprint.upper() if e.thumbprint
+                   else bool(e.subject) and name_key(e.subject or "") == name_key(cert.subject) for e in entries)
 
     out = []
     for key, listed in sorted(by_server.items()):

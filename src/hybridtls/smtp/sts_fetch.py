@@ -9,6 +9,7 @@ host's chain is captured as served and judged later by the run's trust store, li
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -184,11 +185,15 @@ class _Stream:
         return taken
 
 
+_STATUS = re.compile(r"[0-9]{3}")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
 def _read_head(head: bytes, response: _Response) -> None:
     lines = head.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit()):
+    code = rest.partition(" ")[0]  # exactly three digits, then a space and the reason (RFC 9112 section 4)
+    if not version.startswith("HTTP/1.") or not _STATUS.fullmatch(code):
         raise FetchFailed(PolicyFetch.PROTOCOL_ERROR, f"not an HTTP/1.x response: {lines[0][:80]!r}")
     response.status = int(code)
     for line in lines[1:]:
@@ -208,10 +213,9 @@ async def _body(stream: _Stream, headers: dict[str, str]) -> bytes:
         body = b""
         while True:
             size_line = (await stream.until(b"\r\n", 64, "a chunk size line")).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise FetchFailed(PolicyFetch.PROTOCOL_ERROR, f"a malformed chunk size {size_line[:20]!r}") from None
+            if not _CHUNK_SIZE.fullmatch(size_line):  # hex digits only: int() would take 0x5, 1_0, -3, +7
+                raise FetchFailed(PolicyFetch.PROTOCOL_ERROR, f"a malformed chunk size {size_line[:20]!r}")
+            size = int(size_line, 16)
             if size == 0:
                 return body
             if len(body) + size > MAX_POLICY_BYTES:
