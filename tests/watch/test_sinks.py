@@ -15,6 +15,7 @@ from webhook import Receiver
 
 from hybridtls.errors import UsageError
 from hybridtls.model import Severity
+from hybridtls.watch.history import History
 from hybridtls.watch.log import Event, line
 from hybridtls.watch.model import Alert, AlertKind
 from hybridtls.watch.sinks import (
@@ -43,19 +44,6 @@ def alert(**changes: object) -> Alert:
     return Alert(**values)  # type: ignore[arg-type]
 
 
-class FakeHistory:
-    """alert_sent / mark_sent as History keeps them."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, tuple[datetime, str]] = {}
-
-    def alert_sent(self, key: str) -> tuple[datetime, str] | None:
-        return self.sent.get(key)
-
-    def mark_sent(self, item: Alert, at: datetime) -> None:
-        self.sent[item.dedupe_key] = (at, item.state)
-
-
 def test_the_json_body_carries_every_documented_key() -> None:
     body = alert_document(alert())
     assert body == {
@@ -79,7 +67,7 @@ def test_teams_body_is_an_adaptive_card_with_the_fix() -> None:
     texts = [block.get("text") for block in card["body"]]
     assert FIX in texts
     facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
-    assert facts["Address"] == "mx.contoso.test[127.0.0.2]:25" and facts["Now: thumbprint"] == "BB" * 20
+    assert facts["Address"] == "mx.contoso.test\\[127.0.0.2\\]:25" and facts["Now: thumbprint"] == "BB" * 20
 
 
 def test_slack_body_escapes_its_control_characters_and_fences_the_fix() -> None:
@@ -165,36 +153,68 @@ def _dispatch(dispatcher: Dispatcher, alerts: list[Alert], now: datetime) -> int
     return asyncio.run(dispatcher.dispatch(alerts, now))
 
 
-def test_an_alert_is_sent_once_then_again_on_change_or_after_renotify() -> None:
+def test_a_fault_that_comes_back_is_alerted_again(tmp_path: Path) -> None:
+    """ok -> timeout -> ok -> timeout: each outage and each recovery is an event of its round, delivered."""
     events: list[Event] = []
-    with Receiver() as receiver:
-        dispatcher = Dispatcher(FakeHistory(), [WebhookSink(receiver.url)], events.append,  # type: ignore[arg-type]
-                                renotify=timedelta(hours=1))
+    down = dict(kind=AlertKind.UNREACHABLE, after=(("outcome", "timeout"),), finding_key="HT-WIRE-001|a")
+    up = dict(kind=AlertKind.RECOVERED, after=(("outcome", "ok"),), finding_key="HT-WIRE-001|a")
+    with Receiver() as receiver, History.open(tmp_path / "w.db") as history:
+        dispatcher = Dispatcher(history, [WebhookSink(receiver.url)], events.append)
+        for number, change in enumerate((down, up, down, up), start=2):
+            assert _dispatch(dispatcher, [alert(round_number=number, **change)], AT + timedelta(minutes=number)) == 1
+        assert [(b["kind"], b["round"]) for b in receiver.bodies] == [
+            ("unreachable", 2), ("recovered", 3), ("unreachable", 4), ("recovered", 5)]
+    assert [e.kind for e in events].count("alert_repeat") == 0
+
+
+def test_the_same_event_is_never_delivered_twice(tmp_path: Path) -> None:
+    """The same round's alert again (the round probed again after a crash) is already sent, for each sink."""
+    events: list[Event] = []
+    with Receiver() as receiver, History.open(tmp_path / "w.db") as history:
+        dispatcher = Dispatcher(history, [WebhookSink(receiver.url)], events.append)
         assert _dispatch(dispatcher, [alert()], AT) == 1
-        assert _dispatch(dispatcher, [alert(round_number=8)], AT + timedelta(minutes=5)) == 0
-        assert _dispatch(dispatcher, [alert(after=(("thumbprint", "CC" * 20),))], AT + timedelta(minutes=10)) == 1
-        assert _dispatch(dispatcher, [alert(after=(("thumbprint", "CC" * 20),))], AT + timedelta(minutes=20)) == 0
-        assert _dispatch(dispatcher, [alert(after=(("thumbprint", "CC" * 20),))], AT + timedelta(hours=2)) == 1
-        assert len(receiver.bodies) == 3
-    kinds = [e.kind for e in events]
-    assert kinds.count("alert") == 3 and kinds.count("alert_repeat") == 2 and kinds.count("alert_sent") == 3
+        assert _dispatch(Dispatcher(history, [WebhookSink(receiver.url)], events.append), [alert()], AT) == 0
+        assert len(receiver.bodies) == 1
+    assert [e.kind for e in events] == ["alert", "alert_sent", "alert_repeat"]
 
 
-def test_a_failed_delivery_is_logged_and_tried_again_next_time() -> None:
+def test_a_failed_delivery_waits_in_the_outbox_and_is_retried_for_that_sink_only(tmp_path: Path) -> None:
     events: list[Event] = []
-    history = FakeHistory()
-    dispatcher = Dispatcher(history, [WebhookSink("http://127.0.0.1:9/hook", timeout=2)], events.append)  # type: ignore[arg-type]
-    assert _dispatch(dispatcher, [alert()], AT) == 0
-    assert [e.kind for e in events] == ["alert", "sink_failed"]
-    assert history.sent == {}
-    assert dispatcher.due(alert(), AT)
+    out = tmp_path / "taken.jsonl"
+    script = "import sys; open(sys.argv[1], 'a').write(sys.stdin.read())"
+    command = CommandSink(f"{sys.executable} -c \"{script}\" '{out}'")
+    with Receiver(status=500) as failing, History.open(tmp_path / "w.db") as history:
+        dispatcher = Dispatcher(history, [WebhookSink(failing.url), command], events.append)
+        assert _dispatch(dispatcher, [alert()], AT) == 1  # the command took it
+        assert len(failing.bodies) == 1 and len(out.read_text().splitlines()) == 1
+        assert [sink for _, sink, _, _ in history.waiting()] == [WebhookSink(failing.url).ident]
+        failing.status = 200
+        assert asyncio.run(dispatcher.retry(AT + timedelta(minutes=5))) == 1
+        assert len(failing.bodies) == 2 and failing.bodies[1]["round"] == 7
+        assert len(out.read_text().splitlines()) == 1, "the command is not given it again"
+        assert history.waiting() == []
+    assert "tried again next round" in next(e.message for e in events if e.kind == "sink_failed")
 
 
-def test_with_no_sink_the_log_is_the_delivery() -> None:
+def test_the_outbox_gives_up_after_a_day_and_says_so(tmp_path: Path) -> None:
     events: list[Event] = []
-    history = FakeHistory()
-    assert _dispatch(Dispatcher(history, [], events.append), [alert()], AT) == 1  # type: ignore[arg-type]
-    assert [e.kind for e in events] == ["alert"] and alert().dedupe_key in history.sent
+    with History.open(tmp_path / "w.db") as history:
+        dispatcher = Dispatcher(history, [WebhookSink("http://127.0.0.1:9/hook", timeout=2)], events.append)
+        assert _dispatch(dispatcher, [alert()], AT) == 0
+        assert asyncio.run(dispatcher.retry(AT + timedelta(hours=1))) == 0
+        assert [tries for _, _, _, tries in history.waiting()] == [2]
+        asyncio.run(dispatcher.retry(AT + timedelta(hours=25)))
+        assert history.waiting() == []
+    [dropped] = [e for e in events if e.kind == "alert_dropped"]
+    assert "given up" in dropped.message and "2 tries" in dropped.message
+
+
+def test_with_no_sink_the_log_is_the_delivery(tmp_path: Path) -> None:
+    events: list[Event] = []
+    with History.open(tmp_path / "w.db") as history:
+        assert _dispatch(Dispatcher(history, [], events.append), [alert()], AT) == 1
+        assert [e.kind for e in events] == ["alert"] and history.delivered(alert(), "log")
+        assert history.waiting() == []
 
 
 def test_a_log_line_is_one_line_of_key_value_pairs() -> None:

@@ -70,10 +70,12 @@ def test_round_numbers_are_never_reused_across_restarts_and_pruning(tmp_path: Pa
     path = tmp_path / "w.db"
     with History.open(path) as history:
         assert history.last_round() is None
-        numbers = [history.next_round_number() for _ in range(3)]
+        numbers = []
+        for _ in range(3):
+            assert history.next_round_number() == history.next_round_number()  # taken only by record
+            numbers.append(history.next_round_number())
+            history.record(simple_round(numbers[-1], T0 + timedelta(minutes=numbers[-1])))
         assert numbers == [1, 2, 3]
-        for n in numbers:
-            history.record(simple_round(n, T0 + timedelta(minutes=n)))
     with History.open(path) as history:
         assert history.next_round_number() == 4
         history.record(simple_round(9, T0 + timedelta(minutes=9)))  # a round numbered by hand moves the counter
@@ -102,11 +104,11 @@ def test_prune_forgets_old_rounds_and_what_only_they_referred_to(tmp_path: Path)
         assert history.certificate_der(old[0]) == b"old-1"
         alert = Alert(kind=AlertKind.RECOVERED, severity=Severity.INFO, label="x", host="x", address="", port=25,
                       summary="s", round_number=1, raised_at=T0)
-        history.mark_sent(alert, T0)
+        history.mark_delivered(alert, "log", T0)
         assert history.prune(T0 + timedelta(days=10)) == 1
         assert history.certificate_der(old[0]) is None  # only round 1 served it
         assert history.certificate_der(old[1]) == b"intermediate"  # round 2 still does
-        assert history.alert_sent(alert.dedupe_key) is None
+        assert history.last_told(alert.fault_key) is None and not history.delivered(alert, "log")
         (marks,) = history._db.execute("SELECT COUNT(*) FROM marks").fetchone()
         assert marks == 1  # the finding of round 2, stored once though shown on the round and an address
         assert [r.number for r in history.rounds()] == [2]
@@ -135,14 +137,20 @@ def test_nothing_grows_in_the_process_or_the_file_with_repeated_findings(tmp_pat
         assert states == 20 * 30 + 20  # the 300 steady rounds: 20 states, one per address, referred to 300 times
 
 
-def test_alerts_sent_are_remembered_with_their_state(tmp_path: Path) -> None:
-    alert = Alert(kind=AlertKind.CERTIFICATE_CHANGED, severity=Severity.WARNING, label="a", host="a", address="b",
-                  port=25, summary="s", after=(("thumbprint", "AB"),), round_number=1, raised_at=T0)
+def test_deliveries_and_the_last_word_about_a_fault_are_remembered(tmp_path: Path) -> None:
+    alert = Alert(kind=AlertKind.UNREACHABLE, severity=Severity.ERROR, label="a", host="a", address="b",
+                  port=25, summary="s", after=(("outcome", "timeout"),), finding_key="HT-WIRE-001|address=a",
+                  round_number=1, raised_at=T0)
     with History.open(tmp_path / "w.db") as history:
-        assert history.alert_sent(alert.dedupe_key) is None
-        history.mark_sent(alert, T0)
-        history.mark_sent(alert, T0 + timedelta(hours=1))
-        assert history.alert_sent(alert.dedupe_key) == (T0 + timedelta(hours=1), alert.state)
+        assert history.last_told(alert.fault_key) is None and not history.delivered(alert, "webhook:1")
+        assert history.queue(alert, "webhook:1", T0, "HTTP 500") == 1
+        assert history.queue(alert, "webhook:1", T0 + timedelta(minutes=5), "HTTP 502") == 2
+        [(waiting, sink, first, tries)] = history.waiting()
+        assert waiting == alert and sink == "webhook:1" and first == T0.timestamp() and tries == 2
+        history.mark_delivered(alert, "webhook:1", T0 + timedelta(hours=1))
+        assert history.waiting() == [] and history.delivered(alert, "webhook:1")
+        assert not history.delivered(replace(alert, round_number=2), "webhook:1")  # another round: another event
+        assert history.last_told(alert.fault_key) == (T0 + timedelta(hours=1), AlertKind.UNREACHABLE)
 
 
 V1 = """
@@ -193,7 +201,7 @@ def test_a_version_1_history_is_migrated_and_its_rounds_kept(tmp_path: Path) -> 
     old.executescript(V1)
     old.close()
     with History.open(path) as history:
-        assert history.schema_version == SCHEMA_VERSION == 2
+        assert history.schema_version == SCHEMA_VERSION == 3
         (kept,) = list(history.rounds())
         assert kept.number == 7 and kept.findings[0].severity is Severity.ERROR
         seen = kept.observations[0]

@@ -24,6 +24,7 @@ from hybridtls.cli.common import (
     write_text_whole,
 )
 from hybridtls.errors import UsageError
+from hybridtls.watch.model import ALERT_FORMATS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 NAME = "watch"
 HISTORY = "history"  # ``hybridtls watch history``: a host named "history" is written history:25
 HISTORY_FORMATS = ("terminal", "json", "html")
-ALERT_FORMATS = ("json", "teams", "slack")  # as watch.sinks.FORMATS, without importing it at start-up
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
