@@ -342,6 +342,10 @@ def test_durations_read_as_typed_and_refuse_what_is_not_one() -> None:
         assert caught.value.message.startswith("--keep") and caught.value.hint
     with pytest.raises(UsageError, match="longer than zero"):
         parse_duration("0s")
+    assert parse_duration("36500d") == timedelta(days=36500)
+    for text in ("36501d", "1000000d", "876001h", "999999999999999s"):  # each once overflowed a date after a round
+        with pytest.raises(UsageError, match="longer than 36500 days"):
+            parse_duration(text, option="--keep")
     assert [format_duration(parse_duration(t)) for t in ("90d", "36h", "90m", "61s")] == ["90d", "36h", "90m", "61s"]
 
 

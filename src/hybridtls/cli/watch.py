@@ -228,11 +228,10 @@ def _since(text: str | None) -> datetime | None:
     from hybridtls.watch.durations import parse_duration
 
     try:
-        return datetime.now(timezone.utc) - parse_duration(text)
-    except UsageError:
-        pass
-    try:
         when = datetime.fromisoformat(text)
     except ValueError:
+        shown = text.strip().lower()
+        if shown[:1].isdigit() and shown[-1:] in ("d", "h", "m", "s"):  # a duration: its own error if it is not
+            return datetime.now(timezone.utc) - parse_duration(text, option="--since")
         raise UsageError(f"--since {text!r} is neither a duration (7d, 12h) nor a date (YYYY-MM-DD)") from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
