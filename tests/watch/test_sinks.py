@@ -231,3 +231,100 @@ def test_any_value_stays_on_its_line_and_reads_back(message: str, value: str) ->
     text = line(Event(kind="notice", message=message, fields=(("k", value),)))
     assert "\n" not in text and "\r" not in text and "\u2028" not in text
     assert text.startswith("event=notice k=")
+
+
+class Trickle:
+    """A webhook on 127.0.0.1 that answers with headers, then a byte every half second for two minutes: each
+    read gets a byte well within a per-read timeout of a second, so only an overall deadline stops it."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        import threading
+
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn) -> None:  # type: ignore[no-untyped-def]
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 240\r\n\r\n")
+                for _ in range(240):
+                    if self.stopped.wait(0.5):
+                        return
+                    conn.sendall(b".")
+            except OSError:
+                return
+
+    def __enter__(self) -> Trickle:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+def test_a_trickling_webhook_is_abandoned_at_its_deadline_and_the_process_exits(tmp_path: Path) -> None:
+    """A whole ``watch --once`` whose webhook answers a byte a second: the delivery is abandoned after
+    --alert-timeout, the round is recorded and the process exits (the subprocess timeout is only a guard: the
+    trickle lasts two minutes, an unbounded delivery outlives it)."""
+    import os
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    with Trickle() as server:
+        run = subprocess.run([sys.executable, "-m", "hybridtls", "watch", f"127.0.0.1:{port}", "--once",
+                              "--db", str(tmp_path / "w.sqlite"), "--alert-webhook", server.url,
+                              "--alert-timeout", "1", "--timeout", "2"],
+                             capture_output=True, text=True, env=env, timeout=100)
+    assert "event=sink_failed" in run.stdout and "abandoned" in run.stdout, run.stdout + run.stderr
+    assert "event=round" in run.stdout and run.returncode == 3  # every probe failed: the round ran to its end
+    with History.open(tmp_path / "w.sqlite") as history:
+        assert [r.number for r in history.rounds()] == [1] and len(history.waiting()) >= 1
+
+
+def test_markdown_in_a_certificate_subject_is_not_a_link_in_teams() -> None:
+    hostile = "CN=[Renew now](https://evil.example) **urgent** <b>x</b>"
+    body = teams_body(alert(summary=f"serves {hostile}", after=(("subject", hostile),)))
+    card = body["attachments"][0]["content"]
+    shown = [card["body"][0]["text"], *(f["value"] for f in card["body"][1]["facts"])]
+    import re
+
+    live = re.compile(r"(?<!\\)(\[Renew|\*\*urgent|<b>)")  # a bracket, a star or a tag no backslash makes inert
+    assert live.search(hostile)
+    for text in shown:
+        assert not live.search(text), text
+    assert "\\[Renew now\\](https://evil.example)" in card["body"][0]["text"]
+
+
+def test_slack_sections_are_cut_to_3000_characters_and_say_so() -> None:
+    long = alert(after=tuple((f"name{i}", "<&>" * 200) for i in range(20)), fix="Get-X " + "y" * 5000)
+    body = slack_body(long)
+    for block in body["blocks"]:
+        assert len(block["text"]["text"]) <= 3000
+    changes, fix = body["blocks"][1]["text"]["text"], body["blocks"][2]["text"]["text"]
+    assert "cut:" in changes and "cut:" in fix
+    assert fix.startswith("```") and fix.split("\n…")[0].endswith("```")
+    kept = changes.split("\n…")[0]
+    assert not kept.rstrip("&amp;lgt")[-1:] == "&" and kept.count("&") == kept.count(";")  # no half escape
+    assert "cut:" not in slack_body(alert())["blocks"][1]["text"]["text"]
