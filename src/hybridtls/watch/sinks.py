@@ -26,7 +26,7 @@ from hybridtls.errors import UsageError
 from hybridtls.report.escape import inert
 from hybridtls.report.markdown import text as markdown_text
 from hybridtls.watch.log import Event, Logger
-from hybridtls.watch.model import ALERT_FORMATS, STILL
+from hybridtls.watch.model import ALERT_FORMATS, STILL, AlertKind
 
 if TYPE_CHECKING:
     from hybridtls.watch.history import History
@@ -40,6 +40,7 @@ CONCURRENT_DELIVERIES = 8  # deliveries of one round under way at once
 ROUND_BUDGET = 120.0  # seconds a round's deliveries may take in all; what is left waits in the outbox
 OUTBOX_TRIES = 100  # an alert a sink never takes is given up after this many tries ...
 OUTBOX_AGE = timedelta(hours=24)  # ... or this long after its first
+ENDINGS = frozenset({AlertKind.RECOVERED, AlertKind.FINDING_CLEARED})  # kinds that close a fault, never reminded
 MAX_HUNG_POSTS = 4  # abandoned webhook POSTs still hanging on one sink before it is not tried until they end
 
 
@@ -160,7 +161,8 @@ class WebhookSink:
         return f"webhook:{hashlib.sha256(self.url.encode()).hexdigest()[:16]}"
 
     def __post_init__(self) -> None:
-        self._hung = 0
+        self._hung = 0  # POSTs whose thread has not ended (abandoned ones included)
+        self._lock = threading.Lock()
         if not self.url.lower().startswith(("http://", "https://")):
             raise UsageError(f"--alert-webhook {self.url!r} is not an http:// or https:// URL")
         if self.format not in BODIES:
@@ -195,12 +197,14 @@ class WebhookSink:
                 pass
 
         def post_counted() -> None:
-            self._hung += 1
             try:
                 post()
             finally:
-                self._hung -= 1
+                with self._lock:
+                    self._hung -= 1
 
+        with self._lock:
+            self._hung += 1
         threading.Thread(target=post_counted, name="hybridtls-webhook", daemon=True).start()
         try:
             return await asyncio.wait_for(answer, self.timeout)
@@ -316,15 +320,16 @@ class Dispatcher:
         is not kept: the next round reminds again."""
         if self.renotify is None:
             return 0
-        fresh = {alert.fault_key for alert in told_now}
+        skip = {alert.fault_key for alert in told_now} | {alert.fault_key for alert, *_ in self.history.waiting()}
         reminders = []
         for fault in open_faults:
-            if fault.fault_key in fresh:
+            if fault.fault_key in skip:  # told this round, or still waiting in the outbox
                 continue
             last = self.history.last_told(fault.fault_key)
             if last is not None and now - last[0] < self.renotify:
                 continue
-            reminders.append(replace(fault, summary=STILL + fault.summary, kind=last[1] if last else fault.kind))
+            kind = last[1] if last is not None and last[1] not in ENDINGS else fault.kind
+            reminders.append(replace(fault, summary=STILL + fault.summary, kind=kind))
         for alert in reminders:
             self.log(Event(kind="alert_reminder", message=alert.summary, fields=_fields(alert), at=now))
             if not self.sinks:
