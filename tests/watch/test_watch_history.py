@@ -394,3 +394,22 @@ def test_any_round_recorded_reads_back_equal(rounds: list[Round]) -> None:
             history.record(round_)
         assert list(history.rounds()) == sorted(rounds, key=lambda r: r.number)
         assert history.next_round_number() == max(r.number for r in rounds) + 1
+
+
+_TEXT = st.text(max_size=40)
+_ALERT = st.builds(
+    Alert, kind=st.sampled_from(AlertKind), severity=st.sampled_from(Severity), label=_TEXT, host=_TEXT,
+    address=_TEXT, port=st.integers(0, 65535), summary=_TEXT,
+    before=st.lists(st.tuples(_TEXT, _TEXT), max_size=3).map(tuple),
+    after=st.lists(st.tuples(_TEXT, _TEXT), max_size=3).map(tuple), fix=_TEXT,
+    finding_key=st.none() | _TEXT, round_number=st.integers(1, 2**62), raised_at=_WHEN)
+
+
+@settings(max_examples=80)
+@given(alerts=st.lists(_ALERT, min_size=1, max_size=4, unique_by=lambda a: a.dedupe_key))
+def test_any_alert_waits_in_the_outbox_and_reads_back_equal(alerts: list[Alert]) -> None:
+    with History.open(":memory:") as history:
+        for alert in alerts:
+            history.queue(alert, "webhook:x", T0, "HTTP 500")
+        assert sorted((a.dedupe_key, a) for a, _, _, _ in history.waiting()) == \
+            sorted((a.dedupe_key, a) for a in alerts)
