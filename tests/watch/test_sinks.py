@@ -328,3 +328,20 @@ def test_slack_sections_are_cut_to_3000_characters_and_say_so() -> None:
     kept = changes.split("\n…")[0]
     assert not kept.rstrip("&amp;lgt")[-1:] == "&" and kept.count("&") == kept.count(";")  # no half escape
     assert "cut:" not in slack_body(alert())["blocks"][1]["text"]["text"]
+
+
+def test_a_round_shares_one_budget_for_its_alerts_and_what_is_left_waits(tmp_path: Path) -> None:
+    """Ten alerts to a command that never ends, a 1 s budget for the round: the round goes on after the budget,
+    not after ten timeouts, and every alert is in the outbox (the guard is the command's 60 s timeout)."""
+    events: list[Event] = []
+    hanging = CommandSink(f"{sys.executable} -c 'import time; time.sleep(60)'", timeout=60)
+
+    async def main(history: History) -> int:
+        dispatcher = Dispatcher(history, [hanging], events.append, budget=1.0)
+        dispatcher.start_round()
+        return await dispatcher.dispatch([alert(round_number=n) for n in range(10)], AT)
+
+    with History.open(tmp_path / "w.db") as history:
+        assert asyncio.run(main(history)) == 0
+        assert sorted(a.round_number for a, _, _, _ in history.waiting()) == list(range(10))
+    assert sum(1 for e in events if e.kind == "sink_failed" and "not done within" in e.message) == 10

@@ -116,6 +116,7 @@ class Watch:
 
         number = self.history.next_round_number()
         started = self.clock()
+        self.dispatcher.start_round()
         await self.dispatcher.retry(started)
         reports = await asyncio.gather(*(self._probe(targets, expect, first=index == 0)
                                          for index, (expect, targets) in enumerate(self.groups.items())))

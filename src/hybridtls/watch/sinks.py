@@ -262,6 +262,9 @@ class CommandSink:
             process.kill()
             await process.wait()
             raise SinkFailed(f"{self.argv[0]} did not finish within {self.timeout:g} s; killed") from None
+        except asyncio.CancelledError:  # the round's time for alerts ran out: no command outlives it
+            process.kill()
+            raise
         if process.returncode != 0:
             raise SinkFailed(f"{self.argv[0]} exited with status {process.returncode}")
         return "exit 0"
@@ -278,6 +281,11 @@ class Dispatcher:
         self.log = log
         self.renotify = renotify
         self.budget = budget
+        self._ends: float | None = None  # when this round's time for alerts is up (loop time); None: per call
+
+    def start_round(self) -> None:
+        """From now on the round's retries, alerts and reminders share one budget of ``budget`` seconds."""
+        self._ends = asyncio.get_running_loop().time() + self.budget
 
     async def dispatch(self, alerts: Sequence[Alert], now: datetime) -> int:
         """Deliver each alert to every sink that has not taken it (a round re-run after a crash raises the same
@@ -365,15 +373,16 @@ class Dispatcher:
         tasks = [asyncio.ensure_future(one(alert, sink)) for alert, sink in jobs]
         if not tasks:
             return taken
-        _, late = await asyncio.wait(tasks, timeout=self.budget)
+        left = self.budget if self._ends is None else max(0.0, self._ends - asyncio.get_running_loop().time())
+        _, late = await asyncio.wait(tasks, timeout=left)
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
         for (alert, sink), task in zip(jobs, tasks, strict=True):
             if task in late and queue:
                 self.history.queue(alert, sink.ident, now, f"the round's {self.budget:g} s for alerts ran out")
-                self.log(Event(kind="sink_failed", message=f"not tried within the round's {self.budget:g} s; "
-                               "tried again next round", fields=(*_fields(alert), ("sink", sink.name)), at=now))
+                self.log(Event(kind="sink_failed", message=f"not done within the round's {self.budget:g} s "
+                               "for alerts; tried again next round", fields=(*_fields(alert), ("sink", sink.name)), at=now))
         return taken
 
 
