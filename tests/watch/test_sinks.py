@@ -15,6 +15,7 @@ from webhook import Receiver
 
 from hybridtls.errors import UsageError
 from hybridtls.model import Severity
+from hybridtls.report.markdown import text as markdown_text
 from hybridtls.watch.history import History
 from hybridtls.watch.log import Event, line
 from hybridtls.watch.model import Alert, AlertKind
@@ -65,7 +66,7 @@ def test_teams_body_is_an_adaptive_card_with_the_fix() -> None:
     card = body["attachments"][0]["content"]
     assert body["type"] == "message" and card["type"] == "AdaptiveCard"
     texts = [block.get("text") for block in card["body"]]
-    assert FIX in texts
+    assert markdown_text(FIX) in texts and "EXCAS1\\\\Default" in markdown_text(FIX)  # renders as typed
     facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
     assert facts["Address"] == "mx.contoso.test\\[127.0.0.2\\]:25" and facts["Now: thumbprint"] == "BB" * 20
 
@@ -315,6 +316,9 @@ def test_markdown_in_a_certificate_subject_is_not_a_link_in_teams() -> None:
     for text in shown:
         assert not live.search(text), text
     assert "\\[Renew now\\](https://evil.example)" in card["body"][0]["text"]
+    fix = teams_body(alert(fix=f"# {hostile}\nGet-ExchangeCertificate | Where Subject -eq '{hostile}'"))
+    [shown_fix] = [b["text"] for b in fix["attachments"][0]["content"]["body"] if b.get("fontType") == "Monospace"]
+    assert not live.search(shown_fix) and len(shown_fix.splitlines()) == 2, shown_fix
 
 
 def test_slack_sections_are_cut_to_3000_characters_and_say_so() -> None:

@@ -94,7 +94,8 @@ def teams_body(alert: Alert) -> dict[str, Any]:
     ]
     if alert.fix:
         body += [{"type": "TextBlock", "text": "Fix", "weight": "Bolder"},
-                 {"type": "TextBlock", "text": inert(alert.fix), "fontType": "Monospace", "wrap": True}]
+                 {"type": "TextBlock", "text": "\n".join(markdown_text(line) for line in alert.fix.splitlines()),
+                  "fontType": "Monospace", "wrap": True}]  # escaped line by line: it renders as typed
     card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
             "version": "1.4", "body": body}
     return {"type": "message",
