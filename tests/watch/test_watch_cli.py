@@ -29,6 +29,11 @@ def closed_port() -> int:
     (("mx.contoso.test", "--metrics", "9925"), "--metrics '9925' is not HOST:PORT"),
     (("mx.contoso.test", "--concurrency", "0"), "must be positive"),
     (("history", "--since", "last tuesday"), "neither a duration"),
+    (("mx.contoso.test", "--keep", "1000000d"), "--keep '1000000d' is longer than 36500 days"),
+    (("history", "--since", "1000000d"), "--since '1000000d' is longer than 36500 days"),
+    (("mx.contoso.test", "--renotify", "99999999999h"), "is longer than 36500 days"),
+    (("mx.contoso.test", "--alert-timeout", "inf"), "--alert-timeout inf is not between 0 and 120 seconds"),
+    (("mx.contoso.test", "--alert-timeout", "0"), "--alert-timeout 0 is not between"),
 ])
 def test_bad_usage_is_one_line_and_status_2(argv: tuple[str, ...], said: str, tmp_path: Path) -> None:
     run = run_cli("watch", *argv, "--db", str(tmp_path / "w.sqlite"))

@@ -70,10 +70,12 @@ def test_round_numbers_are_never_reused_across_restarts_and_pruning(tmp_path: Pa
     path = tmp_path / "w.db"
     with History.open(path) as history:
         assert history.last_round() is None
-        numbers = [history.next_round_number() for _ in range(3)]
+        numbers = []
+        for _ in range(3):
+            assert history.next_round_number() == history.next_round_number()  # taken only by record
+            numbers.append(history.next_round_number())
+            history.record(simple_round(numbers[-1], T0 + timedelta(minutes=numbers[-1])))
         assert numbers == [1, 2, 3]
-        for n in numbers:
-            history.record(simple_round(n, T0 + timedelta(minutes=n)))
     with History.open(path) as history:
         assert history.next_round_number() == 4
         history.record(simple_round(9, T0 + timedelta(minutes=9)))  # a round numbered by hand moves the counter
@@ -102,11 +104,11 @@ def test_prune_forgets_old_rounds_and_what_only_they_referred_to(tmp_path: Path)
         assert history.certificate_der(old[0]) == b"old-1"
         alert = Alert(kind=AlertKind.RECOVERED, severity=Severity.INFO, label="x", host="x", address="", port=25,
                       summary="s", round_number=1, raised_at=T0)
-        history.mark_sent(alert, T0)
+        history.mark_delivered(alert, "log", T0)
         assert history.prune(T0 + timedelta(days=10)) == 1
         assert history.certificate_der(old[0]) is None  # only round 1 served it
         assert history.certificate_der(old[1]) == b"intermediate"  # round 2 still does
-        assert history.alert_sent(alert.dedupe_key) is None
+        assert history.last_told(alert.fault_key) is None and not history.delivered(alert, "log")
         (marks,) = history._db.execute("SELECT COUNT(*) FROM marks").fetchone()
         assert marks == 1  # the finding of round 2, stored once though shown on the round and an address
         assert [r.number for r in history.rounds()] == [2]
@@ -135,14 +137,20 @@ def test_nothing_grows_in_the_process_or_the_file_with_repeated_findings(tmp_pat
         assert states == 20 * 30 + 20  # the 300 steady rounds: 20 states, one per address, referred to 300 times
 
 
-def test_alerts_sent_are_remembered_with_their_state(tmp_path: Path) -> None:
-    alert = Alert(kind=AlertKind.CERTIFICATE_CHANGED, severity=Severity.WARNING, label="a", host="a", address="b",
-                  port=25, summary="s", after=(("thumbprint", "AB"),), round_number=1, raised_at=T0)
+def test_deliveries_and_the_last_word_about_a_fault_are_remembered(tmp_path: Path) -> None:
+    alert = Alert(kind=AlertKind.UNREACHABLE, severity=Severity.ERROR, label="a", host="a", address="b",
+                  port=25, summary="s", after=(("outcome", "timeout"),), finding_key="HT-WIRE-001|address=a",
+                  round_number=1, raised_at=T0)
     with History.open(tmp_path / "w.db") as history:
-        assert history.alert_sent(alert.dedupe_key) is None
-        history.mark_sent(alert, T0)
-        history.mark_sent(alert, T0 + timedelta(hours=1))
-        assert history.alert_sent(alert.dedupe_key) == (T0 + timedelta(hours=1), alert.state)
+        assert history.last_told(alert.fault_key) is None and not history.delivered(alert, "webhook:1")
+        assert history.queue(alert, "webhook:1", T0, "HTTP 500") == 1
+        assert history.queue(alert, "webhook:1", T0 + timedelta(minutes=5), "HTTP 502") == 2
+        [(waiting, sink, first, tries)] = history.waiting()
+        assert waiting == alert and sink == "webhook:1" and first == T0.timestamp() and tries == 2
+        history.mark_delivered(alert, "webhook:1", T0 + timedelta(hours=1))
+        assert history.waiting() == [] and history.delivered(alert, "webhook:1")
+        assert not history.delivered(replace(alert, round_number=2), "webhook:1")  # another round: another event
+        assert history.last_told(alert.fault_key) == (T0 + timedelta(hours=1), AlertKind.UNREACHABLE)
 
 
 V1 = """
@@ -193,7 +201,7 @@ def test_a_version_1_history_is_migrated_and_its_rounds_kept(tmp_path: Path) -> 
     old.executescript(V1)
     old.close()
     with History.open(path) as history:
-        assert history.schema_version == SCHEMA_VERSION == 2
+        assert history.schema_version == SCHEMA_VERSION == 3
         (kept,) = list(history.rounds())
         assert kept.number == 7 and kept.findings[0].severity is Severity.ERROR
         seen = kept.observations[0]
@@ -334,6 +342,10 @@ def test_durations_read_as_typed_and_refuse_what_is_not_one() -> None:
         assert caught.value.message.startswith("--keep") and caught.value.hint
     with pytest.raises(UsageError, match="longer than zero"):
         parse_duration("0s")
+    assert parse_duration("36500d") == timedelta(days=36500)
+    for text in ("36501d", "1000000d", "876001h", "999999999999999s"):  # each once overflowed a date after a round
+        with pytest.raises(UsageError, match="longer than 36500 days"):
+            parse_duration(text, option="--keep")
     assert [format_duration(parse_duration(t)) for t in ("90d", "36h", "90m", "61s")] == ["90d", "36h", "90m", "61s"]
 
 
@@ -382,3 +394,22 @@ def test_any_round_recorded_reads_back_equal(rounds: list[Round]) -> None:
             history.record(round_)
         assert list(history.rounds()) == sorted(rounds, key=lambda r: r.number)
         assert history.next_round_number() == max(r.number for r in rounds) + 1
+
+
+_TEXT = st.text(max_size=40)
+_ALERT = st.builds(
+    Alert, kind=st.sampled_from(AlertKind), severity=st.sampled_from(Severity), label=_TEXT, host=_TEXT,
+    address=_TEXT, port=st.integers(0, 65535), summary=_TEXT,
+    before=st.lists(st.tuples(_TEXT, _TEXT), max_size=3).map(tuple),
+    after=st.lists(st.tuples(_TEXT, _TEXT), max_size=3).map(tuple), fix=_TEXT,
+    finding_key=st.none() | _TEXT, round_number=st.integers(1, 2**62), raised_at=_WHEN)
+
+
+@settings(max_examples=80)
+@given(alerts=st.lists(_ALERT, min_size=1, max_size=4, unique_by=lambda a: a.dedupe_key))
+def test_any_alert_waits_in_the_outbox_and_reads_back_equal(alerts: list[Alert]) -> None:
+    with History.open(":memory:") as history:
+        for alert in alerts:
+            history.queue(alert, "webhook:x", T0, "HTTP 500")
+        assert sorted((a.dedupe_key, a) for a, _, _, _ in history.waiting()) == \
+            sorted((a.dedupe_key, a) for a in alerts)

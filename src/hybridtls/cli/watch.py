@@ -24,6 +24,7 @@ from hybridtls.cli.common import (
     write_text_whole,
 )
 from hybridtls.errors import UsageError
+from hybridtls.watch.model import ALERT_FORMATS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 NAME = "watch"
 HISTORY = "history"  # ``hybridtls watch history``: a host named "history" is written history:25
 HISTORY_FORMATS = ("terminal", "json", "html")
-ALERT_FORMATS = ("json", "teams", "slack")  # as watch.sinks.FORMATS, without importing it at start-up
+MAX_ALERT_TIMEOUT = 120  # seconds: as long as a round's alerts may take in all (watch.sinks.ROUND_BUDGET)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,9 +70,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--alert-command", action="append", default=[], metavar="CMD",
                         help="run CMD (no shell) with each alert as JSON on standard input (repeatable)")
     parser.add_argument("--alert-timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="seconds a webhook or command may take (default: 10)")
+                        help="seconds a webhook or command may take in all, whatever the other end does (default: 10)")
     parser.add_argument("--renotify", metavar="DURATION",
-                        help="send an alert again after this long while it holds (default: only when it changes)")
+                        help="remind of a fault that holds once its last alert is this old (default: said once, when it appears)")
     parser.add_argument("--once", action="store_true",
                         help="one round, then exit 1 on findings at or above --fail-on (for cron and CI)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"), default="warning",
@@ -168,6 +169,8 @@ async def _serve(targets: Sequence[WatchTarget], db: Path, sinks: Sequence[Sink]
 def _sinks(args: argparse.Namespace) -> list[Sink]:
     from hybridtls.watch.sinks import CommandSink, WebhookSink
 
+    if not 0 < args.alert_timeout <= MAX_ALERT_TIMEOUT:  # NaN fails too
+        raise UsageError(f"--alert-timeout {args.alert_timeout:g} is not between 0 and {MAX_ALERT_TIMEOUT} seconds")
     return [*(WebhookSink(url, args.alert_format, args.alert_timeout) for url in args.alert_webhook),
             *(CommandSink(command, args.alert_timeout) for command in args.alert_command)]
 
@@ -228,11 +231,10 @@ def _since(text: str | None) -> datetime | None:
     from hybridtls.watch.durations import parse_duration
 
     try:
-        return datetime.now(timezone.utc) - parse_duration(text)
-    except UsageError:
-        pass
-    try:
         when = datetime.fromisoformat(text)
     except ValueError:
+        shown = text.strip().lower()
+        if shown[:1].isdigit() and shown[-1:] in ("d", "h", "m", "s"):  # a duration: its own error if it is not
+            return datetime.now(timezone.utc) - parse_duration(text, option="--since")
         raise UsageError(f"--since {text!r} is neither a duration (7d, 12h) nor a date (YYYY-MM-DD)") from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

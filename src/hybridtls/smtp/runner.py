@@ -43,8 +43,10 @@ def _ended(target: Target, address: str, expected: str, outcome: ProbeOutcome, s
 
 class Schedule:
     """Politeness that outlives one run: per-address slots kept across runs, and starts spread over ``spread``
-    seconds (job i of n starts at i*spread/n plus up to one slot's width of jitter). ``hurry()`` starts every
-    job still waiting at once (a monitor asked to stop finishes its round without waiting out the schedule)."""
+    seconds (job i of n starts at i*spread/n plus up to one slot's width of jitter), and one bound on connections
+    at once shared by every run given it (a round made of several runs holds --concurrency in all). ``hurry()``
+    starts every job still waiting at once (a monitor asked to stop finishes its round without waiting out the
+    schedule)."""
 
     MAX_SLOTS = 65536  # addresses remembered; beyond it the least recently added are forgotten (memory bounded)
 
@@ -54,6 +56,13 @@ class Schedule:
         self.slots: dict[str, asyncio.Semaphore] = {}
         self._hurried = False
         self._wakers: set[asyncio.Future[None]] = set()
+        self._everyone: tuple[int, asyncio.Semaphore] | None = None
+
+    def limit(self, concurrency: int) -> asyncio.Semaphore:
+        """The bound on connections at once shared by every run of this schedule (made again if it changes)."""
+        if self._everyone is None or self._everyone[0] != concurrency:
+            self._everyone = (concurrency, asyncio.Semaphore(max(1, concurrency)))
+        return self._everyone[1]
 
     def hurry(self) -> None:
         self._hurried = True
@@ -108,8 +117,8 @@ async def run_probes(targets: Sequence[Target], settings: ProbeSettings, resolut
                 seen.add((address, target.port))
                 jobs.append((filled, address, expected))
 
-    everyone = asyncio.Semaphore(max(1, concurrency))
     schedule = schedule or Schedule()
+    everyone = schedule.limit(concurrency)
     offsets = schedule.offsets(len(jobs))
 
     async def one(target: Target, address: str, expected: str, offset: float) -> ProbeResult:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from hybridtls.checks.fixes import CONNECT_FIX, SAME_CERTIFICATE_FIX, set_tls_certificate_name_fix, tls_domain_fix
 from hybridtls.model import Severity
 from hybridtls.pki.tlsname import TlsCertificateName
 from hybridtls.powershell import Script
-from hybridtls.watch.model import Alert, AlertKind, FindingMark, Observation, Round, ServedCertificate
+from hybridtls.watch.model import Alert, AlertKind, FindingMark, Observation, Round, ServedCertificate, utc
 
 THRESHOLDS = (30, 14, 7, 1, 0)  # days before NotAfter; 0: expired
 MODERN = ("TLSv1.2", "TLSv1.3")
@@ -232,13 +232,9 @@ def _tls(raise_: _Raiser, earlier: Observation | None, seen: Observation) -> Non
 
 def threshold(cert: ServedCertificate, at: datetime) -> int | None:
     """The most urgent of 30, 14, 7, 1 days (0: expired) that ``cert`` is within at ``at``; None: further."""
-    left = (_utc(cert.not_after) - _utc(at)).total_seconds() / 86400
+    left = (utc(cert.not_after) - utc(at)).total_seconds() / 86400
     within = [days for days in THRESHOLDS if left <= days]
     return within[-1] if within else None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _expiry(raise_: _Raiser, earlier: Observation | None, seen: Observation, then: datetime | None,

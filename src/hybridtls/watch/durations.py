@@ -8,7 +8,8 @@ from datetime import timedelta
 from hybridtls.errors import UsageError
 
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_DURATION = re.compile(r"(?P<count>[0-9]{1,7})(?P<unit>[dhms])")  # at most 9,999,999 days: within timedelta
+_DURATION = re.compile(r"(?P<count>[0-9]{1,15})(?P<unit>[dhms])")
+LONGEST = timedelta(days=36500)  # a hundred years: any longer and a date it is taken from leaves datetime's range
 
 
 def parse_duration(text: str, *, option: str = "duration") -> timedelta:
@@ -20,7 +21,11 @@ def parse_duration(text: str, *, option: str = "duration") -> timedelta:
     count = int(match["count"])
     if count == 0:
         raise UsageError(f"{option} {text.strip()!r} must be longer than zero")
-    return timedelta(**{_UNITS[match["unit"]]: count})
+    value = timedelta(**{_UNITS[match["unit"]]: min(count, LONGEST.days * 86400 + 1)})  # never overflows
+    if value > LONGEST:
+        raise UsageError(f"{option} {text.strip()!r} is longer than {LONGEST.days} days",
+                         hint="give at most 36500d (a hundred years)")
+    return value
 
 
 def format_duration(value: timedelta) -> str:

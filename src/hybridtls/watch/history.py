@@ -22,15 +22,25 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from hybridtls.errors import UsageError
 from hybridtls.model import Severity
-from hybridtls.watch.model import Alert, FindingMark, Observation, Round, ServedCertificate
+from hybridtls.watch.model import (
+    Alert,
+    AlertKind,
+    FindingMark,
+    Observation,
+    Round,
+    ServedCertificate,
+    epoch,
+    flag,
+)
 
 APPLICATION_ID = 0x48544C57  # "HTLW": a hybridtls watch history
 _PAGE = 32  # rounds read at a time by rounds()
+OUTBOX_READ = 1000  # deliveries waiting read at a time (the oldest first)
 
 # Each entry brings the schema from its index to index + 1. Never edit one that has shipped: add the next.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -69,6 +79,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE states ADD COLUMN der_kept INTEGER NOT NULL DEFAULT 0",
         "CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), next_round INTEGER NOT NULL)",
         "INSERT INTO counter VALUES (1, COALESCE((SELECT MAX(number) FROM rounds), 0) + 1)",
+    ),
+    (  # 3: each alert's delivery per sink (done, or waiting in the outbox to be tried again); alerts_sent now
+       # keyed by the fault an alert is about (what --renotify counts from), its state column the alert's kind
+        "CREATE TABLE deliveries (event_key TEXT NOT NULL, sink TEXT NOT NULL, alert TEXT NOT NULL, "
+        "first_epoch REAL NOT NULL, tries INTEGER NOT NULL, delivered_epoch REAL, error TEXT NOT NULL, "
+        "PRIMARY KEY (event_key, sink)) WITHOUT ROWID",
+        "CREATE INDEX deliveries_waiting ON deliveries (delivered_epoch, first_epoch)",
+        "DELETE FROM alerts_sent",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -123,10 +141,11 @@ class History:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def next_round_number(self) -> int:
-        """A number no round of this file has had or will be given again, across restarts and pruning."""
-        with self._guard("cannot number the next round"), self._transaction():
+        """The number the next round is recorded under: one no recorded round of this file has had, across
+        restarts and pruning. Taken only by ``record``: a round lost before it was recorded (a killed process) is
+        probed again under the same number, so its alerts are the same events and are not delivered twice."""
+        with self._guard("cannot number the next round"):
             (number,) = self._db.execute("SELECT next_round FROM counter").fetchone()
-            self._db.execute("UPDATE counter SET next_round = ?", (number + 1,))
         return int(number)
 
     def record(self, round_: Round) -> None:
@@ -135,7 +154,7 @@ class History:
             self._forget((round_.number,))
             self._db.execute("INSERT INTO rounds VALUES (?, ?, ?, ?, ?)", (
                 round_.number, round_.started_at.isoformat(), round_.finished_at.isoformat(),
-                _epoch(round_.started_at), int(round_.complete)))
+                epoch(round_.started_at), int(round_.complete)))
             for slot, observation in enumerate(round_.observations):
                 self._db.execute("INSERT INTO observations VALUES (?, ?, ?, ?, ?)", (
                     round_.number, slot, self._state(observation), observation.observed_at.isoformat(),
@@ -151,7 +170,7 @@ class History:
 
     def rounds(self, since: datetime | None = None) -> Iterator[Round]:
         """The rounds that began at or after ``since`` (all without it), oldest first, read a page at a time."""
-        after, start = 0, _epoch(since) if since is not None else float("-inf")
+        after, start = 0, epoch(since) if since is not None else float("-inf")
         while True:
             with self._guard("cannot read the rounds"):
                 page = self._db.execute("SELECT * FROM rounds WHERE number > ? AND started_epoch >= ? "
@@ -162,23 +181,88 @@ class History:
                 return
             after = page[-1][0]
 
-    def alert_sent(self, dedupe_key: str) -> tuple[datetime, str] | None:
-        """When the alert with this key was last sent, and the state it said then."""
+    def last_told(self, fault_key: str) -> tuple[datetime, AlertKind] | None:
+        """When an alert about this fault (``Alert.fault_key``) was last delivered, and of which kind it was."""
         with self._guard("cannot read the alerts sent"):
             row = self._db.execute("SELECT sent_at, state FROM alerts_sent WHERE dedupe_key = ?",
-                                   (dedupe_key,)).fetchone()
-        return (datetime.fromisoformat(row[0]), row[1]) if row else None
+                                   (fault_key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            kind = AlertKind(row[1])
+        except ValueError:
+            return None
+        return datetime.fromisoformat(row[0]), kind
 
-    def mark_sent(self, alert: Alert, at: datetime) -> None:
-        with self._guard("cannot record an alert sent"):
+    def delivered(self, alert: Alert, sink: str) -> bool:
+        """``alert`` (this very event) reached ``sink`` already."""
+        with self._guard("cannot read the deliveries"):
+            row = self._db.execute("SELECT 1 FROM deliveries WHERE event_key = ? AND sink = ? AND delivered_epoch "
+                                   "IS NOT NULL", (alert.dedupe_key, sink)).fetchone()
+        return row is not None
+
+    def mark_delivered(self, alert: Alert, sink: str, at: datetime) -> None:
+        """``alert`` reached ``sink`` (``"log"`` when there is no sink): never delivered there again, out of the
+        outbox, and the last word about its fault."""
+        with self._guard("cannot record an alert sent"), self._transaction():
+            self._db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, 0, ?, '') ON CONFLICT (event_key, sink) "
+                             "DO UPDATE SET delivered_epoch = excluded.delivered_epoch",
+                             (alert.dedupe_key, sink, _alert_json(alert), epoch(at), epoch(at)))
             self._db.execute("INSERT OR REPLACE INTO alerts_sent VALUES (?, ?, ?, ?)",
-                             (alert.dedupe_key, at.isoformat(), _epoch(at), alert.state))
+                             (alert.fault_key, at.isoformat(), epoch(at), alert.kind.value))
+
+    def queue(self, alert: Alert, sink: str, at: datetime, error: str) -> int:
+        """``alert`` did not reach ``sink``: keep it in the outbox, one try more. Returns the tries so far."""
+        with self._guard("cannot keep an alert to try again"), self._transaction():
+            self._db.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, 1, NULL, ?) ON CONFLICT (event_key, sink) "
+                             "DO UPDATE SET tries = tries + 1, error = excluded.error",
+                             (alert.dedupe_key, sink, _alert_json(alert), epoch(at), error[:500]))
+            (tries,) = self._db.execute("SELECT tries FROM deliveries WHERE event_key = ? AND sink = ?",
+                                        (alert.dedupe_key, sink)).fetchone()
+        return int(tries)
+
+    def waiting(self) -> list[tuple[Alert, str, float, int]]:
+        """The outbox, oldest first (at most OUTBOX_READ): each alert, the sink it has not reached, when it was
+        first tried (seconds since 1970) and how many times."""
+        with self._guard("cannot read the outbox"):
+            rows = self._db.execute("SELECT alert, sink, first_epoch, tries FROM deliveries WHERE delivered_epoch "
+                                    "IS NULL ORDER BY first_epoch LIMIT ?", (OUTBOX_READ,)).fetchall()
+        return [(_alert_from(text), sink, float(first), int(tries)) for text, sink, first, tries in rows]
+
+    def give_up(self, alert: Alert, sink: str) -> None:
+        """Take ``alert`` out of the outbox for ``sink``, undelivered."""
+        with self._guard("cannot empty the outbox"):
+            self._db.execute("DELETE FROM deliveries WHERE event_key = ? AND sink = ?", (alert.dedupe_key, sink))
+
+    def last_leaves(self) -> dict[tuple[str, str, int], tuple[str, datetime]]:
+        """Per address (host, address, port): the leaf it served last (SHA-256) and when the round that first
+        served it, since another leaf, finished. One pass over the kept rounds, grouped in SQLite: the answer
+        grows with the addresses and their certificates, never with the rounds."""
+        with self._guard("cannot read the certificates served"):
+            runs = self._db.execute(
+                "SELECT s.host, s.address, s.port, c.sha256, MAX(o.round) FROM observations o "
+                "JOIN states s ON s.id = o.state JOIN certificates c ON c.id = s.leaf "
+                "GROUP BY s.host, s.address, s.port, c.sha256").fetchall()
+            latest: dict[tuple[str, str, int], tuple[int, str, int]] = {}  # last round, its leaf, the other's last
+            for host, address, port, sha256, last in runs:
+                where = (host, address, port)
+                top, leaf, other = latest.get(where, (0, "", 0))
+                latest[where] = (last, sha256, max(other, top)) if last > top else (top, leaf, max(other, last))
+            found: dict[tuple[str, str, int], tuple[str, datetime]] = {}
+            for (host, address, port), (_, sha256, other) in latest.items():
+                (since,) = self._db.execute(
+                    "SELECT r.finished_at FROM observations o JOIN rounds r ON r.number = o.round "
+                    "JOIN states s ON s.id = o.state JOIN certificates c ON c.id = s.leaf WHERE s.host = ? AND "
+                    "s.address = ? AND s.port = ? AND c.sha256 = ? AND o.round > ? ORDER BY o.round LIMIT 1",
+                    (host, address, port, sha256, other)).fetchone()
+                found[(host, address, port)] = (sha256, datetime.fromisoformat(since))
+        return found
 
     def prune(self, older_than: datetime) -> int:
         """Forget the rounds that began before ``older_than`` (never the newest, which the next round is compared
         with), the certificates and findings only they referred to, and alerts last sent before it. Returns the
         number of rounds forgotten."""
-        cutoff = _epoch(older_than)
+        cutoff = epoch(older_than)
         with self._guard("cannot prune the watch history"), self._transaction():
             numbers = [number for (number,) in self._db.execute(
                 "SELECT number FROM rounds WHERE started_epoch < ? AND number < (SELECT MAX(number) FROM rounds)",
@@ -193,6 +277,7 @@ class History:
             self._db.execute("DELETE FROM marks WHERE id NOT IN (SELECT mark FROM round_marks) "
                              "AND id NOT IN (SELECT mark FROM state_marks)")
             self._db.execute("DELETE FROM alerts_sent WHERE sent_epoch < ?", (cutoff,))
+            self._db.execute("DELETE FROM deliveries WHERE delivered_epoch < ?", (cutoff,))
         return len(numbers)
 
     # -- writing
@@ -240,11 +325,11 @@ class History:
     def _state(self, seen: Observation) -> int:
         """The id of what ``seen`` said (all but when and how fast), stored the first time it is said."""
         der_kept = bool(seen.chain_der) and len(seen.chain_der) == len(seen.chain_sha256)
-        values = [seen.host, seen.address, seen.port, seen.outcome, seen.detail, _flag(seen.starttls_offered),
+        values = [seen.host, seen.address, seen.port, seen.outcome, seen.detail, flag(seen.starttls_offered),
                   seen.tls_version, json.dumps([[version, accepted] for version, accepted in seen.versions_accepted]),
                   seen.leaf.sha256 if seen.leaf else None, seen.chain_end,
-                  seen.chain_expiry.isoformat() if seen.chain_expiry else None, _flag(seen.name_covered),
-                  _flag(seen.expected_cert_matches), int(der_kept)]
+                  seen.chain_expiry.isoformat() if seen.chain_expiry else None, flag(seen.name_covered),
+                  flag(seen.expected_cert_matches), int(der_kept)]
         digest = _digest([*values, seen.chain_sha256, [_mark_digest(mark) for mark in seen.findings]])
         row = self._db.execute("SELECT id FROM states WHERE digest = ?", (digest,)).fetchone()
         if row:  # said before: its certificates and findings are stored already
@@ -264,7 +349,7 @@ class History:
         """A certificate's id; its facts (from a leaf) and its DER are filled in when first known."""
         facts = (None,) * 8 if leaf is None else (
             leaf.thumbprint, leaf.serial_number, leaf.subject, leaf.issuer, json.dumps(leaf.names),
-            leaf.not_before.isoformat(), leaf.not_after.isoformat(), _flag(leaf.client_auth))
+            leaf.not_before.isoformat(), leaf.not_after.isoformat(), flag(leaf.client_auth))
         self._db.execute(
             f"INSERT INTO certificates (sha256, {_CERTIFICATE_COLUMNS}, der) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (sha256) DO UPDATE SET der = COALESCE(certificates.der, excluded.der), "
@@ -353,21 +438,29 @@ def _digest(values: Sequence[object]) -> str:
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
 
 
+def _alert_json(alert: Alert) -> str:
+    return json.dumps({"kind": alert.kind.value, "severity": alert.severity.value, "label": alert.label,
+                       "host": alert.host, "address": alert.address, "port": alert.port, "summary": alert.summary,
+                       "before": alert.before, "after": alert.after, "fix": alert.fix,
+                       "finding_key": alert.finding_key, "round": alert.round_number,
+                       "raised_at": alert.raised_at.isoformat()})
+
+
+def _alert_from(text: str) -> Alert:
+    d = json.loads(text)
+    return Alert(kind=AlertKind(d["kind"]), severity=Severity(d["severity"]), label=d["label"], host=d["host"],
+                 address=d["address"], port=d["port"], summary=d["summary"],
+                 before=tuple((str(k), str(v)) for k, v in d["before"]),
+                 after=tuple((str(k), str(v)) for k, v in d["after"]), fix=d["fix"], finding_key=d["finding_key"],
+                 round_number=d["round"], raised_at=datetime.fromisoformat(d["raised_at"]))
+
+
 def _mark_fields(mark: FindingMark) -> tuple[str, str, str, str, str]:
     return mark.key, mark.check_id, mark.severity.value, mark.message, mark.remediation
 
 
 def _mark_digest(mark: FindingMark) -> str:
     return _digest(_mark_fields(mark))
-
-
-def _epoch(moment: datetime) -> float:
-    """Seconds since 1970 (a time without a zone is taken as UTC): how rounds compare in time."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def _flag(value: bool | None) -> int | None:
-    return None if value is None else int(value)
 
 
 def _unflag(value: object) -> bool | None:

@@ -2,9 +2,10 @@
 interval, with jitter, the per-address limit held across rounds), observes, alerts on what changed, then records
 the round in the history and prunes it. No argparse and no printing: events go to a logger callback.
 
-Restart-safe: a round's alerts are sent (and marked sent) before the round is recorded, so a watch killed between
-the two probes that round again under the same number on restart and does not send the same alert twice; a round
-is recorded whole or not at all (``History.record``), and its number is the history's next, never reused.
+Restart-safe: a round's number is taken only when the round is recorded (``History.record``, whole or not at
+all), and its alerts are delivered (each delivery marked in the history) before that. A watch killed between the
+two probes that round again under the same number on restart: its alerts are the same events, not delivered twice.
+What a sink did not take waits in the history's outbox and is tried again at the start of each following round.
 SIGTERM and SIGINT (``stop()``) start the round's remaining connections at once, finish and record the round, and
 end the run.
 """
@@ -19,10 +20,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from hybridtls.model import Severity
+from hybridtls.model.probe import address_label
 from hybridtls.pipeline import ProbeOptions, TrustOptions, probe_and_judge_async
 from hybridtls.smtp.runner import Schedule
 from hybridtls.watch.log import Event, Logger
-from hybridtls.watch.model import Round
+from hybridtls.watch.model import AlertKind, Round
 
 if TYPE_CHECKING:
     from hybridtls.report import Report
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 RoundHook = Callable[[Round, Mapping[str, datetime]], None]  # the round, and when each address's leaf last changed
 SPREAD = 0.8  # the share of the interval a round's connections start in; the rest lets the last ones finish
+NOT_PROBED = ("deadline", "interrupted")  # outcomes of an address the round did not get to
+NOT_FAULTS = frozenset({AlertKind.RECOVERED, AlertKind.FINDING_CLEARED, AlertKind.CERTIFICATE_CHANGED,
+                        AlertKind.TLS_VERSIONS_CHANGED})  # changes, not faults: never reminded of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +75,9 @@ class Watch:
         seconds = settings.interval.total_seconds() * SPREAD if settings.spread and not settings.once else 0.0
         self.schedule = schedule or Schedule(spread=seconds)
         self.previous: Round | None = history.last_round()
-        self.last_changed: dict[str, datetime] = {}
+        self.leaves: dict[str, tuple[str, datetime]] = {  # per address: the last leaf seen, and since when
+            address_label(*where): seen for where, seen in history.last_leaves().items()}
+        self.last_changed: dict[str, datetime] = self._since(self.previous) if self.previous else {}
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -88,6 +95,8 @@ class Watch:
     async def run(self) -> RoundResult | None:
         """Rounds every interval until ``stop()`` (or one, with ``once``); the last round's result."""
         result = None
+        if self.previous is not None:  # /metrics serves the last round recorded until this one ends
+            self._hand_on(self.previous)
         while not self._stopping.is_set():
             began = asyncio.get_running_loop().time()
             result = await self.round()
@@ -107,14 +116,20 @@ class Watch:
 
         number = self.history.next_round_number()
         started = self.clock()
+        self.dispatcher.start_round()
+        await self.dispatcher.retry(started)
         reports = await asyncio.gather(*(self._probe(targets, expect, first=index == 0)
                                          for index, (expect, targets) in enumerate(self.groups.items())))
         finished = self.clock()
         parts = [observe_round(report, number=number, started_at=started, finished_at=finished) for report in reports]
-        current = replace(parts[0], observations=tuple(o for p in parts for o in p.observations),
-                          findings=tuple(f for p in parts for f in p.findings))
+        observations = tuple(o for p in parts for o in p.observations)
+        current = replace(parts[0], observations=observations, findings=tuple(f for p in parts for f in p.findings),
+                          complete=not any(o.outcome in NOT_PROBED for o in observations))
         alerts = tuple(changes(self.previous, current, now=finished))
         await self.dispatcher.dispatch(alerts, finished)
+        if self.dispatcher.renotify is not None:
+            still = [a for a in changes(None, current, now=finished) if a.kind not in NOT_FAULTS]
+            await self.dispatcher.remind(still, alerts, finished)
         self.history.record(current)
         self._note_changes(current, finished)
         self.previous = current
@@ -122,14 +137,18 @@ class Watch:
         self.log(Event(kind="round", message=_summary(current, alerts, pruned), at=finished,
                        fields=(("round", str(number)), ("addresses", str(len(current.observations))),
                                ("alerts", str(len(alerts))), ("seconds", f"{current.duration_seconds:.1f}"))))
+        self._hand_on(current)
+        return RoundResult(round=current, alerts=alerts, failed=any(r.failed for r in reports),
+                           connected=_connected(reports))
+
+    def _hand_on(self, current: Round) -> None:
+        """The ``on_round`` callbacks (the /metrics server): one that fails is logged, the watch goes on."""
         for hook in self.on_round:
             try:
                 hook(current, dict(self.last_changed))
             except Exception as exc:  # noqa: BLE001 - a failing consumer (the metrics) is said, the watch goes on
-                self.log(Event(kind="hook_failed", message=f"{type(exc).__name__}: {exc}", at=finished,
-                               fields=(("round", str(number)),)))
-        return RoundResult(round=current, alerts=alerts, failed=any(r.failed for r in reports),
-                           connected=_connected(reports))
+                self.log(Event(kind="hook_failed", message=f"{type(exc).__name__}: {exc}", at=self.clock(),
+                               fields=(("round", str(current.number)),)))
 
     async def _probe(self, targets: Sequence[WatchTarget], expect: tuple[str, ...], *, first: bool) -> Report:
         options = replace(self.settings.probe, expect_cert=expect, mx=self.settings.probe.mx if first else ())
@@ -137,16 +156,24 @@ class Watch:
                                            fail_on=self.settings.fail_on, schedule=self.schedule)
 
     def _note_changes(self, current: Round, now: datetime) -> None:
-        """When each address's served leaf last changed (first seen counts as a change): only addresses of this
-        round are kept, so the map never outgrows the watch."""
-        before = {o.label: o.leaf.sha256 for o in self.previous.observations if o.leaf} if self.previous else {}
-        kept: dict[str, datetime] = {}
+        """Each address's last leaf and since when it is served (first seen counts as a change). A round that did
+        not see a leaf (a timeout) changes nothing; only this round's addresses are kept, so the maps never
+        outgrow the watch."""
+        kept: dict[str, tuple[str, datetime]] = {}
         for observation in current.observations:
-            sha = observation.leaf.sha256 if observation.leaf else None
-            old = before.get(observation.label)
-            known = self.last_changed.get(observation.label)
-            kept[observation.label] = known if known is not None and (sha is None or sha == old) else now
-        self.last_changed = kept
+            known = self.leaves.get(observation.label)
+            if observation.leaf is None:
+                if known is not None:
+                    kept[observation.label] = known
+            elif known is not None and known[0] == observation.leaf.sha256:
+                kept[observation.label] = known
+            else:
+                kept[observation.label] = (observation.leaf.sha256, now)
+        self.leaves = kept
+        self.last_changed = self._since(current)
+
+    def _since(self, current: Round) -> dict[str, datetime]:
+        return {o.label: self.leaves[o.label][1] for o in current.observations if o.label in self.leaves}
 
 
 def install_signal_handlers(watch: Watch) -> None:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from hybridtls.watch.model import FindingMark, Observation, Round, ServedCertificate
+from hybridtls.watch.model import FindingMark, Observation, Round, ServedCertificate, epoch, flag, utc
 
 ADDRESS_LABELS = ("instance", "address", "host")
 CHAIN_INFO_LABELS = ("fingerprint_sha256", "subject", "issuer", "subjectalternative", "serialnumber")
@@ -88,19 +88,6 @@ def tls_version_label(version: str) -> str:
     return known.get(version, "unknown")
 
 
-def _utc(moment: datetime) -> datetime:
-    """Certificate dates are naive UTC in the model; probe times are aware."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-def _stamp(moment: datetime) -> float:
-    return _utc(moment).timestamp()
-
-
-def _flag(value: bool | None) -> float | None:
-    return None if value is None else float(value)
-
-
 class RoundCollector(Collector):
     """A prometheus-client collector over the latest round: each scrape renders what ``update`` last gave."""
 
@@ -161,27 +148,27 @@ def _families(round_: Round, last_changed: Mapping[str, datetime]) -> list[Gauge
         for name, accepted_flag in seen.versions_accepted:
             if accepted_flag is not None:
                 accepted.add_metric([*labels, tls_version_label(name)], float(accepted_flag))
-        for metric, value in ((trusted, _chain_trusted(seen)), (covered, _flag(seen.name_covered)),
-                              (expected, _flag(seen.expected_cert_matches))):
+        for metric, value in ((trusted, _chain_trusted(seen)), (covered, flag(seen.name_covered)),
+                              (expected, flag(seen.expected_cert_matches))):
             if value is not None:
                 metric.add_metric(labels, value)
         _add_counts(findings, labels, seen.findings)
         if seen.leaf is None:
             continue
         expiry = seen.chain_expiry or seen.leaf.not_after
-        earliest.add_metric(labels, _stamp(expiry))
-        last_chain.add_metric(labels, _stamp(expiry))
+        earliest.add_metric(labels, epoch(expiry))
+        last_chain.add_metric(labels, epoch(expiry))
         info.add_metric([*labels, *chain_info(seen.leaf, seen.chain_der[0] if seen.chain_der else b"").values()], 1.0)
-        not_before.add_metric(labels, _stamp(seen.leaf.not_before))
+        not_before.add_metric(labels, epoch(seen.leaf.not_before))
         if seen.label in last_changed:
-            changed.add_metric(labels, _stamp(last_changed[seen.label]))
+            changed.add_metric(labels, epoch(last_changed[seen.label]))
     _add_counts(findings, ["", "", ""], round_.findings)
     number = GaugeMetricFamily("hybridtls_round_number", "The number of the latest round (counts from 1, never "
                                                          "reused across restarts)", value=round_.number)
     took = GaugeMetricFamily("hybridtls_round_duration_seconds", "How long the latest round took",
                              value=round_.duration_seconds)
     finished = GaugeMetricFamily("hybridtls_round_finished_timestamp_seconds", "When the latest round finished",
-                                 value=_stamp(round_.finished_at))
+                                 value=epoch(round_.finished_at))
     complete = GaugeMetricFamily("hybridtls_round_complete", "1 when the latest round probed every address",
                                  value=float(round_.complete))
     return [success, duration, earliest, last_chain, info, version, not_before, trusted, covered, expected,
@@ -193,9 +180,9 @@ def _chain_trusted(seen: Observation) -> float | None:
     observed (an expired leaf or intermediate fails the handshake as surely as an unknown root)."""
     if seen.chain_end is None:
         return None
-    at = _utc(seen.observed_at)
-    in_time = (seen.chain_expiry is None or _utc(seen.chain_expiry) > at) and \
-        (seen.leaf is None or _utc(seen.leaf.not_before) <= at)
+    at = utc(seen.observed_at)
+    in_time = (seen.chain_expiry is None or utc(seen.chain_expiry) > at) and \
+        (seen.leaf is None or utc(seen.leaf.not_before) <= at)
     return float(seen.chain_end == "trusted" and in_time)
 
 

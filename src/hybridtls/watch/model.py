@@ -9,9 +9,27 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from hybridtls.model import Severity
+
+ALERT_FORMATS = ("json", "teams", "slack")  # the webhook bodies (watch.sinks.BODIES); here so the CLI need not load
+STILL = "still: "  # the prefix of a reminder's summary (--renotify)
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` with its zone; a time without one is UTC (certificate dates are naive UTC in the model)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since 1970 (a time without a zone taken as UTC): how the history and /metrics give a time."""
+    return utc(moment).timestamp()
+
+
+def flag(value: bool | None) -> int | None:
+    """A tri-state as SQLite and Prometheus store it: 1, 0, or None when not known."""
+    return None if value is None else int(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,11 +146,14 @@ class Alert:
     raised_at: datetime
 
     @property
-    def dedupe_key(self) -> str:
-        """Alerts with the same key are the same alert: re-sent only when ``state`` changes or after --renotify."""
-        return f"{self.kind.value}|{self.label}|{self.finding_key or ''}"
+    def fault_key(self) -> str:
+        """What the alert is about, the same in every round: the finding on the address, else its kind there.
+        The last delivery about it is what --renotify counts from."""
+        return f"{self.label}|{self.finding_key}" if self.finding_key else f"{self.kind.value}|{self.label}"
 
     @property
-    def state(self) -> str:
-        """What the alert says now, so that a changed state of the same alert is sent again."""
-        return repr(self.after)
+    def dedupe_key(self) -> str:
+        """One event: this change as the round ``round_number`` observed it (a reminder is an event of its own).
+        The same key is the very same event (a round probed again after a crash): never delivered twice."""
+        reminder = "still|" if self.summary.startswith(STILL) else ""
+        return f"{self.round_number}|{reminder}{self.kind.value}|{self.label}|{self.finding_key or ''}"
