@@ -50,6 +50,13 @@ def test_blackbox_names_and_values_per_address() -> None:
     assert {s[0]["instance"] for s in found["probe_success"]} == {o.label for o in round_.observations}
 
 
+def _go_hex(serial: str) -> str:
+    """The serial as blackbox_exporter writes it: %x of the big-endian bytes, so always whole bytes ("06...", never
+    "6..."), whatever the hex digits Windows shows."""
+    value = int(serial, 16)
+    return value.to_bytes((value.bit_length() + 7) // 8, "big").hex()
+
+
 def test_chain_info_labels_as_blackbox_renders_them() -> None:
     round_, changed = estate()
     info = {labels["address"]: labels for labels, value in samples(exposition(round_, changed))
@@ -60,7 +67,7 @@ def test_chain_info_labels_as_blackbox_renders_them() -> None:
         "instance": "mail.contoso.com[127.0.0.1]:25", "address": "127.0.0.1", "host": "mail.contoso.com",
         "fingerprint_sha256": good.sha256, "subject": "CN=mail.contoso.com,O=Contoso Ltd,C=US",
         "issuer": "CN=Test TLS Issuing CA 2026,O=Test Trust Services,C=US",
-        "subjectalternative": "mail.contoso.com,autodiscover.contoso.com", "serialnumber": good.serial_number.lower()}
+        "subjectalternative": "mail.contoso.com,autodiscover.contoso.com", "serialnumber": _go_hex(good.serial_number)}
     assert "127.0.0.2" in info and "127.0.0.3" not in info
 
 
