@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from watch_factory import count_connections
 
 from hybridtls.pipeline import ProbeOptions
 from hybridtls.smtp.resolve import Resolution
@@ -47,16 +48,7 @@ def test_starts_are_spread_in_order_across_the_window(count: int, spread: float,
 
 def _overlapping_rounds(monkeypatch, shared: bool) -> int:  # type: ignore[no-untyped-def]
     """Two rounds at once over three names on one address: the most connections that address saw at once."""
-    held = {"now": 0, "most": 0}
-
-    async def probe_address(host, address, port, expected, settings):  # type: ignore[no-untyped-def]
-        held["now"] += 1
-        held["most"] = max(held["most"], held["now"])
-        await asyncio.sleep(0.05)
-        held["now"] -= 1
-        raise OSError("not really probed")
-
-    monkeypatch.setattr("hybridtls.smtp.runner.probe_address", probe_address)
+    held = count_connections(monkeypatch)
 
     async def main() -> None:
         targets = [Target(host=f"n{i}.test", port=25, addresses=("127.0.0.1",)) for i in range(3)]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from factory import NOW
-from watch_factory import observed, probe, renewed
+from watch_factory import count_connections, observed, probe, renewed
 from webhook import Receiver
 
 from hybridtls.model import ProbeOutcome
@@ -135,16 +135,7 @@ def test_a_restart_keeps_when_each_certificate_last_changed_and_serves_the_last_
 
 def test_concurrency_holds_for_the_whole_round_across_expected_name_groups(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Four addresses in two groups (each its TlsCertificateName), --concurrency 1: one connection at a time."""
-    held = {"now": 0, "most": 0}
-
-    async def probe_address(host, address, port, expected, settings):  # type: ignore[no-untyped-def]
-        held["now"] += 1
-        held["most"] = max(held["most"], held["now"])
-        await asyncio.sleep(0.05)
-        held["now"] -= 1
-        raise OSError("not really probed")
-
-    monkeypatch.setattr("hybridtls.smtp.runner.probe_address", probe_address)
+    held = count_connections(monkeypatch)
     targets = [WatchTarget(target=parse_target(f"127.0.0.{n}:25"), expect_cert=(TLS_NAME,) if n % 2 else ())
                for n in range(2, 6)]
     events: list[Event] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -79,3 +80,18 @@ def probe_report(*probes: ProbeResult, expect_cert: tuple[str, ...] = (), now: d
 def observed(*probes: ProbeResult, number: int = 1, at: datetime = NOW, expect_cert: tuple[str, ...] = ()) -> Round:
     return observe_round(probe_report(*probes, expect_cert=expect_cert, now=at), number=number, started_at=at,
                          finished_at=at + timedelta(seconds=30))
+
+
+def count_connections(monkeypatch) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Every address probe takes 50 ms and fails; ``most`` counts the most that were open at once."""
+    held = {"now": 0, "most": 0}
+
+    async def probe_address(host, address, port, expected, settings):  # type: ignore[no-untyped-def]
+        held["now"] += 1
+        held["most"] = max(held["most"], held["now"])
+        await asyncio.sleep(0.05)
+        held["now"] -= 1
+        raise OSError("not really probed")
+
+    monkeypatch.setattr("hybridtls.smtp.runner.probe_address", probe_address)
+    return held
