@@ -8,7 +8,7 @@ records, a certificate they do not match makes Exchange Online refuse to deliver
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from hybridtls import references as refs
 from hybridtls.checks import fixes
@@ -28,6 +28,7 @@ from hybridtls.model import (
     TlsaUsage,
 )
 from hybridtls.pki.hostnames import covering_name
+from hybridtls.pki.lifetime import comparable
 from hybridtls.powershell import Script, comment_text
 
 ZONE_TTL = 3600  # the TTL the zone lines we suggest carry; keep it short around a rotation
@@ -206,7 +207,7 @@ def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
         leaf = probe.chain[0]
         newer = _newer_certificates(evidence, leaf, probe.host)
         pinned_to_leaf = all(r.usage == TlsaUsage.DANE_EE for r in matched)
-        left = leaf.not_after - _aware(ctx.now, leaf.not_after)
+        left = leaf.not_after - comparable(ctx.now, leaf.not_after)
         if newer:
             unmatched = [c for c in newer if not any(matches(r, _chain_of(evidence, c), (probe.host,))
                                                      for r in dane.records)]
@@ -231,15 +232,6 @@ def _expiring(evidence: EvidenceSet, ctx: CheckContext) -> Iterator[Finding]:
             continue
         yield EXPIRING.finding(subject=probe.label, about=FindingSubject(address=probe.label), message=message,
                                evidence=_cite(probe, dane), remediation=fix)
-
-
-def _aware(now: datetime, like: datetime) -> datetime:
-    """``now`` comparable with ``like`` (certificate dates are UTC-aware; --now may be naive)."""
-    if like.tzinfo is not None and now.tzinfo is None:
-        return now.replace(tzinfo=like.tzinfo)
-    if like.tzinfo is None and now.tzinfo is not None:
-        return now.replace(tzinfo=None)
-    return now
 
 
 EXPIRING = Check(

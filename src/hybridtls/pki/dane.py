@@ -35,6 +35,7 @@ from hybridtls.model.dane import TlsaMatchingType, TlsaSelector, TlsaUsage
 from hybridtls.pki.der import DerError
 from hybridtls.pki.facts import facts_from_der, signature_check, spki_of
 from hybridtls.pki.hostnames import covering_name, is_address
+from hybridtls.pki.lifetime import comparable
 
 MAX_TLSA_DATA_BYTES = 8192  # a full certificate (0 0 / 2 0 0) fits many times over; more is not a TLSA record
 _DIGEST_BYTES = {TlsaMatchingType.SHA2_256: 32, TlsaMatchingType.SHA2_512: 64}
@@ -183,12 +184,7 @@ def _trust_anchor(record: TlsaRecord, chain: Sequence[CertificateFile], names: S
 
 
 def _within(cert: CertificateFile, now: datetime) -> bool:
-    when = now
-    if cert.not_after.tzinfo is not None and now.tzinfo is None:
-        when = now.replace(tzinfo=cert.not_after.tzinfo)
-    elif cert.not_after.tzinfo is None and now.tzinfo is not None:
-        when = now.replace(tzinfo=None)
-    return cert.not_before <= when <= cert.not_after
+    return cert.not_before <= comparable(now, cert.not_after) <= cert.not_after
 
 
 def _path_to(leaf: CertificateFile, anchor: CertificateFile,

@@ -11,6 +11,15 @@ ONE_SECOND = timedelta(seconds=1)
 _SCHEDULE = tuple((date.fromisoformat(day), days) for day, days in refs.PUBLIC_TLS_LIFETIMES)
 
 
+def comparable(now: datetime, like: datetime) -> datetime:
+    """``now`` comparable with ``like``: certificate dates may be naive UTC or aware, and ``--now`` either."""
+    if like.tzinfo is not None and now.tzinfo is None:
+        return now.replace(tzinfo=like.tzinfo)
+    if like.tzinfo is None and now.tzinfo is not None:
+        return now.replace(tzinfo=None)
+    return now
+
+
 def validity(not_before: datetime, not_after: datetime) -> timedelta:
     """The validity period as the BRs count it: both ends inclusive."""
     return not_after - not_before + ONE_SECOND
