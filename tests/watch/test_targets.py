@@ -65,11 +65,12 @@ def test_exchange_online_hosts_are_not_held_to_the_on_premises_certificate(tmp_p
     _write(tmp_path, "Get-SendConnector.txt", {
         "Name": "Outbound to Office 365", "Enabled": "True", "CloudServicesMailEnabled": "True",
         "AddressSpaces": "{smtp:contoso.mail.onmicrosoft.com;1}",
-        "Fqdn": "mail.contoso.com", "SmartHosts": "{contoso-com.mail.protection.outlook.com}",
+        "Fqdn": "mail.contoso.com",
+        "SmartHosts": "{contoso-com.mail.protection.outlook.com, contoso-com.o-v1.mx.microsoft}",
         "TlsCertificateName": TLS_NAME})
     found = _by_host(gather([], evidence=[str(tmp_path)]))
-    assert found[("contoso-com.mail.protection.outlook.com", 25)].expect_cert == ()
-    assert found[("contoso-com.mail.protection.outlook.com", 25)].online
+    for online in ("contoso-com.mail.protection.outlook.com", "contoso-com.o-v1.mx.microsoft"):  # inbound DANE's too
+        assert found[(online, 25)].expect_cert == () and found[(online, 25)].online
     assert found[("mail.contoso.com", 25)].expect_cert == (TLS_NAME,)
 
 

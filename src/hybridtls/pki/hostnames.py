@@ -18,6 +18,15 @@ def is_address(text: str) -> bool:
     return True
 
 
+EXCHANGE_ONLINE_HOSTS = (".mail.protection.outlook.com", ".mx.microsoft")  # the hosts Exchange Online answers for
+
+
+def exchange_online_host(host: str) -> bool:
+    """Whether a host name is one Exchange Online answers for (its MX and smart hosts, inbound DANE's
+    ``*.mx.microsoft``): Microsoft's zone and certificate, not the estate's."""
+    return host.rstrip(".").casefold().endswith(EXCHANGE_ONLINE_HOSTS)
+
+
 def covers(pattern: str, host: str) -> bool:
     """A wildcard stands for exactly one left-most label; partial wildcards (``f*.contoso.com``) match nothing."""
     pattern, host = pattern.rstrip(".").casefold(), host.rstrip(".").casefold()

@@ -25,7 +25,7 @@ from hybridtls.model import (
     TlsaRecord,
     name_key,
 )
-from hybridtls.pki.hostnames import covering_name, domain_covered, is_address
+from hybridtls.pki.hostnames import covering_name, domain_covered, exchange_online_host, is_address
 from hybridtls.pki.lifetime import max_public_lifetime, over_public_limit, renew_by, validity
 from hybridtls.pki.tlsname import Difference, TlsCertificateName, compare, names_same_certificate
 from hybridtls.planning.model import ChangePlan, Reference, Risk, Rotation, ServerChain, Step
@@ -292,9 +292,6 @@ def _steps(evidence: EvidenceSet, new: CertificateFile, chain: ChainAnalysis, ne
     return steps
 
 
-EXCHANGE_ONLINE_MX = (".mail.protection.outlook.com", ".mx.microsoft")  # MX hosts Exchange Online answers for
-
-
 def _estate_mx(evidence: EvidenceSet) -> Callable[[str], bool]:
     """Whether the evidence ties an MX host to this estate: the current certificate (Get-ExchangeCertificate, as the
     connectors' TlsCertificateName names it, else its subject's CN) covers the host name, or a saved probe of that
@@ -389,11 +386,6 @@ def _tlsa_seen(evidence: EvidenceSet) -> tuple[dict[str, list[TlsaRecord]], dict
             secure=answer.authenticated if answer else None))
         add(name, (record,))
     return records, observed
-
-
-def exchange_online_host(host: str) -> bool:
-    """Whether a host name is one Exchange Online answers for (its MX hosts): Microsoft's zone, not the estate's."""
-    return host.rstrip(".").casefold().endswith(EXCHANGE_ONLINE_MX)
 
 
 def _estate_hosts(evidence: EvidenceSet) -> dict[str, str]:

@@ -10,7 +10,7 @@
 - the TlsCertificateName the on-premises certificate must match (the connector's own, else the hybrid
   configuration's, else the hybrid receive connectors').
 
-Exchange Online's own hosts (``*.mail.protection.outlook.com``) are watched without an expected TlsCertificateName:
+Exchange Online's own hosts (``*.mail.protection.outlook.com``, ``*.mx.microsoft``) are watched without an expected TlsCertificateName:
 that value names the on-premises certificate.
 """
 
@@ -25,14 +25,12 @@ from hybridtls.errors import NothingUsable, UsageError
 from hybridtls.evidence.files import DEFAULT_MAX_FILE_BYTES
 from hybridtls.model import ConnectorDirection, EvidenceSet
 from hybridtls.pipeline import read_targets
+from hybridtls.pki.hostnames import exchange_online_host
 from hybridtls.smtp.targets import Target, parse_target
 
 if TYPE_CHECKING:
     from hybridtls.evidence.certificates import PasswordSource
     from hybridtls.model.source import Cited
-
-ONLINE_SUFFIX = ".mail.protection.outlook.com"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchTarget:
@@ -43,7 +41,7 @@ class WatchTarget:
 
     @property
     def online(self) -> bool:
-        return self.target.host.casefold().endswith(ONLINE_SUFFIX)
+        return exchange_online_host(self.target.host)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,6 +182,6 @@ def _hosts(record: Cited, prop: str, values: Sequence[str], what: str, notices: 
         except UsageError as exc:
             notices.append(f"{where}: {what}: {exc.message}; not watched")
             continue
-        online = target.host.casefold().endswith(ONLINE_SUFFIX)
+        online = exchange_online_host(target.host)
         expected = name if name and not name.startswith("*.") else None
         yield WatchTarget(target=replace(target, expected_name=expected), expect_cert=() if online else tuple(expect))
