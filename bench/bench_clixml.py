@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gc
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,22 +38,13 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent / "tests")]
 
 from clixml_writer import Exported, clixml, founding_chain  # noqa: E402
+from timing import best  # noqa: E402
 
 from hybridtls.evidence.clixml import CliXmlReader, iter_clixml  # noqa: E402
 from hybridtls.evidence.interface import EvidenceFile  # noqa: E402
 from hybridtls.evidence.raw import RawRecord  # noqa: E402
 
 NS = ' xmlns="http://schemas.microsoft.com/powershell/2004/04"'
-
-
-def best(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def main() -> None:

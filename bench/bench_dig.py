@@ -20,31 +20,19 @@ Usage: python bench/bench_dig.py [--answers 20000] [--runs 3]
 from __future__ import annotations
 
 import argparse
-import gc
 import re
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src")]
+
+from timing import best  # noqa: E402
 
 from hybridtls.evidence.dig import read_dig  # noqa: E402
 from hybridtls.model import DnsAnswerStatus, TlsaRecord  # noqa: E402
 
 _TLSA_LINE = re.compile(r"^(\S+)\s+(\d+)\s+IN\s+TLSA\s+(\d+) (\d+) (\d+) ([0-9A-F ]+)$", re.MULTILINE)
-
-
-def best(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def transcript(answers: int) -> tuple[str, list[tuple[str, int, int, int, str]]]:

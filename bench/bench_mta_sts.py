@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src")]
+
+from timing import best  # noqa: E402
 
 from hybridtls.pki.mtasts import read_policy, read_sts_record  # noqa: E402
 
@@ -108,15 +109,6 @@ def _differs(text: str) -> str:
     return repr("; ".join(own)[:60]) if own and len(own) < len(text.splitlines()) else repr(text[:60])
 
 
-def best(run: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=2000)
@@ -144,7 +136,7 @@ def main() -> None:
                 for text, _ok in RECORDS:
                     record(text)
 
-        seconds = best(all_texts, args.runs)
+        seconds, _ = best(args.runs, all_texts)
         print(f"{name:26} {seconds * 1e6 / (texts * args.copies):7.2f} us a text   "
               f"{texts - len(wrong)}/{texts} verdicts as RFC 8461 says")
         for line in wrong:
