@@ -88,7 +88,7 @@ def main() -> None:
                     and list(r.get("CertificateDomains").value.items or ()) == expected[1]  # type: ignore[union-attr]
                     and r.get("IssuerName").value.text.startswith(expected[2])  # type: ignore[union-attr]
                     and r.get("RawData").value.text == raw_data  # type: ignore[union-attr]
-                    and r.get("RootCAType").value.number == 3 for r in records)  # type: ignore[union-attr]
+                    and r.get("RootCAType").value.text == "Registry" for r in records)  # type: ignore[union-attr]
         types = records[-1].type_hint == ("Deserialized.Microsoft.Exchange.Management.SystemConfigurationTasks."
                                           "ExchangeCertificate")
         return f"values {'right' if right else 'WRONG'}, lines yes, type names {'right' if types else 'WRONG'}"
